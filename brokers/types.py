@@ -1,0 +1,65 @@
+"""The `Broker` protocol: one trading account, in the MetaTrader5 API's own vocabulary.
+
+Requests are MT5 trade-request dicts (`action`, `symbol`, `volume`, `type`, `price`, `sl`,
+`tp`, `deviation`, `magic`, `comment`, `type_filling`, `position`, `order`...) and answers
+are the MT5 record types of `brokers.mt5.records`, so the executor speaks one language to
+a real terminal and to the simulator alike.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from brokers.mt5.records import (
+    AccountInfo,
+    OrderCheckResult,
+    OrderSendResult,
+    SymbolInfo,
+    Tick,
+    TradeDeal,
+    TradeOrder,
+    TradePosition,
+)
+
+TradeRequest = dict[str, Any]
+
+
+class BrokerUnavailable(ConnectionError):
+    """The terminal or the trade server cannot be reached right now; retry later."""
+
+
+class Broker(Protocol):
+    """An async view of one MT5 account. Blocking terminals run off the event loop."""
+
+    async def connect(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def symbol_info(self, symbol: str) -> SymbolInfo | None: ...
+
+    async def symbol_info_tick(self, symbol: str) -> Tick | None: ...
+
+    async def order_check(self, request: TradeRequest) -> OrderCheckResult | None: ...
+
+    async def order_send(self, request: TradeRequest) -> OrderSendResult | None: ...
+
+    async def positions_get(
+        self, symbol: str | None = None, ticket: int | None = None
+    ) -> tuple[TradePosition, ...]: ...
+
+    async def orders_get(
+        self, symbol: str | None = None, ticket: int | None = None
+    ) -> tuple[TradeOrder, ...]: ...
+
+    async def history_orders_get(
+        self, date_from: datetime, date_to: datetime
+    ) -> tuple[TradeOrder, ...]: ...
+
+    async def history_deals_get(
+        self, date_from: datetime, date_to: datetime
+    ) -> tuple[TradeDeal, ...]: ...
+
+    async def account_info(self) -> AccountInfo | None: ...
+
+    async def last_error(self) -> tuple[int, str]: ...

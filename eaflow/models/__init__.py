@@ -1,0 +1,42 @@
+"""Domain messages that flow through the streams: signals, orders, results, state."""
+
+from eaflow.models.base import Message, refusal_of
+from eaflow.models.config import InstanceSpec, TradingConfig, TradingState, TrailingStop
+from eaflow.models.enums import (
+    Action,
+    OrderStatus,
+    OrderType,
+    Side,
+    SizingMode,
+    StopsUnit,
+)
+from eaflow.models.ids import new_id
+from eaflow.models.lifecycle import IllegalTransition, OrderLifecycle
+from eaflow.models.order import Order
+from eaflow.models.result import Result
+from eaflow.models.signal import Signal
+from eaflow.models.state import AccountState, PositionState, PendingOrderState
+
+__all__ = [
+    "AccountState",
+    "Action",
+    "IllegalTransition",
+    "InstanceSpec",
+    "Message",
+    "Order",
+    "OrderLifecycle",
+    "OrderStatus",
+    "OrderType",
+    "PendingOrderState",
+    "PositionState",
+    "Result",
+    "Side",
+    "Signal",
+    "SizingMode",
+    "StopsUnit",
+    "TradingConfig",
+    "TradingState",
+    "TrailingStop",
+    "new_id",
+    "refusal_of",
+]

@@ -1,0 +1,21 @@
+"""The frozen, strict base of every stream message, and readable refusals."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+
+class Message(BaseModel):
+    """Immutable, slotted-like message: unknown fields are refused, values are checked."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+def refusal_of(error: ValidationError) -> tuple[str, str]:
+    """The first failing field and its rule, e.g. `("volume", "must be greater than 0")`.
+
+    Refusals name the field so a trader can fix the alert that caused them.
+    """
+    first = error.errors()[0]
+    loc = ".".join(str(part) for part in first["loc"]) or "body"
+    return loc, first["msg"]

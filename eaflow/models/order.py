@@ -1,0 +1,37 @@
+"""A validated, sized order for one instance, as the router writes it to `orders:{instance}`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from eaflow.models.base import Message
+from eaflow.models.enums import Action, OrderType, Side
+
+
+class Order(Message):
+    """Prices are absolute and on the symbol's tick size; volume is on its volume step."""
+
+    order_id: str
+    signal_id: str
+    instance: str
+    action: Action
+    symbol: str | None = None
+    order_type: OrderType | None = None
+    volume: Decimal | None = None
+    price: Decimal | None = None
+    stop_limit: Decimal | None = None
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    side: Side | None = None
+    ticket: int | None = None
+    deviation: int = 10
+    magic: int = 0
+    comment: str = ""
+    source: str = "api"
+    received_at: float
+    routed_at: float
+
+    @property
+    def result_id(self) -> str:
+        """Deterministic, so sinks collapse a result that was written twice."""
+        return f"{self.order_id}@{self.instance}"
