@@ -3,6 +3,7 @@
 from eaflow.models.base import Message, refusal_of
 from eaflow.models.config import InstanceSpec, TradingConfig, TradingState, TrailingStop
 from eaflow.models.enums import (
+    EXIT_ACTIONS,
     Action,
     OrderStatus,
     OrderType,
@@ -18,6 +19,7 @@ from eaflow.models.signal import Signal
 from eaflow.models.state import AccountState, PositionState, PendingOrderState
 
 __all__ = [
+    "EXIT_ACTIONS",
     "AccountState",
     "Action",
     "IllegalTransition",

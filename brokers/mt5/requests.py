@@ -1,0 +1,160 @@
+"""Build MT5 trade requests for every order action from our `Order` and the account's state."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from brokers.mt5 import constants as mt5
+from brokers.mt5.records import SymbolInfo, Tick, TradeOrder, TradePosition
+from brokers.types import TradeRequest
+from eaflow.models import Action, Order, OrderType, Side
+
+ORDER_TYPES = {
+    OrderType.BUY: mt5.ORDER_TYPE_BUY,
+    OrderType.SELL: mt5.ORDER_TYPE_SELL,
+    OrderType.BUY_LIMIT: mt5.ORDER_TYPE_BUY_LIMIT,
+    OrderType.SELL_LIMIT: mt5.ORDER_TYPE_SELL_LIMIT,
+    OrderType.BUY_STOP: mt5.ORDER_TYPE_BUY_STOP,
+    OrderType.SELL_STOP: mt5.ORDER_TYPE_SELL_STOP,
+    OrderType.BUY_STOP_LIMIT: mt5.ORDER_TYPE_BUY_STOP_LIMIT,
+    OrderType.SELL_STOP_LIMIT: mt5.ORDER_TYPE_SELL_STOP_LIMIT,
+}
+BUY_ORDER_TYPES = frozenset(
+    {mt5.ORDER_TYPE_BUY_LIMIT, mt5.ORDER_TYPE_BUY_STOP, mt5.ORDER_TYPE_BUY_STOP_LIMIT}
+)
+SYMBOL_FILLING_FOK = 1  # symbol_info().filling_mode is a bit mask, unlike ORDER_FILLING_*
+SYMBOL_FILLING_IOC = 2
+
+
+def order_comment(order_id: str, instance: str) -> str:
+    """A short (≤ 31 chars, MT5's limit) comment that identifies the order on the terminal.
+
+    Reconciliation finds our orders and deals by it after a crash.
+    """
+    digest = hashlib.blake2b(f"{order_id}@{instance}".encode(), digest_size=10).hexdigest()
+    return f"ea:{digest}"
+
+
+def filling_mode(info: SymbolInfo, pending: bool = False) -> int:
+    """The filling type the symbol allows: FOK, else IOC, else RETURN (exchange execution)."""
+    if pending:
+        return mt5.ORDER_FILLING_RETURN
+    if info.filling_mode & SYMBOL_FILLING_FOK:
+        return mt5.ORDER_FILLING_FOK
+    if info.filling_mode & SYMBOL_FILLING_IOC:
+        return mt5.ORDER_FILLING_IOC
+    return mt5.ORDER_FILLING_RETURN
+
+
+def _f(value: object) -> float:
+    return float(value) if value is not None else 0.0  # type: ignore[arg-type]
+
+
+def _base(order: Order) -> TradeRequest:
+    return {
+        "magic": order.magic,
+        "comment": order_comment(order.order_id, order.instance),
+        "deviation": order.deviation,
+        "type_time": mt5.ORDER_TIME_GTC,
+    }
+
+
+def open_request(order: Order, info: SymbolInfo, tick: Tick) -> TradeRequest:
+    assert order.order_type is not None
+    pending = order.order_type.is_pending
+    price = order.price if pending else (tick.ask if order.order_type.is_buy else tick.bid)
+    return {
+        **_base(order),
+        "action": mt5.TRADE_ACTION_PENDING if pending else mt5.TRADE_ACTION_DEAL,
+        "symbol": info.name,
+        "volume": _f(order.volume),
+        "type": ORDER_TYPES[order.order_type],
+        "price": _f(price),
+        "stoplimit": _f(order.stop_limit),
+        "sl": _f(order.stop_loss),
+        "tp": _f(order.take_profit),
+        "type_filling": filling_mode(info, pending),
+    }
+
+
+def _side_matches(is_buy: bool, side: Side | None) -> bool:
+    return side is None or (side is Side.LONG) == is_buy
+
+
+def matching_positions(order: Order, positions: Iterable[TradePosition]) -> list[TradePosition]:
+    return [
+        p
+        for p in positions
+        if (order.ticket is None or p.ticket == order.ticket)
+        and (order.symbol is None or p.symbol == order.symbol)
+        and _side_matches(p.type == mt5.POSITION_TYPE_BUY, order.side)
+    ]
+
+
+def matching_orders(order: Order, orders: Iterable[TradeOrder]) -> list[TradeOrder]:
+    return [
+        o
+        for o in orders
+        if (order.ticket is None or o.ticket == order.ticket)
+        and (order.symbol is None or o.symbol == order.symbol)
+        and _side_matches(o.type in BUY_ORDER_TYPES or o.type == mt5.ORDER_TYPE_BUY, order.side)
+    ]
+
+
+def close_request(order: Order, position: TradePosition, info: SymbolInfo, tick: Tick) -> TradeRequest:
+    """Close (part of) a position with an opposite deal at the current price."""
+    is_buy = position.type == mt5.POSITION_TYPE_BUY
+    volume = min(_f(order.volume), position.volume) if order.volume else position.volume
+    return {
+        **_base(order),
+        "action": mt5.TRADE_ACTION_DEAL,
+        "symbol": position.symbol,
+        "volume": volume,
+        "type": mt5.ORDER_TYPE_SELL if is_buy else mt5.ORDER_TYPE_BUY,
+        "position": position.ticket,
+        "price": tick.bid if is_buy else tick.ask,
+        "type_filling": filling_mode(info),
+    }
+
+
+def sltp_request(order: Order, position: TradePosition) -> TradeRequest:
+    return {
+        **_base(order),
+        "action": mt5.TRADE_ACTION_SLTP,
+        "symbol": position.symbol,
+        "position": position.ticket,
+        "sl": _f(order.stop_loss) if order.stop_loss is not None else position.sl,
+        "tp": _f(order.take_profit) if order.take_profit is not None else position.tp,
+    }
+
+
+def modify_request(order: Order, pending: TradeOrder) -> TradeRequest:
+    return {
+        **_base(order),
+        "action": mt5.TRADE_ACTION_MODIFY,
+        "order": pending.ticket,
+        "symbol": pending.symbol,
+        "price": _f(order.price) if order.price is not None else pending.price_open,
+        "stoplimit": _f(order.stop_limit) if order.stop_limit is not None else pending.price_stoplimit,
+        "sl": _f(order.stop_loss) if order.stop_loss is not None else pending.sl,
+        "tp": _f(order.take_profit) if order.take_profit is not None else pending.tp,
+        "type_time": pending.type_time,
+    }
+
+
+def remove_request(order: Order, pending: TradeOrder) -> TradeRequest:
+    return {**_base(order), "action": mt5.TRADE_ACTION_REMOVE, "order": pending.ticket}
+
+
+def close_by_request(order: Order, position: TradePosition, opposite: TradePosition) -> TradeRequest:
+    return {
+        **_base(order),
+        "action": mt5.TRADE_ACTION_CLOSE_BY,
+        "symbol": position.symbol,
+        "position": position.ticket,
+        "position_by": opposite.ticket,
+    }
+
+
+EXIT_ACTIONS_NEEDING_POSITIONS = frozenset({Action.CLOSE, Action.SLTP, Action.CLOSE_ALL})

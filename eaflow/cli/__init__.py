@@ -1,0 +1,1 @@
+"""The `eaflow` command line: one module per command, found by `main`."""

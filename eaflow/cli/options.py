@@ -1,0 +1,33 @@
+"""Options shared by commands, and the helpers that turn them into settings and clients."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from eaflow.logging import configure_logging
+from eaflow.settings import Settings
+
+RedisOption = Annotated[
+    str | None,
+    typer.Option("--redis", envvar="EAFLOW_REDIS_URL", help="Redis URL (redis://, rediss://, unix://)."),
+]
+PrefixOption = Annotated[
+    str, typer.Option("--prefix", envvar="EAFLOW_PREFIX", help="Key prefix of every stream.")
+]
+LogFormatOption = Annotated[
+    str, typer.Option("--log-format", envvar="EAFLOW_LOG_FORMAT", help="console or json.")
+]
+
+
+def settings_from(redis_url: str | None, prefix: str, log_format: str = "console") -> Settings:
+    settings = Settings.from_env(redis_url=redis_url, prefix=prefix, log_format=log_format)
+    configure_logging(settings.log_format, settings.log_level)
+    return settings
+
+
+def require_redis(settings: Settings) -> str:
+    if settings.redis_url is None:
+        raise typer.BadParameter("give --redis URL or set EAFLOW_REDIS_URL", param_hint="--redis")
+    return settings.redis_url

@@ -1,0 +1,63 @@
+"""Which components run for each worker topic: built-ins here, plugins by entry point."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from brokers.factory import broker_for
+from processors.executor.agent import Executor
+from processors.router.agent import Router
+from processors.state_sync import publish_states
+from processors.ticks.replay import TickReplay
+
+if TYPE_CHECKING:
+    from eaflow.pipeline import Installer, Pipeline
+
+STATE_INTERVAL = 0.5
+
+
+async def install_router(p: Pipeline) -> None:
+    router = Router(p.topics, p.registry, p.redis)
+    p.app.agent(p.topics.rtss, group="router")(router.handle)
+    p.app.timer(STATE_INTERVAL)(router.refresh)
+    p.running.append("router: rtss → orders:{instance} / rtrs (group router)")
+
+
+async def install_executors(p: Pipeline) -> None:
+    specs = await p.registry.all()
+    hosted = [i for i in (p.instances or tuple(specs)) if i in specs]
+    missing = set(p.instances) - set(specs)
+    if missing:
+        raise ValueError(f"instances: unknown instance {', '.join(sorted(missing))}")
+    for instance in hosted:
+        spec = specs[instance]
+        broker = broker_for(spec.broker, instance, spec.login, p.redis_url, p.settings.prefix)
+        await broker.connect()
+        await p.registry.publish_symbols(instance, list(await broker.symbols()))
+        p.brokers[instance] = broker
+    executor = Executor(p.topics, p.registry, p.redis, dict(p.brokers))
+    await executor.refresh()
+    if hosted:
+        p.app.agent([p.topics.orders(i) for i in hosted], group="executor")(executor.handle)
+
+    async def sync_state() -> None:
+        await executor.refresh()
+        await publish_states(p.topics, p.redis, dict(p.brokers))
+
+    p.app.timer(STATE_INTERVAL)(sync_state)
+    p.running.append(f"executor: orders:{{{', '.join(hosted)}}} → rtrs, state → rts")
+
+
+async def install_tick_feed(p: Pipeline) -> None:
+    replay = TickReplay(p.redis, p.settings.prefix, p.replay)
+    p.app.task(replay.run)
+    speed = f"×{p.replay.speed:g}" if p.replay.speed else "as fast as possible"
+    p.running.append(f"tick feed: recorded ticks → ticks:{{symbol}} at {speed}")
+
+
+def installers() -> dict[str, Installer]:
+    return {
+        "rtss": install_router,
+        "orders": install_executors,
+        "ticks": install_tick_feed,
+    }

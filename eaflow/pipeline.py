@@ -1,0 +1,68 @@
+"""Assemble the pipeline: an App with the agents of the requested worker topics."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+
+from brokers.mt5.broker import Mt5Broker
+from eaflow.instances import InstanceRegistry
+from eaflow.settings import Settings
+from processors.topics import Topics
+from processors.ticks.replay import ReplayConfig
+from streams import App, AppSettings
+
+
+@dataclass
+class Pipeline:
+    """What components need to install themselves into an app."""
+
+    settings: Settings
+    redis_url: str
+    app: App
+    topics: Topics
+    redis: aioredis.Redis
+    registry: InstanceRegistry
+    instances: tuple[str, ...] = ()  # the instances this process hosts; () = all
+    replay: ReplayConfig = ReplayConfig()
+    brokers: dict[str, Mt5Broker] = field(default_factory=dict)
+    running: list[str] = field(default_factory=list)  # human-readable "what runs here"
+
+
+Installer = Callable[[Pipeline], Awaitable[None]]
+
+
+def build_pipeline(
+    settings: Settings,
+    redis_url: str,
+    instances: Sequence[str] = (),
+    replay: ReplayConfig = ReplayConfig(),
+) -> Pipeline:
+    app = App(AppSettings(redis_url=redis_url, prefix=settings.prefix, name="eaflow"))
+    redis = aioredis.Redis.from_url(redis_url)
+    return Pipeline(
+        settings=settings,
+        redis_url=redis_url,
+        app=app,
+        topics=Topics(app, tick_maxlen=replay.maxlen),
+        redis=redis,
+        registry=InstanceRegistry(redis, settings.prefix),
+        instances=tuple(instances),
+        replay=replay,
+    )
+
+
+async def install(pipeline: Pipeline, workers: Sequence[str]) -> None:
+    """Install the components of each worker topic (`rtss`, `orders`, `ticks`, ...)."""
+    from eaflow.components import installers
+
+    available = installers()
+    unknown = [w for w in workers if w not in available]
+    if unknown:
+        raise ValueError(
+            f"worker: unknown topic {', '.join(unknown)} (known: {', '.join(sorted(available))})"
+        )
+    for worker in workers:
+        await available[worker](pipeline)

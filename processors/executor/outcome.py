@@ -1,0 +1,78 @@
+"""Map MT5 retcodes to result statuses, and build the terminal `Result` of an order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from brokers.mt5 import constants as mt5
+from brokers.mt5.retcodes import retcode
+from eaflow.models import Action, Order, OrderLifecycle, OrderStatus, Result
+
+SUCCESS_RETCODES = frozenset(
+    {mt5.TRADE_RETCODE_DONE, mt5.TRADE_RETCODE_DONE_PARTIAL, mt5.TRADE_RETCODE_PLACED}
+)
+SUCCESS_STATUS = {
+    Action.OPEN: OrderStatus.FILLED,
+    Action.CLOSE: OrderStatus.CLOSED,
+    Action.CLOSE_ALL: OrderStatus.CLOSED,
+    Action.SLTP: OrderStatus.MODIFIED,
+    Action.MODIFY: OrderStatus.MODIFIED,
+    Action.CANCEL: OrderStatus.CANCELLED,
+}
+# Refusals caused by the request itself; anything else the broker answers is a failure.
+REJECTING_RETCODES = frozenset(range(10013, 10020)) | frozenset(
+    {10006, 10022, 10025, 10026, 10027, 10029, 10030, 10032, 10033, 10034, 10035, 10036}
+    | set(range(10038, 10047))
+)
+
+
+def status_for(action: Action, code: int, pending: bool = False) -> OrderStatus:
+    if code in SUCCESS_RETCODES:
+        return OrderStatus.PLACED if pending and action is Action.OPEN else SUCCESS_STATUS[action]
+    return OrderStatus.REJECTED if code in REJECTING_RETCODES else OrderStatus.FAILED
+
+
+@dataclass
+class Outcome:
+    """What the broker did with all requests of one order (close_all may send several)."""
+
+    status: OrderStatus
+    retcode: int | None = None
+    order_ticket: int | None = None
+    deal_ticket: int | None = None
+    position_ticket: int | None = None
+    requested_price: Decimal | None = None
+    price: Decimal | None = None
+    volume: Decimal | None = None
+    field: str | None = None
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def build_result(order: Order, life: OrderLifecycle, outcome: Outcome) -> Result:
+    code = outcome.retcode
+    return Result(
+        result_id=order.result_id,
+        order_id=order.order_id,
+        signal_id=order.signal_id,
+        instance=order.instance,
+        action=order.action,
+        symbol=order.symbol,
+        status=outcome.status,
+        retcode=code,
+        retcode_name=retcode(code).name if code is not None else None,
+        order_ticket=outcome.order_ticket,
+        deal_ticket=outcome.deal_ticket,
+        position_ticket=outcome.position_ticket,
+        requested_price=outcome.requested_price,
+        price=outcome.price,
+        volume=outcome.volume,
+        field=outcome.field,
+        error=outcome.error,
+        source=order.source,
+        received_at=life.at(OrderStatus.RECEIVED),
+        routed_at=life.at(OrderStatus.ROUTED),
+        sent_at=life.at(OrderStatus.SENT),
+        done_at=life.at(outcome.status) or 0.0,
+    )

@@ -1,0 +1,78 @@
+"""Plan the MT5 requests of one order against the account as it is right now."""
+
+from __future__ import annotations
+
+from brokers.mt5 import constants as mt5
+from brokers.mt5 import requests as build
+from brokers.types import Broker, BrokerUnavailable, TradeRequest
+from eaflow.models import Action, Order, TradingConfig
+from processors.rules import Refusal
+
+
+async def plan_requests(order: Order, broker: Broker, config: TradingConfig) -> list[TradeRequest]:
+    """Account limits are checked here, against the broker's truth, not a cached snapshot."""
+    if order.action is Action.OPEN:
+        return [await _open(order, broker, config)]
+    if order.action in (Action.CLOSE, Action.SLTP, Action.CLOSE_ALL):
+        positions = build.matching_positions(order, await broker.positions_get(order.symbol))
+    else:
+        positions = []
+    if order.action in (Action.MODIFY, Action.CANCEL, Action.CLOSE_ALL):
+        pending = build.matching_orders(order, await broker.orders_get(order.symbol))
+    else:
+        pending = []
+    requests: list[TradeRequest] = []
+    if order.action in (Action.CLOSE, Action.CLOSE_ALL):
+        for position in positions:
+            info, tick = await _market(broker, position.symbol)
+            requests.append(build.close_request(order, position, info, tick))
+    if order.action is Action.SLTP:
+        requests += [build.sltp_request(order, p) for p in positions]
+    if order.action is Action.MODIFY:
+        requests += [build.modify_request(order, o) for o in pending]
+    if order.action in (Action.CANCEL, Action.CLOSE_ALL):
+        requests += [build.remove_request(order, o) for o in pending]
+    if not requests:
+        what = "pending order" if order.action in (Action.MODIFY, Action.CANCEL) else "position"
+        scope = f"ticket {order.ticket}" if order.ticket else (order.symbol or "this instance")
+        raise Refusal("ticket", f"no open {what} matches {scope}")
+    return requests
+
+
+async def _market(broker: Broker, symbol: str) -> tuple[build.SymbolInfo, build.Tick]:
+    info = await broker.symbol_info(symbol)
+    if info is None:
+        raise Refusal("symbol", f"{symbol} is unknown to the broker")
+    tick = await broker.symbol_info_tick(symbol)
+    if tick is None:
+        raise BrokerUnavailable(f"no price for {symbol}")
+    return info, tick
+
+
+async def _open(order: Order, broker: Broker, config: TradingConfig) -> TradeRequest:
+    assert order.symbol is not None and order.order_type is not None
+    positions = await broker.positions_get()
+    pending = await broker.orders_get()
+    if len(positions) + len(pending) >= config.max_open_orders:
+        raise Refusal(
+            "max_open_orders",
+            f"{len(positions)} positions and {len(pending)} pending orders reach the limit "
+            f"of {config.max_open_orders}",
+        )
+    if config.pyramiding is not None:
+        wanted = mt5.POSITION_TYPE_BUY if order.order_type.is_buy else mt5.POSITION_TYPE_SELL
+        same = sum(1 for p in positions if p.symbol == order.symbol and p.type == wanted)
+        if same >= config.pyramiding:
+            raise Refusal("pyramiding", f"{same} {order.order_type} positions on {order.symbol}")
+    account = await broker.account_info()
+    if account is None:
+        raise BrokerUnavailable("account_info unavailable")
+    floor = account.balance * (1 - float(config.max_drawdown) / 100)
+    if account.equity < floor:
+        raise Refusal(
+            "max_drawdown",
+            f"equity {account.equity:.2f} is below {floor:.2f} "
+            f"({config.max_drawdown}% drawdown of balance {account.balance:.2f})",
+        )
+    info, tick = await _market(broker, order.symbol)
+    return build.open_request(order, info, tick)

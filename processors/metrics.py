@@ -1,0 +1,19 @@
+"""Prometheus metrics of the processors: signals, orders, results, latency."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+SIGNALS_RECEIVED = Counter("eaflow_signals_received_total", "Signals read from rtss")
+SIGNALS_REJECTED = Counter(
+    "eaflow_signals_rejected_total", "Signals or orders refused before the broker", ["field"]
+)
+ORDERS_SENT = Counter("eaflow_orders_sent_total", "Trade requests sent to a broker", ["instance"])
+RESULTS = Counter(
+    "eaflow_results_total", "Terminal results by status and retcode", ["status", "retcode"]
+)
+SIGNAL_LATENCY = Histogram(
+    "eaflow_signal_to_result_seconds",
+    "From signal creation to its terminal result",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)

@@ -1,0 +1,141 @@
+"""The `router` agent on `rtss`: one order per target instance, or a `rejected` result."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import structlog
+from pydantic import ValidationError
+from redis.asyncio import Redis
+
+from brokers.mt5.records import SymbolInfo, Tick
+from brokers.sim.ticks import decode_tick
+from eaflow.instances import InstanceRegistry
+from eaflow.models import (
+    Action,
+    InstanceSpec,
+    Order,
+    OrderStatus,
+    Result,
+    Signal,
+    TradingState,
+    new_id,
+    refusal_of,
+)
+from processors.metrics import SIGNALS_RECEIVED, SIGNALS_REJECTED
+from processors.router.plan import Market, plan_order
+from processors.router.targets import resolve_targets
+from processors.rules import Refusal
+from processors.topics import Topics
+from streams import Event, Outbox
+
+log = structlog.get_logger(__name__)
+
+
+class Router:
+    """Holds what routing needs in memory, refreshed by a 500 ms timer, so a signal costs
+    one Redis round trip (its latest tick) plus the commit."""
+
+    def __init__(self, topics: Topics, registry: InstanceRegistry, redis: Redis) -> None:
+        self.topics = topics
+        self.registry = registry
+        self.redis = redis
+        self.instances: dict[str, InstanceSpec] = {}
+        self.symbols: dict[str, dict[str, SymbolInfo]] = {}
+        self.balances: dict[str, Decimal] = {}
+        self.global_state = TradingState.ACTIVE
+
+    async def refresh(self) -> None:
+        self.instances = await self.registry.all()
+        self.global_state = await self.registry.global_state()
+        for instance_id in self.instances:
+            self.symbols[instance_id] = await self.registry.symbols(instance_id)
+        states = await self.redis.mget([self.topics.state_key(i) for i in self.instances])
+        self.balances = {
+            i: Decimal(repr(orjson.loads(raw)["balance"]))
+            for i, raw in zip(self.instances, states, strict=True)
+            if raw
+        }
+
+    async def handle(self, event: Event[Any], out: Outbox) -> None:
+        received = time.time()
+        SIGNALS_RECEIVED.inc()
+        try:
+            signal = Signal.model_validate(event.value)
+        except ValidationError as error:
+            field, rule = refusal_of(error)
+            self._reject_raw(event.value, field, rule, received, out)
+            return
+        if not self.instances:
+            await self.refresh()
+        try:
+            targets = resolve_targets(signal, self.instances, self.symbols)
+        except Refusal as refusal:
+            self._reject(signal, "*", refusal, out)
+            return
+        ticks = await self._ticks(signal.symbol) if signal.action is Action.OPEN else {}
+        now = time.time()
+        for spec in targets:
+            info = self.symbols.get(spec.instance_id, {}).get(signal.symbol or "")
+            market = Market(info, ticks.get(signal.symbol or ""), self.balances.get(spec.instance_id),
+                            self.global_state)
+            try:
+                if signal.action in (Action.HALT, Action.RESUME):
+                    self._switch(signal, spec, out)
+                    continue
+                order = plan_order(signal, spec, market, now)
+            except Refusal as refusal:
+                self._reject(signal, spec.instance_id, refusal, out)
+                continue
+            out.send(self.topics.orders(spec.instance_id), order)
+
+    async def _ticks(self, symbol: str | None) -> dict[str, Tick]:
+        if symbol is None:
+            return {}
+        entries = await self.redis.xrevrange(self.topics.ticks_key(symbol), count=1)
+        return {symbol: decode_tick(entries[0][1][b"d"])} if entries else {}
+
+    def _switch(self, signal: Signal, spec: InstanceSpec, out: Outbox) -> None:
+        """eaoff/eaon: the instance's trading state changes in the same transaction."""
+        state = TradingState.HALTED if signal.action is Action.HALT else TradingState.ACTIVE
+        updated = spec.model_copy(
+            update={"config": spec.config.model_copy(update={"trading_state": state})}
+        )
+        self.instances[spec.instance_id] = updated
+        out.call("HSET", self.registry.key, spec.instance_id, updated.model_dump_json())
+        out.send(self.topics.rtrs, Result(
+            result_id=f"{signal.effective_order_id}@{spec.instance_id}",
+            order_id=signal.effective_order_id, signal_id=signal.signal_id,
+            instance=spec.instance_id, action=signal.action, status=OrderStatus.MODIFIED,
+            source=signal.source, received_at=signal.created_at,
+        ))
+        log.warning("trading_state_changed", instance=spec.instance_id, state=state.value)
+
+    def _reject(self, signal: Signal, instance: str, refusal: Refusal, out: Outbox) -> None:
+        SIGNALS_REJECTED.labels(field=refusal.field).inc()
+        out.send(self.topics.rtrs, Result(
+            result_id=f"{signal.effective_order_id}@{instance}",
+            order_id=signal.effective_order_id, signal_id=signal.signal_id, instance=instance,
+            action=signal.action, symbol=signal.symbol, status=OrderStatus.REJECTED,
+            field=refusal.field, error=str(refusal), source=signal.source,
+            received_at=signal.created_at,
+        ))
+
+    def _reject_raw(self, raw: Any, field: str, rule: str, received: float, out: Outbox) -> None:
+        """A signal that failed validation: ids come from the body when they are usable."""
+        body = raw if isinstance(raw, dict) else {}
+        signal_id = _usable_id(body.get("signal_id")) or new_id()
+        order_id = _usable_id(body.get("order_id")) or signal_id
+        SIGNALS_REJECTED.labels(field=field).inc()
+        out.send(self.topics.rtrs, Result(
+            result_id=f"{order_id}@*", order_id=order_id, signal_id=signal_id, instance="*",
+            status=OrderStatus.REJECTED, field=field, error=f"{field}: {rule}",
+            source=_usable_id(body.get("source")) or "api", received_at=received,
+        ))
+
+
+def _usable_id(value: object) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= 64 else None

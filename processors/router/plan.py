@@ -1,0 +1,133 @@
+"""Turn one valid signal into an order for one instance, or a refusal naming the field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from brokers.mt5.records import SymbolInfo, Tick
+from eaflow.models import EXIT_ACTIONS, Action, InstanceSpec, Order, Signal, TradingState
+from processors.router.sizing import size
+from processors.router.stops import absolute_stop
+from processors.rules import (
+    Refusal,
+    check_pending_price,
+    check_price,
+    check_stops,
+    check_volume,
+    dec,
+)
+
+
+@dataclass(frozen=True)
+class Market:
+    """What the router knows of an instance when it plans: symbol specs, tick, balance."""
+
+    info: SymbolInfo | None
+    tick: Tick | None
+    balance: Decimal | None
+    global_state: TradingState
+
+
+def check_trading_state(signal: Signal, spec: InstanceSpec, global_state: TradingState) -> None:
+    if signal.action in (Action.HALT, Action.RESUME):
+        return
+    for scope, state in (("global", global_state), (spec.instance_id, spec.config.trading_state)):
+        if state is TradingState.HALTED:
+            raise Refusal("trading_state", f"trading is halted ({scope})")
+        if state is TradingState.REDUCING and signal.action not in EXIT_ACTIONS:
+            raise Refusal("trading_state", f"only exits are allowed while reducing ({scope})")
+
+
+def plan_order(signal: Signal, spec: InstanceSpec, market: Market, now: float) -> Order:
+    """The order for `spec`, with absolute, checked prices and a checked volume."""
+    check_trading_state(signal, spec, market.global_state)
+    config = spec.config
+    fields: dict[str, object] = {}
+    if signal.symbol is not None:
+        if config.allowed_symbols and signal.symbol not in config.allowed_symbols:
+            raise Refusal("symbol", f"{signal.symbol} is not allowed on {spec.instance_id}")
+        if market.info is None:
+            raise Refusal("symbol", f"{signal.symbol} is not traded by {spec.instance_id}")
+    if signal.action is Action.OPEN:
+        fields = _plan_open(signal, spec, market)
+    elif signal.action in (Action.MODIFY, Action.SLTP):
+        fields = _plan_stops_change(signal, market)
+    elif signal.action is Action.CLOSE and signal.volume is not None and market.info is not None:
+        fields = {"volume": check_volume(signal.volume, market.info)}
+    return Order(
+        order_id=signal.effective_order_id,
+        signal_id=signal.signal_id,
+        instance=spec.instance_id,
+        action=signal.action,
+        symbol=signal.symbol,
+        order_type=signal.order_type,
+        side=signal.side,
+        ticket=signal.ticket,
+        deviation=config.slippage,
+        magic=spec.magic,
+        comment=signal.comment,
+        source=signal.source,
+        received_at=signal.created_at,
+        routed_at=now,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def _plan_open(signal: Signal, spec: InstanceSpec, market: Market) -> dict[str, object]:
+    info, tick = market.info, market.tick
+    assert info is not None and signal.order_type is not None
+    if tick is None:
+        raise Refusal("symbol", f"no price for {info.name} yet")
+    is_buy = signal.order_type.is_buy
+    ask, bid = dec(tick.ask), dec(tick.bid)
+    max_spread = spec.config.max_spread
+    if max_spread is not None and (ask - bid) / dec(info.point) > max_spread:
+        raise Refusal("max_spread", f"spread {(ask - bid) / dec(info.point)} > {max_spread} points")
+    if signal.order_type.is_pending:
+        assert signal.price is not None
+        price = check_price(signal.price, info)
+        check_pending_price(signal.order_type, price, info, tick)
+        stop_limit = check_price(signal.stop_limit, info, "stop_limit") if signal.stop_limit else None
+        entry = stop_limit or price
+        reference = entry
+    else:
+        price, stop_limit = None, None
+        entry = ask if is_buy else bid
+        reference = bid if is_buy else ask  # a buy closes at the bid, a sell at the ask
+    sl = _stop(signal.stop_loss, signal, entry, is_buy, True, info, "stop_loss")
+    tp = _stop(signal.take_profit, signal, entry, is_buy, False, info, "take_profit")
+    check_stops(is_buy, reference, sl, tp, info)
+    volume = size(signal, spec.config, info, entry, sl, market.balance)
+    return {"volume": volume, "price": price, "stop_limit": stop_limit, "stop_loss": sl,
+            "take_profit": tp}
+
+
+def _plan_stops_change(signal: Signal, market: Market) -> dict[str, object]:
+    info = market.info
+    assert info is not None
+    fields: dict[str, object] = {}
+    if signal.price is not None:
+        fields["price"] = check_price(signal.price, info)
+    if signal.stop_limit is not None:
+        fields["stop_limit"] = check_price(signal.stop_limit, info, "stop_limit")
+    for name in ("stop_loss", "take_profit"):
+        value = getattr(signal, name)
+        if value is not None:
+            if signal.stops_unit.value != "price":
+                raise Refusal(name, "must be a price when changing an existing order")
+            fields[name] = check_price(value, info, name) if value else Decimal(0)
+    return fields
+
+
+def _stop(
+    value: Decimal | None,
+    signal: Signal,
+    entry: Decimal,
+    is_buy: bool,
+    is_loss: bool,
+    info: SymbolInfo,
+    field: str,
+) -> Decimal | None:
+    price = absolute_stop(value, signal.stops_unit, entry, is_buy, is_loss, info)
+    return check_price(price, info, field) if price else None

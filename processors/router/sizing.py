@@ -1,0 +1,46 @@
+"""Order size from the signal or the configuration: fixed lots or money risked at the stop."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from brokers.mt5.records import SymbolInfo
+from eaflow.models import Signal, SizingMode, TradingConfig
+from processors.rules import Refusal, check_volume, dec, floor_volume, tick_size
+
+
+def risked_money(mode: SizingMode, risk: Decimal, balance: Decimal) -> Decimal:
+    return balance * risk / 100 if mode is SizingMode.RISK_PERCENT else risk
+
+
+def size(
+    signal: Signal,
+    config: TradingConfig,
+    info: SymbolInfo,
+    entry: Decimal,
+    stop_loss: Decimal | None,
+    balance: Decimal | None,
+) -> Decimal:
+    """Lots for an opening order, on the volume step and within the symbol's limits.
+
+    Risk sizing loses `risk` (percent of balance or money) if the stop loss is hit:
+    lots = money / (ticks to the stop × tick value per lot in the account currency).
+    """
+    mode = signal.sizing or (SizingMode.FIXED if signal.volume else config.sizing)
+    if mode is SizingMode.FIXED:
+        return check_volume(signal.volume or config.lot_size, info)
+    if not stop_loss:
+        raise Refusal("stop_loss", f"is required to size by {mode}")
+    if balance is None:
+        raise Refusal("sizing", "no account balance known yet for risk sizing; retry shortly")
+    tick_value = dec(info.trade_tick_value)
+    if tick_value <= 0:
+        raise Refusal("sizing", f"{info.name} has no tick value to size by risk")
+    money = risked_money(mode, signal.risk or config.risk_per_trade, balance)
+    per_lot = abs(entry - stop_loss) / tick_size(info) * tick_value
+    lots = floor_volume(money / per_lot, info)
+    if lots < dec(info.volume_min):
+        raise Refusal(
+            "risk", f"risking {money:.2f} at this stop is below volume_min {info.volume_min}"
+        )
+    return check_volume(min(lots, dec(info.volume_max)), info)

@@ -1,0 +1,37 @@
+"""Turn a signal's SL/TP (price, points, pips or percent) into absolute prices."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from brokers.mt5.records import SymbolInfo
+from eaflow.models import StopsUnit
+from processors.rules import dec, round_price
+
+
+def pip_size(info: SymbolInfo) -> Decimal:
+    """A pip is 10 points on 3- and 5-digit quotes (fractional pips), 1 point otherwise."""
+    point = dec(info.point)
+    return point * 10 if info.digits in (3, 5) else point
+
+
+def absolute_stop(
+    value: Decimal | None,
+    unit: StopsUnit,
+    entry: Decimal,
+    is_buy: bool,
+    is_loss: bool,
+    info: SymbolInfo,
+) -> Decimal | None:
+    """`value` as a price: a distance away from `entry` on the loss or the profit side."""
+    if not value:
+        return None
+    if unit is StopsUnit.PRICE:
+        return value
+    distance = {
+        StopsUnit.POINTS: value * dec(info.point),
+        StopsUnit.PIPS: value * pip_size(info),
+        StopsUnit.PERCENT: entry * value / 100,
+    }[unit]
+    below = is_buy == is_loss  # a buy's SL and a sell's TP lie below the entry
+    return round_price(entry - distance if below else entry + distance, info)

@@ -1,0 +1,41 @@
+"""Which instances a signal goes to: named ones, a group, or every active instance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from brokers.mt5.records import SymbolInfo
+from eaflow.models import InstanceSpec, Signal, TradingState
+from processors.rules import Refusal
+
+
+def resolve_targets(
+    signal: Signal,
+    instances: Mapping[str, InstanceSpec],
+    symbols: Mapping[str, Mapping[str, SymbolInfo]],
+) -> list[InstanceSpec]:
+    """Named instances must all exist; broadcast picks active instances that trade the symbol."""
+    if signal.instances:
+        unknown = [i for i in signal.instances if i not in instances]
+        if unknown:
+            raise Refusal("instances", f"unknown instance {', '.join(unknown)}")
+        return [instances[i] for i in dict.fromkeys(signal.instances)]
+    if signal.group is not None:
+        chosen = [s for s in instances.values() if signal.group in s.groups]
+        if not chosen:
+            raise Refusal("group", f"no instance belongs to group {signal.group}")
+        return chosen
+    chosen = [
+        s
+        for s in instances.values()
+        if s.config.trading_state is not TradingState.HALTED
+        and (signal.symbol is None or _trades(s, signal.symbol, symbols))
+    ]
+    if not chosen:
+        raise Refusal("instances", f"no active instance may trade {signal.symbol or 'anything'}")
+    return chosen
+
+
+def _trades(spec: InstanceSpec, symbol: str, symbols: Mapping[str, Mapping[str, SymbolInfo]]) -> bool:
+    allowed = not spec.config.allowed_symbols or symbol in spec.config.allowed_symbols
+    return allowed and symbol in symbols.get(spec.instance_id, {})

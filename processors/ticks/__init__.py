@@ -1,0 +1,1 @@
+"""Tick feeds and the processors that react to ticks."""

@@ -1,0 +1,36 @@
+"""Recorded real ticks shipped with the package, read as MT5 `Tick` records."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+from brokers.mt5 import constants as mt5
+from brokers.mt5.records import Tick
+
+BID_ASK = mt5.TICK_FLAG_BID | mt5.TICK_FLAG_ASK
+
+
+def recorded_files() -> dict[str, Path]:
+    """Symbol → shipped tick file (`eurusd_oanda_ticks_....csv.gz` → `EURUSD`)."""
+    folder = resources.files("eaflow") / "data" / "ticks"
+    return {
+        entry.name.split("_")[0].upper(): Path(str(entry))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".csv.gz")
+    }
+
+
+def read_ticks(path: Path) -> Iterator[Tick]:
+    """`time_msc,time_utc,bid,ask` rows as ticks (flags: bid and ask changed)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", newline="") as handle:
+        for row in csv.DictReader(handle):
+            msc = int(row["time_msc"])
+            yield Tick(
+                time=msc // 1000, bid=float(row["bid"]), ask=float(row["ask"]), last=0.0,
+                volume=0, time_msc=msc, flags=BID_ASK, volume_real=0.0,
+            )
