@@ -1,0 +1,79 @@
+"""Ticks on Redis: the `{prefix}ticks:{symbol}` stream entry format, shared by feed and simulator.
+
+Each entry has one field `d`: orjson bytes of the `Tick` fields, e.g.
+`{"time":1399334400,"bid":1.38742,"ask":1.38755,...}`. The last entry is the symbol's
+current quote for the simulator's fills.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+import redis
+
+from brokers.mt5.records import Tick
+
+FIELD = b"d"
+
+
+class TickFormatError(ValueError):
+    """A stream entry is not a tick this module wrote."""
+
+
+def tick_key(prefix: str, symbol: str) -> str:
+    return f"{prefix}ticks:{symbol}"
+
+
+def encode_tick(tick: Tick) -> bytes:
+    return orjson.dumps(tick._asdict())
+
+
+def decode_tick(raw: bytes | str) -> Tick:
+    """The Tick in `raw`; TickFormatError names the missing or mistyped field."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise TickFormatError(f"tick: not JSON ({error})") from error
+    if not isinstance(data, dict):
+        raise TickFormatError("tick: expected a JSON object")
+    try:
+        return Tick(
+            time=int(data["time"]),
+            bid=float(data["bid"]),
+            ask=float(data["ask"]),
+            last=float(data.get("last", 0.0)),
+            volume=int(data.get("volume", 0)),
+            time_msc=int(data.get("time_msc", int(data["time"]) * 1000)),
+            flags=int(data.get("flags", 0)),
+            volume_real=float(data.get("volume_real", 0.0)),
+        )
+    except KeyError as error:
+        raise TickFormatError(f"tick: field {error.args[0]!r} is required") from error
+    except (TypeError, ValueError) as error:
+        raise TickFormatError(f"tick: a field is not a number ({error})") from error
+
+
+def entry_tick(entries: Any) -> Tick | None:
+    """The tick of the first entry of an XRANGE/XREVRANGE reply, None for an empty reply."""
+    if not entries:
+        return None
+    fields = entries[0][1]
+    raw = fields.get(FIELD)
+    if raw is None:  # a client made with decode_responses=True
+        raw = fields.get(FIELD.decode())
+    if raw is None:
+        raise TickFormatError(f"tick: stream entry {entries[0][0]!r} has no field 'd'")
+    return decode_tick(raw)
+
+
+def latest_tick(client: redis.Redis, prefix: str, symbol: str) -> Tick | None:
+    """The symbol's current quote: the stream's last entry (None before the first tick)."""
+    return entry_tick(client.xrevrange(tick_key(prefix, symbol), count=1))
+
+
+def queue_latest(pipe: redis.client.Pipeline, prefix: str, symbols: Iterable[str]) -> None:
+    """Queue one XREVRANGE COUNT 1 per symbol; read the replies back with `entry_tick`."""
+    for symbol in symbols:
+        pipe.xrevrange(tick_key(prefix, symbol), count=1)
