@@ -1,0 +1,32 @@
+# Two commands on a fresh machine with Python 3.11+: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint pytest bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[chdb,test]'
+	touch $@
+
+run: $(BIN)/.installed  ## the whole pipeline on embedded defaults (Ctrl-C stops it)
+	$(BIN)/eaflow run
+
+test: lint pytest  ## lint, type-check, then every test (needs redis-server on PATH)
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+pytest: $(BIN)/.installed
+	@command -v redis-server >/dev/null || { echo "tests need redis-server: apt-get install redis-server"; exit 1; }
+	$(BIN)/pytest -q
+
+bench: $(BIN)/.installed  ## benchmarks: print tables, write bench/results/*.json
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
