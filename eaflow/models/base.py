@@ -17,5 +17,9 @@ def refusal_of(error: ValidationError) -> tuple[str, str]:
     Refusals name the field so a trader can fix the alert that caused them.
     """
     first = error.errors()[0]
-    loc = ".".join(str(part) for part in first["loc"]) or "body"
-    return loc, first["msg"]
+    loc = ".".join(str(part) for part in first["loc"])
+    msg = first["msg"].removeprefix("Value error, ")
+    if not loc:  # a rule across fields, raised as "field: rule"
+        loc, _, rule = msg.partition(": ")
+        return (loc, rule) if rule else ("body", msg)
+    return loc, msg

@@ -1,0 +1,36 @@
+"""Target resolution: named instances, groups, broadcast to active instances."""
+
+from __future__ import annotations
+
+import pytest
+
+from brokers.mt5.records import SymbolInfo
+from eaflow.models import InstanceSpec, Signal, TradingConfig, TradingState
+from processors.router.targets import resolve_targets
+from processors.rules import Refusal
+
+
+def spec(name: str, *groups: str, state: TradingState = TradingState.ACTIVE,
+         allowed: tuple[str, ...] = ()) -> InstanceSpec:
+    config = TradingConfig(trading_state=state, allowed_symbols=allowed)
+    return InstanceSpec(instance_id=name, login=1, groups=groups, config=config)
+
+
+def test_named_group_and_broadcast(eurusd: SymbolInfo) -> None:
+    instances = {
+        "a": spec("a", "fund"),
+        "b": spec("b", "fund", state=TradingState.HALTED),
+        "c": spec("c", allowed=("XAUUSD",)),
+        "d": spec("d"),
+    }
+    symbols = {name: {"EURUSD": eurusd} for name in instances}
+    ids = lambda **s: [t.instance_id for t in resolve_targets(  # noqa: E731
+        Signal.model_validate({"symbol": "EURUSD", "order_type": "buy", **s}), instances, symbols)]
+    assert ids(instances=["d", "a", "d"]) == ["d", "a"]
+    assert ids(group="fund") == ["a", "b"]  # the halted one gets its own refusal later
+    assert ids() == ["a", "d"]  # broadcast: active and allowed to trade EURUSD
+    with pytest.raises(Refusal, match="unknown instance x"):
+        ids(instances=["a", "x"])
+    with pytest.raises(Refusal) as caught:
+        ids(group="nobody")
+    assert caught.value.field == "group"
