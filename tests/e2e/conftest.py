@@ -1,0 +1,87 @@
+"""End-to-end fixtures: seeded simulated instances, a static market, worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from brokers.mt5.records import Tick
+from brokers.sim.terminal import SimTerminal
+from brokers.sim.ticks import encode_tick
+from eaflow.demo import FIRST_LOGIN, seed_demo
+from eaflow.instances import InstanceRegistry
+from eaflow.models import Result
+from tests.e2e.workers import Worker
+
+PREFIX = "ea:"
+# Recorded quotes (Lean/OANDA 2014-05-06 and the 2014-05-11 XAUUSD open), re-timed to now.
+QUOTES = {"EURUSD": (1.38742, 1.38755), "NZDUSD": (0.86834, 0.86858),
+          "XAUUSD": (1289.056, 1290.606)}
+
+
+def write_market(client: redis.Redis, quotes: dict[str, tuple[float, float]] = QUOTES) -> None:
+    now_ms = int(time.time() * 1000)
+    for symbol, (bid, ask) in quotes.items():
+        tick = Tick(time=now_ms // 1000, bid=bid, ask=ask, last=0.0, volume=0, time_msc=now_ms,
+                    flags=6, volume_real=0.0)
+        client.xadd(f"{PREFIX}ticks:{symbol}", {"d": encode_tick(tick)})
+
+
+def seed(redis_url: str, count: int) -> list[str]:
+    async def run() -> list[str]:
+        client = aioredis.Redis.from_url(redis_url)
+        try:
+            return await seed_demo(InstanceRegistry(client, PREFIX), redis_url, PREFIX, count)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(run())
+
+
+def results(client: redis.Redis) -> list[Result]:
+    return [Result.model_validate_json(f[b"d"]) for _, f in client.xrange(f"{PREFIX}rtrs")]
+
+
+def wait_for_results(client: redis.Redis, count: int, timeout: float = 60) -> list[Result]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = results(client)
+        if len(found) >= count:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"{len(results(client))} results after {timeout}s, expected {count}")
+
+
+def terminal(redis_url: str, instance_number: int) -> SimTerminal:
+    """The simulator's view of demo-N's account, as a terminal would see it."""
+    sim = SimTerminal(redis.Redis.from_url(redis_url), prefix=PREFIX)
+    assert sim.initialize(login=FIRST_LOGIN + instance_number - 1, server="eaflow-sim")
+    return sim
+
+
+def send_raw(client: redis.Redis, body: object) -> None:
+    client.xadd(f"{PREFIX}rtss", {"d": orjson.dumps(body)})
+
+
+@pytest.fixture
+def workers(tmp_path: Path, redis_url: str) -> Iterator[Callable[..., Worker]]:
+    started: list[Worker] = []
+
+    def start(*topics: str, extra: tuple[str, ...] = (), env: dict[str, str] | None = None,
+              name: str = "worker") -> Worker:
+        log = tmp_path / f"{name}-{len(started)}.log"
+        worker = Worker(topics, redis_url, log, extra, env).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        if worker.alive:
+            worker.stop()
