@@ -1,0 +1,32 @@
+"""Faust's programming model (app, topics, agents, timers) on Redis Streams."""
+
+from streams.agent import Agent
+from streams.app import App
+from streams.codecs import JsonCodec, ModelCodec
+from streams.errors import DecodeError, Poison
+from streams.event import Event
+from streams.inspect import GroupStatus, StreamStatus, stream_status, trim_acked
+from streams.outbox import Outbox
+from streams.settings import AppSettings
+from streams.topic import Topic
+from streams.types import BatchHandler, Codec, Handler
+
+__all__ = [
+    "Agent",
+    "App",
+    "AppSettings",
+    "BatchHandler",
+    "Codec",
+    "DecodeError",
+    "Event",
+    "GroupStatus",
+    "Handler",
+    "JsonCodec",
+    "ModelCodec",
+    "Outbox",
+    "Poison",
+    "StreamStatus",
+    "Topic",
+    "stream_status",
+    "trim_acked",
+]

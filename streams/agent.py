@@ -1,0 +1,379 @@
+"""`Agent`: the consumer loop of one handler over its topics in one consumer group."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    wait_exponential,
+    wait_random,
+)
+
+from streams import metrics
+from streams.claim import Reaper, autoclaim
+from streams.commit import Committer
+from streams.dlq import failure_fields
+from streams.reader import Entry, load_failures, read_group, stream_id
+from streams.runner import Outcome, Runner
+from streams.topic import Topic
+from streams.types import BatchHandler, Handler
+
+if TYPE_CHECKING:
+    from streams.app import App
+
+log = structlog.get_logger(__name__)
+
+LINK_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+"""Errors of a lost or refused Redis connection: wait and reconnect, never give up."""
+
+Concurrency = Literal["per_stream", "serial"]
+
+
+def consumer_name() -> str:
+    """`{hostname}-{pid}-{random}`: unique per agent and process, readable in XINFO."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+@dataclass(slots=True)
+class StreamState:
+    """What an agent knows of one of its streams.
+
+    `held` are entries this consumer owns and must finish (retry) before reading new ones;
+    `recovering` means its pending list may hold more (after a start or a lost link).
+    """
+
+    topic: Topic[Any]
+    held: list[Entry] = field(default_factory=list)
+    recovering: bool = True
+    retry_at: float = 0.0
+    cursor: str = "0-0"
+
+
+class Agent:
+    """Reads batches for `group`, runs the handler, commits outputs with acks atomically.
+
+    Built by `App.agent`. Entries of one stream are handled in id order; streams of a batch
+    concurrently. A failed entry (and those behind it in its stream) is retried with a
+    doubling delay and moves to the DLQ after `max_deliveries` attempts unless `dlq=False`.
+    """
+
+    def __init__(
+        self,
+        app: App,
+        topics: Sequence[Topic[Any]],
+        fn: Handler[Any] | BatchHandler[Any],
+        *,
+        group: str,
+        batch: bool = False,
+        dlq: bool = True,
+        batch_size: int | None = None,
+        concurrency: Concurrency = "per_stream",
+        start_id: str | None = None,
+        name: str | None = None,
+    ) -> None:
+        if not topics:
+            raise ValueError("topics: an agent needs at least one topic")
+        if not group:
+            raise ValueError("group: must not be empty")
+        if batch_size is not None and batch_size <= 0:
+            raise ValueError(f"batch_size: must be positive, got {batch_size}")
+        settings = app.settings
+        self.app = app
+        self.fn = fn
+        self.group = group
+        self.batch = batch
+        self.concurrency = concurrency
+        self.batch_size = batch_size or settings.batch_size
+        self.start_id = start_id or settings.start_id
+        self.consumer = settings.consumer or consumer_name()
+        self._name = name or str(getattr(fn, "__qualname__", group))
+        self.streams = {topic.key: StreamState(topic) for topic in topics}
+        self.runner = Runner(
+            topics={key: state.topic for key, state in self.streams.items()},
+            group=group,
+            consumer=self.consumer,
+            max_deliveries=settings.max_deliveries,
+            dlq=dlq,
+        )
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    async def start(self) -> None:
+        """Create the consumer groups, then run the loop in a task."""
+        self._stopping.clear()
+        redis = self.app.redis
+        self._committer = Committer(redis, self.group)
+        self._reaper = Reaper(
+            redis, self.group, self.consumer, self.app.settings.consumer_max_idle_ms
+        )
+        async for attempt in self._retrying():
+            with attempt:
+                await self.create_groups(self.start_id)
+        self._task = asyncio.create_task(self._run(), name=f"agent:{self.name}")
+
+    async def stop(self) -> None:
+        """Finish and commit the batch in hand, then return."""
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def create_groups(self, start_id: str) -> None:
+        """XGROUP CREATE ... MKSTREAM for each stream; an existing group is left as it is."""
+        for key in self.streams:
+            try:
+                await self.app.redis.xgroup_create(key, self.group, id=start_id, mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    def _retrying(self) -> AsyncRetrying:
+        settings = self.app.settings
+        return AsyncRetrying(
+            retry=retry_if_exception_type(LINK_ERRORS),
+            wait=wait_exponential(multiplier=settings.reconnect_initial, max=settings.reconnect_max)
+            + wait_random(0, settings.reconnect_initial),
+            stop=lambda _: self._stopping.is_set(),
+            sleep=self._pause,
+            before_sleep=self._link_lost,
+            reraise=True,
+        )
+
+    def _link_lost(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "agent.redis_unavailable",
+            agent=self.name,
+            attempt=state.attempt_number,
+            error=str(error),
+        )
+        self._forget()
+
+    def _forget(self) -> None:
+        """Distrust what is held in memory: re-read the pending list from Redis."""
+        for state in self.streams.values():
+            state.held = []
+            state.recovering = True
+            state.retry_at = 0.0
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake up at once when a stop is requested."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=max(0.0, seconds))
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_claim = loop.time()
+        while not self._stopping.is_set():
+            try:
+                async for attempt in self._retrying():
+                    with attempt:
+                        if loop.time() >= next_claim:
+                            await self._claim()
+                            next_claim = loop.time() + self.app.settings.claim_interval
+                        await self._tick()
+            except LINK_ERRORS:
+                break  # stop requested while Redis was out of reach
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    await self._recover_from(exc)
+                    continue
+                log.warning("agent.group_missing", agent=self.name, group=self.group)
+                self._forget()
+                await self.create_groups("0")
+            except Exception as exc:
+                await self._recover_from(exc)
+
+    async def _recover_from(self, exc: Exception) -> None:
+        log.exception("agent.loop_failed", agent=self.name, error=str(exc))
+        self._forget()
+        await self._pause(self.app.settings.retry_max)
+
+    async def _tick(self) -> None:
+        """One step: recover own pending entries, retry held ones, or read new ones."""
+        loop = asyncio.get_running_loop()
+        redis = self.app.redis
+        recovering = {k: "0" for k, s in self.streams.items() if s.recovering and not s.held}
+        if recovering:
+            found = await read_group(
+                redis, self.group, self.consumer, recovering, self.batch_size, None
+            )
+            for key in recovering:
+                state = self.streams[key]
+                state.held = found.get(key, [])
+                state.recovering = bool(state.held)
+                for entry in state.held:
+                    entry.careful = True
+            await load_failures(redis, self.runner.fails, (e for v in found.values() for e in v))
+        now = loop.time()
+        ready = {k: s.held for k, s in self.streams.items() if s.held and s.retry_at <= now}
+        if ready:
+            if not self.batch:  # one at a time while it may be the entry that kills workers
+                ready = {k: held[:1] if held[0].careful else held for k, held in ready.items()}
+            await self._handle(ready)
+            return
+        waits = [s.retry_at - now for s in self.streams.values() if s.held]
+        block_ms = self.app.settings.block_ms
+        if waits:
+            block_ms = max(1, min(block_ms, int(min(waits) * 1000) + 1))
+        fresh = {k: ">" for k, s in self.streams.items() if not s.held and not s.recovering}
+        if not fresh:
+            await self._pause(block_ms / 1000)
+            return
+        batch = await read_group(redis, self.group, self.consumer, fresh, self.batch_size, block_ms)
+        if batch:
+            await self._handle(batch)
+
+    async def _handle(self, batch: dict[str, list[Entry]]) -> None:
+        """Run the handler over `batch`, commit, and keep what did not finish for a retry."""
+        started = time.perf_counter()
+        await self._count_attempts([e for v in batch.values() for e in v])
+        if self.batch:
+            entries = sorted((e for v in batch.values() for e in v), key=lambda e: stream_id(e.id))
+            outcomes = await self.runner.run_batch(self.fn, entries)  # type: ignore[arg-type]
+        else:
+            outcomes = await self._run_streams(batch)
+        committed = await self._commit(outcomes, batch)
+        self._settle(batch, committed)
+        metrics.BATCH_SECONDS.labels(group=self.group).observe(time.perf_counter() - started)
+
+    async def _run_streams(self, batch: dict[str, list[Entry]]) -> list[Outcome]:
+        handler: Handler[Any] = self.fn  # type: ignore[assignment]
+        if self.concurrency == "serial":
+            results = [await self.runner.run_stream(handler, v) for v in batch.values()]
+        else:
+            results = await asyncio.gather(
+                *(self.runner.run_stream(handler, v) for v in batch.values())
+            )
+        return [outcome for result in results for outcome in result]
+
+    async def _count_attempts(self, entries: list[Entry]) -> None:
+        """Record an attempt before it runs for entries that may have killed their worker."""
+        todo = [
+            e for e in entries
+            if e.careful and not e.counted and not e.deleted and not self.runner.exhausted(e)
+        ]  # fmt: skip
+        if not todo:
+            return
+        pipe = self.app.redis.pipeline(transaction=False)
+        for entry in todo:
+            pipe.hincrby(self.runner.fails[entry.stream], entry.id, 1)
+        await pipe.execute()
+        for entry in todo:
+            entry.counted = True
+
+    async def _commit(
+        self, outcomes: list[Outcome], batch: dict[str, list[Entry]]
+    ) -> list[Outcome]:
+        """Commit; a unit Redis refuses becomes a failure of its entries. Returns the
+        outcomes that committed."""
+        refused = await self._committer.commit([o.unit for o in outcomes])
+        committed = [o for i, o in enumerate(outcomes) if i not in refused]
+        retry: list[Outcome] = []
+        for index, error in refused.items():
+            outcome = outcomes[index]
+            if error is None or outcome.kind == "failed":
+                continue  # skipped behind a failure, or a failure record: stays pending
+            log.error(
+                "agent.commit_refused",
+                agent=self.name,
+                kind=outcome.kind,
+                error=error,
+                ids=[e.id for e in outcome.entries],
+            )
+            if outcome.kind == "done":
+                for entry in outcome.entries:
+                    held = [
+                        e.id for e in batch[entry.stream] if stream_id(e.id) >= stream_id(entry.id)
+                    ]
+                    retry.append(self.runner.failed(entry, f"commit: {error}", held))
+        if retry:
+            again = await self._committer.commit([o.unit for o in retry])
+            committed += [o for i, o in enumerate(retry) if i not in again]
+        return committed
+
+    def _settle(self, batch: dict[str, list[Entry]], committed: list[Outcome]) -> None:
+        """Count what happened; keep unfinished entries held, their stream backing off."""
+        finished: set[str] = set()
+        for outcome in committed:
+            for entry in outcome.entries:
+                labels = {"stream": entry.stream, "group": self.group}
+                if outcome.kind == "failed":
+                    entry.failures += 1
+                    entry.last_error = outcome.error
+                    entry.counted = False
+                    metrics.EVENTS_FAILED.labels(**labels).inc()
+                    continue
+                finished.add(entry.id)
+                if outcome.kind == "dead":
+                    metrics.EVENTS_DEAD_LETTERED.labels(**labels).inc()
+                    log.error(
+                        "agent.dead_lettered",
+                        agent=self.name,
+                        stream=entry.stream,
+                        id=entry.id,
+                        error=outcome.error,
+                    )
+                elif outcome.kind == "done":
+                    metrics.EVENTS_PROCESSED.labels(**labels).inc()
+        now = asyncio.get_running_loop().time()
+        settings = self.app.settings
+        for key, entries in batch.items():
+            state = self.streams[key]
+            handled = {e.id for e in entries}
+            left = [e for e in entries if e.id not in finished]
+            state.held = left + [e for e in state.held if e.id not in handled]
+            if left:
+                failures = max(1, left[0].failures)
+                delay = settings.retry_initial * 2 ** min(failures - 1, 32)
+                state.retry_at = now + min(settings.retry_max, delay)
+            else:
+                state.retry_at = now
+
+    async def _claim(self) -> None:
+        """Take over entries idle too long in dead consumers; delete long-gone consumers."""
+        settings = self.app.settings
+        redis = self.app.redis
+        for key, state in self.streams.items():
+            claimed = await autoclaim(
+                redis,
+                key,
+                self.group,
+                self.consumer,
+                min_idle_ms=settings.claim_min_idle_ms,
+                cursor=state.cursor,
+                count=settings.claim_count,
+            )
+            state.cursor = claimed.cursor
+            if claimed.deleted:
+                await redis.hdel(self.runner.fails[key], *failure_fields(claimed.deleted))
+            if claimed.vanished:
+                state.recovering = True
+            known = {e.id for e in state.held}
+            new = [e for e in claimed.entries if e.id not in known]
+            if new:
+                await load_failures(redis, self.runner.fails, new)
+                state.held = sorted(state.held + new, key=lambda e: stream_id(e.id))
+                log.info("agent.claimed", agent=self.name, stream=key, count=len(new))
+            removed = await self._reaper.reap(key)
+            if removed:
+                log.info("agent.consumers_deleted", agent=self.name, stream=key, names=removed)

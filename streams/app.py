@@ -1,0 +1,202 @@
+"""`App`: builds topics, agents, timers and tasks on one Redis, and starts and stops them."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal, overload
+
+import structlog
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from streams.agent import Agent, Concurrency
+from streams.codecs import JsonCodec
+from streams.reader import text
+from streams.settings import AppSettings
+from streams.timer import Task, Timer
+from streams.topic import Topic
+from streams.types import BatchHandler, Codec, Handler, Service, T, TaskFunction
+
+log = structlog.get_logger(__name__)
+
+
+def connect(settings: AppSettings) -> Redis:
+    """The app's client: RESP2 replies, bytes, no silent retries (agents retry themselves)."""
+    return Redis.from_url(
+        settings.redis_url,
+        protocol=2,
+        socket_timeout=settings.socket_timeout,
+        socket_connect_timeout=settings.socket_timeout,
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
+class App:
+    """Faust's programming model on Redis Streams.
+
+    Example::
+
+        app = App(AppSettings(redis_url="redis://127.0.0.1:6379/0", prefix="ea:"))
+        rtss = app.topic("rtss", codec=ModelCodec(Signal))
+
+        @app.agent(rtss, group="router")
+        async def route(event: Event[Signal], out: Outbox) -> None:
+            out.send(orders, make_order(event.value))
+
+        app.run()
+    """
+
+    def __init__(self, settings: AppSettings | None = None) -> None:
+        self.settings = settings or AppSettings()
+        self.redis = connect(self.settings)
+        self.agents: list[Agent] = []
+        self.timers: list[Timer] = []
+        self.tasks: list[Task] = []
+        self._started: list[Service] = []
+
+    @overload
+    def topic(self, name: str, *, maxlen: int | None = None) -> Topic[Any]: ...
+
+    @overload
+    def topic(self, name: str, *, codec: Codec[T], maxlen: int | None = None) -> Topic[T]: ...
+
+    def topic(
+        self, name: str, *, codec: Codec[Any] | None = None, maxlen: int | None = None
+    ) -> Topic[Any]:
+        """The stream `{prefix}{name}`; JSON unless a codec is given; `maxlen` caps it (~)."""
+        return Topic(self, name, codec or JsonCodec(), maxlen)
+
+    @overload
+    def agent(
+        self,
+        topics: Topic[T] | Sequence[Topic[T]],
+        *,
+        group: str,
+        batch: Literal[False] = False,
+        dlq: bool = True,
+        batch_size: int | None = None,
+        concurrency: Concurrency = "per_stream",
+        start_id: str | None = None,
+        name: str | None = None,
+    ) -> Callable[[Handler[T]], Agent]: ...
+
+    @overload
+    def agent(
+        self,
+        topics: Topic[T] | Sequence[Topic[T]],
+        *,
+        group: str,
+        batch: Literal[True],
+        dlq: bool = True,
+        batch_size: int | None = None,
+        concurrency: Concurrency = "per_stream",
+        start_id: str | None = None,
+        name: str | None = None,
+    ) -> Callable[[BatchHandler[T]], Agent]: ...
+
+    def agent(
+        self,
+        topics: Topic[Any] | Sequence[Topic[Any]],
+        *,
+        group: str,
+        batch: bool = False,
+        dlq: bool = True,
+        batch_size: int | None = None,
+        concurrency: Concurrency = "per_stream",
+        start_id: str | None = None,
+        name: str | None = None,
+    ) -> Callable[[Any], Agent]:
+        """Decorator: run the handler over `topics` as consumer group `group`.
+
+        `batch=True` hands the whole batch to the handler; `dlq=False` retries failures
+        forever instead of dead-lettering them (sinks that must not lose results).
+        """
+        listed = [topics] if isinstance(topics, Topic) else list(topics)
+
+        def register(fn: Handler[Any] | BatchHandler[Any]) -> Agent:
+            agent = Agent(
+                self,
+                listed,
+                fn,
+                group=group,
+                batch=batch,
+                dlq=dlq,
+                batch_size=batch_size,
+                concurrency=concurrency,
+                start_id=start_id,
+                name=name,
+            )
+            self.agents.append(agent)
+            return agent
+
+        return register
+
+    def timer(
+        self, interval: float, *, name: str | None = None
+    ) -> Callable[[TaskFunction], TaskFunction]:
+        """Decorator: call the coroutine function every `interval` seconds while running."""
+
+        def register(fn: TaskFunction) -> TaskFunction:
+            self.timers.append(Timer(fn, interval, name))
+            return fn
+
+        return register
+
+    def task(self, fn: TaskFunction, *, name: str | None = None) -> TaskFunction:
+        """Run `fn()` in the background from start to stop; usable as a decorator."""
+        self.tasks.append(Task(fn, name))
+        return fn
+
+    async def send(self, topic: Topic[T], value: T) -> str:
+        """Append `value` to `topic`; returns the entry id."""
+        entry_id = await self.redis.xadd(topic.key, topic.fields(value), **topic.limits())
+        return text(entry_id)
+
+    async def send_many(self, topic: Topic[T], values: Iterable[T]) -> list[str]:
+        """Append `values` in one pipelined round trip; returns their ids in order."""
+        pipe = self.redis.pipeline(transaction=False)
+        for value in values:
+            pipe.xadd(topic.key, topic.fields(value), **topic.limits())
+        return [text(entry_id) for entry_id in await pipe.execute()]
+
+    async def start(self) -> None:
+        """Create the consumer groups and start agents, timers and tasks."""
+        services: list[Service] = [*self.agents, *self.timers, *self.tasks]
+        for service in services:
+            await service.start()
+            self._started.append(service)
+        log.info(
+            "app.started",
+            app=self.settings.name,
+            agents=len(self.agents),
+            timers=len(self.timers),
+            tasks=len(self.tasks),
+        )
+
+    async def stop(self) -> None:
+        """Graceful: agents finish and commit the batch in hand; timers and tasks are
+        cancelled; connections are closed."""
+        started, self._started = self._started, []
+        await asyncio.gather(*(service.stop() for service in started))
+        await self.redis.aclose()
+        log.info("app.stopped", app=self.settings.name)
+
+    def run(self) -> None:
+        """Run until SIGINT or SIGTERM, then stop gracefully. Blocking; used by the CLI."""
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stopping.set)
+        try:
+            await self.start()
+            await stopping.wait()
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+            await self.stop()

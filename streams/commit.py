@@ -1,0 +1,150 @@
+"""The commit: one atomic Redis round trip per batch, writing outputs and acking their entries.
+
+A batch commits as *units* (one per event, or one per batch for batch agents). A unit's
+commands run only if every key they write holds the right type, and its entry is acked
+only if they all succeed; a unit that fails is reported and not acked, and the later units
+of its stream are skipped (left pending) so a stream's order holds. Everything runs in one
+Lua script, so no other client sees half a batch.
+
+Why not MULTI/EXEC: Redis does not roll back a transaction whose command fails while it
+runs (e.g. XADD to a key holding a string answers WRONGTYPE) — the other commands,
+XACK included, still apply, and the entry would be acked without its output. The script
+checks types first, stops a unit at its first error and acks last, so an entry is never
+acked without its output. A command that still fails mid-unit (a wrong argument) leaves
+that unit's earlier commands applied: they are redone with the retry (at least once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+
+from streams.types import Arg, Command
+
+SKIPPED = None
+"""Status of a unit left pending because an earlier unit of its stream failed."""
+
+SCRIPT = """
+local needs = {
+  XADD='stream', XACK='stream', XDEL='stream', XTRIM='stream', XCLAIM='stream',
+  HSET='hash', HSETNX='hash', HMSET='hash', HINCRBY='hash', HINCRBYFLOAT='hash', HDEL='hash',
+  INCR='string', INCRBY='string', INCRBYFLOAT='string', DECR='string', DECRBY='string',
+  APPEND='string', SETRANGE='string', SETBIT='string',
+  SADD='set', SREM='set', ZADD='zset', ZREM='zset', ZINCRBY='zset',
+  LPUSH='list', RPUSH='list', LPUSHX='list', RPUSHX='list', LTRIM='list', LREM='list',
+  LSET='list', LPOP='list', RPOP='list'
+}
+local group = ARGV[1]
+local units = tonumber(ARGV[2])
+local pos = 3
+local failed, acks, streams, out = {}, {}, {}, {}
+for unit = 1, units do
+  local stream, ack, ncmd = ARGV[pos], ARGV[pos + 1], tonumber(ARGV[pos + 2])
+  pos = pos + 3
+  local cmds = {}
+  for c = 1, ncmd do
+    local argc = tonumber(ARGV[pos])
+    cmds[c] = {unpack(ARGV, pos + 1, pos + argc)}
+    pos = pos + 1 + argc
+  end
+  local err
+  if stream ~= '' and failed[stream] then
+    out[#out + 1] = unit - 1
+    out[#out + 1] = 0
+  else
+    for _, cmd in ipairs(cmds) do
+      local want = needs[string.upper(cmd[1])]
+      if want and cmd[2] then
+        local have = redis.call('TYPE', cmd[2])['ok']
+        if have ~= 'none' and have ~= want then
+          err = 'WRONGTYPE ' .. cmd[2] .. ' holds a ' .. have .. ', ' .. cmd[1]
+            .. ' needs a ' .. want
+          break
+        end
+      end
+    end
+    if not err then
+      for _, cmd in ipairs(cmds) do
+        local reply = redis.pcall(unpack(cmd))
+        if type(reply) == 'table' and reply['err'] then
+          err = reply['err']
+          break
+        end
+      end
+    end
+    if err then
+      if stream ~= '' then failed[stream] = true end
+      out[#out + 1] = unit - 1
+      out[#out + 1] = err
+    elseif ack ~= '' then
+      if not acks[stream] then
+        acks[stream] = {}
+        streams[#streams + 1] = stream
+      end
+      local ids = acks[stream]
+      ids[#ids + 1] = ack
+    end
+  end
+end
+for _, stream in ipairs(streams) do
+  local ids = acks[stream]
+  for i = 1, #ids, 1000 do
+    redis.call('XACK', stream, group, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+end
+return out
+"""
+
+
+@dataclass(slots=True)
+class Unit:
+    """Commands that commit together; entry `ack` of `stream` is acked if they all succeed.
+
+    `stream` also orders units: after a failed unit, later units of that stream are skipped.
+    Leave `ack` empty for units that ack nothing (failure records) or ack through their own
+    XACK commands (a whole batch).
+    """
+
+    stream: str
+    ack: str = ""
+    commands: list[Command] = field(default_factory=list)
+
+
+class Committer:
+    """Runs the commit script for one consumer group."""
+
+    def __init__(self, redis: Redis, group: str) -> None:
+        self.group = group
+        self._script = redis.register_script(SCRIPT)
+
+    async def commit(self, units: Sequence[Unit]) -> dict[int, str | None]:
+        """Commit `units` atomically; returns the index → error (or SKIPPED) of those that
+        did not commit. Those left out committed: outputs written, entries acked."""
+        if not units:
+            return {}
+        reply = await self._script(args=flatten(self.group, units))
+        return parse_reply(reply)
+
+
+def flatten(group: str, units: Sequence[Unit]) -> list[Arg]:
+    """The script's ARGV: group, unit count, then per unit its header and commands."""
+    args: list[Arg] = [group, len(units)]
+    for unit in units:
+        args += (unit.stream, unit.ack, len(unit.commands))
+        for command in unit.commands:
+            args.append(len(command))
+            args += command
+    return args
+
+
+def parse_reply(reply: Sequence[int | bytes | str]) -> dict[int, str | None]:
+    """Pairs (index, status) → {index: error text, or SKIPPED}."""
+    refused: dict[int, str | None] = {}
+    for index, status in zip(reply[::2], reply[1::2], strict=True):
+        if isinstance(status, int):
+            refused[int(index)] = SKIPPED
+        else:
+            refused[int(index)] = status.decode() if isinstance(status, bytes) else status
+    return refused

@@ -1,0 +1,34 @@
+"""`Outbox`: what a handler writes, committed in the same transaction as its ack."""
+
+from __future__ import annotations
+
+from streams.topic import Topic
+from streams.types import Arg, Command, T
+
+
+class Outbox:
+    """Collects a handler's Redis writes; they happen only if the handler succeeds.
+
+    Example::
+
+        out.send(orders, order)                     # XADD ea:orders:a * d <order json>
+        out.call("HSET", "ea:orec:a", "o1", "sent")
+    """
+
+    __slots__ = ("commands",)
+
+    def __init__(self) -> None:
+        self.commands: list[Command] = []
+
+    def send(self, topic: Topic[T], value: T) -> None:
+        """Append `value` to `topic` when the event commits."""
+        self.commands.append(topic.xadd(topic.encode(value)))
+
+    def call(self, command: str, *args: Arg) -> None:
+        """Run any Redis command (a write, usually) when the event commits."""
+        if not command or not isinstance(command, str):
+            raise ValueError(f"command: must be a non-empty command name, got {command!r}")
+        self.commands.append((command, *args))
+
+    def __len__(self) -> int:
+        return len(self.commands)

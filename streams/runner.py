@@ -1,0 +1,200 @@
+"""Running handlers over entries and deciding, per entry, what its commit must hold."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import structlog
+
+from streams.commit import Unit
+from streams.dlq import dead_letter, dlq_key, fails_key, forget_failures, record_failure
+from streams.errors import DecodeError, Poison
+from streams.event import Event
+from streams.outbox import Outbox
+from streams.reader import Entry
+from streams.topic import FIELD, Topic
+from streams.types import BatchHandler, Command, Handler
+
+log = structlog.get_logger(__name__)
+
+Kind = Literal["done", "failed", "dead", "dropped"]
+FINISHED: frozenset[Kind] = frozenset({"done", "dead", "dropped"})
+"""Kinds whose committed unit acks the entries: they leave the pending list."""
+
+XACK_CHUNK = 1000
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of `entries` (one, or a whole batch) and the unit that records it."""
+
+    entries: list[Entry]
+    kind: Kind
+    unit: Unit
+    error: str = ""
+
+
+def describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+class Runner:
+    """Turns an agent's entries into outcomes: decode, call the handler, classify failures."""
+
+    def __init__(
+        self,
+        *,
+        topics: Mapping[str, Topic[Any]],
+        group: str,
+        consumer: str,
+        max_deliveries: int,
+        dlq: bool,
+    ) -> None:
+        self.topics = topics
+        self.group = group
+        self.consumer = consumer
+        self.max_deliveries = max_deliveries
+        self.dlq = dlq
+        first = next(iter(topics.values()))
+        prefix = first.app.settings.prefix
+        self.fails = {key: fails_key(prefix, t.name, group) for key, t in topics.items()}
+        self.dlqs = {key: dlq_key(prefix, t.name) for key, t in topics.items()}
+
+    def exhausted(self, entry: Entry) -> bool:
+        """Already tried `max_deliveries` times (e.g. it killed its worker each time)."""
+        return self.dlq and entry.failures >= self.max_deliveries
+
+    def event(self, entry: Entry) -> Event[Any]:
+        """Decode an entry; raises `DecodeError` (poison) when it does not decode."""
+        topic = self.topics[entry.stream]
+        raw = entry.fields.get(FIELD)
+        if raw is None:
+            raise DecodeError("d: field is missing")
+        return Event(topic.decode(raw), entry.id, entry.stream, topic, raw, entry.failures + 1)
+
+    def done(self, entry: Entry, commands: list[Command]) -> Outcome:
+        if entry.failures or entry.counted:
+            commands = [*commands, forget_failures(self.fails[entry.stream], [entry.id])]
+        return Outcome([entry], "done", Unit(entry.stream, entry.id, commands))
+
+    def dropped(self, entry: Entry) -> Outcome:
+        forget = forget_failures(self.fails[entry.stream], [entry.id])
+        return Outcome([entry], "dropped", Unit(entry.stream, entry.id, [forget]))
+
+    def dead(self, entry: Entry, error: str, deliveries: int) -> Outcome:
+        letter = dead_letter(
+            self.dlqs[entry.stream],
+            stream=entry.stream,
+            group=self.group,
+            entry_id=entry.id,
+            raw=entry.fields.get(FIELD, b""),
+            error=error,
+            deliveries=deliveries,
+        )
+        forget = forget_failures(self.fails[entry.stream], [entry.id])
+        return Outcome([entry], "dead", Unit(entry.stream, entry.id, [letter, forget]), error)
+
+    def failed(self, entry: Entry, error: str, held: Sequence[str]) -> Outcome:
+        """A failed attempt: dead-lettered when it was the last allowed one, else recorded.
+
+        The record also re-claims the `held` ids (XCLAIM JUSTID resets their idle time), so
+        no other consumer claims entries this one is still retrying.
+        """
+        if self.dlq and entry.failures + 1 >= self.max_deliveries:
+            return self.dead(entry, error, entry.failures + 1)
+        fails = self.fails[entry.stream]
+        record = record_failure(fails, entry.id, error)
+        commands = record[1:] if entry.counted else record
+        touch: Command = ("XCLAIM", entry.stream, self.group, self.consumer, 0, *held, "JUSTID")
+        return Outcome([entry], "failed", Unit(entry.stream, "", [*commands, touch]), error)
+
+    async def run_stream(self, handler: Handler[Any], entries: Sequence[Entry]) -> list[Outcome]:
+        """Handle one stream's entries in id order, stopping at the first failure."""
+        outcomes = []
+        for index, entry in enumerate(entries):
+            outcome = await self._run_one(handler, entry, entries[index:])
+            outcomes.append(outcome)
+            if outcome.kind == "failed":
+                break
+        return outcomes
+
+    async def _run_one(self, handler: Handler[Any], entry: Entry, rest: Sequence[Entry]) -> Outcome:
+        if entry.deleted:
+            return self.dropped(entry)
+        if self.exhausted(entry):
+            return self.dead(entry, gave_up(entry), entry.failures)
+        out = Outbox()
+        try:
+            await handler(self.event(entry), out)
+        except Poison as exc:
+            return self.dead(entry, str(exc) or describe(exc), entry.failures + 1)
+        except Exception as exc:
+            log.warning(
+                "agent.handler_failed",
+                group=self.group,
+                stream=entry.stream,
+                id=entry.id,
+                deliveries=entry.failures + 1,
+                error=describe(exc),
+            )
+            return self.failed(entry, describe(exc), [e.id for e in rest])
+        return self.done(entry, out.commands)
+
+    async def run_batch(
+        self, handler: BatchHandler[Any], entries: Sequence[Entry]
+    ) -> list[Outcome]:
+        """Handle entries as one batch: all acked together, or all retried together."""
+        outcomes: list[Outcome] = []
+        events: list[Event[Any]] = []
+        live: list[Entry] = []
+        for entry in entries:
+            if entry.deleted:
+                outcomes.append(self.dropped(entry))
+            elif self.exhausted(entry):
+                outcomes.append(self.dead(entry, gave_up(entry), entry.failures))
+            else:
+                try:
+                    events.append(self.event(entry))
+                    live.append(entry)
+                except Poison as exc:
+                    outcomes.append(self.dead(entry, str(exc), entry.failures + 1))
+        if not live:
+            return outcomes
+        out = Outbox()
+        try:
+            await handler(events, out)
+        except Poison as exc:
+            return outcomes + [
+                self.dead(e, str(exc) or describe(exc), e.failures + 1) for e in live
+            ]
+        except Exception as exc:
+            log.warning(
+                "agent.batch_failed",
+                group=self.group,
+                size=len(live),
+                error=describe(exc),
+                deliveries=max(e.failures for e in live) + 1,
+            )
+            return outcomes + [self.failed(e, describe(exc), [e.id]) for e in live]
+        return [*outcomes, self.batch_done(live, out.commands)]
+
+    def batch_done(self, live: list[Entry], commands: list[Command]) -> Outcome:
+        """One unit for the whole batch: its outputs, then an XACK per stream."""
+        by_stream: dict[str, list[str]] = {}
+        for entry in live:
+            by_stream.setdefault(entry.stream, []).append(entry.id)
+        tried = [e for e in live if e.failures or e.counted]
+        for stream in {e.stream for e in tried}:
+            ids = [e.id for e in tried if e.stream == stream]
+            commands = [*commands, forget_failures(self.fails[stream], ids)]
+        for stream, ids in by_stream.items():
+            for start in range(0, len(ids), XACK_CHUNK):
+                commands.append(("XACK", stream, self.group, *ids[start : start + XACK_CHUNK]))
+        return Outcome(live, "done", Unit("", "", commands))
+
+
+def gave_up(entry: Entry) -> str:
+    reason = f"gave up after {entry.failures} deliveries"
+    return f"{reason}: {entry.last_error}" if entry.last_error else reason

@@ -1,0 +1,62 @@
+"""`AppSettings`: the runtime's one frozen configuration object, every knob documented."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class AppSettings(BaseModel):
+    """Where Redis is, how keys are named, and how agents read, retry, claim and give up.
+
+    Example: ``AppSettings(redis_url="redis://127.0.0.1:6379/0", prefix="ea:")``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0", description="redis://, rediss:// or unix:// URL."
+    )
+    prefix: str = Field("ea:", description="Prepended to every key: topics, fails, DLQs.")
+    name: str = Field("eaflow", min_length=1, description="Application name, for logs.")
+    consumer: str | None = Field(
+        None,
+        min_length=1,
+        description="Fixed consumer name (default: hostname-pid-random, unique per agent).",
+    )
+    start_id: str = Field(
+        "$", description='Where new consumer groups start: "$" = new entries, "0" = all.'
+    )
+    batch_size: int = Field(100, gt=0, description="XREADGROUP COUNT, per stream.")
+    block_ms: int = Field(
+        1000, gt=0, le=1000, description="XREADGROUP BLOCK; at most 1 s so a stop is noticed."
+    )
+    max_deliveries: int = Field(
+        5, ge=1, description="Failed deliveries before an entry moves to its DLQ."
+    )
+    retry_initial: float = Field(0.05, gt=0, description="First retry delay after a failure, s.")
+    retry_max: float = Field(2.0, gt=0, description="Cap of the doubling retry delay, s.")
+    claim_interval: float = Field(5.0, gt=0, description="Seconds between XAUTOCLAIM rounds.")
+    claim_min_idle_ms: int = Field(
+        30_000, ge=0, description="Idle time before another consumer's entry is claimed."
+    )
+    claim_count: int = Field(100, gt=0, description="XAUTOCLAIM COUNT per stream and round.")
+    consumer_max_idle_ms: int = Field(
+        3_600_000, gt=0, description="Consumers idle this long with nothing pending are deleted."
+    )
+    reconnect_initial: float = Field(0.1, gt=0, description="First wait after a lost link, s.")
+    reconnect_max: float = Field(2.0, gt=0, description="Cap of the reconnect wait, s.")
+    socket_timeout: float = Field(
+        10.0, gt=0, description="Redis socket timeout, s; longer than block_ms."
+    )
+
+    @model_validator(mode="after")
+    def _timeouts_fit(self) -> Self:
+        if self.socket_timeout * 1000 <= self.block_ms:
+            raise ValueError("socket_timeout: must be longer than block_ms")
+        if self.retry_max < self.retry_initial:
+            raise ValueError("retry_max: must be at least retry_initial")
+        if self.reconnect_max < self.reconnect_initial:
+            raise ValueError("reconnect_max: must be at least reconnect_initial")
+        return self
