@@ -31,6 +31,12 @@ def read_ticks(path: Path) -> Iterator[Tick]:
         for row in csv.DictReader(handle):
             msc = int(row["time_msc"])
             yield Tick(
-                time=msc // 1000, bid=float(row["bid"]), ask=float(row["ask"]), last=0.0,
-                volume=0, time_msc=msc, flags=BID_ASK, volume_real=0.0,
+                time=msc // 1000,
+                bid=float(row["bid"]),
+                ask=float(row["ask"]),
+                last=0.0,
+                volume=0,
+                time_msc=msc,
+                flags=BID_ASK,
+                volume_real=0.0,
             )

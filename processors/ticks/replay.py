@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,15 +13,17 @@ import structlog
 from redis.asyncio import Redis
 
 from brokers.mt5.records import Tick
-from brokers.sim.ticks import encode_tick
 from processors.ticks.recorded import read_ticks, recorded_files
+from processors.ticks.writer import TickWriter
 
 log = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReplayConfig:
-    """speed 1 = real time, 10 = ten times faster, 0 = as fast as Redis takes them.
+    """speed 1 = real time, 10 = ten times faster, 0 = as fast as Redis takes them; `loop`
+    starts over at the end (else the replay stops); `batch` ticks per pipelined write;
+    `maxlen` ticks kept per stream; `symbols` to replay (() = every recorded one).
 
     Tick times are shifted so the replay starts now: the market looks live to the
     simulator, the chart and the results alike.
@@ -33,11 +35,25 @@ class ReplayConfig:
     maxlen: int = 1000
     symbols: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if self.speed < 0:
+            raise ValueError(f"speed: must be 0 (as fast as possible) or more, got {self.speed}")
+        if self.batch <= 0:
+            raise ValueError(f"batch: must be positive, got {self.batch}")
+        if self.maxlen <= 0:
+            raise ValueError(f"maxlen: must be positive, got {self.maxlen}")
+
 
 def merged(files: dict[str, Path]) -> Iterator[tuple[str, Tick]]:
-    """All symbols' ticks in time order."""
+    """All symbols' ticks in time order, each file shifted to start when the earliest does,
+    so recordings of different days (EURUSD on a Tuesday, XAUUSD at a Sunday open) play
+    side by side."""
+    firsts = {s: next(read_ticks(p)).time_msc for s, p in files.items()}
+    origin = min(firsts.values(), default=0)
+
     def tagged(symbol: str, path: Path) -> Iterator[tuple[int, str, Tick]]:
-        return ((t.time_msc, symbol, t) for t in read_ticks(path))
+        offset = origin - firsts[symbol]
+        return ((t.time_msc + offset, symbol, shifted(t, offset)) for t in read_ticks(path))
 
     for _, symbol, tick in heapq.merge(*(tagged(s, p) for s, p in files.items())):
         yield symbol, tick
@@ -49,21 +65,13 @@ def shifted(tick: Tick, offset_ms: int) -> Tick:
 
 
 class TickReplay:
-    """Writes ticks in pipelined batches with approximate MAXLEN, so old ticks purge
-    themselves; `on_batch` lets tables and the simulator see each batch."""
+    """Writes recorded ticks through a `TickWriter`: pipelined batches with approximate
+    MAXLEN, so old ticks purge themselves."""
 
-    def __init__(
-        self,
-        redis: Redis,
-        prefix: str,
-        config: ReplayConfig = ReplayConfig(),
-        on_batch: Callable[[list[tuple[str, Tick]]], object] | None = None,
-    ) -> None:
-        self.redis = redis
-        self.prefix = prefix
+    def __init__(self, redis: Redis, prefix: str, config: ReplayConfig = ReplayConfig()) -> None:
         self.config = config
-        self.on_batch = on_batch
-        self.written = 0
+        self.writer = TickWriter(redis, prefix, config.maxlen)
+        self.last_msc = 0  # newest tick time written: the next pass starts after it
 
     def files(self) -> dict[str, Path]:
         files = recorded_files()
@@ -74,13 +82,21 @@ class TickReplay:
         return {s: files[s] for s in wanted}
 
     async def run(self) -> None:
+        """Replay every file once, or forever when `loop` is set."""
+        files = self.files()
         while True:
-            await self._once(merged(self.files()))
+            await self.play(merged(files))
+            log.info(
+                "ticks.replay.done", ticks=sum(self.writer.written.values()), loop=self.config.loop
+            )
             if not self.config.loop:
                 return
 
-    async def _once(self, ticks: Iterable[tuple[str, Tick]]) -> None:
+    async def play(self, ticks: Iterable[tuple[str, Tick]]) -> None:
+        """Write `ticks` (in time order) at the configured speed, shifted to start now (or
+        just after the previous pass, whose times ran ahead of the clock at high speed)."""
         start_wall = time.time()
+        start_ms = max(int(start_wall * 1000), self.last_msc + 1)
         first_ms: int | None = None
         batch: list[tuple[str, Tick]] = []
         for symbol, tick in ticks:
@@ -94,7 +110,7 @@ class TickReplay:
                         await self.write(batch)
                         batch = []
                     await asyncio.sleep(wait)
-            batch.append((symbol, shifted(tick, int(start_wall * 1000) - first_ms)))
+            batch.append((symbol, shifted(tick, start_ms - first_ms)))
             if len(batch) >= self.config.batch:
                 await self.write(batch)
                 batch = []
@@ -102,11 +118,5 @@ class TickReplay:
             await self.write(batch)
 
     async def write(self, batch: list[tuple[str, Tick]]) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        for symbol, tick in batch:
-            pipe.xadd(f"{self.prefix}ticks:{symbol}", {"d": encode_tick(tick)},
-                      maxlen=self.config.maxlen, approximate=True)
-        await pipe.execute()
-        self.written += len(batch)
-        if self.on_batch is not None:
-            self.on_batch(batch)
+        await self.writer.write(batch)
+        self.last_msc = max(self.last_msc, batch[-1][1].time_msc)
