@@ -26,6 +26,7 @@ class Settings(Message):
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, Field(ge=0, le=65535)] = 8080
     metrics_port: Annotated[int, Field(ge=0, le=65535)] | None = None
+    clickhouse_url: str | None = None  # None: embedded chDB in {data_dir}/clickhouse
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -1,0 +1,41 @@
+"""`SinkConfig`: where results are written and how `rtrs` is kept, every knob documented."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from eaflow.database import database_path
+from eaflow.settings import Settings
+from sinks.clickhouse import chdb_url
+
+
+class SinkConfig(BaseModel):
+    """Example: ``SinkConfig(duckdb_path=Path("var/eaflow.duckdb"), clickhouse_url=None)``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    duckdb_path: Path | None = Field(description="eaflow's DuckDB file; None: no DuckDB sink.")
+    clickhouse_url: str | None = Field(
+        description="http(s)://, clickhouse:// server or chdb:///path; None: no ClickHouse sink."
+    )
+    clickhouse_database: str = Field("eaflow", description="ClickHouse database of the table.")
+    idle_close: float = Field(
+        2.0, ge=0, description="Seconds without a batch before a sink closes its database."
+    )
+    trim_interval: float = Field(10.0, gt=0, description="Seconds between trims of rtrs.")
+    keep_results: float = Field(
+        3600.0, ge=0, description="Acked results younger than this stay in rtrs, seconds."
+    )
+    lag_interval: float = Field(5.0, gt=0, description="Seconds between sink lag readings.")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SinkConfig:
+        """DuckDB in the data dir; ClickHouse at the configured URL, else embedded chDB
+        when it is installed (None otherwise: see `chdb_missing`)."""
+        url = settings.clickhouse_url
+        if url is None and importlib.util.find_spec("chdb") is not None:
+            url = chdb_url(settings.data_dir)
+        return cls(duckdb_path=database_path(settings.data_dir), clickhouse_url=url)

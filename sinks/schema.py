@@ -1,0 +1,124 @@
+"""The `results` table: its columns in Arrow, DuckDB and ClickHouse, and its migrations.
+
+One table shape in both databases, so the queries in docs/analytics.md run on either.
+Prices and volumes are exact decimals; times are epoch seconds (DOUBLE, portable
+arithmetic) plus `done_ts`, a timestamp for grouping by day or hour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from eaflow.database import Migration
+
+TABLE = "results"
+PRICE = pa.decimal128(38, 10)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    arrow: pa.DataType
+    nullable: bool = True
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("result_id", pa.string(), nullable=False),
+    Column("stream_id", pa.string(), nullable=False),  # the rtrs entry id
+    Column("order_id", pa.string(), nullable=False),
+    Column("signal_id", pa.string(), nullable=False),
+    Column("instance", pa.string(), nullable=False),
+    Column("action", pa.string()),
+    Column("symbol", pa.string()),
+    Column("status", pa.string(), nullable=False),
+    Column("retcode", pa.int32()),
+    Column("retcode_name", pa.string()),
+    Column("order_ticket", pa.int64()),
+    Column("deal_ticket", pa.int64()),
+    Column("position_ticket", pa.int64()),
+    Column("requested_price", PRICE),
+    Column("price", PRICE),
+    Column("volume", PRICE),
+    Column("field", pa.string()),
+    Column("error", pa.string()),
+    Column("source", pa.string(), nullable=False),
+    Column("received_at", pa.float64()),
+    Column("routed_at", pa.float64()),
+    Column("sent_at", pa.float64()),
+    Column("done_at", pa.float64(), nullable=False),
+    Column("done_ts", pa.timestamp("us"), nullable=False),
+)
+
+ARROW_SCHEMA = pa.schema([pa.field(c.name, c.arrow, nullable=c.nullable) for c in COLUMNS])
+COLUMN_NAMES = ", ".join(c.name for c in COLUMNS)
+
+# Migrations are frozen history: never edit a released step, append a new one.
+DUCKDB_MIGRATIONS: tuple[Migration, ...] = (
+    (
+        1,
+        (
+            """CREATE TABLE results (
+                result_id VARCHAR PRIMARY KEY,
+                stream_id VARCHAR NOT NULL,
+                order_id VARCHAR NOT NULL,
+                signal_id VARCHAR NOT NULL,
+                instance VARCHAR NOT NULL,
+                action VARCHAR,
+                symbol VARCHAR,
+                status VARCHAR NOT NULL,
+                retcode INTEGER,
+                retcode_name VARCHAR,
+                order_ticket BIGINT,
+                deal_ticket BIGINT,
+                position_ticket BIGINT,
+                requested_price DECIMAL(38, 10),
+                price DECIMAL(38, 10),
+                volume DECIMAL(38, 10),
+                field VARCHAR,
+                error VARCHAR,
+                source VARCHAR NOT NULL,
+                received_at DOUBLE,
+                routed_at DOUBLE,
+                sent_at DOUBLE,
+                done_at DOUBLE NOT NULL,
+                done_ts TIMESTAMP NOT NULL
+            )""",
+        ),
+    ),
+)
+
+CLICKHOUSE_MIGRATIONS: tuple[Migration, ...] = (
+    (
+        1,
+        (
+            """CREATE TABLE IF NOT EXISTS {db}.results (
+                result_id String,
+                stream_id String,
+                order_id String,
+                signal_id String,
+                instance LowCardinality(String),
+                action LowCardinality(Nullable(String)),
+                symbol LowCardinality(Nullable(String)),
+                status LowCardinality(String),
+                retcode Nullable(Int32),
+                retcode_name LowCardinality(Nullable(String)),
+                order_ticket Nullable(Int64),
+                deal_ticket Nullable(Int64),
+                position_ticket Nullable(Int64),
+                requested_price Nullable(Decimal(38, 10)),
+                price Nullable(Decimal(38, 10)),
+                volume Nullable(Decimal(38, 10)),
+                field Nullable(String),
+                error Nullable(String),
+                source LowCardinality(String),
+                received_at Nullable(Float64),
+                routed_at Nullable(Float64),
+                sent_at Nullable(Float64),
+                done_at Float64,
+                done_ts DateTime64(6, 'UTC')
+            ) ENGINE = ReplacingMergeTree ORDER BY result_id""",
+        ),
+    ),
+)

@@ -1,0 +1,75 @@
+"""The DuckDB store: schema from the migrations, exactly once per result_id, file locks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from eaflow.database import schema_version
+from sinks.batch import results_table
+from sinks.duckdb import DuckDbStore
+from sinks.schema import COLUMNS, DUCKDB_MIGRATIONS
+from tests.sinks.conftest import fill, rejection
+
+
+def test_the_migrated_table_has_the_schema_columns(tmp_path: Path) -> None:
+    store = DuckDbStore(tmp_path / "eaflow.duckdb")
+    store.open()
+    store.close()
+    con = duckdb.connect(str(tmp_path / "eaflow.duckdb"))
+    described = con.execute("DESCRIBE results").fetchall()
+    assert [row[0] for row in described] == [c.name for c in COLUMNS]
+    assert schema_version(con, "results") == DUCKDB_MIGRATIONS[-1][0]
+    con.close()
+
+
+def test_a_redelivered_batch_inserts_nothing(tmp_path: Path) -> None:
+    store = DuckDbStore(tmp_path / "eaflow.duckdb")
+    batch = results_table([(f"{n}-0", fill(n)) for n in range(1, 51)])
+    assert store.write(batch) == 50
+    assert store.write(batch) == 0
+    overlapping = results_table([(f"{n}-0", fill(n)) for n in range(41, 61)])
+    assert store.write(overlapping) == 10
+    store.close()
+    store.write(results_table([("99-0", rejection(99))]))  # reopens on its own
+    store.close()
+    con = duckdb.connect(str(tmp_path / "eaflow.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*), count(DISTINCT result_id) FROM results").fetchone() == (
+        61,
+        61,
+    )
+    con.close()
+
+
+def test_a_file_locked_by_another_process_fails_the_write_until_released(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "eaflow.duckdb"
+    store = DuckDbStore(path)
+    store.open()
+    store.close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('held', flush=True); "
+            "sys.stdin.readline()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert holder.stdin is not None and holder.stdout is not None
+    try:
+        assert holder.stdout.readline() == b"held\n"
+        with pytest.raises(duckdb.IOException, match="lock"):
+            store.write(results_table([("1-0", fill(1))]))
+        assert not store.is_open
+    finally:
+        holder.stdin.close()
+        holder.wait()
+    assert store.write(results_table([("1-0", fill(1))])) == 1
+    store.close()
