@@ -10,12 +10,27 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 import redis
 
 from brokers.mt5.records import Tick
 
 FIELD = b"d"
+# copy_ticks_from's record layout in the MetaTrader5 package
+TICK_DTYPE = np.dtype(
+    [
+        ("time", "<i8"),
+        ("bid", "<f8"),
+        ("ask", "<f8"),
+        ("last", "<f8"),
+        ("volume", "<u8"),
+        ("time_msc", "<i8"),
+        ("flags", "<u4"),
+        ("volume_real", "<f8"),
+    ]
+)
 
 
 class TickFormatError(ValueError):
@@ -77,3 +92,8 @@ def queue_latest(pipe: redis.client.Pipeline, prefix: str, symbols: Iterable[str
     """Queue one XREVRANGE COUNT 1 per symbol; read the replies back with `entry_tick`."""
     for symbol in symbols:
         pipe.xrevrange(tick_key(prefix, symbol), count=1)
+
+
+def tick_array(ticks: Iterable[Tick]) -> npt.NDArray[np.void]:
+    """Ticks as the structured numpy array `copy_ticks_from` returns."""
+    return np.array([tuple(t) for t in ticks], dtype=TICK_DTYPE)

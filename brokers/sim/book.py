@@ -1,0 +1,170 @@
+"""`Book`: one simulated account in memory — balance, positions, pending orders — and its changes.
+
+A trade is computed on a Book loaded from Redis, then the Book's recorded changes are written
+back in one atomic transaction (`store.commit`). The Book also values the account at the
+latest ticks: floating profit, margin, equity, free margin and margin level, as MT5 reports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from brokers.mt5 import constants as mt5
+from brokers.mt5.records import Tick, TradeDeal, TradeOrder, TradePosition
+from brokers.sim import margin as money
+from brokers.sim.matching import close_price
+from brokers.sim.symbols import SymbolTable
+
+
+@dataclass
+class Account:
+    """The account's own fields, as kept in its Redis hash."""
+
+    login: int
+    name: str
+    currency: str
+    leverage: int
+    hedging: bool
+    balance: float
+    connected: bool = True
+    version: int = 0
+
+
+class Summary(NamedTuple):
+    """Money of the account at the latest ticks, in its currency."""
+
+    balance: float
+    profit: float
+    margin: float
+    equity: float
+    margin_free: float
+    margin_level: float
+
+
+@dataclass
+class Book:
+    """Account, positions and pending orders, plus what changed since loading."""
+
+    account: Account
+    positions: dict[int, TradePosition]
+    orders: dict[int, TradeOrder]
+    symbols: SymbolTable
+    ticks: dict[str, Tick]
+    next_ticket: Callable[[], int]
+    market_open: bool = True
+    saved_positions: set[int] = field(default_factory=set)
+    dropped_positions: set[int] = field(default_factory=set)
+    saved_orders: set[int] = field(default_factory=set)
+    dropped_orders: set[int] = field(default_factory=set)
+    deals: list[TradeDeal] = field(default_factory=list)
+    history: list[TradeOrder] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
+    balance_changed: bool = False
+
+    def put_position(self, position: TradePosition) -> None:
+        self.positions[position.ticket] = position
+        self.saved_positions.add(position.ticket)
+        self.dropped_positions.discard(position.ticket)
+        self.touched.add(position.symbol)
+
+    def drop_position(self, ticket: int) -> None:
+        position = self.positions.pop(ticket)
+        self.saved_positions.discard(ticket)
+        self.dropped_positions.add(ticket)
+        self.touched.add(position.symbol)
+
+    def put_order(self, order: TradeOrder) -> None:
+        self.orders[order.ticket] = order
+        self.saved_orders.add(order.ticket)
+        self.dropped_orders.discard(order.ticket)
+        self.touched.add(order.symbol)
+
+    def drop_order(self, ticket: int) -> None:
+        order = self.orders.pop(ticket)
+        self.saved_orders.discard(ticket)
+        self.dropped_orders.add(ticket)
+        self.touched.add(order.symbol)
+
+    def add_deal(self, deal: TradeDeal) -> None:
+        """Book a deal; its profit (already in account money) goes to the balance."""
+        self.deals.append(deal)
+        if deal.profit:
+            self.account.balance = money.money(self.account.balance + deal.profit)
+            self.balance_changed = True
+
+    def add_history(self, order: TradeOrder) -> None:
+        self.history.append(order)
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.saved_positions
+            or self.dropped_positions
+            or self.saved_orders
+            or self.dropped_orders
+            or self.deals
+            or self.history
+            or self.balance_changed
+        )
+
+    def of_symbol(self, symbol: str) -> Iterator[TradePosition]:
+        return (p for p in self.positions.values() if p.symbol == symbol)
+
+    def to_account(self, amount: float, currency: str, *, cost: bool = False) -> float:
+        """Convert to the account currency at the latest ticks (PricingError when impossible)."""
+        return money.to_account(
+            amount, currency, self.account.currency, self.symbols, self.ticks, cost=cost
+        )
+
+    def closing_profit(self, position: TradePosition, volume: float, price: float) -> float:
+        """Profit in account money of closing `volume` of `position` at `price`."""
+        info = self.symbols.get(position.symbol)
+        if info is None:
+            return 0.0
+        buy = position.type == mt5.POSITION_TYPE_BUY
+        raw = money.profit(info, buy, volume, position.price_open, price)
+        return money.money(self.to_account(raw, info.currency_profit))
+
+    def valued(self, position: TradePosition) -> TradePosition:
+        """The position with `price_current` and `profit` at the latest tick."""
+        tick = self.ticks.get(position.symbol)
+        if tick is None:
+            return position
+        price = close_price(position.type, tick)
+        try:
+            profit = self.closing_profit(position, position.volume, price)
+        except money.PricingError:
+            profit = position.profit
+        return position._replace(price_current=price, profit=profit)
+
+    def position_margin(self, position: TradePosition) -> float:
+        """Margin held by a position at the latest price, in account money (0 if unpriceable)."""
+        buy = position.type == mt5.POSITION_TYPE_BUY
+        try:
+            return self.margin_for(position.symbol, buy, position.volume, position.price_open)
+        except money.PricingError:
+            return 0.0
+
+    def margin_for(self, symbol: str, buy: bool, volume: float, price_open: float) -> float:
+        """Margin of `volume` lots at the latest price (`price_open` before any tick).
+
+        PricingError when the symbol's calc mode or the currency conversion is not available.
+        """
+        info = self.symbols.get(symbol)
+        if info is None:
+            raise money.PricingError(f"symbol {symbol!r} is unknown")
+        tick = self.ticks.get(symbol)
+        price = price_open if tick is None else (tick.ask if buy else tick.bid)
+        raw = money.margin(info, volume, price, self.account.leverage)
+        return self.to_account(raw, info.currency_margin, cost=True)
+
+    def summary(self) -> Summary:
+        """Balance, floating profit, margin, equity, free margin and margin level (%)."""
+        profit = money.money(sum(self.valued(p).profit for p in self.positions.values()))
+        used = money.money(sum(self.position_margin(p) for p in self.positions.values()))
+        equity = money.money(self.account.balance + profit)
+        level = equity / used * 100 if used > 0 else 0.0
+        free = money.money(equity - used)
+        return Summary(self.account.balance, profit, used, equity, free, level)

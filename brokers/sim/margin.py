@@ -1,0 +1,103 @@
+"""Margin, profit and currency conversion by MT5's formulas for each `trade_calc_mode`.
+
+Margin (in the margin currency, margin rate 1): Forex `lots*contract/leverage`, Forex without
+leverage `lots*contract`, CFD `lots*contract*price`, CFD-leverage `lots*contract*price/leverage`,
+Futures `lots*margin_initial`. Profit (in the profit currency): `(close-open)*contract*lots`,
+negated for sells. Conversion to the account currency goes through other symbols' prices, the
+way MT5's tick values do: gains at the rate that makes them smaller, losses and margin at the
+rate that makes them larger (e.g. USD → EUR divides a gain by EURUSD's ask, a loss by its bid).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from brokers.mt5 import constants as mt5
+from brokers.mt5.records import SymbolInfo, Tick
+from brokers.sim.symbols import Leg, SymbolTable
+
+CURRENCY_DIGITS = 2
+
+
+class PricingError(ValueError):
+    """The simulator does not price this symbol (its calc mode or a conversion is missing)."""
+
+
+def margin(info: SymbolInfo, volume: float, price: float, leverage: int) -> float:
+    """Initial margin of `volume` lots at `price`, in the symbol's margin currency."""
+    mode = info.trade_calc_mode
+    notional = volume * info.trade_contract_size
+    if mode == mt5.SYMBOL_CALC_MODE_FOREX:
+        return notional / leverage
+    if mode == mt5.SYMBOL_CALC_MODE_FOREX_NO_LEVERAGE:
+        return notional
+    if mode == mt5.SYMBOL_CALC_MODE_CFD:
+        return notional * price
+    if mode == mt5.SYMBOL_CALC_MODE_CFDLEVERAGE:
+        return notional * price / leverage
+    if mode == mt5.SYMBOL_CALC_MODE_FUTURES and info.margin_initial > 0:
+        return volume * info.margin_initial
+    raise PricingError(f"{info.name}: trade_calc_mode {mode} is not simulated")
+
+
+def profit(info: SymbolInfo, is_buy: bool, volume: float, price_open: float, close: float) -> float:
+    """Profit of closing `volume` lots opened at `price_open`, in the symbol's profit currency."""
+    move = close - price_open if is_buy else price_open - close
+    return move * info.trade_contract_size * volume
+
+
+def convert(
+    amount: float, legs: Sequence[Leg], ticks: Mapping[str, Tick], *, cost: bool = False
+) -> float | None:
+    """`amount` through `legs` at the latest ticks (None when a tick is missing).
+
+    A gain (`amount >= 0`, not `cost`) takes the lower rate, a loss or a cost the higher one.
+    """
+    small = amount >= 0 and not cost
+    for leg in legs:
+        tick = ticks.get(leg.symbol)
+        if tick is None or tick.bid <= 0 or tick.ask <= 0:
+            return None
+        if leg.multiply:
+            amount *= tick.bid if small else tick.ask
+        else:
+            amount /= tick.ask if small else tick.bid
+    return amount
+
+
+def to_account(
+    amount: float,
+    currency: str,
+    account_currency: str,
+    symbols: SymbolTable,
+    ticks: Mapping[str, Tick],
+    *,
+    cost: bool = False,
+) -> float:
+    """`amount` in `currency` converted to the account currency; PricingError when impossible."""
+    legs = symbols.path(currency, account_currency)
+    converted = None if legs is None else convert(amount, legs, ticks, cost=cost)
+    if converted is None:
+        raise PricingError(f"no price converts {currency} to {account_currency}")
+    return converted
+
+
+def tick_values(
+    info: SymbolInfo, account_currency: str, symbols: SymbolTable, ticks: Mapping[str, Tick]
+) -> tuple[float, float]:
+    """Value of a one-tick move for one lot in the account currency: (as a gain, as a loss).
+
+    (0.0, 0.0) when no price converts the profit currency yet.
+    """
+    move = info.trade_tick_size * info.trade_contract_size
+    try:
+        gain = to_account(move, info.currency_profit, account_currency, symbols, ticks)
+        loss = -to_account(-move, info.currency_profit, account_currency, symbols, ticks)
+    except PricingError:
+        return (0.0, 0.0)
+    return (gain, loss)
+
+
+def money(amount: float) -> float:
+    """Round to the account currency's cents, as MT5 books deals and balances."""
+    return round(amount, CURRENCY_DIGITS)

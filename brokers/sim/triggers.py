@@ -1,0 +1,134 @@
+"""What one tick does to an account: pending orders trigger or expire, positions hit SL or TP.
+
+Fills happen at the triggering tick's price (ask for buys, bid for sells), so a gap fills at
+the market, as MT5 does for stops; a limit can only fill at its price or better. A triggered
+order that the free margin cannot carry is cancelled (state REJECTED) without a deal. SL/TP
+closes are deals with reason DEAL_REASON_SL / DEAL_REASON_TP and comment `[sl 1.08500]`.
+"""
+
+from __future__ import annotations
+
+from brokers.mt5 import constants as mt5
+from brokers.mt5.records import Tick, TradeDeal, TradeOrder, TradePosition
+from brokers.sim.book import Book
+from brokers.sim.booking import Origin, close_volume, finished_order
+from brokers.sim.checks import Reject
+from brokers.sim.matching import (
+    STOP_LIMIT_TYPES,
+    close_price,
+    fill_price,
+    is_buy,
+    pending_triggered,
+    stop_hit,
+)
+from brokers.sim.trading import enter
+
+LIMIT_OF_STOP_LIMIT = {
+    mt5.ORDER_TYPE_BUY_STOP_LIMIT: mt5.ORDER_TYPE_BUY_LIMIT,
+    mt5.ORDER_TYPE_SELL_STOP_LIMIT: mt5.ORDER_TYPE_SELL_LIMIT,
+}
+ORDER_REASON_OF_DEAL = {
+    mt5.DEAL_REASON_SL: mt5.ORDER_REASON_SL,
+    mt5.DEAL_REASON_TP: mt5.ORDER_REASON_TP,
+}
+
+
+def apply_tick(book: Book, symbol: str, tick: Tick, now_ms: int) -> list[TradeDeal]:
+    """Apply `tick` of `symbol` to the book; the deals it caused, in order."""
+    book.ticks[symbol] = tick
+    first = len(book.deals)
+    orders = sorted((o for o in book.orders.values() if o.symbol == symbol), key=lambda o: o.ticket)
+    for order in orders:
+        if order.type_time != mt5.ORDER_TIME_GTC and 0 < order.time_expiration <= now_ms / 1000:
+            _finish(book, order, mt5.ORDER_STATE_EXPIRED, now_ms)
+            continue
+        if not pending_triggered(order.type, order.price_open, tick):
+            continue
+        if order.type in STOP_LIMIT_TYPES:
+            order = order._replace(
+                type=LIMIT_OF_STOP_LIMIT[order.type],
+                price_open=order.price_stoplimit,
+                price_stoplimit=0.0,
+            )
+            book.put_order(order)
+            if not pending_triggered(order.type, order.price_open, tick):
+                continue
+        _fill(book, order, tick, now_ms)
+    for position in list(book.of_symbol(symbol)):
+        reason = stop_hit(position, tick)
+        if reason is not None:
+            _close_at_stop(book, position, reason, tick, now_ms)
+    return book.deals[first:]
+
+
+def _finish(book: Book, order: TradeOrder, state: int, now_ms: int) -> None:
+    """Move a pending order to the history (expired or rejected)."""
+    book.drop_order(order.ticket)
+    book.add_history(order._replace(state=state, time_done=now_ms // 1000, time_done_msc=now_ms))
+
+
+def _fill(book: Book, order: TradeOrder, tick: Tick, now_ms: int) -> None:
+    buy = is_buy(order.type)
+    price = fill_price(buy, tick)
+    origin = Origin(order.magic, order.comment, mt5.DEAL_REASON_EXPERT)
+    try:
+        deal = enter(
+            book,
+            order.ticket,
+            now_ms,
+            buy,
+            order.volume_current,
+            price,
+            order.sl,
+            order.tp,
+            order.symbol,
+            origin,
+        )
+    except Reject:
+        _finish(book, order, mt5.ORDER_STATE_REJECTED, now_ms)
+        return
+    book.drop_order(order.ticket)
+    book.add_history(
+        order._replace(
+            state=mt5.ORDER_STATE_FILLED,
+            time_done=now_ms // 1000,
+            time_done_msc=now_ms,
+            volume_current=0.0,
+            price_current=price,
+            position_id=deal.position_id,
+        )
+    )
+
+
+def _close_at_stop(
+    book: Book, position: TradePosition, reason: int, tick: Tick, now_ms: int
+) -> None:
+    price = close_price(position.type, tick)
+    info = book.symbols.get(position.symbol)
+    digits = info.digits if info else 5
+    level = position.sl if reason == mt5.DEAL_REASON_SL else position.tp
+    comment = f"[{'sl' if reason == mt5.DEAL_REASON_SL else 'tp'} {level:.{digits}f}]"
+    order = book.next_ticket()
+    close_volume(
+        book,
+        position,
+        position.volume,
+        price,
+        order,
+        now_ms,
+        Origin(position.magic, comment, reason),
+    )
+    closing_type = (
+        mt5.ORDER_TYPE_SELL if position.type == mt5.POSITION_TYPE_BUY else mt5.ORDER_TYPE_BUY
+    )
+    finished_order(
+        book,
+        order,
+        now_ms,
+        closing_type,
+        position.volume,
+        price,
+        position.symbol,
+        Origin(position.magic, comment, ORDER_REASON_OF_DEAL[reason]),
+        position_id=position.ticket,
+    )
