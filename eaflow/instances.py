@@ -6,45 +6,96 @@ The configuration store (DuckDB) mirrors into these keys; processors only read R
 from __future__ import annotations
 
 import orjson
+import structlog
+from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from brokers.mt5.records import SymbolInfo
-from eaflow.models import InstanceSpec, TradingState
+from eaflow.models import InstanceSpec, TradingState, new_id, refusal_of
+
+log = structlog.get_logger(__name__)
 
 
 class InstanceRegistry:
     """Keys: `{prefix}instances` (hash id → spec), `{prefix}symbols:{id}` (hash → SymbolInfo),
-    `{prefix}trading_state` (the global kill switch)."""
+    `{prefix}trading_state` (the global kill switch), `{prefix}instances:rev` (a new random
+    token on every write, so readers skip unchanged specs), `{prefix}config:version` (the
+    last configuration version published) and `{prefix}config:applied` (instance → the
+    version it applies)."""
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.errors: dict[str, str] = {}  # instance → why its spec in Redis was not applied
+        self._specs: dict[str, InstanceSpec] = {}
+        self._rev: bytes | str | None = None
 
     @property
     def key(self) -> str:
         return f"{self.prefix}instances"
 
+    @property
+    def rev_key(self) -> str:
+        return f"{self.prefix}instances:rev"
+
+    @property
+    def version_key(self) -> str:
+        return f"{self.prefix}config:version"
+
+    @property
+    def applied_key(self) -> str:
+        return f"{self.prefix}config:applied"
+
+    @property
+    def state_key(self) -> str:
+        return f"{self.prefix}trading_state"
+
     async def put(self, *specs: InstanceSpec) -> None:
         if specs:
-            await self.redis.hset(
-                self.key, mapping={s.instance_id: s.model_dump_json() for s in specs}
-            )
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hset(self.key, mapping={s.instance_id: s.model_dump_json() for s in specs})
+            pipe.set(self.rev_key, new_id())
+            await pipe.execute()
 
     async def all(self) -> dict[str, InstanceSpec]:
-        raw: dict[bytes, bytes] = await self.redis.hgetall(self.key)
-        specs = (InstanceSpec.model_validate_json(v) for v in raw.values())
-        return {s.instance_id: s for s in specs}
+        """Every instance's spec; one GET when nothing changed since the last call.
+
+        A spec that fails validation is logged and the last valid one stays in force.
+        """
+        rev = await self.redis.get(self.rev_key)
+        if rev is not None and rev == self._rev:
+            return dict(self._specs)
+        raw = await self.redis.hgetall(self.key)
+        specs: dict[str, InstanceSpec] = {}
+        for key, value in raw.items():
+            instance = _text(key)
+            try:
+                specs[instance] = InstanceSpec.model_validate_json(value)
+                self.errors.pop(instance, None)
+            except ValidationError as error:
+                field, rule = refusal_of(error)
+                self.errors[instance] = f"{field}: {rule}"
+                log.error("instance_spec_refused", instance=instance, field=field, rule=rule)
+                if instance in self._specs:
+                    specs[instance] = self._specs[instance]
+        self._specs, self._rev = specs, rev
+        return dict(specs)
 
     async def get(self, instance_id: str) -> InstanceSpec | None:
         raw = await self.redis.hget(self.key, instance_id)
         return None if raw is None else InstanceSpec.model_validate_json(raw)
 
+    async def version(self) -> int:
+        """The configuration version last published into Redis (0: none yet)."""
+        raw = await self.redis.get(self.version_key)
+        return int(raw) if raw else 0
+
     async def global_state(self) -> TradingState:
-        raw = await self.redis.get(f"{self.prefix}trading_state")
-        return TradingState(raw.decode()) if raw else TradingState.ACTIVE
+        raw = await self.redis.get(self.state_key)
+        return TradingState(_text(raw)) if raw else TradingState.ACTIVE
 
     async def set_global_state(self, state: TradingState) -> None:
-        await self.redis.set(f"{self.prefix}trading_state", state.value)
+        await self.redis.set(self.state_key, state.value)
 
     async def set_instance_state(self, instance_id: str, state: TradingState) -> None:
         spec = await self.get(instance_id)
@@ -62,5 +113,9 @@ class InstanceRegistry:
             )
 
     async def symbols(self, instance_id: str) -> dict[str, SymbolInfo]:
-        raw: dict[bytes, bytes] = await self.redis.hgetall(f"{self.prefix}symbols:{instance_id}")
-        return {k.decode(): SymbolInfo(**orjson.loads(v)) for k, v in raw.items()}
+        raw = await self.redis.hgetall(f"{self.prefix}symbols:{instance_id}")
+        return {_text(k): SymbolInfo(**orjson.loads(v)) for k, v in raw.items()}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,7 +1,13 @@
 """Domain messages that flow through the streams: signals, orders, results, state."""
 
 from eaflow.models.base import Message, refusal_of
-from eaflow.models.config import InstanceSpec, TradingConfig, TradingState, TrailingStop
+from eaflow.models.config import (
+    InstanceSpec,
+    SymbolConfig,
+    TradingConfig,
+    TradingState,
+    TrailingStop,
+)
 from eaflow.models.enums import (
     EXIT_ACTIONS,
     Action,
@@ -16,7 +22,7 @@ from eaflow.models.lifecycle import IllegalTransition, OrderLifecycle
 from eaflow.models.order import Order
 from eaflow.models.result import Result
 from eaflow.models.signal import Signal
-from eaflow.models.state import AccountState, PositionState, PendingOrderState
+from eaflow.models.state import AccountState, PendingOrderState, PositionState
 
 __all__ = [
     "EXIT_ACTIONS",
@@ -36,6 +42,7 @@ __all__ = [
     "Signal",
     "SizingMode",
     "StopsUnit",
+    "SymbolConfig",
     "TradingConfig",
     "TradingState",
     "TrailingStop",

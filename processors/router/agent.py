@@ -106,6 +106,7 @@ class Router:
         )
         self.instances[spec.instance_id] = updated
         out.call("HSET", self.registry.key, spec.instance_id, updated.model_dump_json())
+        out.call("SET", self.registry.rev_key, new_id())
         out.send(self.topics.rtrs, Result(
             result_id=f"{signal.effective_order_id}@{spec.instance_id}",
             order_id=signal.effective_order_id, signal_id=signal.signal_id,
