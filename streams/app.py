@@ -16,6 +16,7 @@ from streams.agent import Agent, Concurrency
 from streams.codecs import JsonCodec
 from streams.reader import text
 from streams.settings import AppSettings
+from streams.table import TableConfig, TickTable
 from streams.timer import Task, Timer
 from streams.topic import Topic
 from streams.types import BatchHandler, Codec, Handler, Service, T, TaskFunction
@@ -133,6 +134,11 @@ class App:
             return agent
 
         return register
+
+    def table(self, name: str, config: TableConfig | None = None) -> TickTable:
+        """A tick table over the streams `{prefix}{name}:{symbol}`, e.g. `app.table("ticks")`."""
+        prefix = f"{self.settings.prefix}{name}:"
+        return TickTable(self.redis, lambda symbol: prefix + symbol, config)
 
     def timer(
         self, interval: float, *, name: str | None = None
