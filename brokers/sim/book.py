@@ -112,10 +112,23 @@ class Book:
     def of_symbol(self, symbol: str) -> Iterator[TradePosition]:
         return (p for p in self.positions.values() if p.symbol == symbol)
 
-    def to_account(self, amount: float, currency: str, *, cost: bool = False) -> float:
+    def to_account(
+        self,
+        amount: float,
+        currency: str,
+        *,
+        cost: bool = False,
+        trade: tuple[str, float] | None = None,
+    ) -> float:
         """Convert to the account currency at the latest ticks (PricingError when impossible)."""
         return money.to_account(
-            amount, currency, self.account.currency, self.symbols, self.ticks, cost=cost
+            amount,
+            currency,
+            self.account.currency,
+            self.symbols,
+            self.ticks,
+            cost=cost,
+            trade=trade,
         )
 
     def closing_profit(self, position: TradePosition, volume: float, price: float) -> float:
@@ -125,7 +138,9 @@ class Book:
             return 0.0
         buy = position.type == mt5.POSITION_TYPE_BUY
         raw = money.profit(info, buy, volume, position.price_open, price)
-        return money.money(self.to_account(raw, info.currency_profit))
+        return money.money(
+            self.to_account(raw, info.currency_profit, trade=(position.symbol, price))
+        )
 
     def valued(self, position: TradePosition) -> TradePosition:
         """The position with `price_current` and `profit` at the latest tick."""
@@ -158,7 +173,7 @@ class Book:
         tick = self.ticks.get(symbol)
         price = price_open if tick is None else (tick.ask if buy else tick.bid)
         raw = money.margin(info, volume, price, self.account.leverage)
-        return self.to_account(raw, info.currency_margin, cost=True)
+        return self.to_account(raw, info.currency_margin, cost=True, trade=(symbol, price))
 
     def summary(self) -> Summary:
         """Balance, floating profit, margin, equity, free margin and margin level (%)."""

@@ -73,8 +73,17 @@ def to_account(
     ticks: Mapping[str, Tick],
     *,
     cost: bool = False,
+    trade: tuple[str, float] | None = None,
 ) -> float:
-    """`amount` in `currency` converted to the account currency; PricingError when impossible."""
+    """`amount` in `currency` converted to the account currency; PricingError when impossible.
+
+    `trade` is (symbol, price) of the trade being valued: a conversion through that symbol
+    uses that price, as MT5 does (buy USDJPY 1 lot 108.183 → 108.483 earns 30000 JPY =
+    30000 / 108.483 = 276.54 USD in MetaQuotes' order_calc_profit example).
+    """
+    if trade is not None:
+        symbol, price = trade
+        ticks = {**ticks, symbol: Tick(time=0, bid=price, ask=price)}
     legs = symbols.path(currency, account_currency)
     converted = None if legs is None else convert(amount, legs, ticks, cost=cost)
     if converted is None:

@@ -214,7 +214,7 @@ class SimTerminal:
         if info is None:
             return None
         amount = margin(info, volume, price, self._leverage())
-        return self._converted(amount, info.currency_margin, symbol, cost=True)
+        return self._converted(amount, info.currency_margin, (symbol, price), cost=True)
 
     def order_calc_profit(
         self, action: int, symbol: str, volume: float, price_open: float, price_close: float
@@ -225,7 +225,7 @@ class SimTerminal:
             return None
         buy = action == constants.ORDER_TYPE_BUY
         amount = profit(info, buy, volume, price_open, price_close)
-        return self._converted(amount, info.currency_profit, symbol)
+        return self._converted(amount, info.currency_profit, (symbol, price_close))
 
     # trading ------------------------------------------------------------------------------
     def order_check(self, request: Mapping[str, Any]) -> OrderCheckResult | None:
@@ -418,18 +418,19 @@ class SimTerminal:
         return self.symbols.get(symbol)
 
     def _converted(
-        self, amount: float, currency: str, symbol: str, *, cost: bool = False
+        self, amount: float, currency: str, trade: tuple[str, float], *, cost: bool = False
     ) -> float | None:
         ticks: dict[str, Tick] = {}
-        names = set(self.symbols.quote_symbols(symbol, self._currency))
+        names = set(self.symbols.quote_symbols(trade[0], self._currency))
         fetch_ticks(self.redis, self.prefix, names, ticks)
         try:
-            return money(
-                to_account(amount, currency, self._currency, self.symbols, ticks, cost=cost)
+            converted = to_account(
+                amount, currency, self._currency, self.symbols, ticks, cost=cost, trade=trade
             )
         except PricingError as error:
             self._fail((constants.RES_E_FAIL, str(error)))
             return None
+        return money(converted)
 
     def _history_args(
         self, date_from: Date | None, date_to: Date | None, ticket: int | None, position: int | None
