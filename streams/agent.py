@@ -313,7 +313,7 @@ class Agent:
 
     def _settle(self, batch: dict[str, list[Entry]], committed: list[Outcome]) -> None:
         """Count what happened; keep unfinished entries held, their stream backing off."""
-        finished: set[str] = set()
+        finished: set[tuple[str, str]] = set()  # (stream, id): ids repeat across streams
         for outcome in committed:
             for entry in outcome.entries:
                 labels = {"stream": entry.stream, "group": self.group}
@@ -323,7 +323,7 @@ class Agent:
                     entry.counted = False
                     metrics.EVENTS_FAILED.labels(**labels).inc()
                     continue
-                finished.add(entry.id)
+                finished.add((entry.stream, entry.id))
                 if outcome.kind == "dead":
                     metrics.EVENTS_DEAD_LETTERED.labels(**labels).inc()
                     log.error(
@@ -340,7 +340,7 @@ class Agent:
         for key, entries in batch.items():
             state = self.streams[key]
             handled = {e.id for e in entries}
-            left = [e for e in entries if e.id not in finished]
+            left = [e for e in entries if (key, e.id) not in finished]
             state.held = left + [e for e in state.held if e.id not in handled]
             if left:
                 failures = max(1, left[0].failures)

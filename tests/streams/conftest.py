@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, cast
 
 import pytest
 import redis.asyncio as aioredis
 
 from streams import App, AppSettings
+
+DEADLINE = 15.0
+"""Seconds a test waits for something that should happen in milliseconds."""
 
 FAST = {
     "prefix": "t:",
@@ -41,13 +45,44 @@ async def r(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     await client.aclose()
 
 
-async def until(
-    check: Callable[[], Awaitable[bool]], timeout: float = 10.0, what: str = "condition"
-) -> None:
-    """Poll `check` until it holds; fail after `timeout` seconds (a deadline, not a speed test)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
+async def until(check: Callable[[], Awaitable[bool]], what: str = "condition") -> None:
+    """Poll `check` until it holds; fail after a generous deadline (not a speed test)."""
+    try:
+        async with asyncio.timeout(DEADLINE):
+            while True:
+                if await check():
+                    return
+                await asyncio.sleep(0.01)  # polling Redis: nothing to wait on in-process
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
+
+
+Fields = dict[bytes, bytes]
+
+
+async def entries(r: aioredis.Redis, key: str) -> list[tuple[str, Fields]]:
+    """XRANGE - + of `key` with typed ids and fields."""
+    rows = cast(list[tuple[bytes, Fields]], await r.xrange(key))
+    return [(entry_id.decode(), fields) for entry_id, fields in rows]
+
+
+async def values(r: aioredis.Redis, key: str) -> list[bytes]:
+    """The `d` fields of `key`, oldest first."""
+    return [fields[b"d"] for _, fields in await entries(r, key)]
+
+
+async def add(r: aioredis.Redis, key: str, fields: Fields, entry_id: str = "*") -> str:
+    """XADD; returns the id as text."""
+    raw: dict[Any, Any] = dict(fields)
+    return cast(bytes, await r.xadd(key, raw, id=entry_id)).decode()
+
+
+async def pending(r: aioredis.Redis, key: str, group: str) -> int:
+    """XINFO GROUPS `pending` of `group`."""
+    groups = {g["name"].decode(): g for g in await r.xinfo_groups(key)}
+    return int(groups[group]["pending"])
+
+
+async def hash_text(r: aioredis.Redis, key: str, field: str) -> str:
+    """HGET as text ("" when missing)."""
+    return cast(bytes, await r.hget(key, field) or b"").decode()

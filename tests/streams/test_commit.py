@@ -1,0 +1,108 @@
+"""The commit script: outputs and acks land together, or neither does."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import redis.asyncio as aioredis
+
+from streams.commit import SKIPPED, Committer, Unit, flatten, parse_reply
+from tests.streams.conftest import add, values
+
+
+async def pending_ids(r: aioredis.Redis, key: str, group: str) -> list[str]:
+    rows = await r.xpending_range(key, group, "-", "+", 100)
+    return [cast(bytes, row["message_id"]).decode() for row in rows]
+
+
+async def deliver(r: aioredis.Redis, key: str, count: int) -> list[str]:
+    """Add `count` entries to `key` and deliver them to consumer c of group g."""
+    await r.xgroup_create(key, "g", id="0", mkstream=True)
+    ids = [await add(r, key, {b"d": b"%d" % i}) for i in range(count)]
+    await r.xreadgroup("g", "c", {key: ">"}, count=count)
+    return ids
+
+
+async def test_units_commit_outputs_and_acks(r: aioredis.Redis) -> None:
+    ids = await deliver(r, "s", 2)
+    units = [
+        Unit("s", ids[0], [("XADD", "out", "*", "d", b"a"), ("HSET", "h", "o1", "sent")]),
+        Unit("s", ids[1], [("XADD", "out", "*", "d", b"b")]),
+    ]
+    refused = await Committer(r, "g").commit(units)
+    assert refused == {}
+    assert await values(r, "out") == [b"a", b"b"]
+    assert await r.hget("h", "o1") == b"sent"
+    assert await pending_ids(r, "s", "g") == []
+
+
+async def test_wrong_type_writes_nothing_and_acks_nothing(r: aioredis.Redis) -> None:
+    ids = await deliver(r, "s", 1)
+    await r.set("out", "a string")
+    unit = Unit("s", ids[0], [("HSET", "h", "o1", "sent"), ("XADD", "out", "*", "d", b"a")])
+    refused = await Committer(r, "g").commit([unit])
+    assert refused[0] is not None and refused[0].startswith("WRONGTYPE out holds a string")
+    assert await r.exists("h") == 0, "the unit's first command must not have run"
+    assert await r.get("out") == b"a string"
+    assert await pending_ids(r, "s", "g") == ids
+
+
+async def test_failed_unit_skips_the_rest_of_its_stream_only(r: aioredis.Redis) -> None:
+    s_ids = await deliver(r, "s", 3)
+    t_ids = await deliver(r, "t", 1)
+    await r.set("bad", "x")
+    units = [
+        Unit("s", s_ids[0], [("XADD", "out", "*", "d", b"s0")]),
+        Unit("s", s_ids[1], [("XADD", "bad", "*", "d", b"s1")]),
+        Unit("s", s_ids[2], [("XADD", "out", "*", "d", b"s2")]),
+        Unit("t", t_ids[0], [("XADD", "out", "*", "d", b"t0")]),
+    ]
+    refused = await Committer(r, "g").commit(units)
+    assert set(refused) == {1, 2}
+    assert refused[2] is SKIPPED
+    assert await values(r, "out") == [b"s0", b"t0"]
+    assert await pending_ids(r, "s", "g") == s_ids[1:]
+    assert await pending_ids(r, "t", "g") == []
+
+
+async def test_runtime_error_stops_the_unit_before_its_ack(r: aioredis.Redis) -> None:
+    ids = await deliver(r, "s", 1)
+    await r.hset("h", "n", "not a number")
+    unit = Unit("s", ids[0], [("HINCRBY", "h", "n", 1), ("XADD", "out", "*", "d", b"a")])
+    refused = await Committer(r, "g").commit([unit])
+    assert "not an integer" in (refused[0] or "")
+    assert await r.exists("out") == 0
+    assert await pending_ids(r, "s", "g") == ids
+
+
+async def test_unit_without_ack_acks_nothing(r: aioredis.Redis) -> None:
+    ids = await deliver(r, "s", 2)
+    units = [Unit("", "", [("XADD", "out", "*", "d", b"batch"), ("XACK", "s", "g", *ids)])]
+    assert await Committer(r, "g").commit(units) == {}
+    assert await pending_ids(r, "s", "g") == []
+    assert await r.xlen("out") == 1
+
+
+async def test_nothing_to_commit_is_no_round_trip(r: aioredis.Redis) -> None:
+    assert await Committer(r, "g").commit([]) == {}
+
+
+def test_flatten_and_parse_reply() -> None:
+    units = [Unit("s", "1-0", [("XADD", "o", "*", "d", b"x")]), Unit("s", "", [])]
+    assert flatten("g", units) == [
+        "g",
+        2,
+        "s",
+        "1-0",
+        1,
+        5,
+        "XADD",
+        "o",
+        "*",
+        "d",
+        b"x",
+        "s",
+        "",
+        0,
+    ]
+    assert parse_reply([0, b"WRONGTYPE", 1, 0]) == {0: "WRONGTYPE", 1: SKIPPED}
