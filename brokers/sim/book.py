@@ -177,8 +177,8 @@ class Book:
 
     def summary(self) -> Summary:
         """Balance, floating profit, margin, equity, free margin and margin level (%)."""
-        profit = money.money(sum(self.valued(p).profit for p in self.positions.values()))
-        used = money.money(sum(self.position_margin(p) for p in self.positions.values()))
+        profit = money.money(sum((self.valued(p).profit for p in self.positions.values()), 0.0))
+        used = money.money(sum((self.position_margin(p) for p in self.positions.values()), 0.0))
         equity = money.money(self.account.balance + profit)
         level = equity / used * 100 if used > 0 else 0.0
         free = money.money(equity - used)

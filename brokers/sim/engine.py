@@ -58,7 +58,8 @@ class TradeServer:
 
     def snapshot(self, login: int, currency: str, symbol: str = "") -> Book:
         """The account with quotes for its positions (and for `symbol`), read-only."""
-        return load(self.client, self.keys(login), self.symbols, self._quotes(symbol, currency))
+        quotes = self._quotes(symbol, currency)
+        return load(self.client, self.keys(login), self.symbols, quotes, market=symbol or None)
 
     def check(self, login: int, currency: str, req: TradeRequest, now_ms: int) -> Answer:
         """What `order_send` would do, computed on a snapshot and never written."""
