@@ -1,0 +1,154 @@
+"""Redis ACL users per role: which commands each eaflow worker may run on which keys.
+
+Every worker connects as the user of its role, so a leaked gateway password lets an attacker
+queue signals (which the router still validates) but not read results, write orders or
+touch accounts. `eaflow acl` renders these rules as an ACL file for `redis-server --aclfile`.
+Keys are patterns under the deployment's prefix; each grant becomes one ACL selector, so a
+role may append to one stream while only reading another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+
+class Role(StrEnum):
+    """Who connects: one Redis user per role."""
+
+    GATEWAY = "gateway"  # webhook intake: queues signals, reports refusals
+    ROUTER = "router"  # `eaflow worker rtss`
+    EXECUTOR = "executor"  # `eaflow worker orders`, with its brokers (the simulator included)
+    TICKS = "ticks"  # `eaflow worker ticks`: tick feed, tick tables, simulator fills, trailing
+    SINKS = "sinks"  # `eaflow worker rtrs`: DuckDB and ClickHouse
+    ADMIN = "admin"  # the CLI of an operator: everything under the prefix
+    REPLICA = "replica"  # a Redis replica's link to its primary; also PING for healthchecks
+
+
+Access = Literal["R", "W", "RW"]
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """Commands allowed on keys (patterns relative to the prefix): one ACL selector."""
+
+    commands: tuple[str, ...]
+    keys: tuple[str, ...] = ()
+    access: Access = "RW"
+
+    def rules(self, prefix: str) -> list[str]:
+        marker = "~" if self.access == "RW" else f"%{self.access}~"
+        return [*self.commands, *(f"{marker}{escape(prefix)}{key}" for key in self.keys)]
+
+
+# Every role: log in, PING, find cluster slots, MULTI/EXEC; nothing that reads other clients.
+BASE = ("resetkeys", "resetchannels", "-@all", "+@connection", "-@dangerous", "+multi",
+        "+exec", "+discard", "+cluster|slots", "+cluster|shards", "+cluster|nodes")  # fmt: skip
+SCRIPTS = ("+evalsha", "+eval", "+script|load", "+script|exists")
+# A consumer group's reading of a stream (the runtime's reader, claimer and reaper).
+CONSUME = ("+xreadgroup", "+xack", "+xautoclaim", "+xclaim", "+xpending", "+xinfo|stream",
+           "+xinfo|groups", "+xinfo|consumers", "+xgroup|create", "+xgroup|createconsumer",
+           "+xgroup|delconsumer", "+xlen", "+type", *SCRIPTS)  # fmt: skip
+# Appending to a stream; the runtime's commit script checks the key's TYPE first.
+APPEND = ("+xadd", "+type")
+READ = ("+get", "+mget", "+exists", "+type", "+hget", "+hmget", "+hgetall", "+hexists", "+hlen",
+        "+hkeys", "+hscan", "+smembers", "+sismember", "+zrange", "+zrangebyscore", "+xrange",
+        "+xrevrange", "+xlen", "+xread", "+xinfo|stream")  # fmt: skip
+# Records a role owns (order records, latest states, symbol specs).
+RECORD = (*READ, "+set", "+del", "+hset", "+hsetnx", "+hdel", "+hincrby", "+incr", "+incrby",
+          "+expire", "+watch", "+unwatch")  # fmt: skip
+# A data set a role owns outright (the simulator's accounts), minus what reaches beyond it.
+OWN = ("+@read", "+@write", "+@transaction", *SCRIPTS, "-@dangerous", "-scan", "-randomkey")
+FAILS = ("+hget", "+hmget", "+hgetall", "+hincrby", "+hset", "+hdel", "+type")
+CONFIG = ("instances", "instances:rev", "trading_state", "config:*")
+
+
+def consume(topics: tuple[str, ...], group: str) -> tuple[Grant, ...]:
+    """Read `topics` as consumer group `group`, with its failure records and dead letters."""
+    return (
+        Grant(CONSUME, topics),
+        Grant(FAILS, tuple(f"fails:{topic}:{group}" for topic in topics)),
+        Grant(APPEND, tuple(f"dlq:{topic}" for topic in topics)),
+    )
+
+
+GRANTS: dict[Role, tuple[Grant, ...]] = {
+    Role.GATEWAY: (
+        Grant(("+xadd",), ("rtss", "security"), "W"),
+        Grant(READ, ("sources",), "R"),
+    ),
+    Role.ROUTER: (
+        *consume(("rtss",), "router"),
+        Grant(APPEND, ("orders:*", "rtrs", "security")),
+        Grant(READ, (*CONFIG, "symbols:*", "state:*", "ticks:*"), "R"),
+    ),
+    Role.EXECUTOR: (
+        *consume(("orders:*",), "executor"),
+        Grant(APPEND, ("rtrs", "rts", "ris")),
+        Grant(RECORD, ("orec:*", "state:*", "symbols:*")),
+        Grant(READ, (*CONFIG, "ticks:*"), "R"),
+        Grant(OWN, ("sim:*",)),
+    ),
+    Role.TICKS: (
+        *consume(("ticks:*",), "ticks"),
+        Grant(("+xadd", "+xtrim", *READ), ("ticks:*",)),
+        Grant(APPEND, ("rtrs",)),
+        Grant(READ, (*CONFIG, "symbols:*", "state:*"), "R"),
+        Grant(OWN, ("sim:*",)),
+    ),
+    Role.SINKS: (
+        *consume(("rtrs",), "*"),
+        Grant(("+xtrim", *READ), ("rtrs",)),
+    ),
+    Role.ADMIN: (Grant(("+@all", "allchannels"), ("*",)),),
+    Role.REPLICA: (Grant(("+psync", "+replconf", "+ping")),),
+}
+
+
+def escape(prefix: str) -> str:
+    """The prefix as a literal inside a Redis glob pattern."""
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in prefix)
+
+
+def username(role: Role, user_prefix: str = "eaflow-") -> str:
+    return f"{user_prefix}{role.value}"
+
+
+def role_rules(role: Role, prefix: str) -> list[str]:
+    """The ACL rules of `role` after its password: root permissions, then one selector per
+    further grant."""
+    first, *rest = GRANTS[role]
+    rules = [*BASE, *first.rules(prefix)]
+    rules += [f"({' '.join(grant.rules(prefix))})" for grant in rest]
+    return rules
+
+
+def password_hash(password: str) -> str:
+    """What an ACL file stores instead of the password (`#` + SHA-256 hex)."""
+    return "#" + hashlib.sha256(password.encode()).hexdigest()
+
+
+def acl_file(prefix: str, passwords: Mapping[Role, str], user_prefix: str = "eaflow-") -> str:
+    """The ACL file of a deployment: one user per role given, the `default` user switched off.
+
+    Passwords are stored as SHA-256 hashes. Redis reads no comments in an ACL file.
+    """
+    lines = ["user default off resetpass resetkeys resetchannels -@all"]  # no comments allowed
+    for role, password in passwords.items():
+        rules = " ".join(role_rules(role, prefix))
+        lines.append(f"user {username(role, user_prefix)} on {password_hash(password)} {rules}")
+    return "\n".join(lines) + "\n"
+
+
+def roles_named(names: Iterable[str]) -> list[Role]:
+    """Roles from their names; an unknown name is refused with the known ones."""
+    known = {role.value: role for role in Role}
+    roles = []
+    for name in names:
+        if name not in known:
+            raise ValueError(f"role: unknown role {name!r} (known: {', '.join(known)})")
+        roles.append(known[name])
+    return roles
