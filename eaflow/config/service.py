@@ -7,7 +7,7 @@ The CLI (`eaflow config ...`) and the HTTP API (`eaflow.config.http`) both go th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
@@ -79,29 +79,38 @@ class ConfigService:
         self, scope: str, values: Mapping[str, Any], actor: str, note: str = ""
     ) -> Applied:
         """Set field paths (`max_open_orders`, `symbols.XAUUSD.lot_size`) in one version."""
-        if not values:
-            raise ConfigRefused("values", "give at least one field=value", scope)
+        return await self.change(scope, values, (), actor, note)
 
-        def change(document: Document) -> Document:
+    async def unset(self, scope: str, paths: Sequence[str], actor: str, note: str = "") -> Applied:
+        """Remove field paths from a scope, so they are inherited again."""
+        return await self.change(scope, {}, paths, actor, note)
+
+    async def change(
+        self,
+        scope: str,
+        values: Mapping[str, Any],
+        paths: Sequence[str],
+        actor: str,
+        note: str = "",
+    ) -> Applied:
+        """Set `values` and unset `paths` of one scope as one new version."""
+        if not values and not paths:
+            raise ConfigRefused("set", "give at least one field to set or unset", scope)
+
+        def edit(document: Document) -> Document:
             for path, value in values.items():
                 document = assign(document, path, value)
-            return document
-
-        record = {"set": dict(values)}
-        return await self._change(scope, change, record, "trading_state" in values, actor, note)
-
-    async def unset(self, scope: str, paths: list[str], actor: str, note: str = "") -> Applied:
-        """Remove field paths from a scope, so they are inherited again."""
-        if not paths:
-            raise ConfigRefused("paths", "give at least one field to unset", scope)
-
-        def change(document: Document) -> Document:
             for path in paths:
                 document = remove(document, path)
             return document
 
-        record = {"unset": list(paths)}
-        return await self._change(scope, change, record, "trading_state" in paths, actor, note)
+        record: Document = {}
+        if values:
+            record["set"] = dict(values)
+        if paths:
+            record["unset"] = list(paths)
+        touches_state = "trading_state" in values or "trading_state" in paths
+        return await self._change(scope, edit, record, touches_state, actor, note)
 
     async def _change(
         self,
@@ -217,7 +226,7 @@ class ConfigService:
         return await asyncio.to_thread(self.store.save_backup, version, entries)
 
     async def restore(self, backup_id: int | None = None, force: bool = False) -> tuple[int, int]:
-        """Write a backup (the newest by default) into Redis; returns (backup id, keys).
+        """Write a backup (the newest by default) into Redis; returns (backup id, entries written).
 
         Without a backup the store's current version is published instead (backup id 0).
         Refuses a Redis that already holds configuration unless `force`.

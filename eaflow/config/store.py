@@ -17,22 +17,22 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from eaflow.config.db import connect
 from eaflow.config.scopes import Document
+from eaflow.database import Migration, connect, migrate
 
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS config_scopes (
-        scope VARCHAR PRIMARY KEY, body VARCHAR NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS config_instances (
-        instance_id VARCHAR PRIMARY KEY, spec VARCHAR NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS config_history (
+TABLES = [
+    "CREATE TABLE config_scopes (scope VARCHAR PRIMARY KEY, body VARCHAR NOT NULL)",
+    "CREATE TABLE config_instances (instance_id VARCHAR PRIMARY KEY, spec VARCHAR NOT NULL)",
+    """CREATE TABLE config_history (
         version BIGINT PRIMARY KEY, changed_at TIMESTAMP NOT NULL, actor VARCHAR NOT NULL,
         scope VARCHAR NOT NULL, change VARCHAR NOT NULL, before VARCHAR NOT NULL,
         after VARCHAR NOT NULL, note VARCHAR NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS config_backups (
+    """CREATE TABLE config_backups (
         backup_id BIGINT NOT NULL, taken_at TIMESTAMP NOT NULL, version BIGINT NOT NULL,
         key VARCHAR NOT NULL, field VARCHAR, value VARCHAR NOT NULL)""",
-)
+]
+MIGRATIONS: list[Migration] = [(1, TABLES)]
+LOCK_WAIT = 10.0  # seconds to wait while another process writes the file
 
 
 class VersionConflict(RuntimeError):
@@ -88,17 +88,21 @@ def _now() -> datetime:
 
 
 class ConfigStore:
-    """Opens the database for each operation, so other processes can write between them."""
+    """Opens eaflow's DuckDB file for each operation, so other processes (workers, the
+    sinks, the CLI) can write between them."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()  # one writer per process; the file lock does the rest
 
     def _run(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        with self._lock, connect(self.path) as db:
-            for statement in SCHEMA:
-                db.execute(statement)
-            return work(db)
+        with self._lock:
+            db = connect(self.path, wait=LOCK_WAIT)
+            try:
+                migrate(db, "config", MIGRATIONS)
+                return work(db)
+            finally:
+                db.close()
 
     def snapshot(self) -> ConfigSnapshot:
         def read(db: duckdb.DuckDBPyConnection) -> ConfigSnapshot:
