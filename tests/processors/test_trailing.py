@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from brokers.mt5 import constants as mt5
 from brokers.mt5.records import SymbolInfo, Tick, TradePosition
 from brokers.sim.symbols import default_symbols
@@ -9,7 +11,7 @@ from eaflow.models import OrderStatus, TrailingStop
 from processors.trailing import SlMove, next_sl, sl_result
 
 
-def info(symbol: str, **changes: float) -> SymbolInfo:
+def info(symbol: str, **changes: Any) -> SymbolInfo:
     spec = default_symbols().get(symbol)
     assert spec is not None
     return spec._replace(**changes)
