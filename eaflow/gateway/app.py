@@ -1,0 +1,63 @@
+"""The gateway's FastAPI app: webhook, UDF datafeed, chart page and its live feed."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from eaflow.gateway import chart, live, udf, webhook
+from eaflow.gateway.bars import BarSource, StreamBars
+from eaflow.gateway.chart import STATIC
+from eaflow.gateway.config import GatewayConfig
+from eaflow.gateway.context import Gateway
+from eaflow.gateway.symbols import ChartSymbols
+
+DESCRIPTION = """TradingView in and out.
+
+* `POST /webhook/tradingview` takes alerts (JSON or text; see docs/alerts.md) and writes
+  signals to `rtss`.
+* `/udf/*` is a UDF datafeed for the TradingView Charting Library.
+* `/` is a live chart of ticks, fills and positions.
+"""
+
+
+def create_app(
+    redis: Redis,
+    prefix: str = "ea:",
+    config: GatewayConfig | None = None,
+    bars: BarSource | None = None,
+) -> FastAPI:
+    """The app over one Redis client; `bars` defaults to reading the tick streams."""
+    app = FastAPI(title="eaflow gateway", description=DESCRIPTION, version="1")
+    gw = Gateway(redis, prefix, config or GatewayConfig())
+    app.state.gateway = gw
+    app.state.symbols = ChartSymbols(gw, bars or StreamBars(redis, prefix))
+    for router in (webhook.router, udf.router, chart.router, live.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {"loc": ("query",), "msg": "invalid"}
+        field = ".".join(str(p) for p in first["loc"][1:]) or "request"
+        return JSONResponse(
+            {"error": f"{field}: {first['msg']}", "field": field, "reason": "invalid"},
+            status_code=422,
+        )
+
+    @app.exception_handler(RedisError)
+    async def unavailable(_: Request, error: RedisError) -> JSONResponse:
+        return JSONResponse(
+            {
+                "error": "redis: unavailable, retry shortly",
+                "field": "redis",
+                "reason": "unavailable",
+            },
+            status_code=503,
+        )
+
+    return app

@@ -1,0 +1,45 @@
+"""What every gateway route needs: Redis, the key names, sources, registry and limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from redis.asyncio import Redis
+
+from eaflow.gateway.config import GatewayConfig
+from eaflow.gateway.events import SecurityLog
+from eaflow.gateway.ratelimit import RateLimiter
+from eaflow.gateway.sources import SourceStore
+from eaflow.instances import InstanceRegistry
+
+
+@dataclass
+class Gateway:
+    """Keys follow DESIGN.md's streams: `rtss`, `rtrs`, `security`, `ticks:{symbol}`,
+    and the latest account snapshot `state:{instance}`."""
+
+    redis: Redis
+    prefix: str = "ea:"
+    config: GatewayConfig = field(default_factory=GatewayConfig)
+
+    def __post_init__(self) -> None:
+        self.sources = SourceStore(self.redis, self.prefix)
+        self.registry = InstanceRegistry(self.redis, self.prefix)
+        self.security = SecurityLog(self.redis, self.key("security"), self.config.security_maxlen)
+        self.limiter = RateLimiter(self.redis, self.prefix)
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def ticks_key(self, symbol: str) -> str:
+        return f"{self.prefix}ticks:{symbol}"
+
+    def state_key(self, instance: str) -> str:
+        return f"{self.prefix}state:{instance}"
+
+
+def gateway(request: Request) -> Gateway:
+    """FastAPI dependency: the app's Gateway."""
+    found: Gateway = request.app.state.gateway
+    return found

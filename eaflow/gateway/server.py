@@ -1,0 +1,100 @@
+"""Serve the gateway with uvicorn inside a running event loop, and its `eaflow run` installer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+
+from eaflow.gateway.app import create_app
+from eaflow.gateway.config import GatewayConfig
+from eaflow.gateway.sources import Source
+
+if TYPE_CHECKING:
+    from eaflow.pipeline import Pipeline
+
+log = structlog.get_logger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """Leaves SIGINT/SIGTERM to the process that hosts it (`eaflow run` stops gracefully)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class GatewayServer:
+    """uvicorn as a task of the caller's loop: `await run()`; cancel it to stop."""
+
+    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+            server_header=False,
+        )
+        self.server = _Server(config)
+
+    @property
+    def started(self) -> bool:
+        return self.server.started
+
+    @property
+    def port(self) -> int:
+        """The bound port (the real one when asked for port 0)."""
+        for server in getattr(self.server, "servers", []):
+            for sock in server.sockets:
+                return int(sock.getsockname()[1])
+        return int(self.server.config.port)
+
+    async def run(self) -> None:
+        """Serve until cancelled, then close listeners and connections before returning."""
+        serving = asyncio.ensure_future(self._serve())
+        try:
+            await asyncio.shield(serving)
+        except asyncio.CancelledError:
+            self.server.should_exit = True
+            await serving
+            raise
+
+    async def _serve(self) -> None:
+        config = self.server.config
+        try:
+            await self.server.serve()
+        except SystemExit:  # uvicorn exits when it cannot bind
+            raise OSError(f"port: cannot listen on {config.host}:{config.port}") from None
+
+
+def usage(source: Source, url: str) -> list[str]:
+    """How to use a newly created source: printed once, on first start."""
+    return [
+        f"alert secret (source {source.name}, printed once): {source.secret}",
+        f'  JSON alert: {{"secret": "{source.secret}", "action": "buy", "symbol": "EURUSD"}}',
+        f"  text alert: {source.name},buy,EURUSD,risk=0.01,secret={source.secret}",
+        f"  webhook URL: {url}/webhook/tradingview (behind TLS on port 443: docs/alerts.md)",
+    ]
+
+
+async def install_gateway(p: Pipeline) -> None:
+    """The `gateway` worker: the HTTP gateway on settings.http_host/http_port."""
+    config = GatewayConfig.from_env(host=p.settings.http_host, port=p.settings.http_port)
+    app = create_app(p.redis, p.settings.prefix, config)
+    created = await app.state.gateway.sources.ensure_default()
+    server = GatewayServer(app, config.host, config.port)
+    p.app.task(server.run)
+    url = f"http://{config.host}:{config.port}"
+    p.running.append(f"gateway: {url} (chart /, webhook /webhook/tradingview, API /docs)")
+    if created is not None:
+        p.running += usage(created, url)
+    else:
+        p.running.append("  alert sources: eaflow sources list --show-secrets")

@@ -1,0 +1,88 @@
+"""A real gateway: uvicorn on a free loopback port in its own thread and event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import redis
+import redis.asyncio as aioredis
+
+from eaflow.gateway.app import create_app
+from eaflow.gateway.config import GatewayConfig
+from eaflow.gateway.server import GatewayServer
+from eaflow.gateway.sources import Source
+
+PREFIX = "ea:"
+SECRET = "test-secret-0123456789abcdef"
+
+
+@dataclass
+class Served:
+    url: str
+    client: redis.Redis
+    servers: list[GatewayServer] = field(default_factory=list)
+
+    @property
+    def webhook(self) -> str:
+        return f"{self.url}/webhook/tradingview"
+
+    def signals(self) -> list[dict[str, Any]]:
+        """Everything the gateway wrote to `rtss`, oldest first."""
+        return [orjson.loads(f[b"d"]) for _, f in self.client.xrange(f"{PREFIX}rtss")]
+
+    def security_events(self) -> list[dict[str, Any]]:
+        return [orjson.loads(f[b"d"]) for _, f in self.client.xrange(f"{PREFIX}security")]
+
+    def add_source(self, **fields: Any) -> Source:
+        source = Source.model_validate({"secret": SECRET, **fields})
+        self.client.hset(f"{PREFIX}sources", source.name, source.model_dump_json())
+        return source
+
+
+@contextmanager
+def serving(redis_url: str, config: GatewayConfig | None = None) -> Iterator[Served]:
+    """Serve the gateway until the block ends; the source `tradingview` has SECRET."""
+    config = config or GatewayConfig(port=0)
+    started = threading.Event()
+    holder: list[GatewayServer] = []
+    failure: list[BaseException] = []
+
+    async def main() -> None:
+        client = aioredis.Redis.from_url(redis_url)
+        server = GatewayServer(create_app(client, PREFIX, config), "127.0.0.1", config.port)
+        holder.append(server)
+        task = asyncio.ensure_future(server.run())
+        while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has a flag only
+            await asyncio.sleep(0.01)
+        started.set()
+        try:
+            await task
+        finally:
+            await client.aclose()
+
+    def thread_main() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as error:  # reported to the test below
+            failure.append(error)
+            started.set()
+
+    thread = threading.Thread(target=thread_main, name="gateway", daemon=True)
+    thread.start()
+    if not started.wait(10) or failure:
+        raise RuntimeError(f"gateway did not start: {failure}")
+    client = redis.Redis.from_url(redis_url)
+    served = Served(url=f"http://127.0.0.1:{holder[0].port}", client=client, servers=holder)
+    served.add_source(name="tradingview")
+    try:
+        yield served
+    finally:
+        holder[0].server.should_exit = True
+        thread.join(10)
+        client.close()
