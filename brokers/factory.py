@@ -7,14 +7,22 @@ from urllib.parse import urlparse
 import redis
 
 from brokers.mt5.broker import Mt5Broker
+from brokers.mt5.config import TerminalConfig
 
 
 class MissingExtra(RuntimeError):
     """An optional dependency is not installed; the message says how to install it."""
 
 
-def broker_for(url: str, instance: str, login: int, redis_url: str, prefix: str) -> Mt5Broker:
-    """A broker session for one instance. `sim://` accounts live in Redis, like a server's."""
+def broker_for(
+    url: str, instance: str, login: int, redis_url: str, prefix: str, mt5: str | None = None
+) -> Mt5Broker:
+    """A broker session for one instance. `sim://` accounts live in Redis, like a server's.
+
+    `mt5://host:port` reaches a terminal under Wine through mt5linux, plain `mt5://` the local
+    MetaTrader5 package (Windows); `mt5` ("host:port", from `--mt5`) sends mt5:// instances
+    to that mt5linux server instead. See brokers/mt5/config.py for the URL's parameters.
+    """
     parsed = urlparse(url)
     if parsed.scheme == "sim":
         from brokers.sim.terminal import SimTerminal
@@ -22,11 +30,28 @@ def broker_for(url: str, instance: str, login: int, redis_url: str, prefix: str)
         terminal = SimTerminal(redis.Redis.from_url(redis_url), prefix=prefix)
         return Mt5Broker(terminal, name=instance, login=login, server="eaflow-sim")
     if parsed.scheme == "mt5":
+        config = TerminalConfig.from_url(url, login, endpoint=mt5)
+        kwargs = config.initialize_kwargs()
+        if config.host is not None:
+            from brokers.mt5.linux import LinuxTerminal
+
+            module = LinuxTerminal(config.host, config.port, timeout=config.timeout / 1000 + 5)
+            return Mt5Broker(module, name=instance, path=config.path, **kwargs)
         try:
             import MetaTrader5
         except ImportError as error:
             raise MissingExtra(
-                "the MetaTrader5 package runs on Windows only: pip install 'eaflow[mt5]'"
+                "the MetaTrader5 package runs on Windows only: pip install 'eaflow[mt5]'; "
+                "on Linux, run the terminal under Wine with mt5linux and use "
+                "mt5://host:port or --mt5 host:port"
             ) from error
-        return Mt5Broker(MetaTrader5, name=instance, login=login)
+        return Mt5Broker(MetaTrader5, name=instance, path=config.path, **kwargs)
     raise ValueError(f"broker: unknown scheme {parsed.scheme!r} in {url!r} (use sim:// or mt5://)")
+
+
+def terminal_endpoint(url: str, login: int, mt5: str | None = None) -> str | None:
+    """Which terminal an instance needs ("local MetaTrader5", "mt5linux host:port"); None for
+    the simulator. One process talks to one terminal, so two instances must not share one."""
+    if urlparse(url).scheme != "mt5":
+        return None
+    return TerminalConfig.from_url(url, login, endpoint=mt5).endpoint

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from brokers.factory import broker_for
 from processors.executor.agent import Executor
+from processors.executor.reconcile import Reconciler
+from processors.executor.records import OrderRecords
+from processors.executor.startup import connect_instances, reconcile_instances
 from processors.router.agent import Router
 from processors.state_sync import publish_states
 from processors.ticks.replay import TickReplay
@@ -29,13 +31,15 @@ async def install_executors(p: Pipeline) -> None:
     missing = set(p.instances) - set(specs)
     if missing:
         raise ValueError(f"instances: unknown instance {', '.join(sorted(missing))}")
-    for instance in hosted:
-        spec = specs[instance]
-        broker = broker_for(spec.broker, instance, spec.login, p.redis_url, p.settings.prefix)
-        await broker.connect()
+    brokers = await connect_instances(
+        specs, hosted, p.redis_url, p.settings.prefix, p.settings.mt5
+    )
+    for instance, broker in brokers.items():
         await p.registry.publish_symbols(instance, list(await broker.symbols()))
         p.brokers[instance] = broker
-    executor = Executor(p.topics, p.registry, p.redis, dict(p.brokers))
+    reconciler = Reconciler(p.topics, p.redis, OrderRecords(p.redis, p.settings.prefix))
+    await reconcile_instances(reconciler, brokers, specs)
+    executor = Executor(p.topics, p.registry, p.redis, dict(p.brokers), reconciler=reconciler)
     await executor.refresh()
     if hosted:
         p.app.agent([p.topics.orders(i) for i in hosted], group="executor")(executor.handle)

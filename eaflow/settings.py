@@ -27,6 +27,7 @@ class Settings(Message):
     http_port: Annotated[int, Field(ge=0, le=65535)] = 8080
     metrics_port: Annotated[int, Field(ge=0, le=65535)] | None = None
     clickhouse_url: str | None = None  # None: embedded chDB in {data_dir}/clickhouse
+    mt5: str | None = None  # "host:port" of an mt5linux server serving the mt5:// instances
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

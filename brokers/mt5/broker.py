@@ -15,6 +15,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
+from brokers.mt5 import constants as mt5
 from brokers.mt5.api import MT5Api
 from brokers.mt5.records import (
     AccountInfo,
@@ -32,11 +33,18 @@ T = TypeVar("T")
 
 
 class Mt5Broker:
-    """One terminal session. `connect()` raises BrokerUnavailable with MT5's last error."""
+    """One terminal session. `connect()` raises BrokerUnavailable with MT5's last error.
 
-    def __init__(self, module: MT5Api, name: str = "mt5", **login: Any) -> None:
+    `path` is the terminal's executable (MT5 takes it first and unnamed); `login` holds the
+    other keyword arguments of `initialize()` (login, password, server, timeout, portable).
+    """
+
+    def __init__(
+        self, module: MT5Api, name: str = "mt5", path: str | None = None, **login: Any
+    ) -> None:
         self.module = module
         self.name = name
+        self.path = path
         self.login = login
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"broker-{name}")
 
@@ -44,10 +52,30 @@ class Mt5Broker:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._thread, partial(fn, *args, **kwargs))
 
+    async def _many(
+        self, fn: Callable[..., tuple[T, ...] | None], *args: Any, **kw: Any
+    ) -> tuple[T, ...]:
+        """MT5 answers None on failure, and `()` when there is nothing: keep them apart, so
+        an unreachable terminal never looks like an account without positions."""
+        found = await self._call(fn, *args, **kw)
+        if found is not None:
+            return tuple(found)
+        code, text = await self.last_error()
+        if code == mt5.RES_S_OK:
+            return ()
+        raise BrokerUnavailable(f"{self.name}: {fn.__name__} failed ({code}, {text})")
+
     async def connect(self) -> None:
-        if not await self._call(self.module.initialize, **self.login):
+        """Initialize the terminal and check it is logged in to the configured account."""
+        args = () if self.path is None else (self.path,)
+        if not await self._call(self.module.initialize, *args, **self.login):
             code, text = await self.last_error()
             raise BrokerUnavailable(f"{self.name}: initialize failed ({code}, {text})")
+        wanted = self.login.get("login")
+        account = await self.account_info()
+        if account is None or (wanted is not None and account.login != wanted):
+            seen = "no account" if account is None else f"account {account.login}"
+            raise BrokerUnavailable(f"{self.name}: terminal shows {seen}, expected {wanted}")
 
     async def close(self) -> None:
         try:
@@ -56,13 +84,16 @@ class Mt5Broker:
             self._thread.shutdown(wait=False)
 
     async def symbols(self) -> tuple[SymbolInfo, ...]:
-        """Every symbol the account can trade, as full symbol_info records."""
-        names = await self._call(self.module.symbols_get) or ()
-        infos = [await self.symbol_info(s.name) for s in names]
-        return tuple(i for i in infos if i is not None)
+        """Every symbol the account can trade: `symbols_get` answers full symbol_info records."""
+        return await self._many(self.module.symbols_get)
 
     async def symbol_info(self, symbol: str) -> SymbolInfo | None:
-        return await self._call(self.module.symbol_info, symbol)
+        """The symbol's specification; it is added to Market Watch first if it is not there,
+        since a terminal sends no prices for hidden symbols."""
+        info = await self._call(self.module.symbol_info, symbol)
+        if info is not None and not info.visible:
+            await self._call(self.module.symbol_select, symbol, True)
+        return info
 
     async def symbol_info_tick(self, symbol: str) -> Tick | None:
         return await self._call(self.module.symbol_info_tick, symbol)
@@ -77,23 +108,23 @@ class Mt5Broker:
         self, symbol: str | None = None, ticket: int | None = None
     ) -> tuple[TradePosition, ...]:
         kwargs = {k: v for k, v in (("symbol", symbol), ("ticket", ticket)) if v is not None}
-        return tuple(await self._call(self.module.positions_get, **kwargs) or ())
+        return await self._many(self.module.positions_get, **kwargs)
 
     async def orders_get(
         self, symbol: str | None = None, ticket: int | None = None
     ) -> tuple[TradeOrder, ...]:
         kwargs = {k: v for k, v in (("symbol", symbol), ("ticket", ticket)) if v is not None}
-        return tuple(await self._call(self.module.orders_get, **kwargs) or ())
+        return await self._many(self.module.orders_get, **kwargs)
 
     async def history_orders_get(
         self, date_from: datetime, date_to: datetime
     ) -> tuple[TradeOrder, ...]:
-        return tuple(await self._call(self.module.history_orders_get, date_from, date_to) or ())
+        return await self._many(self.module.history_orders_get, date_from, date_to)
 
     async def history_deals_get(
         self, date_from: datetime, date_to: datetime
     ) -> tuple[TradeDeal, ...]:
-        return tuple(await self._call(self.module.history_deals_get, date_from, date_to) or ())
+        return await self._many(self.module.history_deals_get, date_from, date_to)
 
     async def account_info(self) -> AccountInfo | None:
         return await self._call(self.module.account_info)

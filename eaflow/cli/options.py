@@ -20,6 +20,27 @@ LogFormatOption = Annotated[
     str, typer.Option("--log-format", envvar="EAFLOW_LOG_FORMAT", help="console or json.")
 ]
 
+Mt5Option = Annotated[
+    str | None,
+    typer.Option(
+        "--mt5", envvar="EAFLOW_MT5", metavar="HOST:PORT",
+        help="An mt5linux server (a terminal under Wine): mt5:// instances trade through it.",
+    ),
+]
+
+
+def with_mt5(settings: Settings, mt5: str | None) -> Settings:
+    """The settings with `--mt5 host:port`, checked (BadParameter names the rule)."""
+    if mt5 is None:
+        return settings
+    from brokers.mt5.config import parse_endpoint
+
+    try:
+        parse_endpoint(mt5)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--mt5") from error
+    return settings.model_copy(update={"mt5": mt5})
+
 
 def settings_from(redis_url: str | None, prefix: str, log_format: str = "console") -> Settings:
     settings = Settings.from_env(redis_url=redis_url, prefix=prefix, log_format=log_format)

@@ -9,14 +9,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from eaflow.cli.options import LogFormatOption, PrefixOption, RedisOption, settings_from
+from eaflow.cli.options import (
+    LogFormatOption,
+    Mt5Option,
+    PrefixOption,
+    RedisOption,
+    settings_from,
+    with_mt5,
+)
 from eaflow.demo import seed_demo
 from eaflow.embedded import EmbeddedRedis
 from eaflow.pipeline import Pipeline, build_pipeline, install
 from eaflow.runner import serve
 from processors.ticks.replay import ReplayConfig
 
-WORKERS = ("ticks", "orders", "rtss")
+WORKERS = ("ticks", "orders", "rtss", "gateway")
 
 
 def run(
@@ -26,10 +33,13 @@ def run(
     instances: Annotated[int, typer.Option(help="Demo instances to create on first start.")] = 3,
     speed: Annotated[float, typer.Option(help="Tick replay speed: 1 real time, 0 max.")] = 1.0,
     data_dir: Annotated[str, typer.Option(help="Where embedded Redis and databases live.")] = "var",
+    mt5: Mt5Option = None,
 ) -> None:
     """Run everything: embedded Redis (unless --redis), simulated accounts replaying real
     ticks, router, executors. Ctrl-C stops it cleanly."""
-    settings = settings_from(redis, prefix, log_format).model_copy(update={"data_dir": data_dir})
+    settings = with_mt5(settings_from(redis, prefix, log_format), mt5).model_copy(
+        update={"data_dir": data_dir}
+    )
     embedded = EmbeddedRedis(settings.data_dir / "redis") if settings.redis_url is None else None
     url = embedded.start() if embedded is not None else settings.redis_url
     assert url is not None

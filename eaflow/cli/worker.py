@@ -9,10 +9,12 @@ import typer
 
 from eaflow.cli.options import (
     LogFormatOption,
+    Mt5Option,
     PrefixOption,
     RedisOption,
     require_redis,
     settings_from,
+    with_mt5,
 )
 from eaflow.pipeline import build_pipeline, install
 from eaflow.runner import serve
@@ -28,9 +30,10 @@ def worker(
         list[str] | None, typer.Option("--instance", "-i", help="Host only these instances.")
     ] = None,
     speed: Annotated[float, typer.Option(help="Tick replay speed (ticks worker).")] = 1.0,
+    mt5: Mt5Option = None,
 ) -> None:
     """Run the agents of TOPICS, named as the streams they read."""
-    settings = settings_from(redis, prefix, log_format)
+    settings = with_mt5(settings_from(redis, prefix, log_format), mt5)
     url = require_redis(settings)
     pipeline = build_pipeline(settings, url, instance or (), ReplayConfig(speed=speed))
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 import structlog
 from redis.asyncio import Redis
@@ -15,6 +15,8 @@ from eaflow.instances import InstanceRegistry
 from eaflow.models import InstanceSpec, Order, OrderLifecycle, OrderStatus, TradingConfig
 from processors.executor.execute import RetryPolicy, execute
 from processors.executor.outcome import Outcome, build_result
+from processors.executor.reconcile import Reconciler
+from processors.executor.records import OrderRecords
 from processors.metrics import RESULTS, SIGNAL_LATENCY
 from processors.topics import Topics
 from streams import Event, Outbox
@@ -28,7 +30,7 @@ class ExecutorConfig:
 
     order_ttl: float = 30.0
     reconnect_interval: float = 5.0
-    retry: RetryPolicy = RetryPolicy()
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 class Executor:
@@ -41,12 +43,15 @@ class Executor:
         redis: Redis,
         brokers: dict[str, Broker],
         config: ExecutorConfig = ExecutorConfig(),
+        reconciler: Reconciler | None = None,
     ) -> None:
         self.topics = topics
         self.registry = registry
         self.redis = redis
         self.brokers = brokers
         self.config = config
+        self.records = OrderRecords(redis, topics.prefix)
+        self.reconciler = reconciler
         self.specs: dict[str, InstanceSpec] = {}
 
     async def refresh(self) -> None:
@@ -58,20 +63,19 @@ class Executor:
 
     async def handle(self, event: Event[Order], out: Outbox) -> None:
         order = event.value
-        records = self.topics.order_records_key(order.instance)
-        record = await self.redis.hget(records, order.order_id)
-        if record is not None and OrderStatus(record.decode()).is_terminal:
+        record = await self.records.status(order)
+        if record is not None and record.is_terminal:
             log.info("duplicate_order_skipped", order_id=order.order_id, instance=order.instance)
             return
-        already_sent = record == b"sent"
+        already_sent = record is OrderStatus.SENT
 
         async def mark_sent() -> None:
-            await self.redis.hset(records, order.order_id, OrderStatus.SENT.value)
+            await self.records.mark_sent(order)
 
         life, outcome = await self._execute(order, mark_sent, already_sent)
         result = build_result(order, life, outcome)
         out.send(self.topics.rtrs, result)
-        out.call("HSET", records, order.order_id, result.status.value)
+        self.records.finish(out, order, result.status)
         RESULTS.labels(result.status.value, str(result.retcode or "")).inc()
         SIGNAL_LATENCY.observe(max(0.0, result.done_at - order.received_at))
 
@@ -99,14 +103,18 @@ class Executor:
                                          error=f"broker unavailable: {error}")
                 log.warning("broker_unavailable", instance=order.instance, error=str(error))
                 await asyncio.sleep(self.config.reconnect_interval)
-                await self._reconnect(order.instance, broker)
+                await self._reconnect(order, broker)
 
     async def _was_marked(self, order: Order) -> bool:
-        record = await self.redis.hget(self.topics.order_records_key(order.instance), order.order_id)
-        return record == b"sent"
+        return await self.records.status(order) is OrderStatus.SENT
 
-    async def _reconnect(self, instance: str, broker: Broker) -> None:
+    async def _reconnect(self, order: Order, broker: Broker) -> None:
+        """Reconnect, then reconcile the instance (except this order, which the caller is
+        still executing): what happened while the terminal was away is recorded first."""
         try:
             await broker.connect()
+            if self.reconciler is not None:
+                magic = self.specs[order.instance].magic if order.instance in self.specs else 0
+                await self.reconciler.run(order.instance, broker, magic, skip={order.order_id})
         except BrokerUnavailable as error:
-            log.warning("reconnect_failed", instance=instance, error=str(error))
+            log.warning("reconnect_failed", instance=order.instance, error=str(error))

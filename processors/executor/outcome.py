@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from decimal import Decimal
 
 from brokers.mt5 import constants as mt5
@@ -20,14 +21,18 @@ SUCCESS_STATUS = {
     Action.MODIFY: OrderStatus.MODIFIED,
     Action.CANCEL: OrderStatus.CANCELLED,
 }
-# Refusals caused by the request itself; anything else the broker answers is a failure.
+# Refused because of the request, the account or the symbol: sending it again cannot help.
 REJECTING_RETCODES = frozenset(range(10013, 10020)) | frozenset(
-    {10006, 10022, 10025, 10026, 10027, 10029, 10030, 10032, 10033, 10034, 10035, 10036}
+    {10006, 10007, 10022, 10025, 10026, 10027, 10029, 10030, 10032, 10033, 10034, 10035, 10036}
     | set(range(10038, 10047))
 )
+# Transient or unexplained trouble on the way (requote, timeout, no prices, connection...):
+# nothing was executed, but the same order may succeed later. Unknown codes fail too.
+FAILING_RETCODES = frozenset({10004, 10011, 10012, 10020, 10021, 10023, 10024, 10028, 10031})
 
 
 def status_for(action: Action, code: int, pending: bool = False) -> OrderStatus:
+    """The result status of an order whose (last) request got `code` from the trade server."""
     if code in SUCCESS_RETCODES:
         return OrderStatus.PLACED if pending and action is Action.OPEN else SUCCESS_STATUS[action]
     return OrderStatus.REJECTED if code in REJECTING_RETCODES else OrderStatus.FAILED
@@ -47,7 +52,7 @@ class Outcome:
     volume: Decimal | None = None
     field: str | None = None
     error: str | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
 def build_result(order: Order, life: OrderLifecycle, outcome: Outcome) -> Result:

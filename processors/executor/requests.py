@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5 import requests as build
+from brokers.mt5.records import SymbolInfo, Tick
 from brokers.types import Broker, BrokerUnavailable, TradeRequest
 from eaflow.models import Action, Order, TradingConfig
 from processors.rules import Refusal
@@ -39,7 +40,7 @@ async def plan_requests(order: Order, broker: Broker, config: TradingConfig) -> 
     return requests
 
 
-async def _market(broker: Broker, symbol: str) -> tuple[build.SymbolInfo, build.Tick]:
+async def _market(broker: Broker, symbol: str) -> tuple[SymbolInfo, Tick]:
     info = await broker.symbol_info(symbol)
     if info is None:
         raise Refusal("symbol", f"{symbol} is unknown to the broker")

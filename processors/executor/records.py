@@ -1,0 +1,95 @@
+"""The executor's order records in Redis: what was sent, what finished, and by which comment.
+
+Per instance:
+- `{prefix}orec:{instance}`: hash order_id → status, the effectively-once record;
+- `{prefix}osent:{instance}`: hash order_id → the order (JSON) while it is `sent` and not yet
+  finished, so reconciliation can finish it after a crash without the stream entry;
+- `{prefix}ocomment:{instance}`: hash MT5 comment → order_id, to recognise our positions and
+  orders on the terminal (the comment is a digest of order_id and instance).
+
+`mark_sent` writes the three in one transaction before `order_send`; `finish` removes the order
+from `osent` in the same transaction as its result and ack.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import orjson
+from redis.asyncio import Redis
+
+from brokers.mt5.requests import order_comment
+from eaflow.models import Order, OrderStatus
+from streams import Outbox
+
+
+@dataclass(frozen=True)
+class SentOrder:
+    """An order recorded as sent whose result was not written yet."""
+
+    order: Order
+    sent_at: float
+
+
+class OrderRecords:
+    """Reads and writes the order records of every instance under `prefix`."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    def status_key(self, instance: str) -> str:
+        return f"{self.prefix}orec:{instance}"
+
+    def sent_key(self, instance: str) -> str:
+        return f"{self.prefix}osent:{instance}"
+
+    def comments_key(self, instance: str) -> str:
+        return f"{self.prefix}ocomment:{instance}"
+
+    async def status(self, order: Order) -> OrderStatus | None:
+        raw = await self.redis.hget(self.status_key(order.instance), order.order_id)
+        return None if raw is None else OrderStatus(_text(raw))
+
+    async def mark_sent(self, order: Order, at: float | None = None) -> float:
+        """Record the order as sent, before it is sent; returns the time recorded."""
+        sent_at = time.time() if at is None else at
+        entry = orjson.dumps({"order": order.model_dump(mode="json"), "sent_at": sent_at})
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(self.status_key(order.instance), order.order_id, OrderStatus.SENT.value)
+        pipe.hset(self.sent_key(order.instance), order.order_id, entry)
+        pipe.hset(
+            self.comments_key(order.instance),
+            order_comment(order.order_id, order.instance),
+            order.order_id,
+        )
+        await pipe.execute()
+        return sent_at
+
+    def finish(self, out: Outbox, order: Order, status: OrderStatus) -> None:
+        """Write the terminal status with the handler's result and ack (same transaction)."""
+        out.call("HSET", self.status_key(order.instance), order.order_id, status.value)
+        out.call("HDEL", self.sent_key(order.instance), order.order_id)
+
+    async def in_flight(self, instance: str) -> list[SentOrder]:
+        """Orders marked sent whose result was never written (a crash in between)."""
+        raw = await self.redis.hgetall(self.sent_key(instance))
+        found = []
+        for value in raw.values():
+            entry = orjson.loads(value)
+            found.append(SentOrder(Order.model_validate(entry["order"]), float(entry["sent_at"])))
+        return sorted(found, key=lambda s: s.sent_at)
+
+    async def order_ids(self, instance: str, comments: Iterable[str]) -> dict[str, str]:
+        """comment → order_id of the comments that belong to our orders."""
+        wanted = sorted(set(comments))
+        if not wanted:
+            return {}
+        ids = await self.redis.hmget(self.comments_key(instance), wanted)
+        return {c: _text(i) for c, i in zip(wanted, ids, strict=True) if i is not None}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
