@@ -1,0 +1,70 @@
+"""The tick stream entry format shared by the feed and the simulator."""
+
+from __future__ import annotations
+
+import numpy as np
+import orjson
+import pytest
+import redis
+
+from brokers.mt5.records import Tick
+from brokers.sim.ticks import (
+    TICK_DTYPE,
+    TickFormatError,
+    decode_tick,
+    encode_tick,
+    latest_tick,
+    tick_array,
+    tick_key,
+)
+
+# the first EURUSD tick of MetaQuotes' copy_ticks_from example (flags 134)
+DOC_TICK = Tick(1578614400, 1.11051, 1.11069, 0.0, 0, 1578614400987, 134, 0.0)
+
+
+def test_round_trip() -> None:
+    assert decode_tick(encode_tick(DOC_TICK)) == DOC_TICK
+    assert orjson.loads(encode_tick(DOC_TICK))["time_msc"] == 1578614400987
+
+
+def test_minimal_entries_get_mt5_defaults() -> None:
+    tick = decode_tick(b'{"time": 1399334400, "bid": 1.38742, "ask": 1.38755}')
+    assert tick == Tick(1399334400, 1.38742, 1.38755, 0.0, 0, 1399334400000, 0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"not json", "not JSON"),
+        (b"[1, 2]", "expected a JSON object"),
+        (b'{"time": 1, "ask": 1.1}', "field 'bid' is required"),
+        (b'{"time": 1, "bid": "x", "ask": 1.1}', "not a number"),
+    ],
+)
+def test_bad_entries_name_the_problem(raw: bytes, message: str) -> None:
+    with pytest.raises(TickFormatError, match=message):
+        decode_tick(raw)
+
+
+def test_latest_tick_is_the_last_stream_entry(redis_client: redis.Redis) -> None:
+    assert latest_tick(redis_client, "ea:", "EURUSD") is None
+    older = DOC_TICK._replace(bid=1.1105, time_msc=1578614400000)
+    for tick in (older, DOC_TICK):
+        redis_client.xadd(tick_key("ea:", "EURUSD"), {"d": encode_tick(tick)})
+    assert latest_tick(redis_client, "ea:", "EURUSD") == DOC_TICK
+
+
+def test_a_client_decoding_responses_reads_ticks_too(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client.xadd(tick_key("ea:", "EURUSD"), {"d": encode_tick(DOC_TICK)})
+    assert latest_tick(client, "ea:", "EURUSD") == DOC_TICK
+    client.close()
+
+
+def test_tick_array_has_the_package_layout() -> None:
+    array = tick_array([DOC_TICK, DOC_TICK._replace(time_msc=1578614402025)])
+    assert array.dtype == TICK_DTYPE
+    assert array["time_msc"].tolist() == [1578614400987, 1578614402025]
+    assert array.dtype.names == Tick._fields
+    assert tick_array([]).shape == (0,)
+    assert np.issubdtype(array["flags"].dtype, np.unsignedinteger)
