@@ -10,7 +10,7 @@ from typing import Any, Literal, overload
 import structlog
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+from redis.backoff import ExponentialWithJitterBackoff
 
 from streams.agent import Agent, Concurrency
 from streams.codecs import JsonCodec
@@ -25,13 +25,17 @@ log = structlog.get_logger(__name__)
 
 
 def connect(settings: AppSettings) -> Redis:
-    """The app's client: RESP2 replies, bytes, no silent retries (agents retry themselves)."""
+    """The app's client: RESP2 replies as bytes; a command on a dropped connection is retried
+    twice, quickly (longer outages are the agents' own retry loop's business)."""
+    backoff = ExponentialWithJitterBackoff(
+        base=settings.reconnect_initial, cap=settings.reconnect_max
+    )
     return Redis.from_url(
         settings.redis_url,
         protocol=2,
         socket_timeout=settings.socket_timeout,
         socket_connect_timeout=settings.socket_timeout,
-        retry=Retry(NoBackoff(), 0),
+        retry=Retry(backoff, 2),
     )
 
 

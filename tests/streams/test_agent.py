@@ -10,6 +10,7 @@ from prometheus_client import REGISTRY
 from pydantic import BaseModel
 
 from streams import App, Event, ModelCodec, Outbox, Poison
+from tests.redis_server import RedisServer
 from tests.streams.conftest import add, entries, hash_text, pending, settings, until, values
 
 
@@ -374,3 +375,26 @@ def test_bad_agent_options_name_the_field(redis_url: str, bad: dict[str, object]
 
 async def noop(event: Event[object], out: Outbox) -> None:
     return None
+
+
+async def test_agent_survives_a_redis_restart(
+    app: App, r: aioredis.Redis, redis_server: RedisServer
+) -> None:
+    source = app.topic("in")
+
+    @app.agent(source, group="g")
+    async def count(event: Event[object], out: Outbox) -> None:
+        out.call("INCR", "t:count")
+
+    await app.start()
+    await source.send(1)
+
+    async def counted() -> bool:
+        return await r.get("t:count") == b"1"
+
+    await until(counted)
+    redis_server.restart()  # without persistence: the data and the group are gone
+    await r.connection_pool.disconnect()
+    await source.send(2)
+    await until(counted, "the entry written after the restart")
+    assert await pending(r, "t:in", "g") == 0

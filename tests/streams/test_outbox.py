@@ -1,0 +1,27 @@
+"""Outbox: the commands a handler's success will run."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams import App, Outbox
+
+
+def test_send_and_call_collect_commands(app: App) -> None:
+    ticks = app.topic("ticks:EURUSD", maxlen=1000)
+    orders = app.topic("orders:a")
+    out = Outbox()
+    out.send(orders, {"id": "o1"})
+    out.send(ticks, {"bid": 1.1})
+    out.call("HSET", "t:orec:a", "o1", "sent")
+    assert out.commands == [
+        ("XADD", "t:orders:a", "*", b"d", b'{"id":"o1"}'),
+        ("XADD", "t:ticks:EURUSD", "MAXLEN", "~", 1000, "*", b"d", b'{"bid":1.1}'),
+        ("HSET", "t:orec:a", "o1", "sent"),
+    ]
+    assert len(out) == 3
+
+
+def test_call_needs_a_command_name() -> None:
+    with pytest.raises(ValueError, match="command: must be a non-empty command name"):
+        Outbox().call("")

@@ -1,0 +1,34 @@
+"""AppSettings: documented defaults, and refusals that name the field."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from streams import AppSettings
+
+
+def test_defaults() -> None:
+    settings = AppSettings()
+    assert (settings.prefix, settings.max_deliveries, settings.block_ms) == ("ea:", 5, 1000)
+    assert (settings.claim_interval, settings.claim_min_idle_ms) == (5.0, 30_000)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"block_ms": 5000}, "block_ms"),
+        ({"max_deliveries": 0}, "max_deliveries"),
+        ({"unknown": 1}, "unknown"),
+        ({"socket_timeout": 0.5}, "socket_timeout: must be longer than block_ms"),
+        ({"retry_initial": 5.0}, "retry_max: must be at least retry_initial"),
+    ],
+)
+def test_refusals_name_the_field(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        AppSettings.model_validate(fields)
+
+
+def test_frozen() -> None:
+    with pytest.raises(ValidationError, match="frozen"):
+        AppSettings().prefix = "x:"  # type: ignore[misc]
