@@ -19,6 +19,7 @@ from eaflow.cli.options import (
 )
 from eaflow.demo import seed_demo
 from eaflow.embedded import EmbeddedRedis
+from eaflow.passwords import redact_url
 from eaflow.pipeline import Pipeline, build_pipeline, install
 from eaflow.runner import serve
 from processors.ticks.replay import ReplayConfig
@@ -56,12 +57,12 @@ async def _run(pipeline: Pipeline, count: int) -> None:
 
     async def show() -> None:
         table = Table(title="eaflow is running", show_header=False)
-        table.add_row("redis", pipeline.redis_url)
+        table.add_row("redis", redact_url(pipeline.redis_url))
         table.add_row("instances", ", ".join(created))
         for line in pipeline.running:
             table.add_row("", line)
         table.add_row("send a signal",
-                      f"eaflow send --redis {pipeline.redis_url} "
+                      f"eaflow send --redis {redact_url(pipeline.redis_url)} "
                       "'{\"symbol\": \"EURUSD\", \"order_type\": \"buy\", \"volume\": 0.1}'")
         Console(stderr=True).print(table)
 
