@@ -10,7 +10,7 @@ from processors.executor.records import OrderRecords
 from processors.executor.startup import connect_instances, reconcile_instances
 from processors.router.agent import Router
 from processors.state_sync import publish_states
-from processors.ticks.replay import TickReplay
+from processors.ticks.install import install_ticks
 
 if TYPE_CHECKING:
     from eaflow.pipeline import Installer, Pipeline
@@ -52,16 +52,9 @@ async def install_executors(p: Pipeline) -> None:
     p.running.append(f"executor: orders:{{{', '.join(hosted)}}} → rtrs, state → rts")
 
 
-async def install_tick_feed(p: Pipeline) -> None:
-    replay = TickReplay(p.redis, p.settings.prefix, p.replay)
-    p.app.task(replay.run)
-    speed = f"×{p.replay.speed:g}" if p.replay.speed else "as fast as possible"
-    p.running.append(f"tick feed: recorded ticks → ticks:{{symbol}} at {speed}")
-
-
 def installers() -> dict[str, Installer]:
     return {
         "rtss": install_router,
         "orders": install_executors,
-        "ticks": install_tick_feed,
+        "ticks": install_ticks,
     }

@@ -28,15 +28,16 @@ def read_ticks(path: Path) -> Iterator[Tick]:
     """`time_msc,time_utc,bid,ask` rows as ticks (flags: bid and ask changed)."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", newline="") as handle:
-        for row in csv.DictReader(handle):
-            msc = int(row["time_msc"])
+        rows = csv.reader(handle)
+        header = next(rows, [])
+        try:
+            at_msc, at_bid, at_ask = (header.index(c) for c in ("time_msc", "bid", "ask"))
+        except ValueError:
+            raise ValueError(
+                f"{path.name}: needs columns time_msc, bid, ask; has {header}"
+            ) from None
+        for row in rows:
+            msc = int(row[at_msc])
             yield Tick(
-                time=msc // 1000,
-                bid=float(row["bid"]),
-                ask=float(row["ask"]),
-                last=0.0,
-                volume=0,
-                time_msc=msc,
-                flags=BID_ASK,
-                volume_real=0.0,
+                msc // 1000, float(row[at_bid]), float(row[at_ask]), 0.0, 0, msc, BID_ASK, 0.0
             )

@@ -1,0 +1,150 @@
+"""The `ticks` agent: feeds the tick table and drives accounts with every tick, in order.
+
+It reads every `ticks:{symbol}` stream as consumer group `ticks`, in batches: each batch
+updates the table's rings (only symbols somebody needs are buffered) and runs through each
+hosted account (simulator fills, SL/TP, trailing), whose results go to `rtrs` in the same
+commit as the batch's acks. Timers keep the set of needed symbols current and log the flow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+
+from brokers.mt5.records import AccountInfo, Tick
+from eaflow.models import Result
+from processors.ticks.accounts import TickAccount
+from processors.topics import Topics
+from streams import Event, Outbox
+from streams.table import Row, TickFieldError, TickTable, row_of
+
+log = structlog.get_logger(__name__)
+
+
+def subscriptions_key(prefix: str) -> str:
+    """Sorted set symbol → until when (unix seconds) someone wants its ticks buffered."""
+    return f"{prefix}tick_subscriptions"
+
+
+async def subscribe(redis: Redis, prefix: str, symbol: str, seconds: float = 60.0) -> None:
+    """Ask every ticks worker to buffer `symbol` for `seconds` more (a chart renews it)."""
+    await redis.zadd(subscriptions_key(prefix), {symbol: time.time() + seconds})
+
+
+async def subscribed(redis: Redis, prefix: str) -> set[str]:
+    """Symbols whose subscription has not lapsed; lapsed ones are removed."""
+    key, now = subscriptions_key(prefix), time.time()
+    pipe = redis.pipeline(transaction=False)
+    pipe.zremrangebyscore(key, "-inf", now)
+    pipe.zrangebyscore(key, now, "+inf")
+    _, members = await pipe.execute()
+    return {m.decode() if isinstance(m, bytes) else str(m) for m in members}
+
+
+def tick_of(row: Row) -> Tick:
+    msc, bid, ask, last, volume, flags = row
+    return Tick(msc // 1000, bid, ask, last, int(volume), msc, flags, volume)
+
+
+class TickAgent:
+    """Handles tick batches; `accounts` are the instances whose ticks run here."""
+
+    def __init__(
+        self,
+        topics: Topics,
+        table: TickTable,
+        accounts: Mapping[str, TickAccount] | None = None,
+        always: frozenset[str] = frozenset(),
+    ) -> None:
+        self.topics = topics
+        self.table = table
+        self.accounts: dict[str, TickAccount] = dict(accounts or {})
+        self.always = always
+        self.stream_prefix = topics.ticks_key("")
+        self.seen: Counter[str] = Counter()
+        self._reported: Counter[str] = Counter()
+        self._reported_at = time.monotonic()
+
+    def symbol_of(self, stream: str) -> str:
+        return stream[len(self.stream_prefix) :]
+
+    async def handle(self, events: list[Event[Any]], out: Outbox) -> None:
+        """One batch: table first, then every account, results committed with the acks."""
+        batches: dict[str, tuple[list[str], list[Row]]] = {}
+        for event in events:
+            try:
+                row = row_of(event.value)
+            except (TickFieldError, AttributeError) as error:
+                log.warning("ticks.bad_tick", stream=event.stream, id=event.id, error=str(error))
+                continue
+            ids, rows = batches.setdefault(self.symbol_of(event.stream), ([], []))
+            ids.append(event.id)
+            rows.append(row)
+        for symbol, (ids, rows) in batches.items():
+            self.table.update(symbol, ids, rows)
+            self.seen[symbol] += len(rows)
+        ticks = {s: [tick_of(r) for r in rows] for s, (_, rows) in batches.items()}
+        runs = [asyncio.to_thread(self._run, a, ticks) for a in self.accounts.values()]
+        for results in await asyncio.gather(*runs):
+            for result in results:
+                out.send(self.topics.rtrs, result)
+
+    @staticmethod
+    def _run(account: TickAccount, ticks: Mapping[str, list[Tick]]) -> list[Result]:
+        """All symbols of a batch through one account; a failing account is logged and
+        skipped so it never stalls the ticks of the others."""
+        results: list[Result] = []
+        for symbol, batch in ticks.items():
+            try:
+                results += account.apply(symbol, batch)
+            except Exception as error:
+                log.exception("ticks.account_failed", instance=account.instance, error=str(error))
+        return results
+
+    async def needed(self) -> set[str]:
+        """Symbols to buffer: subscribed, held by an account, or always wanted."""
+        holdings = await asyncio.gather(
+            *(asyncio.to_thread(a.holdings) for a in self.accounts.values()),
+            return_exceptions=True,
+        )
+        wanted = set(self.always) | await subscribed(self.table.redis, self.topics.prefix)
+        for held in holdings:
+            if isinstance(held, BaseException):
+                log.warning("ticks.holdings_failed", error=str(held))
+            else:
+                wanted |= held
+        return wanted
+
+    async def refresh(self) -> None:
+        """Timer: buffer what is needed now, recover new symbols, drop stale ones."""
+        await self.table.track(await self.needed())
+
+    def rates(self) -> dict[str, float]:
+        """Ticks per second per symbol since the previous call."""
+        now = time.monotonic()
+        elapsed = max(now - self._reported_at, 1e-9)
+        rates = {s: (n - self._reported[s]) / elapsed for s, n in self.seen.items()}
+        self._reported = Counter(self.seen)
+        self._reported_at = now
+        return rates
+
+    async def report(self) -> None:
+        """Timer: one compact line of the flow and of the accounts' floating profit, e.g.
+        `ticks.flow EURUSD=2.0/s XAUUSD=1.6/s buffered=2 profit={'demo-1': '+3.20'}`."""
+        flow = {s: f"{r:.1f}/s" for s, r in sorted(self.rates().items())}
+        names = list(self.accounts)
+        infos = await asyncio.gather(
+            *(asyncio.to_thread(self.accounts[n].module.account_info) for n in names),
+            return_exceptions=True,
+        )
+        profit = {
+            n: f"{i.profit:+.2f}" for n, i in zip(names, infos, strict=True)
+            if isinstance(i, AccountInfo) and i.profit
+        }  # fmt: skip
+        log.info("ticks.flow", **flow, buffered=len(self.table.symbols), profit=profit)

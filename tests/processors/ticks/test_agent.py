@@ -1,0 +1,174 @@
+"""The `ticks` agent on a real Redis: the recordings replayed through the pipeline end in the
+table exactly, bars match SQL over the same ticks, a restarted worker rebuilds its table
+from the stream, and a simulated account is traded on the replayed ticks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from functools import cache
+from itertools import islice
+
+import numpy as np
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from brokers.mt5 import constants as mt5
+from brokers.mt5.records import Tick
+from brokers.sim.server import SimServer
+from brokers.sim.terminal import SimTerminal
+from brokers.sim.ticks import encode_tick, entry_tick, tick_key
+from eaflow.models import OrderStatus, Result, TradingConfig
+from processors.ticks.accounts import TickAccount
+from processors.ticks.agent import TickAgent, subscribe, subscribed
+from processors.ticks.recorded import read_ticks, recorded_files
+from processors.ticks.replay import ReplayConfig, TickReplay
+from processors.topics import Topics
+from streams import App, AppSettings
+from streams.bars import tumbling_bars
+from streams.ring import Ticks
+from tests.streams.test_bars import duckdb_bars
+
+PREFIX = "ea:"
+SYMBOLS = ("EURUSD", "NZDUSD", "XAUUSD")
+
+
+@cache
+def recorded(symbol: str) -> tuple[Tick, ...]:
+    return tuple(read_ticks(recorded_files()[symbol]))
+
+
+@pytest.fixture
+async def redis_async(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+class Worker:
+    """A `ticks` worker: app, table and agent, as `install_ticks` wires them."""
+
+    def __init__(self, url: str, accounts: dict[str, TickAccount] | None = None) -> None:
+        settings = AppSettings(redis_url=url, prefix=PREFIX, block_ms=100, start_id="0")
+        self.app = App(settings)
+        self.topics = Topics(self.app)
+        self.table = self.app.table("ticks")
+        self.agent = TickAgent(self.topics, self.table, accounts, always=frozenset(SYMBOLS))
+        topics = [self.topics.ticks(s) for s in SYMBOLS]
+        self.app.agent(topics, group="ticks", batch=True, batch_size=1000)(self.agent.handle)
+
+    async def start(self) -> None:
+        await self.agent.refresh()  # recovers the table from the streams
+        await self.app.start()
+
+    async def caught_up(self, client: aioredis.Redis, symbols: Sequence[str] = SYMBOLS) -> None:
+        """Wait until the table holds each stream's newest tick."""
+        while True:
+            newest = [
+                entry_tick(await client.xrevrange(tick_key(PREFIX, s), count=1)) for s in symbols
+            ]
+            if all(
+                t is not None and self.table.ring(s).newest_msc() == t.time_msc
+                for s, t in zip(symbols, newest, strict=True)
+            ):
+                return
+            await asyncio.sleep(0.02)
+
+
+def prices(ticks: Ticks) -> list[tuple[float, float]]:
+    return list(zip(ticks["bid"].tolist(), ticks["ask"].tolist(), strict=True))
+
+
+def recorded_prices(ticks: Sequence[Tick]) -> list[tuple[float, float]]:
+    return [(t.bid, t.ask) for t in ticks]
+
+
+async def test_the_replayed_recordings_end_in_the_table_exactly(
+    redis_url: str, redis_async: aioredis.Redis
+) -> None:
+    worker = Worker(redis_url)
+    await worker.start()
+    try:
+        replay = TickReplay(redis_async, PREFIX, ReplayConfig(speed=0, loop=False, batch=500))
+        await replay.run()
+        await asyncio.wait_for(worker.caught_up(redis_async), 60)
+    finally:
+        await worker.app.stop()
+    for symbol in SYMBOLS:
+        held = worker.table.ring(symbol).ticks()
+        tail = recorded(symbol)[-1000:]
+        assert len(held) == 1000
+        assert prices(held) == recorded_prices(tail)
+        shift = int(held["time_msc"][0]) - tail[0].time_msc  # the replay starts "now"
+        assert (held["time_msc"] - shift).tolist() == [t.time_msc for t in tail]
+        bars = worker.table.bars(symbol, "1m")
+        expected = duckdb_bars(held, 60_000)
+        for field in bars.dtype.names or ():
+            assert np.array_equal(bars[field], expected[field]), (symbol, field)
+        assert await redis_async.xlen(tick_key(PREFIX, symbol)) < 1200  # MAXLEN ~ 1000
+
+
+async def test_a_restarted_worker_rebuilds_its_table_from_the_stream(
+    redis_url: str, redis_async: aioredis.Redis
+) -> None:
+    ticks = list(islice(recorded("EURUSD"), 6500))
+    replay = TickReplay(redis_async, PREFIX, ReplayConfig(speed=0, loop=False, batch=250))
+    first = Worker(redis_url)
+    await first.start()
+    await replay.play(("EURUSD", t) for t in ticks[:3000])
+    await asyncio.wait_for(first.caught_up(redis_async, ["EURUSD"]), 30)
+    await first.app.stop()
+    await replay.play(("EURUSD", t) for t in ticks[3000:5000])  # while no worker runs
+
+    second = Worker(redis_url)
+    await second.start()
+    try:
+        assert prices(second.table.ring("EURUSD").ticks()) == recorded_prices(ticks[4000:5000])
+        await replay.play(("EURUSD", t) for t in ticks[5000:])
+        await asyncio.wait_for(second.caught_up(redis_async, ["EURUSD"]), 30)
+    finally:
+        await second.app.stop()
+    held = second.table.ring("EURUSD").ticks()
+    assert prices(held) == recorded_prices(ticks[-1000:])
+    assert (np.diff(held["time_msc"]) >= 0).all()
+    assert np.array_equal(second.table.bars("EURUSD", "5m"), tumbling_bars(held, "5m"))
+
+
+async def test_a_simulated_account_trades_on_the_replayed_ticks(
+    redis_url: str, redis_client: redis.Redis, redis_async: aioredis.Redis
+) -> None:
+    ticks = list(islice(recorded("EURUSD"), 6000))
+    SimServer(redis_client, prefix=PREFIX).open_account(6_200_001, balance=10_000)
+    terminal = SimTerminal(redis_client, prefix=PREFIX)
+    assert terminal.initialize(login=6_200_001, server="eaflow-sim")
+    redis_client.xadd(tick_key(PREFIX, "EURUSD"), {"d": encode_tick(ticks[0])})
+    sl = round(ticks[0].bid + 0.0030, 5)
+    sent = terminal.order_send({
+        "action": mt5.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": 0.1,
+        "type": mt5.ORDER_TYPE_SELL, "sl": sl, "type_filling": mt5.ORDER_FILLING_FOK,
+    })  # fmt: skip
+    assert sent is not None and sent.retcode == mt5.TRADE_RETCODE_DONE
+    hit = next(t for t in ticks[1:] if t.ask >= sl)
+    account = TickAccount("demo-9", terminal, TradingConfig(), None, terminal.on_tick)
+    worker = Worker(redis_url, {"demo-9": account})
+    await worker.start()
+    try:
+        replay = TickReplay(redis_async, PREFIX, ReplayConfig(speed=0, loop=False))
+        await replay.play(("EURUSD", t) for t in ticks[1:])
+        await asyncio.wait_for(worker.caught_up(redis_async, ["EURUSD"]), 30)
+    finally:
+        await worker.app.stop()
+    entries = await redis_async.xrange(worker.topics.rtrs.key)
+    (result,) = [Result.model_validate_json(fields[b"d"]) for _, fields in entries]
+    assert (result.status, result.source, result.instance) == (OrderStatus.CLOSED, "sl", "demo-9")
+    assert (result.position_ticket, float(result.price or 0)) == (sent.order, hit.ask)
+    assert not terminal.positions_get()
+    assert await worker.agent.needed() == set(SYMBOLS)  # nothing held any more
+
+
+async def test_subscriptions_lapse(redis_async: aioredis.Redis) -> None:
+    await subscribe(redis_async, PREFIX, "USDJPY", seconds=60)
+    await subscribe(redis_async, PREFIX, "EURJPY", seconds=-1)
+    assert await subscribed(redis_async, PREFIX) == {"USDJPY"}
+    assert await redis_async.zcard(f"{PREFIX}tick_subscriptions") == 1
