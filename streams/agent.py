@@ -25,9 +25,8 @@ from tenacity import (
 )
 
 from streams import metrics
-from streams.claim import Reaper, autoclaim
+from streams.claim import Claimer
 from streams.commit import Committer
-from streams.dlq import failure_fields
 from streams.reader import Entry, load_failures, read_group, stream_id
 from streams.runner import Outcome, Runner
 from streams.topic import Topic
@@ -61,7 +60,6 @@ class StreamState:
     held: list[Entry] = field(default_factory=list)
     recovering: bool = True
     retry_at: float = 0.0
-    cursor: str = "0-0"
 
 
 class Agent:
@@ -110,6 +108,16 @@ class Agent:
             max_deliveries=settings.max_deliveries,
             dlq=dlq,
         )
+        self._committer = Committer(app.redis, group)
+        self._claimer = Claimer(
+            app.redis,
+            group=group,
+            consumer=self.consumer,
+            fails=self.runner.fails,
+            min_idle_ms=settings.claim_min_idle_ms,
+            count=settings.claim_count,
+            max_idle_ms=settings.consumer_max_idle_ms,
+        )
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -120,11 +128,6 @@ class Agent:
     async def start(self) -> None:
         """Create the consumer groups, then run the loop in a task."""
         self._stopping.clear()
-        redis = self.app.redis
-        self._committer = Committer(redis, self.group)
-        self._reaper = Reaper(
-            redis, self.group, self.consumer, self.app.settings.consumer_max_idle_ms
-        )
         async for attempt in self._retrying():
             with attempt:
                 await self.create_groups(self.start_id)
@@ -351,29 +354,15 @@ class Agent:
 
     async def _claim(self) -> None:
         """Take over entries idle too long in dead consumers; delete long-gone consumers."""
-        settings = self.app.settings
-        redis = self.app.redis
         for key, state in self.streams.items():
-            claimed = await autoclaim(
-                redis,
-                key,
-                self.group,
-                self.consumer,
-                min_idle_ms=settings.claim_min_idle_ms,
-                cursor=state.cursor,
-                count=settings.claim_count,
-            )
-            state.cursor = claimed.cursor
-            if claimed.deleted:
-                await redis.hdel(self.runner.fails[key], *failure_fields(claimed.deleted))
+            claimed = await self._claimer.claim(key)
             if claimed.vanished:
                 state.recovering = True
             known = {e.id for e in state.held}
             new = [e for e in claimed.entries if e.id not in known]
             if new:
-                await load_failures(redis, self.runner.fails, new)
                 state.held = sorted(state.held + new, key=lambda e: stream_id(e.id))
                 log.info("agent.claimed", agent=self.name, stream=key, count=len(new))
-            removed = await self._reaper.reap(key)
+            removed = await self._claimer.reap(key)
             if removed:
                 log.info("agent.consumers_deleted", agent=self.name, stream=key, names=removed)

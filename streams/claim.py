@@ -1,14 +1,15 @@
-"""Rescuing the work of dead consumers: XAUTOCLAIM, and deleting long-gone consumers."""
+"""Rescuing the work of dead consumers (XAUTOCLAIM) and deleting long-gone consumers."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
 
-from streams.reader import Entry, parse_entries, text
+from streams.dlq import failure_fields
+from streams.reader import Entry, load_failures, parse_entries, text
 
 REAP_SCRIPT = """
 local removed = {}
@@ -49,41 +50,48 @@ def parse_autoclaim(stream: str, reply: Sequence[Any]) -> Claimed:
     return Claimed(text(reply[0]), parse_entries(stream, raw), vanished, deleted)
 
 
-async def autoclaim(
-    redis: Redis,
-    stream: str,
-    group: str,
-    consumer: str,
-    *,
-    min_idle_ms: int,
-    cursor: str,
-    count: int,
-) -> Claimed:
-    """Take over up to `count` entries of `stream` idle for at least `min_idle_ms`."""
-    reply = await redis.xautoclaim(stream, group, consumer, min_idle_ms, cursor, count=count)
-    claimed = parse_autoclaim(stream, reply)
-    for entry in claimed.entries:
-        entry.careful = True
-    return claimed
+class Claimer:
+    """Takes over entries idle too long in other (dead) consumers, stream by stream.
 
-
-class Reaper:
-    """Deletes consumers idle longer than `max_idle_ms` with nothing pending, atomically.
-
-    Every process start adds a consumer name; without this XINFO CONSUMERS grows forever.
-    The check and the delete run in one script, so a consumer that just read an entry is
-    never deleted with it.
+    It also deletes consumers idle longer than `max_idle_ms` with nothing pending: every
+    process start adds a consumer name, and XINFO CONSUMERS would grow forever. Check and
+    delete run in one script, so a consumer that just read an entry is never deleted.
     """
 
-    def __init__(self, redis: Redis, group: str, consumer: str, max_idle_ms: int) -> None:
-        self._script = redis.register_script(REAP_SCRIPT)
+    def __init__(
+        self, redis: Redis, *, group: str, consumer: str, fails: Mapping[str, str],
+        min_idle_ms: int, count: int, max_idle_ms: int,
+    ) -> None:  # fmt: skip
+        self.redis = redis
         self.group = group
         self.consumer = consumer
+        self.fails = fails
+        self.min_idle_ms = min_idle_ms
+        self.count = count
         self.max_idle_ms = max_idle_ms
+        self.cursors: dict[str, str] = {}
+        self._reap = redis.register_script(REAP_SCRIPT)
+
+    async def claim(self, stream: str) -> Claimed:
+        """XAUTOCLAIM up to `count` entries of `stream`, continuing the previous scan.
+
+        Claimed entries are `careful` and carry their recorded failures; the failure
+        records of entries deleted meanwhile are dropped.
+        """
+        cursor = self.cursors.get(stream, "0-0")
+        reply = await self.redis.xautoclaim(
+            stream, self.group, self.consumer, self.min_idle_ms, cursor, count=self.count
+        )
+        claimed = parse_autoclaim(stream, reply)
+        self.cursors[stream] = claimed.cursor
+        if claimed.deleted:
+            await self.redis.hdel(self.fails[stream], *failure_fields(claimed.deleted))
+        for entry in claimed.entries:
+            entry.careful = True
+        await load_failures(self.redis, self.fails, claimed.entries)
+        return claimed
 
     async def reap(self, stream: str) -> list[str]:
-        """Delete the idle consumers of `stream`; returns their names."""
-        names = await self._script(
-            keys=[stream], args=[self.group, self.max_idle_ms, self.consumer]
-        )
+        """Delete the long-idle consumers of `stream` that own nothing; returns their names."""
+        names = await self._reap(keys=[stream], args=[self.group, self.max_idle_ms, self.consumer])
         return [text(name) for name in names]
