@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from decimal import Decimal
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5.records import SymbolInfo, Tick, TradeOrder, TradePosition
@@ -102,7 +103,9 @@ def matching_orders(order: Order, orders: Iterable[TradeOrder]) -> list[TradeOrd
     ]
 
 
-def close_request(order: Order, position: TradePosition, info: SymbolInfo, tick: Tick) -> TradeRequest:
+def close_request(
+    order: Order, position: TradePosition, info: SymbolInfo, tick: Tick
+) -> TradeRequest:
     """Close (part of) a position with an opposite deal at the current price."""
     is_buy = position.type == mt5.POSITION_TYPE_BUY
     volume = min(_f(order.volume), position.volume) if order.volume else position.volume
@@ -136,7 +139,9 @@ def modify_request(order: Order, pending: TradeOrder) -> TradeRequest:
         "order": pending.ticket,
         "symbol": pending.symbol,
         "price": _f(order.price) if order.price is not None else pending.price_open,
-        "stoplimit": _f(order.stop_limit) if order.stop_limit is not None else pending.price_stoplimit,
+        "stoplimit": _f(order.stop_limit)
+        if order.stop_limit is not None
+        else pending.price_stoplimit,
         "sl": _f(order.stop_loss) if order.stop_loss is not None else pending.sl,
         "tp": _f(order.take_profit) if order.take_profit is not None else pending.tp,
         "type_time": pending.type_time,
@@ -147,7 +152,9 @@ def remove_request(order: Order, pending: TradeOrder) -> TradeRequest:
     return {**_base(order), "action": mt5.TRADE_ACTION_REMOVE, "order": pending.ticket}
 
 
-def close_by_request(order: Order, position: TradePosition, opposite: TradePosition) -> TradeRequest:
+def close_by_request(
+    order: Order, position: TradePosition, opposite: TradePosition
+) -> TradeRequest:
     return {
         **_base(order),
         "action": mt5.TRADE_ACTION_CLOSE_BY,
@@ -155,6 +162,38 @@ def close_by_request(order: Order, position: TradePosition, opposite: TradePosit
         "position": position.ticket,
         "position_by": opposite.ticket,
     }
+
+
+def close_by_plan(
+    positions: Iterable[TradePosition],
+) -> tuple[list[tuple[TradePosition, TradePosition]], list[TradePosition]]:
+    """Pairs of opposite positions to close by each other, and what is left to close by deals.
+
+    On a hedging account a close-by closes a buy against a sell of the same symbol without
+    paying the spread twice. Oldest positions pair first; the larger of a pair stays open with
+    the difference (MT5 keeps its ticket), and may pair again. The rest comes back with the
+    volume it will have then.
+    """
+    by_symbol: dict[str, list[TradePosition]] = {}
+    for position in sorted(positions, key=lambda p: p.ticket):
+        by_symbol.setdefault(position.symbol, []).append(position)
+    pairs: list[tuple[TradePosition, TradePosition]] = []
+    rest: list[TradePosition] = []
+    for group in by_symbol.values():
+        buys = [p for p in group if p.type == mt5.POSITION_TYPE_BUY]
+        sells = [p for p in group if p.type != mt5.POSITION_TYPE_BUY]
+        left = {p.ticket: Decimal(str(p.volume)) for p in group}
+        b = s = 0
+        while b < len(buys) and s < len(sells):
+            buy, sell = buys[b], sells[s]
+            pairs.append((buy, sell))
+            closed = min(left[buy.ticket], left[sell.ticket])
+            left[buy.ticket] -= closed
+            left[sell.ticket] -= closed
+            b += left[buy.ticket] == 0
+            s += left[sell.ticket] == 0
+        rest += [p._replace(volume=float(left[p.ticket])) for p in group if left[p.ticket] > 0]
+    return pairs, rest
 
 
 EXIT_ACTIONS_NEEDING_POSITIONS = frozenset({Action.CLOSE, Action.SLTP, Action.CLOSE_ALL})

@@ -23,6 +23,9 @@ async def plan_requests(order: Order, broker: Broker, config: TradingConfig) -> 
     else:
         pending = []
     requests: list[TradeRequest] = []
+    if order.action is Action.CLOSE_ALL:  # opposite positions close by each other first
+        pairs, positions = build.close_by_plan(positions)
+        requests += [build.close_by_request(order, first, second) for first, second in pairs]
     if order.action in (Action.CLOSE, Action.CLOSE_ALL):
         for position in positions:
             info, tick = await _market(broker, position.symbol)
