@@ -28,6 +28,11 @@ class Outbox:
         """Run any Redis command (a write, usually) when the event commits."""
         if not command or not isinstance(command, str):
             raise ValueError(f"command: must be a non-empty command name, got {command!r}")
+        for position, arg in enumerate(args, 1):
+            if isinstance(arg, bool) or not isinstance(arg, str | bytes | int | float):
+                raise TypeError(
+                    f"args[{position}]: must be str, bytes, int or float, got {type(arg).__name__}"
+                )
         self.commands.append((command, *args))
 
     def __len__(self) -> int:

@@ -35,6 +35,7 @@ async def test_outputs_commit_with_the_ack(app: App, r: aioredis.Redis) -> None:
         out.call("HSET", "t:seen", event.id, event.value["n"])
 
     before = sample("eaflow_stream_events_processed_total", "t:in", "g")
+    batches = REGISTRY.get_sample_value("eaflow_stream_batch_seconds_count", {"group": "g"}) or 0
     await app.start()
     ids = await source.send_many([{"n": i} for i in range(5)])
 
@@ -50,6 +51,8 @@ async def test_outputs_commit_with_the_ack(app: App, r: aioredis.Redis) -> None:
     ]
     assert seen[0].raw == b'{"n":0}'
     assert sample("eaflow_stream_events_processed_total", "t:in", "g") == before + 5
+    labels = {"group": "g"}
+    assert (REGISTRY.get_sample_value("eaflow_stream_batch_seconds_count", labels) or 0) > batches
 
 
 async def test_output_to_a_wrong_type_key_writes_and_acks_nothing(
@@ -149,6 +152,28 @@ async def test_streams_of_a_batch_are_handled_concurrently(app: App, r: aioredis
 
     await until(both)
     assert await r.exists("t:fails:a:g") == 0
+
+
+async def test_serial_agent_handles_one_stream_at_a_time(app: App, r: aioredis.Redis) -> None:
+    a, b = app.topic("a"), app.topic("b")
+    await a.send_many([1, 2])
+    await b.send_many([1, 2])
+    trace: list[str] = []
+
+    @app.agent([a, b], group="g", concurrency="serial")
+    async def step(event: Event[object], out: Outbox) -> None:
+        trace.append(f"start {event.stream}")
+        await asyncio.sleep(0.01)
+        trace.append(f"end {event.stream}")
+        out.call("INCR", "t:steps")
+
+    await app.start()
+
+    async def done() -> bool:
+        return await r.get("t:steps") == b"4"
+
+    await until(done)
+    assert trace[0::2] == [s.replace("end", "start") for s in trace[1::2]], "no overlap"
 
 
 async def test_dead_letter_after_max_deliveries(redis_url: str, r: aioredis.Redis) -> None:

@@ -25,3 +25,10 @@ def test_send_and_call_collect_commands(app: App) -> None:
 def test_call_needs_a_command_name() -> None:
     with pytest.raises(ValueError, match="command: must be a non-empty command name"):
         Outbox().call("")
+
+
+@pytest.mark.parametrize("bad", [None, True, {"a": 1}])
+def test_call_refuses_arguments_redis_cannot_take(bad: object) -> None:
+    """Caught in the handler (a retryable failure), not at commit time."""
+    with pytest.raises(TypeError, match=r"args\[2\]: must be str, bytes, int or float"):
+        Outbox().call("HSET", "key", bad, "x")  # type: ignore[arg-type]
