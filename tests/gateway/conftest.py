@@ -1,4 +1,5 @@
-"""Gateway fixtures: a running gateway on the test Redis, and an HTTP client to it."""
+"""Gateway fixtures: one running gateway per test module on the session's Redis, emptied
+(and given its `tradingview` source again) before each test, and an HTTP client to it."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ import httpx
 import pytest
 
 from tests.gateway.served import Served, serving
+from tests.redis_server import RedisServer
+
+
+@pytest.fixture(scope="module")
+def gateway_server(redis_server: RedisServer) -> Iterator[Served]:
+    with serving(redis_server.url) as gateway:
+        yield gateway
 
 
 @pytest.fixture
-def served(redis_url: str) -> Iterator[Served]:
-    with serving(redis_url) as gateway:
-        yield gateway
+def served(gateway_server: Served, redis_url: str) -> Served:
+    gateway_server.add_source(name="tradingview")
+    return gateway_server
 
 
 @pytest.fixture

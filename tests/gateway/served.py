@@ -32,12 +32,17 @@ class Served:
     def webhook(self) -> str:
         return f"{self.url}/webhook/tradingview"
 
+    def entries(self, stream: str) -> list[dict[str, Any]]:
+        """The JSON values of a stream (`rtss`, `security`...), oldest first."""
+        found: Any = self.client.xrange(f"{PREFIX}{stream}")
+        return [orjson.loads(fields[b"d"]) for _, fields in found]
+
     def signals(self) -> list[dict[str, Any]]:
-        """Everything the gateway wrote to `rtss`, oldest first."""
-        return [orjson.loads(f[b"d"]) for _, f in self.client.xrange(f"{PREFIX}rtss")]
+        """Everything the gateway wrote to `rtss`."""
+        return self.entries("rtss")
 
     def security_events(self) -> list[dict[str, Any]]:
-        return [orjson.loads(f[b"d"]) for _, f in self.client.xrange(f"{PREFIX}security")]
+        return self.entries("security")
 
     def add_source(self, **fields: Any) -> Source:
         source = Source.model_validate({"secret": SECRET, **fields})

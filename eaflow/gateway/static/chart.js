@@ -1,0 +1,171 @@
+// The eaflow chart page: candles from /udf/history, markers and tables from /api/*,
+// live updates from /api/live (Server-Sent Events). `window.eaflow` holds the page state.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const SECONDS = { "1S": 1, "5S": 5, "15S": 15, "1": 60, "5": 300, "15": 900, "60": 3600 };
+const TYPES = { 0: "buy", 1: "sell" };
+const page = (window.eaflow = {
+  symbol: "", instance: "", resolution: "1S", bars: [], markers: [], results: [],
+  positions: [], chart: null, series: null, markerApi: null, events: null,
+});
+
+async function getJSON(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: ${response.status}`);
+  return response.json();
+}
+
+function fill(select, values, chosen) {
+  select.replaceChildren(...values.map((value) => new Option(value || "(all)", value)));
+  select.value = values.includes(chosen) ? chosen : values[0] ?? "";
+  return select.value;
+}
+
+function cells(row, values, classes = {}) {
+  for (const [index, value] of values.entries()) {
+    const cell = row.insertCell();
+    cell.textContent = value ?? "";
+    if (classes[index]) cell.className = classes[index];
+  }
+}
+
+function digitsOf(bars) {
+  let digits = 2;
+  for (const bar of bars.slice(-50)) {
+    const text = String(bar.close);
+    digits = Math.max(digits, text.includes(".") ? text.split(".")[1].length : 0);
+  }
+  return digits;
+}
+
+function barTime(seconds) {
+  const width = SECONDS[page.resolution];
+  return Math.floor(seconds / width) * width;
+}
+
+function showMarkers() {
+  const shown = page.markers
+    .map((m) => ({ ...m, time: barTime(m.time) }))
+    .sort((a, b) => a.time - b.time);
+  page.markerApi.setMarkers(shown);
+}
+
+function addMarker(marker) {
+  if (!page.markers.some((m) => m.result_id === marker.result_id)) page.markers.push(marker);
+  showMarkers();
+}
+
+function onTick(tick) {
+  const time = barTime(Math.floor(tick.time_msc / 1000));
+  const last = page.bars[page.bars.length - 1];
+  if (last && last.time === time) {
+    Object.assign(last, { high: Math.max(last.high, tick.bid), low: Math.min(last.low, tick.bid),
+                          close: tick.bid });
+  } else if (!last || time > last.time) {
+    page.bars.push({ time, open: tick.bid, high: tick.bid, low: tick.bid, close: tick.bid });
+  } else {
+    return;
+  }
+  page.series.update({ ...page.bars[page.bars.length - 1] });
+}
+
+function renderState(state) {
+  page.positions = state ? state.positions : [];
+  const body = $("positions").tBodies[0];
+  body.replaceChildren();
+  for (const p of page.positions) {
+    const row = body.insertRow();
+    row.dataset.ticket = p.ticket;
+    cells(row, [p.ticket, p.symbol, TYPES[p.type], p.volume, p.price_open, p.sl || "", p.tp || "",
+                p.price_current, p.profit.toFixed(2)], { 2: TYPES[p.type] });
+  }
+  $("account").textContent = state
+    ? `balance ${state.balance.toFixed(2)} · equity ${state.equity.toFixed(2)} ${state.currency}`
+    : "";
+}
+
+function addResult(result) {
+  page.results.unshift(result);
+  const row = $("results").tBodies[0].insertRow(0);
+  row.dataset.resultId = result.result_id;
+  row.className = result.status;
+  const time = new Date(result.done_at * 1000).toISOString().slice(11, 19);
+  cells(row, [time, result.instance, result.action, result.symbol, result.status,
+              result.retcode_name || result.retcode, result.volume, result.price,
+              result.error]);
+  while ($("results").tBodies[0].rows.length > 50) $("results").tBodies[0].deleteRow(-1);
+}
+
+function listen() {
+  if (page.events) page.events.close();
+  const query = new URLSearchParams({ symbol: page.symbol, instance: page.instance });
+  const events = (page.events = new EventSource(`/api/live?${query}`));
+  events.onopen = () => { $("status").textContent = "live"; $("status").className = "status live"; };
+  events.onerror = () => { $("status").textContent = "reconnecting…"; $("status").className = "status"; };
+  events.addEventListener("tick", (e) => onTick(JSON.parse(e.data)));
+  events.addEventListener("state", (e) => renderState(JSON.parse(e.data)));
+  events.addEventListener("result", (e) => {
+    const { result, marker } = JSON.parse(e.data);
+    addResult(result);
+    if (marker && result.symbol === page.symbol) addMarker(marker);
+  });
+}
+
+async function load() {
+  page.symbol = $("symbol").value;
+  page.instance = $("instance").value;
+  page.resolution = $("resolution").value;
+  history.replaceState(null, "", `?${new URLSearchParams({ symbol: page.symbol,
+    instance: page.instance, resolution: page.resolution })}`);
+  const to = Math.floor(Date.now() / 1000) + 86400;
+  const bars = await getJSON(`/udf/history?${new URLSearchParams({ symbol: page.symbol,
+    resolution: page.resolution, from: 0, to })}`);
+  page.bars = bars.s === "ok"
+    ? bars.t.map((t, i) => ({ time: t, open: bars.o[i], high: bars.h[i], low: bars.l[i],
+                              close: bars.c[i] }))
+    : [];
+  const digits = digitsOf(page.bars);
+  page.series.applyOptions({ priceFormat: { type: "price", precision: digits,
+                                            minMove: 10 ** -digits } });
+  page.series.setData(page.bars.map((bar) => ({ ...bar })));
+  page.markers = await getJSON(`/api/markers?${new URLSearchParams({ symbol: page.symbol,
+    instance: page.instance })}`);
+  showMarkers();
+  page.results = [];
+  $("results").tBodies[0].replaceChildren();
+  const results = await getJSON(`/api/results?${new URLSearchParams({
+    instance: page.instance, limit: 50 })}`);
+  for (const result of results.reverse()) addResult(result);
+  renderState(page.instance ? await getJSON(`/api/state/${page.instance}`).catch(() => null)
+                            : null);
+  listen();
+}
+
+async function main() {
+  const params = new URLSearchParams(location.search);
+  const [symbols, instances] = await Promise.all([getJSON("/api/symbols"),
+                                                  getJSON("/api/instances")]);
+  fill($("symbol"), symbols, params.get("symbol") || "EURUSD");
+  fill($("instance"), ["", ...instances.map((i) => i.instance)],
+       params.get("instance") ?? instances[0]?.instance);
+  $("resolution").value = params.get("resolution") || "1S";
+  page.chart = LightweightCharts.createChart($("chart"), {
+    autoSize: true,
+    layout: { background: { color: "#ffffff" }, textColor: "#131722", attributionLogo: true },
+    timeScale: { timeVisible: true, secondsVisible: true },
+  });
+  page.series = page.chart.addSeries(LightweightCharts.CandlestickSeries, {
+    upColor: "#26a69a", downColor: "#ef5350", borderVisible: false,
+    wickUpColor: "#26a69a", wickDownColor: "#ef5350",
+  });
+  page.markerApi = LightweightCharts.createSeriesMarkers(page.series, []);
+  for (const id of ["symbol", "instance", "resolution"]) $(id).addEventListener("change", load);
+  await load();
+  page.ready = true;
+}
+
+main().catch((error) => {
+  $("status").textContent = `error: ${error.message}`;
+  page.error = String(error);
+});
