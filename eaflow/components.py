@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from eaflow.gateway.server import install_gateway
 from processors.executor.agent import Executor
 from processors.executor.reconcile import Reconciler
 from processors.executor.records import OrderRecords
@@ -57,4 +58,5 @@ def installers() -> dict[str, Installer]:
         "rtss": install_router,
         "orders": install_executors,
         "ticks": install_ticks,
+        "gateway": install_gateway,
     }
