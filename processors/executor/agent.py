@@ -89,18 +89,24 @@ class Executor:
         while True:
             try:
                 return await execute(
-                    order, broker, self.trading_config(order.instance), mark_sent, sent,
+                    order,
+                    broker,
+                    self.trading_config(order.instance),
+                    mark_sent,
+                    sent,
                     self.config.retry,
                 )
             except BrokerUnavailable as error:
                 sent = sent or await self._was_marked(order)
                 if not sent and time.time() > order.routed_at + self.config.order_ttl:
-                    life = OrderLifecycle(OrderStatus.RECEIVED,
-                                          {OrderStatus.RECEIVED: order.received_at})
+                    life = OrderLifecycle(
+                        OrderStatus.RECEIVED, {OrderStatus.RECEIVED: order.received_at}
+                    )
                     life.advance(OrderStatus.ROUTED, order.routed_at)
                     life.advance(OrderStatus.FAILED)
-                    return life, Outcome(OrderStatus.FAILED, field="broker",
-                                         error=f"broker unavailable: {error}")
+                    return life, Outcome(
+                        OrderStatus.FAILED, field="broker", error=f"broker unavailable: {error}"
+                    )
                 log.warning("broker_unavailable", instance=order.instance, error=str(error))
                 await asyncio.sleep(self.config.reconnect_interval)
                 await self._reconnect(order, broker)

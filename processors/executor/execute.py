@@ -100,7 +100,8 @@ async def _send(broker: Broker, request: TradeRequest, retry: RetryPolicy) -> Or
 def _refused(order: Order, code: int, comment: str) -> Outcome:
     info = retcode(code)
     return Outcome(
-        status_for(order.action, code), retcode=code,
+        status_for(order.action, code),
+        retcode=code,
         error=f"{info.name}: {comment or info.description}",
     )
 
@@ -110,7 +111,9 @@ def _from_send(order: Order, request: TradeRequest, sent: OrderSendResult) -> Ou
     status = status_for(order.action, sent.retcode, pending)
     if status not in (OrderStatus.REJECTED, OrderStatus.FAILED):
         return Outcome(
-            status, retcode=sent.retcode, order_ticket=sent.order or None,
+            status,
+            retcode=sent.retcode,
+            order_ticket=sent.order or None,
             deal_ticket=sent.deal or None,
             position_ticket=request.get("position") or (sent.order if not pending else None),
             requested_price=dec(request["price"]) if request.get("price") else None,
@@ -140,9 +143,13 @@ async def find_on_broker(order: Order, broker: Broker) -> Outcome | None:
     comment = order_comment(order.order_id, order.instance)
     for pending in await broker.orders_get(order.symbol):
         if pending.comment == comment:
-            return Outcome(OrderStatus.PLACED, retcode=mt5.TRADE_RETCODE_PLACED,
-                           order_ticket=pending.ticket, price=dec(pending.price_open),
-                           volume=dec(pending.volume_current))
+            return Outcome(
+                OrderStatus.PLACED,
+                retcode=mt5.TRADE_RETCODE_PLACED,
+                order_ticket=pending.ticket,
+                price=dec(pending.price_open),
+                volume=dec(pending.volume_current),
+            )
     now = datetime.now(UTC)
     deals = await broker.history_deals_get(now - timedelta(days=3), now + timedelta(days=1))
     ours = [d for d in deals if d.comment == comment]
@@ -150,7 +157,11 @@ async def find_on_broker(order: Order, broker: Broker) -> Outcome | None:
         return None
     deal = ours[0]
     return Outcome(
-        status_for(order.action, mt5.TRADE_RETCODE_DONE), retcode=mt5.TRADE_RETCODE_DONE,
-        order_ticket=deal.order, deal_ticket=deal.ticket, position_ticket=deal.position_id,
-        price=dec(deal.price), volume=dec(sum(d.volume for d in ours)),
+        status_for(order.action, mt5.TRADE_RETCODE_DONE),
+        retcode=mt5.TRADE_RETCODE_DONE,
+        order_ticket=deal.order,
+        deal_ticket=deal.ticket,
+        position_ticket=deal.position_id,
+        price=dec(deal.price),
+        volume=dec(sum(d.volume for d in ours)),
     )

@@ -35,8 +35,16 @@ _ids = count(1)
 def quote(client: redis.Redis, symbol: str, bid: float, ask: float) -> Tick:
     """Publish a tick as the feed does: it becomes the symbol's latest price."""
     now_ms = int(time.time() * 1000)
-    tick = Tick(time=now_ms // 1000, bid=bid, ask=ask, last=0.0, volume=0, time_msc=now_ms,
-                flags=6, volume_real=0.0)
+    tick = Tick(
+        time=now_ms // 1000,
+        bid=bid,
+        ask=ask,
+        last=0.0,
+        volume=0,
+        time_msc=now_ms,
+        flags=6,
+        volume_real=0.0,
+    )
     client.xadd(f"{PREFIX}ticks:{symbol}", {"d": encode_tick(tick)})
     return tick
 
@@ -71,14 +79,21 @@ def make_order(action: Action = Action.OPEN, **fields: Any) -> Order:
     now = time.time()
     n = next(_ids)
     values: dict[str, object] = {
-        "order_id": f"c-{n}", "signal_id": f"s-{n}", "instance": INSTANCE, "action": action,
-        "magic": MAGIC, "deviation": 10, "received_at": now, "routed_at": now,
+        "order_id": f"c-{n}",
+        "signal_id": f"s-{n}",
+        "instance": INSTANCE,
+        "action": action,
+        "magic": MAGIC,
+        "deviation": 10,
+        "received_at": now,
+        "routed_at": now,
     }
     return Order.model_validate({**values, **fields})  # "0.10" becomes Decimal("0.10")
 
 
-async def run(order: Order, broker: Mt5Broker, config: TradingConfig | None = None
-              ) -> tuple[OrderLifecycle, Outcome, int]:
+async def run(
+    order: Order, broker: Mt5Broker, config: TradingConfig | None = None
+) -> tuple[OrderLifecycle, Outcome, int]:
     """The executor's own `execute`: check, mark sent, send; returns how often it marked."""
     marked = 0
 

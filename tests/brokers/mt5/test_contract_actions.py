@@ -54,8 +54,9 @@ async def test_a_market_order_fills_at_the_quote_and_carries_magic_and_comment(
 async def test_the_filling_mode_follows_the_symbols_bit_mask(broker: Mt5Broker) -> None:
     """USDJPY's dump allows IOC only (filling_mode 2), EURUSD FOK (1): both fill."""
     for symbol in ("USDJPY", "EURUSD"):
-        _, outcome, _ = await run(make_order(symbol=symbol, order_type="buy", volume="0.01"),
-                                  broker)
+        _, outcome, _ = await run(
+            make_order(symbol=symbol, order_type="buy", volume="0.01"), broker
+        )
         assert (symbol, outcome.status) == (symbol, OrderStatus.FILLED)
 
 
@@ -73,14 +74,18 @@ async def test_the_filling_mode_follows_the_symbols_bit_mask(broker: Mt5Broker) 
 async def test_each_pending_type_is_placed_and_rests_on_the_terminal(
     broker: Mt5Broker, order_type: str, price: str, stop_limit: str | None, mt5_type: int
 ) -> None:
-    order = make_order(symbol="EURUSD", order_type=order_type, volume="0.05", price=price,
-                       stop_limit=stop_limit)
+    order = make_order(
+        symbol="EURUSD", order_type=order_type, volume="0.05", price=price, stop_limit=stop_limit
+    )
     life, outcome, _ = await run(order, broker)
     assert (outcome.status, outcome.retcode) == (OrderStatus.PLACED, 10008)
     assert life.status is OrderStatus.PLACED and outcome.position_ticket is None
     (pending,) = await broker.orders_get("EURUSD")
     assert (pending.ticket, pending.type, pending.price_open) == (
-        outcome.order_ticket, mt5_type, float(price))
+        outcome.order_ticket,
+        mt5_type,
+        float(price),
+    )
     assert pending.price_stoplimit == (float(stop_limit) if stop_limit else 0.0)
     assert pending.type_filling == mt5.ORDER_FILLING_RETURN
     assert (pending.magic, pending.comment) == (MAGIC, order_comment(order.order_id, INSTANCE))
@@ -89,8 +94,9 @@ async def test_each_pending_type_is_placed_and_rests_on_the_terminal(
 
 async def test_sltp_moves_the_stops_of_a_position(broker: Mt5Broker) -> None:
     ticket = await open_position(broker, "buy", "0.10")
-    order = make_order(Action.SLTP, symbol="EURUSD", ticket=ticket, stop_loss="1.38000",
-                       take_profit="1.40000")
+    order = make_order(
+        Action.SLTP, symbol="EURUSD", ticket=ticket, stop_loss="1.38000", take_profit="1.40000"
+    )
     _, outcome, _ = await run(order, broker)
     assert (outcome.status, outcome.retcode) == (OrderStatus.MODIFIED, 10009)
     (position,) = await broker.positions_get(ticket=ticket)
@@ -98,10 +104,17 @@ async def test_sltp_moves_the_stops_of_a_position(broker: Mt5Broker) -> None:
 
 
 async def test_modify_changes_a_pending_orders_price_and_stops(broker: Mt5Broker) -> None:
-    _, placed, _ = await run(make_order(symbol="EURUSD", order_type="buy_limit", volume="0.05",
-                                        price="1.38500"), broker)
-    order = make_order(Action.MODIFY, symbol="EURUSD", ticket=placed.order_ticket,
-                       price="1.38400", stop_loss="1.38000", take_profit="1.39500")
+    _, placed, _ = await run(
+        make_order(symbol="EURUSD", order_type="buy_limit", volume="0.05", price="1.38500"), broker
+    )
+    order = make_order(
+        Action.MODIFY,
+        symbol="EURUSD",
+        ticket=placed.order_ticket,
+        price="1.38400",
+        stop_loss="1.38000",
+        take_profit="1.39500",
+    )
     _, outcome, _ = await run(order, broker)
     assert (outcome.status, outcome.retcode) == (OrderStatus.MODIFIED, 10009)
     (pending,) = await broker.orders_get(ticket=placed.order_ticket)
@@ -109,8 +122,9 @@ async def test_modify_changes_a_pending_orders_price_and_stops(broker: Mt5Broker
 
 
 async def test_cancel_removes_a_pending_order_into_history(broker: Mt5Broker) -> None:
-    _, placed, _ = await run(make_order(symbol="EURUSD", order_type="sell_stop", volume="0.05",
-                                        price="1.38500"), broker)
+    _, placed, _ = await run(
+        make_order(symbol="EURUSD", order_type="sell_stop", volume="0.05", price="1.38500"), broker
+    )
     _, outcome, _ = await run(make_order(Action.CANCEL, ticket=placed.order_ticket), broker)
     assert (outcome.status, outcome.retcode) == (OrderStatus.CANCELLED, 10009)
     assert await broker.orders_get() == ()
@@ -125,7 +139,10 @@ async def test_a_partial_close_leaves_the_rest_of_the_position_open(broker: Mt5B
     order = make_order(Action.CLOSE, symbol="EURUSD", ticket=ticket, volume="0.04")
     _, outcome, _ = await run(order, broker)
     assert (outcome.status, outcome.retcode, outcome.volume) == (
-        OrderStatus.CLOSED, 10009, Decimal("0.04"))
+        OrderStatus.CLOSED,
+        10009,
+        Decimal("0.04"),
+    )
     assert outcome.price == Decimal(str(BID))  # a buy closes at the bid
     (position,) = await broker.positions_get(ticket=ticket)
     assert position.volume == pytest.approx(0.06)
@@ -141,8 +158,9 @@ async def test_a_full_close_of_a_side_closes_only_that_side(broker: Mt5Broker) -
     assert [p.ticket for p in await broker.positions_get()] == [sell]
 
 
-async def test_close_by_closes_a_buy_against_a_sell(broker: Mt5Broker, terminal: SimTerminal
-                                                    ) -> None:
+async def test_close_by_closes_a_buy_against_a_sell(
+    broker: Mt5Broker, terminal: SimTerminal
+) -> None:
     """The raw request, as the adapter builds it, sent through the module."""
     buy = await open_position(broker, "buy", "0.10")
     sell = await open_position(broker, "sell", "0.04")
@@ -168,8 +186,9 @@ async def test_close_all_nets_opposite_positions_by_close_by_then_closes_the_res
     await open_position(broker, "sell", "0.04")
     await open_position(broker, "sell", "0.03")
     await open_position(broker, "buy", "0.01")
-    await run(make_order(symbol="EURUSD", order_type="buy_limit", volume="0.05", price="1.38500"),
-              broker)
+    await run(
+        make_order(symbol="EURUSD", order_type="buy_limit", volume="0.05", price="1.38500"), broker
+    )
     order = make_order(Action.CLOSE_ALL, symbol="EURUSD")
     _, outcome, _ = await run(order, broker)
     assert outcome.status is OrderStatus.CLOSED and outcome.notes == []
@@ -188,8 +207,10 @@ async def test_the_deviation_and_type_time_reach_the_terminal(
     order = make_order(symbol="EURUSD", order_type="buy", volume="0.01", deviation=7)
     _, outcome, _ = await run(order, broker, TradingConfig(slippage=7))
     now = datetime.now(UTC)
-    (history,) = [o for o in await broker.history_orders_get(now - timedelta(hours=1),
-                                                              now + timedelta(hours=1))
-                  if o.ticket == outcome.order_ticket]
+    (history,) = [
+        o
+        for o in await broker.history_orders_get(now - timedelta(hours=1), now + timedelta(hours=1))
+        if o.ticket == outcome.order_ticket
+    ]
     assert (history.type_time, history.magic) == (mt5.ORDER_TIME_GTC, MAGIC)
     assert terminal.account_info().login == LOGIN  # type: ignore[union-attr]

@@ -26,16 +26,28 @@ Request = dict[str, Any]
 
 
 def deal(**fields: Any) -> Request:
-    base = {"action": mt5.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": 0.1,
-            "type": mt5.ORDER_TYPE_BUY, "price": ASK, "deviation": 10, "magic": MAGIC,
-            "comment": "contract", "type_filling": mt5.ORDER_FILLING_FOK,
-            "type_time": mt5.ORDER_TIME_GTC}
+    base = {
+        "action": mt5.TRADE_ACTION_DEAL,
+        "symbol": "EURUSD",
+        "volume": 0.1,
+        "type": mt5.ORDER_TYPE_BUY,
+        "price": ASK,
+        "deviation": 10,
+        "magic": MAGIC,
+        "comment": "contract",
+        "type_filling": mt5.ORDER_FILLING_FOK,
+        "type_time": mt5.ORDER_TIME_GTC,
+    }
     return {**base, **fields}
 
 
 def pending(**fields: Any) -> Request:
-    limit = {"action": mt5.TRADE_ACTION_PENDING, "type": mt5.ORDER_TYPE_BUY_LIMIT,
-             "price": 1.385, "type_filling": mt5.ORDER_FILLING_RETURN}
+    limit = {
+        "action": mt5.TRADE_ACTION_PENDING,
+        "type": mt5.ORDER_TYPE_BUY_LIMIT,
+        "price": 1.385,
+        "type_filling": mt5.ORDER_FILLING_RETURN,
+    }
     return deal(**{**limit, **fields})
 
 
@@ -56,22 +68,42 @@ CASES: dict[str, tuple[Callable[[SimTerminal], Request], int, Action]] = {
     "buy with the TP below the ask": (lambda t: deal(tp=1.38), 10016, Action.OPEN),
     "margin over the free margin": (lambda t: deal(volume=100.0), 10019, Action.OPEN),
     "no quote yet": (lambda t: deal(symbol="GBPUSD", price=1.6), 10021, Action.OPEN),
-    "requote beyond the deviation": (lambda t: deal(price=ASK + 0.001, deviation=5), 10004,
-                                     Action.OPEN),
+    "requote beyond the deviation": (
+        lambda t: deal(price=ASK + 0.001, deviation=5),
+        10004,
+        Action.OPEN,
+    ),
     "expiration in the past": (
         lambda t: pending(type_time=mt5.ORDER_TIME_SPECIFIED, expiration=int(time.time()) - 60),
-        10022, Action.OPEN),
-    "IOC on a FOK-only symbol": (lambda t: deal(type_filling=mt5.ORDER_FILLING_IOC), 10030,
-                                 Action.OPEN),
+        10022,
+        Action.OPEN,
+    ),
+    "IOC on a FOK-only symbol": (
+        lambda t: deal(type_filling=mt5.ORDER_FILLING_IOC),
+        10030,
+        Action.OPEN,
+    ),
     "close of a closed position": (
-        lambda t: deal(type=mt5.ORDER_TYPE_SELL, price=BID, position=987_654), 10036,
-        Action.CLOSE),
+        lambda t: deal(type=mt5.ORDER_TYPE_SELL, price=BID, position=987_654),
+        10036,
+        Action.CLOSE,
+    ),
     "close volume over the position": (
         lambda t: deal(type=mt5.ORDER_TYPE_SELL, price=BID, position=opened(t, 0.1), volume=0.2),
-        10038, Action.CLOSE),
+        10038,
+        Action.CLOSE,
+    ),
     "SL/TP that change nothing": (
-        lambda t: {"action": mt5.TRADE_ACTION_SLTP, "symbol": "EURUSD",
-                   "position": opened(t), "sl": 0.0, "tp": 0.0}, 10025, Action.SLTP),
+        lambda t: {
+            "action": mt5.TRADE_ACTION_SLTP,
+            "symbol": "EURUSD",
+            "position": opened(t),
+            "sl": 0.0,
+            "tp": 0.0,
+        },
+        10025,
+        Action.SLTP,
+    ),
 }
 
 
@@ -107,29 +139,32 @@ def test_the_terminal_answers_each_mistake_with_mt5s_retcode(
 async def test_the_executor_rejects_what_order_check_refuses_without_sending(
     broker: Mt5Broker, fields: dict[str, str], code: int
 ) -> None:
-    order = make_order(Action.OPEN, **{"symbol": "EURUSD", "order_type": "buy", "volume": "0.10",
-                                       **fields})
+    order = make_order(
+        Action.OPEN, **{"symbol": "EURUSD", "order_type": "buy", "volume": "0.10", **fields}
+    )
     life, outcome, marked = await run(order, broker)
     assert (outcome.status, outcome.retcode, marked) == (OrderStatus.REJECTED, code, 0)
     assert outcome.error is not None and outcome.error.startswith(retcode(code).name)
     result = build_result(order, life, outcome)
-    assert (result.retcode, result.retcode_name, result.sent_at) == (code, retcode(code).name,
-                                                                    None)
+    assert (result.retcode, result.retcode_name, result.sent_at) == (code, retcode(code).name, None)
 
 
 async def test_no_changes_on_sltp_is_a_rejection(broker: Mt5Broker) -> None:
-    _, filled, _ = await run(make_order(symbol="EURUSD", order_type="buy", volume="0.1",
-                                        stop_loss="1.38000"), broker)
-    order = make_order(Action.SLTP, symbol="EURUSD", ticket=filled.position_ticket,
-                       stop_loss="1.38000")
+    _, filled, _ = await run(
+        make_order(symbol="EURUSD", order_type="buy", volume="0.1", stop_loss="1.38000"), broker
+    )
+    order = make_order(
+        Action.SLTP, symbol="EURUSD", ticket=filled.position_ticket, stop_loss="1.38000"
+    )
     _, outcome, _ = await run(order, broker)
     assert (outcome.status, outcome.retcode) == (OrderStatus.REJECTED, 10025)
 
 
 async def test_a_closed_market_is_a_rejection(broker: Mt5Broker, server: SimServer) -> None:
     server.set_market_open("EURUSD", False)
-    _, outcome, marked = await run(make_order(symbol="EURUSD", order_type="sell", volume="0.1"),
-                                   broker)
+    _, outcome, marked = await run(
+        make_order(symbol="EURUSD", order_type="sell", volume="0.1"), broker
+    )
     assert (outcome.status, outcome.retcode, marked) == (OrderStatus.REJECTED, 10018, 0)
 
 
