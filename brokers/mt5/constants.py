@@ -5,6 +5,7 @@ adapter speak the terminal's exact numbers; comments are MetaQuotes' description
 """
 
 # ruff: noqa: E501
+# fmt: off
 
 # timeframes
 TIMEFRAME_M1 = 1
@@ -49,9 +50,7 @@ POSITION_TYPE_SELL = 1  # Sell
 # position reason, ENUM_POSITION_REASON
 POSITION_REASON_CLIENT = 0  # The position was opened as a result of activation of an order placed from a desktop terminal
 POSITION_REASON_MOBILE = 1  # The position was opened as a result of activation of an order placed from a mobile application
-POSITION_REASON_WEB = (
-    2  # The position was opened as a result of activation of an order placed from the web platform
-)
+POSITION_REASON_WEB = 2  # The position was opened as a result of activation of an order placed from the web platform
 POSITION_REASON_EXPERT = 3  # The position was opened as a result of activation of an order placed from an MQL5 program, i.e. an Expert Advisor or a script
 
 # order types, ENUM_ORDER_TYPE
@@ -61,12 +60,8 @@ ORDER_TYPE_BUY_LIMIT = 2  # Buy Limit pending order
 ORDER_TYPE_SELL_LIMIT = 3  # Sell Limit pending order
 ORDER_TYPE_BUY_STOP = 4  # Buy Stop pending order
 ORDER_TYPE_SELL_STOP = 5  # Sell Stop pending order
-ORDER_TYPE_BUY_STOP_LIMIT = (
-    6  # Upon reaching the order price, a pending Buy Limit order is placed at the StopLimit price
-)
-ORDER_TYPE_SELL_STOP_LIMIT = (
-    7  # Upon reaching the order price, a pending Sell Limit order is placed at the StopLimit price
-)
+ORDER_TYPE_BUY_STOP_LIMIT = 6  # Upon reaching the order price, a pending Buy Limit order is placed at the StopLimit price
+ORDER_TYPE_SELL_STOP_LIMIT = 7  # Upon reaching the order price, a pending Sell Limit order is placed at the StopLimit price
 ORDER_TYPE_CLOSE_BY = 8  # Order to close a position by an opposite one
 
 # order state, ENUM_ORDER_STATE
@@ -97,9 +92,7 @@ ORDER_TIME_SPECIFIED_DAY = 3  # The order will be effective till 23:59:59 of the
 ORDER_REASON_CLIENT = 0  # The order was placed from a desktop terminal
 ORDER_REASON_MOBILE = 1  # The order was placed from a mobile application
 ORDER_REASON_WEB = 2  # The order was placed from a web platform
-ORDER_REASON_EXPERT = (
-    3  # The order was placed from an MQL5-program, i.e. by an Expert Advisor or a script
-)
+ORDER_REASON_EXPERT = 3  # The order was placed from an MQL5-program, i.e. by an Expert Advisor or a script
 ORDER_REASON_SL = 4  # The order was placed as a result of Stop Loss activation
 ORDER_REASON_TP = 5  # The order was placed as a result of Take Profit activation
 ORDER_REASON_SO = 6  # The order was placed as a result of the Stop Out event
@@ -131,13 +124,9 @@ DEAL_ENTRY_INOUT = 2  # Reverse
 DEAL_ENTRY_OUT_BY = 3  # Close a position by an opposite one
 
 # ENUM_DEAL_REASON
-DEAL_REASON_CLIENT = (
-    0  # The deal was executed as a result of activation of an order placed from a desktop terminal
-)
+DEAL_REASON_CLIENT = 0  # The deal was executed as a result of activation of an order placed from a desktop terminal
 DEAL_REASON_MOBILE = 1  # The deal was executed as a result of activation of an order placed from a mobile application
-DEAL_REASON_WEB = (
-    2  # The deal was executed as a result of activation of an order placed from the web platform
-)
+DEAL_REASON_WEB = 2  # The deal was executed as a result of activation of an order placed from the web platform
 DEAL_REASON_EXPERT = 3  # The deal was executed as a result of activation of an order placed from an MQL5 program, i.e. an Expert Advisor or a script
 DEAL_REASON_SL = 4  # The deal was executed as a result of Stop Loss activation
 DEAL_REASON_TP = 5  # The deal was executed as a result of Take Profit activation
@@ -147,12 +136,8 @@ DEAL_REASON_VMARGIN = 8  # The deal was executed after charging the variation ma
 DEAL_REASON_SPLIT = 9  # The deal was executed after the split (price reduction) of an instrument, which had an open position during split announcement
 
 # ENUM_TRADE_REQUEST_ACTIONS, Trade Operation Types
-TRADE_ACTION_DEAL = (
-    1  # Place a trade order for an immediate execution with the specified parameters (market order)
-)
-TRADE_ACTION_PENDING = (
-    5  # Place a trade order for the execution under specified conditions (pending order)
-)
+TRADE_ACTION_DEAL = 1  # Place a trade order for an immediate execution with the specified parameters (market order)
+TRADE_ACTION_PENDING = 5  # Place a trade order for the execution under specified conditions (pending order)
 TRADE_ACTION_SLTP = 6  # Modify Stop Loss and Take Profit values of an opened position
 TRADE_ACTION_MODIFY = 7  # Modify the parameters of the order placed previously
 TRADE_ACTION_REMOVE = 8  # Delete the pending order placed previously
