@@ -20,6 +20,7 @@ class Role(StrEnum):
     """Who connects: one Redis user per role."""
 
     GATEWAY = "gateway"  # webhook intake: queues signals, reports refusals
+    VIEWER = "viewer"  # the chart page, UDF datafeed and dashboards: reads, never writes
     ROUTER = "router"  # `eaflow worker rtss`
     EXECUTOR = "executor"  # `eaflow worker orders`, with its brokers (the simulator included)
     TICKS = "ticks"  # `eaflow worker ticks`: tick feed, tick tables, simulator fills, trailing
@@ -78,7 +79,15 @@ def consume(topics: tuple[str, ...], group: str) -> tuple[Grant, ...]:
 GRANTS: dict[Role, tuple[Grant, ...]] = {
     Role.GATEWAY: (
         Grant(("+xadd",), ("rtss", "security"), "W"),
-        Grant(READ, ("sources",), "R"),
+        # Secrets are read; HSETNX creates the first source but never overwrites one.
+        Grant(("+hget", "+hgetall", "+hlen", "+hsetnx"), ("sources",)),
+        Grant(("+incr", "+expire"), ("gateway:rate:*",)),
+        Grant(READ, CONFIG, "R"),
+    ),
+    Role.VIEWER: (
+        Grant(("+scan", *READ), ("rtrs", "rts", "ris", "state:*", "ticks:*", "symbols:*"), "R"),
+        Grant(READ, CONFIG, "R"),
+        Grant(("+hlen",), ("sources",), "R"),  # whether sources exist, not their secrets
     ),
     Role.ROUTER: (
         *consume(("rtss",), "router"),

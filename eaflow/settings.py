@@ -28,6 +28,9 @@ class Settings(Message):
     metrics_port: Annotated[int, Field(ge=0, le=65535)] | None = None
     clickhouse_url: str | None = None  # None: embedded chDB in {data_dir}/clickhouse
     mt5: str | None = None  # "host:port" of an mt5linux server serving the mt5:// instances
+    spawn: str = "mt5"  # broker schemes whose instances run one process each ("" = none)
+    sync_interval: Annotated[float, Field(gt=0)] = 0.5  # config pull and state sync, seconds
+    state_snapshot_interval: Annotated[float, Field(gt=0)] = 60.0  # state → DuckDB, seconds
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

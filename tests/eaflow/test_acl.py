@@ -43,8 +43,8 @@ def xreadgroup(group: str, key: str) -> tuple[str, ...]:
     return ("XREADGROUP", "GROUP", group, "c1", "COUNT", "10", "STREAMS", key, ">")
 
 
-G, R, E, T, S, A, P = (Role.GATEWAY, Role.ROUTER, Role.EXECUTOR, Role.TICKS, Role.SINKS,
-                       Role.ADMIN, Role.REPLICA)  # fmt: skip
+G, V, R, E, T, S, A, P = (Role.GATEWAY, Role.VIEWER, Role.ROUTER, Role.EXECUTOR, Role.TICKS,
+                          Role.SINKS, Role.ADMIN, Role.REPLICA)  # fmt: skip
 ENTRY = ("*", "d", "{}")
 NO_RETRY = Retry(NoBackoff(), 0)
 
@@ -52,6 +52,16 @@ ALLOWED = [
     (G, ("XADD", "ea:rtss", *ENTRY)),
     (G, ("XADD", "ea:security", "MAXLEN", "~", "100000", *ENTRY)),
     (G, ("HGET", "ea:sources", "tradingview")),
+    (G, ("HSETNX", "ea:sources", "tradingview", "{}")),
+    (G, ("INCR", "ea:gateway:rate:tradingview:29000000")),
+    (G, ("EXPIRE", "ea:gateway:rate:tradingview:29000000", "120")),
+    (G, ("HGETALL", "ea:instances")),
+    (V, ("XREVRANGE", "ea:rtrs", "+", "-", "COUNT", "500")),
+    (V, ("XREAD", "BLOCK", "1000", "STREAMS", "ea:ticks:EURUSD", "ea:rtrs", "0", "0")),
+    (V, ("GET", "ea:state:demo-1")),
+    (V, ("XRANGE", "ea:ticks:EURUSD", "-", "+")),
+    (V, ("SCAN", "0", "MATCH", "ea:ticks:*", "TYPE", "stream")),
+    (V, ("HLEN", "ea:sources")),
     (R, xreadgroup("router", "ea:rtss")),
     (R, ("XACK", "ea:rtss", "router", "1-0")),
     (R, ("XAUTOCLAIM", "ea:rtss", "router", "c1", "30000", "0-0", "COUNT", "10")),
@@ -96,7 +106,6 @@ NOBODY_BUT_ADMIN = [
     ("CONFIG", "SET", "appendonly", "no"),
     ("ACL", "LIST"),
     ("CLIENT", "LIST"),
-    ("SCAN", "0"),
     ("DEBUG", "SLEEP", "0"),
     ("GET", "other:key"),
 ]
@@ -109,6 +118,13 @@ REFUSED = [
     (G, xreadgroup("router", "ea:rtss")),
     (G, ("XRANGE", "ea:rtss", "-", "+")),
     (G, ("HSET", "ea:sources", "tradingview", "x")),
+    (G, ("HDEL", "ea:sources", "tradingview")),
+    (G, ("GET", "ea:state:demo-1")),
+    (V, ("XADD", "ea:rtss", *ENTRY)),
+    (V, ("HGET", "ea:sources", "tradingview")),
+    (V, ("HGETALL", "ea:sim:acct:1001")),
+    (V, ("SET", "ea:state:demo-1", "{}")),
+    (V, xreadgroup("router", "ea:rtss")),
     (G, ("HSET", "ea:sim:acct:1001", "balance", "1e9")),
     (R, ("XADD", "ea:rtss", *ENTRY)),
     (R, ("HSET", "ea:sim:acct:1001", "balance", "1e9")),
@@ -133,7 +149,8 @@ REFUSED = [
     (A, ("GET", "other:key")),
     (P, ("GET", "ea:instances")),
     (P, ("XADD", "ea:rtss", *ENTRY)),
-] + [(role, command) for role in (G, R, E, T, S, P) for command in NOBODY_BUT_ADMIN]
+] + [(role, command) for role in (G, V, R, E, T, S, P) for command in NOBODY_BUT_ADMIN]
+REFUSED += [(role, ("SCAN", "0")) for role in (G, R, E, T, S, P)]  # key names: viewer only
 
 
 @pytest.mark.parametrize(("role", "command"), ALLOWED, ids=lambda v: str(v))
