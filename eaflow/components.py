@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from brokers.types import Broker
 from eaflow.gateway.server import install_gateway
+from eaflow.manager.install import install_manager, spawn_schemes, split_hosting
 from processors.executor.agent import Executor
 from processors.executor.reconcile import Reconciler
 from processors.executor.records import OrderRecords
 from processors.executor.startup import connect_instances, reconcile_instances
 from processors.router.agent import Router
-from processors.state_sync import publish_states
 from processors.ticks.install import install_ticks
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ async def install_executors(p: Pipeline) -> None:
     missing = set(p.instances) - set(specs)
     if missing:
         raise ValueError(f"instances: unknown instance {', '.join(sorted(missing))}")
+    hosted, apart = split_hosting(specs, hosted, spawn_schemes(p.settings.spawn))
     brokers = await connect_instances(
         specs, hosted, p.redis_url, p.settings.prefix, p.settings.mt5
     )
@@ -40,17 +42,13 @@ async def install_executors(p: Pipeline) -> None:
         p.brokers[instance] = broker
     reconciler = Reconciler(p.topics, p.redis, OrderRecords(p.redis, p.settings.prefix))
     await reconcile_instances(reconciler, brokers, specs)
-    executor = Executor(p.topics, p.registry, p.redis, dict(p.brokers), reconciler=reconciler)
+    sessions: dict[str, Broker] = dict(p.brokers)  # the manager swaps them on restarts
+    executor = Executor(p.topics, p.registry, p.redis, sessions, reconciler=reconciler)
     await executor.refresh()
     if hosted:
         p.app.agent([p.topics.orders(i) for i in hosted], group="executor")(executor.handle)
-
-    async def sync_state() -> None:
-        await executor.refresh()
-        await publish_states(p.topics, p.redis, dict(p.brokers))
-
-    p.app.timer(STATE_INTERVAL)(sync_state)
-    p.running.append(f"executor: orders:{{{', '.join(hosted)}}} → rtrs, state → rts")
+    await install_manager(p, specs, hosted, apart, sessions, executor.refresh)
+    p.running.append(f"executor: orders:{{{', '.join(hosted)}}} → rtrs")
 
 
 def installers() -> dict[str, Installer]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 SIGNALS_RECEIVED = Counter("eaflow_signals_received_total", "Signals read from rtss")
 SIGNALS_REJECTED = Counter(
@@ -16,4 +16,10 @@ SIGNAL_LATENCY = Histogram(
     "eaflow_signal_to_result_seconds",
     "From signal creation to its terminal result",
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+STATE_SYNC_ENABLED = Gauge(
+    "eaflow_state_sync_enabled", "1 while account state reaches Redis, 0 while sync is disabled"
+)
+REDIS_RECONNECTS = Counter(
+    "eaflow_redis_reconnects_total", "Times state sync found Redis back after an outage"
 )

@@ -11,7 +11,9 @@ from eaflow.settings import Settings
 
 RedisOption = Annotated[
     str | None,
-    typer.Option("--redis", envvar="EAFLOW_REDIS_URL", help="Redis URL (redis://, rediss://, unix://)."),
+    typer.Option(
+        "--redis", envvar="EAFLOW_REDIS_URL", help="Redis URL (redis://, rediss://, unix://)."
+    ),
 ]
 PrefixOption = Annotated[
     str, typer.Option("--prefix", envvar="EAFLOW_PREFIX", help="Key prefix of every stream.")
@@ -23,8 +25,21 @@ LogFormatOption = Annotated[
 Mt5Option = Annotated[
     str | None,
     typer.Option(
-        "--mt5", envvar="EAFLOW_MT5", metavar="HOST:PORT",
+        "--mt5",
+        envvar="EAFLOW_MT5",
+        metavar="HOST:PORT",
         help="An mt5linux server (a terminal under Wine): mt5:// instances trade through it.",
+    ),
+]
+
+MetricsPortOption = Annotated[
+    int | None,
+    typer.Option(
+        "--metrics-port",
+        envvar="EAFLOW_METRICS_PORT",
+        min=0,
+        max=65535,
+        help="Serve Prometheus metrics on this port (0: any free port).",
     ),
 ]
 

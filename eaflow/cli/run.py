@@ -11,6 +11,7 @@ from rich.table import Table
 
 from eaflow.cli.options import (
     LogFormatOption,
+    MetricsPortOption,
     Mt5Option,
     PrefixOption,
     RedisOption,
@@ -19,6 +20,7 @@ from eaflow.cli.options import (
 )
 from eaflow.demo import seed_demo
 from eaflow.embedded import EmbeddedRedis
+from eaflow.exporter import export_metrics
 from eaflow.passwords import redact_url
 from eaflow.pipeline import Pipeline, build_pipeline, install
 from eaflow.runner import serve
@@ -35,25 +37,34 @@ def run(
     speed: Annotated[float, typer.Option(help="Tick replay speed: 1 real time, 0 max.")] = 1.0,
     data_dir: Annotated[str, typer.Option(help="Where embedded Redis and databases live.")] = "var",
     mt5: Mt5Option = None,
+    metrics_port: MetricsPortOption = None,
 ) -> None:
     """Run everything: embedded Redis (unless --redis), simulated accounts replaying real
     ticks, router, executors. Ctrl-C stops it cleanly."""
     settings = with_mt5(settings_from(redis, prefix, log_format), mt5).model_copy(
         update={"data_dir": data_dir}
     )
+    if metrics_port is not None:
+        settings = settings.model_copy(update={"metrics_port": metrics_port})
     embedded = EmbeddedRedis(settings.data_dir / "redis") if settings.redis_url is None else None
     url = embedded.start() if embedded is not None else settings.redis_url
     assert url is not None
     try:
-        asyncio.run(_run(build_pipeline(settings, url, replay=ReplayConfig(speed=speed)), instances))
+        asyncio.run(
+            _run(build_pipeline(settings, url, replay=ReplayConfig(speed=speed)), instances)
+        )
     finally:
         if embedded is not None:
             embedded.stop()
 
 
 async def _run(pipeline: Pipeline, count: int) -> None:
-    created = await seed_demo(pipeline.registry, pipeline.redis_url, pipeline.settings.prefix, count)
+    created = await seed_demo(
+        pipeline.registry, pipeline.redis_url, pipeline.settings.prefix, count
+    )
     await install(pipeline, WORKERS)
+    if pipeline.settings.metrics_port is not None:
+        export_metrics(pipeline, pipeline.settings.metrics_port)
 
     async def show() -> None:
         table = Table(title="eaflow is running", show_header=False)
@@ -61,9 +72,11 @@ async def _run(pipeline: Pipeline, count: int) -> None:
         table.add_row("instances", ", ".join(created))
         for line in pipeline.running:
             table.add_row("", line)
-        table.add_row("send a signal",
-                      f"eaflow send --redis {redact_url(pipeline.redis_url)} "
-                      "'{\"symbol\": \"EURUSD\", \"order_type\": \"buy\", \"volume\": 0.1}'")
+        table.add_row(
+            "send a signal",
+            f"eaflow send --redis {redact_url(pipeline.redis_url)} "
+            '\'{"symbol": "EURUSD", "order_type": "buy", "volume": 0.1}\'',
+        )
         Console(stderr=True).print(table)
 
     await serve(pipeline, show)

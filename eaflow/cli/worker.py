@@ -9,6 +9,7 @@ import typer
 
 from eaflow.cli.options import (
     LogFormatOption,
+    MetricsPortOption,
     Mt5Option,
     PrefixOption,
     RedisOption,
@@ -16,6 +17,7 @@ from eaflow.cli.options import (
     settings_from,
     with_mt5,
 )
+from eaflow.exporter import export_metrics
 from eaflow.pipeline import build_pipeline, install
 from eaflow.runner import serve
 from processors.ticks.replay import ReplayConfig
@@ -31,9 +33,22 @@ def worker(
     ] = None,
     speed: Annotated[float, typer.Option(help="Tick replay speed (ticks worker).")] = 1.0,
     mt5: Mt5Option = None,
+    metrics_port: MetricsPortOption = None,
+    spawn: Annotated[
+        str | None,
+        typer.Option(
+            envvar="EAFLOW_SPAWN",
+            help='Broker schemes whose instances run one process each (default mt5; "" for none).',
+        ),
+    ] = None,
 ) -> None:
     """Run the agents of TOPICS, named as the streams they read."""
     settings = with_mt5(settings_from(redis, prefix, log_format), mt5)
+    settings = settings.model_copy(
+        update={
+            k: v for k, v in (("metrics_port", metrics_port), ("spawn", spawn)) if v is not None
+        }
+    )
     url = require_redis(settings)
     pipeline = build_pipeline(settings, url, instance or (), ReplayConfig(speed=speed))
 
@@ -42,6 +57,8 @@ def worker(
             await install(pipeline, topics)
         except ValueError as error:
             raise typer.BadParameter(str(error)) from error
+        if settings.metrics_port is not None:
+            export_metrics(pipeline, settings.metrics_port)
         await serve(pipeline)
 
     asyncio.run(main())

@@ -20,6 +20,7 @@ from eaflow.models.enums import (
 from eaflow.models.ids import new_id
 from eaflow.models.lifecycle import IllegalTransition, OrderLifecycle
 from eaflow.models.order import Order
+from eaflow.models.report import InstanceReport, InstanceStatus, ReportKind
 from eaflow.models.result import Result
 from eaflow.models.signal import Signal
 from eaflow.models.state import AccountState, PendingOrderState, PositionState
@@ -29,7 +30,9 @@ __all__ = [
     "AccountState",
     "Action",
     "IllegalTransition",
+    "InstanceReport",
     "InstanceSpec",
+    "InstanceStatus",
     "Message",
     "Order",
     "OrderLifecycle",
@@ -37,6 +40,7 @@ __all__ = [
     "OrderType",
     "PendingOrderState",
     "PositionState",
+    "ReportKind",
     "Result",
     "Side",
     "Signal",

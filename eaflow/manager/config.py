@@ -1,0 +1,30 @@
+"""`ManagerConfig`: how the instance manager supervises, with the original design's numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, kw_only=True)
+class ManagerConfig:
+    """Every interval in seconds."""
+
+    interval: float = 0.5  # config pull, state sync and supervision cycle
+    heartbeat: float = 5.0  # a heartbeat to `ris` at least this often per instance
+    restart_delay: float = 3.0  # a crashed instance is started again after this
+    reconnect_interval: float = 5.0  # an unreachable broker is tried again this often
+    call_timeout: float = 10.0  # a broker snapshot slower than this counts as unreachable
+    spawn: frozenset[str] = field(default_factory=lambda: frozenset({"mt5"}))
+    """Broker URL schemes whose instances run one process each (MT5: one terminal per
+    process); the others run as tasks in the manager's process."""
+
+    def __post_init__(self) -> None:
+        for name in (
+            "interval",
+            "heartbeat",
+            "restart_delay",
+            "reconnect_interval",
+            "call_timeout",
+        ):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name}: must be greater than 0")
