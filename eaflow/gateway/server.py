@@ -40,6 +40,7 @@ class GatewayServer:
             log_config=None,
             access_log=False,
             lifespan="off",
+            proxy_headers=False,  # X-Forwarded-For is read by the gateway, from trusted proxies
             timeout_graceful_shutdown=2,
             server_header=False,
         )
