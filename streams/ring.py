@@ -41,19 +41,20 @@ class TickRing:
         ring.last(10)["bid"]
     """
 
-    __slots__ = ("_head", "_size", "_slots", "total")
+    __slots__ = ("_capacity", "_head", "_size", "_slots", "total")
 
     def __init__(self, capacity: int = 1000) -> None:
         if capacity <= 0:
             raise ValueError(f"capacity: must be positive, got {capacity}")
         self._slots: Ticks = np.zeros(capacity, dtype=TICK_DTYPE)
+        self._capacity = capacity
         self._head = 0  # the slot the next tick goes to
         self._size = 0
         self.total = 0  # ticks ever appended, for rates and tests
 
     @property
     def capacity(self) -> int:
-        return len(self._slots)
+        return self._capacity
 
     @property
     def nbytes(self) -> int:
@@ -99,9 +100,11 @@ class TickRing:
         flags: int = 0,
     ) -> None:
         """Append one tick; prefer `extend` with batches on hot paths."""
-        self._slots[self._head] = (time_msc, bid, ask, last, volume, flags)
-        self._head = (self._head + 1) % self.capacity
-        self._size = min(self.capacity, self._size + 1)
+        head = self._head
+        self._slots[head] = (time_msc, bid, ask, last, volume, flags)
+        self._head = head + 1 if head + 1 < self._capacity else 0
+        if self._size < self._capacity:
+            self._size += 1
         self.total += 1
 
     def ticks(self) -> Ticks:
