@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, overload
@@ -190,7 +191,8 @@ class App:
         """Graceful: agents finish and commit the batch in hand; timers and tasks are
         cancelled; connections are closed."""
         started, self._started = self._started, []
-        await asyncio.gather(*(service.stop() for service in started))
+        starting = [agent for agent in self.agents if agent not in started]  # waiting for Redis
+        await asyncio.gather(*(service.stop() for service in [*started, *starting]))
         await self.redis.aclose()
         log.info("app.stopped", app=self.settings.name)
 
@@ -203,10 +205,18 @@ class App:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stopping.set)
-        try:
-            await self.start()
-            await stopping.wait()
+        starting = asyncio.create_task(self.start())
+        waiting = asyncio.create_task(stopping.wait())
+        try:  # a signal also ends a start that is still waiting for Redis
+            await asyncio.wait({starting, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            if starting.done():
+                starting.result()
+                await waiting
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
+            waiting.cancel()
             await self.stop()
+            if not starting.done():
+                with contextlib.suppress(Exception):
+                    await starting

@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from pydantic import BaseModel
 
 from streams import App, ModelCodec
+from tests.redis_server import free_port
 from tests.streams.conftest import entries, until, values
 
 ROOT = Path(__file__).parents[2]
@@ -85,6 +86,29 @@ async def test_run_stops_gracefully_on_a_signal(
 
         await until(beating, "the timer in the child")
         process.send_signal(signum)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, output.decode()
+    assert b"app.stopped" in output
+
+
+async def test_a_signal_stops_a_worker_still_waiting_for_redis() -> None:
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    script = RUN.replace("app.run()", "app.agent(app.topic('in'), group='g')(handle)\napp.run()")
+    script = script.replace("@app.timer", "async def handle(event, out) -> None: ...\n\n@app.timer")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, nowhere,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(30):
+            while b"agent.redis_unavailable" not in await process.stdout.readline():
+                pass
+        process.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
     finally:
         if process.returncode is None:
