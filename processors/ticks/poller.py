@@ -56,17 +56,22 @@ Copier = Callable[[int, int], "npt.NDArray[np.void] | None"]
 
 
 def read_new(copy: Copier, cursor: Cursor, count: int) -> list[Tick] | None:
-    """The ticks newer than `cursor`, asking from the second of the newest one seen; None
-    when the terminal has no ticks to give. `from` is in whole seconds, so a second busier
-    than `count` is asked again with a larger count instead of stalling on it."""
+    """Every tick newer than `cursor`, asked `count` at a time from the second of the newest
+    one seen, until the terminal answers less than asked; None when it has no ticks to give.
+    `from` is in whole seconds, so a second busier than `count` is asked again with a larger
+    count instead of stalling on it."""
+    found: list[Tick] = []
+    size = count
     while True:
-        rows = copy(cursor.time_msc // 1000, count)
+        rows = copy(cursor.time_msc // 1000, size)
         if rows is None:
-            return None
+            return found or None
         fresh = ticks_after(rows, cursor)
-        if fresh or len(rows) < count:
-            return fresh
-        count *= 2
+        found += fresh
+        if len(rows) < size:
+            return found
+        if not fresh:
+            size *= 2
 
 
 @dataclass
@@ -74,8 +79,8 @@ class Mt5TickPoller:
     """Polls `symbols` on one terminal; the first poll starts at `since` (default: now).
 
     Each poll asks `copy_ticks_from(symbol, second of the newest tick, count, COPY_TICKS_ALL)`
-    and keeps what is newer; when the terminal answers None (no history for the symbol), it
-    falls back to `symbol_info_tick`.
+    until the answer is short, keeping what is newer; when the terminal answers None (no
+    history for the symbol), it falls back to `symbol_info_tick`.
     """
 
     module: MT5Api

@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from functools import cache
 from itertools import islice
+from typing import Any
 
 import numpy as np
 import pytest
@@ -159,7 +160,7 @@ async def test_a_simulated_account_trades_on_the_replayed_ticks(
         await asyncio.wait_for(worker.caught_up(redis_async, ["EURUSD"]), 30)
     finally:
         await worker.app.stop()
-    entries = await redis_async.xrange(worker.topics.rtrs.key)
+    entries: Any = await redis_async.xrange(worker.topics.rtrs.key)
     (result,) = [Result.model_validate_json(fields[b"d"]) for _, fields in entries]
     assert (result.status, result.source, result.instance) == (OrderStatus.CLOSED, "sl", "demo-9")
     assert (result.position_ticket, float(result.price or 0)) == (sent.order, hit.ask)

@@ -5,15 +5,22 @@ from __future__ import annotations
 import json
 from functools import cache, partial
 from itertools import islice
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import redis
+import redis.asyncio as aioredis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from brokers.mt5.records import Tick
-from processors.ticks.poller import Cursor, read_new, ticks_after
+from brokers.sim.server import SimServer
+from brokers.sim.terminal import SimTerminal
+from brokers.sim.ticks import decode_tick, encode_tick, tick_key
+from processors.ticks.poller import Cursor, Mt5TickPoller, read_new, ticks_after
 from processors.ticks.recorded import read_ticks, recorded_files
+from processors.ticks.writer import TickWriter
 from tests.conftest import DATA
 
 # copy_ticks_from's record layout, as the MetaTrader5 package returns it
@@ -65,3 +72,27 @@ def test_polling_in_chunks_yields_every_recorded_tick_once(count: int, polls: in
         assert fresh, "polling stalled"
         got += fresh
     assert got == ticks
+
+
+async def test_a_poller_copies_a_terminal_feed_tick_for_tick(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
+    """The simulator's terminal plays the MT5 terminal: its quotes (stream `src:`) are
+    polled while they arrive and written by a TickWriter to `dst:`."""
+    SimServer(redis_client, prefix="src:").open_account(6_300_001)
+    terminal = SimTerminal(redis_client, prefix="src:")
+    assert terminal.initialize(login=6_300_001, server="eaflow-sim")
+    ticks = recorded()[:900]
+    poller = Mt5TickPoller(terminal, ["EURUSD"], count=100, since=ticks[0].time_msc / 1000)
+    client = aioredis.Redis.from_url(redis_url)
+    writer = TickWriter(client, "dst:", maxlen=5000)
+    for start in range(0, len(ticks), 150):  # the terminal receives ticks between polls
+        for tick in ticks[start : start + 150]:
+            redis_client.xadd(tick_key("src:", "EURUSD"), {"d": encode_tick(tick)})
+        await writer.write(poller.poll())
+    await writer.write(poller.poll())
+    entries: Any = redis_client.xrange(tick_key("dst:", "EURUSD"))
+    copied = [decode_tick(fields[b"d"]) for _, fields in entries]
+    await client.aclose()
+    assert copied == list(ticks)
+    assert poller.poll() == []
