@@ -20,8 +20,7 @@ from streams.types import BatchHandler, Command, Handler
 log = structlog.get_logger(__name__)
 
 Kind = Literal["done", "failed", "dead", "dropped"]
-FINISHED: frozenset[Kind] = frozenset({"done", "dead", "dropped"})
-"""Kinds whose committed unit acks the entries: they leave the pending list."""
+"""done: handled; failed: to retry; dead: moved to the DLQ; dropped: deleted while pending."""
 
 XACK_CHUNK = 1000
 

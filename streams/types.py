@@ -10,7 +10,6 @@ if TYPE_CHECKING:
     from streams.outbox import Outbox
 
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
 
 Arg = str | bytes | int | float
 """One argument of a Redis command."""
