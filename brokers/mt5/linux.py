@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import math
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -67,6 +67,10 @@ class LinuxTerminal:
     Example: ``mt5 = LinuxTerminal("localhost", 18812); mt5.initialize(login=..., server=...)``.
     The connection is opened by `initialize()` and reopened by the next one after it broke.
     """
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> int: ...  # the MT5 constants, set below
 
     def __init__(self, host: str = "localhost", port: int = DEFAULT_PORT, timeout: float = 60.0):
         self.host = host

@@ -99,7 +99,7 @@ def test_answers_come_back_as_the_packages_record_types(linux: LinuxTerminal) ->
     request = {
         "action": linux.TRADE_ACTION_DEAL,
         "symbol": "EURUSD",
-        "volume": 0.1,  # type: ignore[attr-defined]
+        "volume": 0.1,
         "type": mt5.ORDER_TYPE_BUY,
         "price": tick.ask,
         "deviation": 10,
