@@ -133,31 +133,23 @@ class StateSync:
         if not self.enabled and not await self._probe():
             return False
         reports_now = list(self._queued)
-        pipe = self.redis.pipeline(transaction=False)
-        changed = [s for s in states if _changed(self._last_state.get(s.instance), s)]
+        batch: list[Command] = []
         for state in states:
-            pipe.set(self.topics.state_key(state.instance), state.model_dump_json())
-        for state in changed:
-            pipe.xadd(
-                self.topics.rts.key,
-                {"d": state.model_dump_json()},
-                maxlen=self.topics.rts.maxlen,
-                approximate=True,
-            )
+            raw = state.model_dump_json()
+            batch.append(("SET", self.topics.state_key(state.instance), raw))
+            if _changed(self._last_state.get(state.instance), state):
+                batch.append(self.topics.rts.xadd(raw.encode()))
         for report in reports_now:
             raw = report.model_dump_json()
-            pipe.xadd(
-                self.topics.ris.key, {"d": raw}, maxlen=self.topics.ris.maxlen, approximate=True
-            )
-            pipe.hset(status_key(self.topics.prefix), report.instance, raw)
-        for command in commands:
-            pipe.execute_command(*command)
-        if len(pipe) == 0:
+            batch.append(self.topics.ris.xadd(raw.encode()))
+            batch.append(("HSET", status_key(self.topics.prefix), report.instance, raw))
+        batch += commands
+        if not batch:
             return True
         try:
             async for attempt in self._retrying():
                 with attempt:
-                    await pipe.execute()
+                    await self._send(batch)
         except NETWORK_ERRORS as error:
             self._disable(error)
             return False
@@ -168,6 +160,13 @@ class StateSync:
             self.last_sync[state.instance] = now
             self._last_state[state.instance] = state
         return True
+
+    async def _send(self, batch: Sequence[Command]) -> None:
+        """One round trip; a new pipeline each attempt (a failed one forgets its commands)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for command in batch:
+            pipe.execute_command(*command)
+        await pipe.execute()
 
     def _retrying(self) -> AsyncRetrying:
         return AsyncRetrying(
