@@ -40,7 +40,12 @@ def build_pipeline(
     instances: Sequence[str] = (),
     replay: ReplayConfig = ReplayConfig(),
 ) -> Pipeline:
-    app = App(AppSettings(redis_url=redis_url, prefix=settings.prefix, name="eaflow"))
+    app = App(AppSettings(
+        redis_url=redis_url, prefix=settings.prefix, name="eaflow",
+        claim_min_idle_ms=settings.claim_idle_ms,
+        claim_interval=settings.claim_interval_ms / 1000,
+        max_deliveries=settings.max_deliveries,
+    ))
     redis = aioredis.Redis.from_url(redis_url)
     return Pipeline(
         settings=settings,

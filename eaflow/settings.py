@@ -27,6 +27,9 @@ class Settings(Message):
     http_port: Annotated[int, Field(ge=0, le=65535)] = 8080
     metrics_port: Annotated[int, Field(ge=0, le=65535)] | None = None
     clickhouse_url: str | None = None  # None: embedded chDB in {data_dir}/clickhouse
+    claim_idle_ms: Annotated[int, Field(ge=0)] = 30_000  # before a dead consumer's entries move
+    claim_interval_ms: Annotated[int, Field(gt=0)] = 5_000
+    max_deliveries: Annotated[int, Field(ge=1)] = 5  # failed deliveries before the DLQ
     mt5: str | None = None  # "host:port" of an mt5linux server serving the mt5:// instances
     spawn: str = "mt5"  # broker schemes whose instances run one process each ("" = none)
     sync_interval: Annotated[float, Field(gt=0)] = 0.5  # config pull and state sync, seconds
