@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 from pydantic import BaseModel, ValidationError
 
 from eaflow.gateway.addresses import allowed, client_address
@@ -75,10 +76,15 @@ async def read_limited(request: Request, limit: int) -> bytes:
         if int(declared) > limit:
             raise Refused(413, "size", "body", f"is {declared} bytes; the limit is {limit}")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise Refused(413, "size", "body", f"is over the limit of {limit} bytes")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise Refused(413, "size", "body", f"is over the limit of {limit} bytes")
+    except ClientDisconnect:
+        raise Refused(
+            400, "malformed", "body", "the client left before sending all of it"
+        ) from None
     return bytes(body)
 
 
