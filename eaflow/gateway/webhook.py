@@ -13,8 +13,8 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from starlette.requests import ClientDisconnect
 from pydantic import BaseModel, ValidationError
+from starlette.requests import ClientDisconnect
 
 from eaflow.gateway.addresses import allowed, client_address
 from eaflow.gateway.alerts import AlertError, Draft, read_body, signals
