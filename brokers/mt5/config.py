@@ -60,10 +60,12 @@ class TerminalConfig:
         url: str,
         login: int,
         endpoint: str | None = None,
-        env: Mapping[str, str] = os.environ,
+        env: Mapping[str, str] | None = os.environ,
     ) -> TerminalConfig:
         """Parse `mt5://[host[:port]][?params]`; `endpoint` ("host:port", e.g. from `--mt5`)
-        replaces the URL's host. Raises ValueError naming the parameter and the rule."""
+        replaces the URL's host. Raises ValueError naming the parameter and the rule.
+        `env` None checks the URL without reading the password (it is on the worker's machine).
+        """
         parsed = urlparse(url)
         if parsed.scheme != "mt5":
             raise ValueError(f"broker: {url!r} is not an mt5:// URL")
@@ -87,7 +89,7 @@ class TerminalConfig:
             port=port,
             path=one.get("path") or None,
             server=one.get("server") or None,
-            password=_password(one, login, env),
+            password=None if env is None else _password(one, login, env),
             timeout=_positive_int("broker: timeout", one.get("timeout", str(DEFAULT_TIMEOUT_MS))),
             portable=_flag("portable", one.get("portable", "0")),
         )
