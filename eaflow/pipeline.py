@@ -42,6 +42,7 @@ def build_pipeline(
 ) -> Pipeline:
     app = App(AppSettings(
         redis_url=redis_url, prefix=settings.prefix, name="eaflow",
+        start_id="0",  # a group created late still sees every signal and order already written
         claim_min_idle_ms=settings.claim_idle_ms,
         claim_interval=settings.claim_interval_ms / 1000,
         max_deliveries=settings.max_deliveries,

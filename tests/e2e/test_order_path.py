@@ -35,7 +35,7 @@ def test_thousand_signals_over_ten_instances_end_in_exactly_a_thousand_results(
     assert Counter(r.status for r in found) == {OrderStatus.FILLED: 1000}
     assert {r.order_id for r in found} == {f"o-{n}" for n in range(1000)}
     for number, instance in enumerate(instances, start=1):
-        mine = [s for n, s in enumerate(signals) if n % 10 == number % 10]
+        mine = [s for n, s in enumerate(signals) if n % 10 == number - 1]
         positions = terminal(redis_url, number).positions_get()
         assert len(positions) == len(mine) == 100, instance
         buys = sum(1 for p in positions if p.type == mt5.POSITION_TYPE_BUY)
