@@ -10,7 +10,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from eaflow.cli.instances import instances_table
 from eaflow.cli.options import PrefixOption, RedisOption, require_redis, settings_from
+from eaflow.instances import InstanceRegistry
+from eaflow.manager.commands import InstanceRow
+from eaflow.manager.commands import rows as instance_rows
 from streams.inspect import stream_status
 
 
@@ -19,18 +23,20 @@ def status(
     prefix: PrefixOption = "ea:",
     json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Show streams, consumer groups (lag, pending, consumers) and dead letters."""
+    """Show streams, consumer groups (lag, pending, consumers), dead letters and the
+    instances (status, configuration version, equity)."""
     settings = settings_from(redis, prefix)
     url = require_redis(settings)
 
-    async def read() -> list[object]:
+    async def read() -> tuple[list[object], list[InstanceRow]]:
         client = aioredis.Redis.from_url(url)
         try:
-            return list(await stream_status(client, settings.prefix))
+            found = list(await stream_status(client, settings.prefix))
+            return found, await instance_rows(InstanceRegistry(client, settings.prefix))
         finally:
             await client.aclose()
 
-    streams = asyncio.run(read())
+    streams, instances = asyncio.run(read())
     if json:
         typer.echo(orjson.dumps(streams, default=lambda o: o.__dict__).decode())
         return
@@ -43,6 +49,8 @@ def status(
             table.add_row(item.name, str(item.length), g.name, str(g.lag), str(g.pending),  # type: ignore[attr-defined]
                           str(g.consumers))
     Console().print(table)
+    if instances:
+        Console().print(instances_table(instances))
 
 
 def register(app: typer.Typer) -> None:

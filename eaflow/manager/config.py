@@ -14,6 +14,7 @@ class ManagerConfig:
     restart_delay: float = 3.0  # a crashed instance is started again after this
     reconnect_interval: float = 5.0  # an unreachable broker is tried again this often
     call_timeout: float = 10.0  # a broker snapshot slower than this counts as unreachable
+    summary: float = 10.0  # a one-line summary of the instances in the log this often
     spawn: frozenset[str] = field(default_factory=lambda: frozenset({"mt5"}))
     """Broker URL schemes whose instances run one process each (MT5: one terminal per
     process); the others run as tasks in the manager's process."""

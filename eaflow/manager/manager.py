@@ -62,6 +62,7 @@ class InstanceManager:
         self._applied: dict[str, int] = {}  # versions written to `config:applied`
         self._refused: dict[str, str] = {}  # config errors already reported
         self._beat: dict[str, float] = {}
+        self._summarized = 0.0
 
     @property
     def prefix(self) -> str:
@@ -104,6 +105,9 @@ class InstanceManager:
         await self.sync.publish(states, self._shown(reports), self._applied_commands())
         self._transitions(was_enabled)
         self._observe(reports)
+        if began - self._summarized >= self.config.summary:
+            self._summarized = began
+            self._summarize()
 
     async def _pull(self) -> dict[str, InstanceSpec]:
         """The specs and the operators' wishes; nothing new while Redis is unreachable."""
@@ -232,6 +236,23 @@ class InstanceManager:
             )
         if self.sync.last_sync:
             metrics.SYNC_AGE.set(time.time() - min(self.sync.last_sync.values()))
+
+    def _summarize(self) -> None:
+        """One log line: how many instances are in each status, versions, total equity."""
+        counts: dict[str, int] = {}
+        for status in [s.status for s in self.slots.values()] + [
+            c.status for c in self.children.values()
+        ]:
+            counts[status.value] = counts.get(status.value, 0) + 1
+        equity = sum(s.state.equity for s in self.slots.values() if s.state is not None)
+        versions = sorted({s.spec.config_version for s in self.slots.values()})
+        log.info(
+            "instances",
+            **counts,
+            config_versions=versions,
+            equity=round(equity, 2),
+            sync="enabled" if self.sync.enabled else "disabled",
+        )
 
     async def close(self) -> None:
         await asyncio.gather(
