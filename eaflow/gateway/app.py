@@ -35,7 +35,7 @@ def create_app(
     app = FastAPI(title="eaflow gateway", description=DESCRIPTION, version="1")
     gw = Gateway(redis, prefix, config or GatewayConfig())
     app.state.gateway = gw
-    app.state.symbols = ChartSymbols(gw, bars or StreamBars(redis, prefix))
+    app.state.symbols = ChartSymbols(gw, bars or StreamBars(redis, prefix), gw.config.symbols_ttl)
     for router in (webhook.router, udf.router, chart.router, live.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

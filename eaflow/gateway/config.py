@@ -26,6 +26,8 @@ class GatewayConfig(Message):
     body_limit: bytes; a longer body is refused with 413 before it is read in full.
     max_signals: alerts in one body (a JSON array or several command lines).
     signature_header: where other senders put `sha256=<hex HMAC of the body>`.
+    results_shown: how far back in `rtrs` the chart looks for results and markers.
+    symbols_ttl: seconds the list of chart symbols is kept before it is read again.
     """
 
     host: str = "127.0.0.1"
@@ -38,6 +40,7 @@ class GatewayConfig(Message):
     default_source: str = "tradingview"
     security_maxlen: Annotated[int, Field(ge=100)] = 100_000
     results_shown: Annotated[int, Field(ge=1, le=10_000)] = 500
+    symbols_ttl: Annotated[float, Field(ge=0)] = 5.0
 
     @field_validator("allow")
     @classmethod

@@ -11,8 +11,6 @@ from brokers.sim.ticks import TickFormatError, entry_tick
 from eaflow.gateway.bars import BarSource
 from eaflow.gateway.context import Gateway
 
-CACHE_SECONDS = 5.0
-
 
 def decimals(price: float) -> int:
     text = repr(price)
@@ -22,14 +20,15 @@ def decimals(price: float) -> int:
 class ChartSymbols:
     """Symbol specs as the executors published them, cached for a few seconds."""
 
-    def __init__(self, gw: Gateway, bars: BarSource) -> None:
+    def __init__(self, gw: Gateway, bars: BarSource, ttl: float = 5.0) -> None:
         self.gw = gw
         self.bars = bars
+        self.ttl = ttl
         self._known: dict[str, SymbolInfo | None] = {}
         self._at = 0.0
 
     async def known(self) -> dict[str, SymbolInfo | None]:
-        if time.monotonic() - self._at < CACHE_SECONDS:
+        if self._known and time.monotonic() - self._at < self.ttl:
             return self._known
         found: dict[str, SymbolInfo | None] = {}
         for instance in await self.gw.registry.all():

@@ -53,7 +53,7 @@ class Served:
 @contextmanager
 def serving(redis_url: str, config: GatewayConfig | None = None) -> Iterator[Served]:
     """Serve the gateway until the block ends; the source `tradingview` has SECRET."""
-    config = config or GatewayConfig(port=0)
+    config = config or GatewayConfig(port=0, symbols_ttl=0)
     started = threading.Event()
     holder: list[GatewayServer] = []
     failure: list[BaseException] = []
