@@ -63,8 +63,17 @@ RECORD = (*READ, "+set", "+del", "+hset", "+hsetnx", "+hdel", "+hincrby", "+incr
           "+expire", "+watch", "+unwatch")  # fmt: skip
 # A data set a role owns outright (the simulator's accounts), minus what reaches beyond it.
 OWN = ("+@read", "+@write", "+@transaction", *SCRIPTS, "-@dangerous", "-scan", "-randomkey")
+SUBSCRIPTIONS = ("+zadd", "+zrem", "+zremrangebyscore", "+zrangebyscore", "+zrange", "+type")
 FAILS = ("+hget", "+hmget", "+hgetall", "+hincrby", "+hset", "+hdel", "+type")
-CONFIG = ("instances", "instances:rev", "trading_state", "config:*")
+# The registry and configuration (written by the admin CLI): instances, their status, the
+# kill switch, config versions.
+CONFIG = ("instances", "instances:*", "trading_state", "config:*")
+
+
+# Order records (effectively-once), reconciliation, states, symbol specs, and the instance
+# manager's status and applied config versions.
+EXECUTOR_RECORDS = ("orec:*", "osent:*", "ocomment:*", "external:*", "state:*", "symbols:*",
+                    "instances:status", "config:applied")  # fmt: skip
 
 
 def consume(topics: tuple[str, ...], group: str) -> tuple[Grant, ...]:
@@ -81,7 +90,7 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
         Grant(("+xadd",), ("rtss", "security"), "W"),
         # Secrets are read; HSETNX creates the first source but never overwrites one.
         Grant(("+hget", "+hgetall", "+hlen", "+hsetnx"), ("sources",)),
-        Grant(("+incr", "+expire"), ("gateway:rate:*",)),
+        Grant(("+incr", "+incrby", "+expire"), ("gateway:rate:*",)),
         Grant(READ, CONFIG, "R"),
     ),
     Role.VIEWER: (
@@ -97,13 +106,14 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
     Role.EXECUTOR: (
         *consume(("orders:*",), "executor"),
         Grant(APPEND, ("rtrs", "rts", "ris")),
-        Grant(RECORD, ("orec:*", "state:*", "symbols:*")),
+        Grant(RECORD, EXECUTOR_RECORDS),
         Grant(READ, (*CONFIG, "ticks:*"), "R"),
         Grant(OWN, ("sim:*",)),
     ),
     Role.TICKS: (
         *consume(("ticks:*",), "ticks"),
         Grant(("+xadd", "+xtrim", *READ), ("ticks:*",)),
+        Grant(SUBSCRIPTIONS, ("tick_subscriptions",)),
         Grant(APPEND, ("rtrs",)),
         Grant(READ, (*CONFIG, "symbols:*", "state:*"), "R"),
         Grant(OWN, ("sim:*",)),

@@ -1,0 +1,229 @@
+"""Least privilege end to end: the pipeline runs with one Redis user per role (the ACL file of
+`eaflow acl`), and each role's credentials are refused what that role must not do."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import redis
+
+from eaflow.acl import Role
+from eaflow.models import OrderStatus, Result
+from tests.acl_redis import PREFIX, AclRedis
+from tests.e2e.conftest import seed, write_market
+from tests.redis_server import free_port
+
+pytestmark = pytest.mark.slow
+
+Spawn = Callable[[str, list[str]], subprocess.Popen[bytes]]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[AclRedis]:
+    started = AclRedis(workdir=tmp_path / "redis").start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Spawn]:
+    """Start `eaflow ARGS...` with its output in `{name}.log`; SIGTERM them all at the end."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        with (tmp_path / f"{name}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "eaflow", *args], stdout=log, stderr=log,
+                env={**os.environ, "EAFLOW_DATA_DIR": str(tmp_path / name)},
+            )  # fmt: skip
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in started:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_until(
+    check: Callable[[], bool], what: str, why: Callable[[], object] = str, timeout: float = 30
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout}s: {what} {why()}")
+
+
+def has_group(admin: redis.Redis, key: str, group: str) -> bool:
+    if not admin.exists(key):
+        return False
+    return any(g["name"] in (group, group.encode()) for g in admin.xinfo_groups(key))
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def denials(admin: redis.Redis) -> list[str]:
+    """What Redis refused since it started (ACL LOG): user, command or key, and why."""
+    return [f"{e['username']}: {e['reason']} {e['object']}" for e in admin.acl_log(count=100)]
+
+
+def holds(admin: redis.Redis, key: str, count: int) -> bool:
+    """Whether the latest state snapshot at `key` shows `count` open positions."""
+    state = admin.get(key)
+    return state is not None and len(orjson.loads(state)["positions"]) == count
+
+
+def results(admin: redis.Redis) -> list[Result]:
+    entries: Any = admin.xrange(f"{PREFIX}rtrs")
+    return [Result.model_validate_json(fields[b"d"]) for _, fields in entries]
+
+
+def test_the_pipeline_trades_with_each_worker_logged_in_as_its_role(
+    server: AclRedis, spawn: Spawn, tmp_path: Path
+) -> None:
+    admin = server.client(Role.ADMIN)
+    instances = seed(server.url, 2)
+    write_market(admin)
+    port = free_port()
+    spawn("router", ["worker", "rtss", "--redis", server.url_for(Role.ROUTER),
+                     "--log-format", "json"])  # fmt: skip
+    spawn("executor", ["worker", "orders", "--redis", server.url_for(Role.EXECUTOR),
+                       "--log-format", "json"])  # fmt: skip
+    spawn("ticks", ["worker", "ticks", "--redis", server.url_for(Role.TICKS),
+                    "--log-format", "json"])  # fmt: skip
+    spawn("gateway", ["gateway", "--redis", server.url_for(Role.GATEWAY), "--port", str(port),
+                      "--allow", "loopback"])  # fmt: skip
+    refused = lambda: denials(admin)  # noqa: E731
+    wait_until(lambda: has_group(admin, f"{PREFIX}rtss", "router"), "router's group", refused)
+    for instance in instances:
+        key = f"{PREFIX}orders:{instance}"
+        wait_until(partial(has_group, admin, key, "executor"), f"group of {key}", refused)
+    wait_until(lambda: answers(f"http://127.0.0.1:{port}/udf/time"), "the gateway", refused)
+    secret = orjson.loads(admin.hget(f"{PREFIX}sources", "tradingview") or b"{}")["secret"]
+
+    body = "\n".join(
+        f"tradingview,{side},EURUSD,vol_lots=0.01,instance={instance},secret={secret}"
+        for instance in instances
+        for side in ("buy", "sell")
+    )
+    answer = httpx.post(f"http://127.0.0.1:{port}/webhook/tradingview", content=body)
+    assert answer.status_code == 200, (answer.text, denials(admin))
+    assert len(answer.json()["signal_ids"]) == 4
+
+    wait_until(lambda: len(results(admin)) >= 4, "four results in rtrs", lambda: denials(admin))
+    found = results(admin)
+    assert sorted(r.instance for r in found) == sorted([*instances, *instances])
+    assert {r.status for r in found} == {OrderStatus.FILLED}
+    for instance in instances:  # the executor's state sync publishes both positions
+        key = f"{PREFIX}state:{instance}"
+        wait_until(partial(holds, admin, key, 2), f"two positions in {key}", refused)
+
+    assert denials(admin) == []
+    for log in tmp_path.glob("*.log"):
+        text = log.read_text()
+        assert "NOPERM" not in text and "no permissions" not in text, log.name
+        assert not any(p in text for p in server.passwords.values()), log.name
+    admin.close()
+
+
+REFUSED: list[tuple[Role, tuple[str, ...]]] = [
+    (Role.GATEWAY, ("XRANGE", "ea:rtrs", "-", "+")),
+    (Role.GATEWAY, ("XADD", "ea:orders:demo-1", "*", "d", "{}")),
+    (Role.GATEWAY, ("XREADGROUP", "GROUP", "router", "evil", "STREAMS", "ea:rtss", ">")),
+    (Role.GATEWAY, ("HSET", "ea:sources", "tradingview", "{}")),
+    (Role.GATEWAY, ("HGETALL", "ea:sim:acct:5000001")),
+    (Role.GATEWAY, ("EVAL", "return redis.call('XRANGE', KEYS[1], '-', '+')", "1", "ea:rtrs")),
+    (Role.VIEWER, ("XADD", "ea:rtss", "*", "d", "{}")),
+    (Role.VIEWER, ("HGET", "ea:sources", "tradingview")),
+    (Role.ROUTER, ("HSET", "ea:sim:acct:5000001", "balance", "1000000")),
+    (Role.ROUTER, ("HGETALL", "ea:sim:pos:5000001")),
+    (Role.ROUTER, ("XADD", "ea:rtss", "*", "d", "{}")),
+    (Role.ROUTER, ("SET", "ea:trading_state", "halted")),
+    (Role.EXECUTOR, ("XADD", "ea:rtss", "*", "d", "{}")),
+    (Role.EXECUTOR, ("XADD", "ea:orders:demo-2", "*", "d", "{}")),
+    (Role.EXECUTOR, ("HSET", "ea:instances", "demo-1", "{}")),
+    (Role.TICKS, ("XADD", "ea:orders:demo-1", "*", "d", "{}")),
+    (Role.TICKS, ("HGET", "ea:sources", "tradingview")),
+    (Role.SINKS, ("XADD", "ea:rtss", "*", "d", "{}")),
+    (Role.SINKS, ("XADD", "ea:rtrs", "*", "d", "{}")),
+    (Role.SINKS, ("HGETALL", "ea:sim:acct:5000001")),
+    (Role.REPLICA, ("XRANGE", "ea:rtss", "-", "+")),
+]
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AclRedis]:
+    """Instances, simulated accounts, a market and a signal, as in a running deployment."""
+    started = AclRedis(workdir=tmp_path_factory.mktemp("seeded")).start()
+    seed(started.url, 2)
+    with started.client(Role.ADMIN) as admin:
+        write_market(admin)
+        admin.xadd(f"{PREFIX}rtss", {"d": b"{}"})
+        admin.xadd(f"{PREFIX}rtrs", {"d": b"{}"})
+        admin.hset(f"{PREFIX}sources", "tradingview", b"{}")
+    yield started
+    started.stop()
+
+
+def snapshot(admin: redis.Redis) -> dict[bytes, object]:
+    """Every key under the prefix with its content, to show a refusal changed nothing."""
+    content: dict[bytes, object] = {}
+    for key in admin.scan_iter(f"{PREFIX}*"):
+        kind = admin.type(key)
+        if kind == b"stream":
+            content[key] = admin.xrange(key)
+        elif kind == b"hash":
+            content[key] = admin.hgetall(key)
+        elif kind == b"zset":
+            content[key] = admin.zrange(key, 0, -1, withscores=True)
+        else:
+            content[key] = admin.get(key)
+    return content
+
+
+@pytest.mark.parametrize(("role", "command"), REFUSED, ids=lambda v: str(v))
+def test_each_role_is_refused_with_noperm(
+    seeded: AclRedis, role: Role, command: tuple[str, ...]
+) -> None:
+    with seeded.client(Role.ADMIN) as admin:
+        before = snapshot(admin)
+        assert before
+        with seeded.client(role) as client, pytest.raises(redis.exceptions.NoPermissionError):
+            client.execute_command(*command)
+        assert snapshot(admin) == before
+
+
+def test_a_script_cannot_reach_past_its_users_rules(seeded: AclRedis) -> None:
+    """The router may run the runtime's scripts, but each command inside is checked too."""
+    script = "return redis.call('HSET', 'ea:sim:acct:5000001', 'balance', '1000000')"
+    with seeded.client(Role.ADMIN) as admin:
+        balance = admin.hget("ea:sim:acct:5000001", "balance")
+        assert balance is not None
+        with seeded.client(Role.ROUTER) as router, pytest.raises(redis.ResponseError) as error:
+            router.eval(script, 0)
+        assert "can't access" in str(error.value)
+        assert admin.hget("ea:sim:acct:5000001", "balance") == balance
