@@ -37,11 +37,10 @@ from brokers.mt5.records import (
     TradeRequest,
 )
 from brokers.mt5.retcodes import retcode
-from brokers.sim import history
+from brokers.sim import history, views
 from brokers.sim.engine import Answer, TradeServer
 from brokers.sim.history import Date
 from brokers.sim.margin import PricingError, margin, money, profit, tick_values, to_account
-from brokers.sim.matching import is_buy
 from brokers.sim.request import RequestError, parse_request
 from brokers.sim.store import AccountMissing, fetch_ticks
 from brokers.sim.symbols import SymbolTable, default_symbols, with_quote
@@ -133,61 +132,14 @@ class SimTerminal:
         if not self._ready():
             return None
         up = self.redis.hget(self.server.keys(self._account).account, "connected") != b"0"
-        flags = dict.fromkeys(TerminalInfo._fields[:10], False)
-        return TerminalInfo(
-            **{**flags, "connected": up, "trade_allowed": True},
-            build=BUILD,
-            maxbars=100_000,
-            codepage=0,
-            ping_last=0,
-            community_balance=0.0,
-            retransmission=0.0,
-            company="eaflow",
-            name="eaflow simulated terminal",
-            language="English",
-            path="",
-            data_path="",
-            commondata_path="",
-        )
+        return views.terminal_info(up, BUILD)
 
     # account and symbols -----------------------------------------------------------------
     def account_info(self) -> AccountInfo | None:
         if not self._ready():
             return None
         book = self.server.snapshot(self._account, self._currency)
-        a, s = book.account, book.summary()
-        return AccountInfo(
-            login=a.login,
-            trade_mode=constants.ACCOUNT_TRADE_MODE_DEMO,
-            leverage=a.leverage,
-            limit_orders=200,
-            margin_so_mode=constants.ACCOUNT_STOPOUT_MODE_PERCENT,
-            trade_allowed=True,
-            trade_expert=True,
-            margin_mode=constants.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
-            if a.hedging
-            else constants.ACCOUNT_MARGIN_MODE_RETAIL_NETTING,
-            currency_digits=2,
-            fifo_close=False,
-            balance=s.balance,
-            credit=0.0,
-            profit=s.profit,
-            equity=s.equity,
-            margin=s.margin,
-            margin_free=s.margin_free,
-            margin_level=s.margin_level,
-            margin_so_call=50.0,
-            margin_so_so=30.0,
-            margin_initial=0.0,
-            margin_maintenance=0.0,
-            assets=0.0,
-            liabilities=0.0,
-            commission_blocked=0.0,
-            name=a.name,
-            server=SERVER,
-            currency=a.currency,
-            company="eaflow",
-        )
+        return views.account_info(book.account, book.summary(), SERVER)
 
     def symbols_get(self, group: str | None = None) -> tuple[SymbolInfo, ...] | None:
         if not self._ready():
@@ -309,7 +261,7 @@ class SimTerminal:
         fetch_ticks(self.redis, self.prefix, {o.symbol for o in book.orders.values()}, book.ticks)
         chosen = sorted(book.orders.values(), key=lambda o: o.ticket)
         return tuple(
-            _order_now(o, book.ticks.get(o.symbol))
+            views.order_now(o, book.ticks.get(o.symbol))
             for o in chosen
             if _selected(o.symbol, o.ticket, symbol, group, ticket)
         )
@@ -456,12 +408,6 @@ def _selected(
         and (ticket is None or number == ticket)
         and history.in_group(name, group)
     )
-
-
-def _order_now(order: TradeOrder, tick: Tick | None) -> TradeOrder:
-    if tick is None:
-        return order
-    return order._replace(price_current=tick.ask if is_buy(order.type) else tick.bid)
 
 
 for _name, _value in vars(constants).items():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from brokers.mt5.records import Tick
+from brokers.mt5.records import AccountInfo, Tick
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
 from brokers.sim.ticks import encode_tick, tick_key
@@ -92,3 +92,9 @@ def buy(mt5: SimTerminal, symbol: str, volume: float, **extra: object) -> dict[s
 
 def sell(mt5: SimTerminal, symbol: str, volume: float, **extra: object) -> dict[str, object]:
     return buy(mt5, symbol, volume, type=mt5.ORDER_TYPE_SELL, **extra)
+
+
+def account(mt5: SimTerminal) -> AccountInfo:
+    info = mt5.account_info()
+    assert info is not None, mt5.last_error()
+    return info

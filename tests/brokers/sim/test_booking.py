@@ -8,7 +8,7 @@ import redis
 from brokers.sim.booking import lots
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
-from tests.brokers.sim.conftest import EURUSD_RISE, LOGIN, PREFIX, buy, quote, sell
+from tests.brokers.sim.conftest import EURUSD_RISE, LOGIN, PREFIX, account, buy, quote, sell
 
 NETTING = LOGIN + 50
 
@@ -41,7 +41,7 @@ def test_deals_add_to_one_position_at_the_average_price(
     assert position.price_open == 1.3949
     deal = (netting.history_deals_get(ticket=second.deal) or ())[0]
     assert (deal.entry, deal.position_id) == (netting.DEAL_ENTRY_IN, first.order)
-    assert netting.account_info().margin_mode == netting.ACCOUNT_MARGIN_MODE_RETAIL_NETTING  # type: ignore[union-attr]
+    assert account(netting).margin_mode == netting.ACCOUNT_MARGIN_MODE_RETAIL_NETTING
 
 
 def test_an_opposite_deal_reduces_then_reverses(
@@ -68,7 +68,7 @@ def test_an_opposite_deal_reduces_then_reverses(
     # the INOUT deal carries the whole 0.5 and the profit of the 0.2 it closed
     assert (deal.entry, deal.volume, deal.profit) == (netting.DEAL_ENTRY_INOUT, 0.5, 2.4)
     # 0.1 x 12 points + 0.2 x 12 points = 1.20 + 2.40
-    assert netting.account_info().balance == 10003.6  # type: ignore[union-attr]
+    assert account(netting).balance == 10003.6
 
 
 def test_netting_close_to_flat(netting: SimTerminal, redis_client: redis.Redis) -> None:
@@ -77,7 +77,7 @@ def test_netting_close_to_flat(netting: SimTerminal, redis_client: redis.Redis) 
     closed = netting.order_send(buy(netting, "EURUSD", 0.2))
     assert closed is not None and closed.retcode == 10009
     assert netting.positions_get() == ()
-    assert netting.account_info().balance == 10000 - 2.4  # type: ignore[union-attr]
+    assert account(netting).balance == 10000 - 2.4
 
 
 def test_netting_refuses_close_by(netting: SimTerminal, redis_client: redis.Redis) -> None:

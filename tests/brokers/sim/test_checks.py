@@ -35,10 +35,15 @@ def retcode_of(mt5: SimTerminal, request: dict[str, object]) -> int:
     return result.retcode
 
 
-def edited(**changes: object) -> SymbolTable:
-    """The bundled symbols with EURUSD's spec changed."""
-    infos = [i._replace(**changes) if i.name == "EURUSD" else i for i in default_symbols()]  # type: ignore[arg-type]
-    return SymbolTable(infos)
+def edited(*, stops_level: int = 0, freeze_level: int = 0, trade_mode: int = 4) -> SymbolTable:
+    """The bundled symbols with EURUSD's levels or trade mode changed."""
+
+    def edit(info: SymbolInfo) -> SymbolInfo:
+        return info._replace(
+            trade_stops_level=stops_level, trade_freeze_level=freeze_level, trade_mode=trade_mode
+        )
+
+    return SymbolTable(edit(i) if i.name == "EURUSD" else i for i in default_symbols())
 
 
 def terminal_with(redis_client: redis.Redis, symbols: SymbolTable) -> SimTerminal:
@@ -85,7 +90,7 @@ def test_invalid_stops(mt5: SimTerminal, side: str, sl: float, tp: float) -> Non
 
 
 def test_stops_level_is_a_minimum_distance_in_points(redis_client: redis.Redis) -> None:
-    mt5 = terminal_with(redis_client, edited(trade_stops_level=10))
+    mt5 = terminal_with(redis_client, edited(stops_level=10))
     quote(redis_client, "EURUSD", EURUSD_OPEN)  # bid 1.38742
     too_close = buy(mt5, "EURUSD", 0.01, sl=1.38733)  # 9 points below the bid
     assert retcode_of(mt5, too_close) == mt5.TRADE_RETCODE_INVALID_STOPS
@@ -158,7 +163,7 @@ def test_position_closed_and_close_volume(mt5: SimTerminal) -> None:
 
 
 def test_frozen_within_the_freeze_level(redis_client: redis.Redis) -> None:
-    mt5 = terminal_with(redis_client, edited(trade_freeze_level=5))
+    mt5 = terminal_with(redis_client, edited(freeze_level=5))
     quote(redis_client, "EURUSD", EURUSD_OPEN)  # bid 1.38742
     opened = mt5.order_send(buy(mt5, "EURUSD", 0.1, sl=1.38738))  # 4 points below the bid
     assert opened is not None and opened.retcode == mt5.TRADE_RETCODE_DONE
@@ -221,7 +226,7 @@ def test_after_shutdown_calls_fail_until_initialize(mt5: SimTerminal) -> None:
     assert mt5.account_info() is not None and mt5.last_error() == (1, "Success")
 
 
-EURUSD_SPEC: SymbolInfo = default_symbols().get("EURUSD")  # type: ignore[assignment]
+EURUSD_SPEC: SymbolInfo = next(i for i in default_symbols() if i.name == "EURUSD")
 
 
 @pytest.mark.parametrize(

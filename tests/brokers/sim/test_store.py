@@ -15,6 +15,7 @@ from tests.brokers.sim.conftest import (
     EURUSD_RISE,
     LOGIN,
     PREFIX,
+    account,
     buy,
     make_tick,
     quote,
@@ -86,7 +87,7 @@ def test_a_stale_commit_writes_nothing(mt5: SimTerminal, redis_client: redis.Red
     script = redis_client.register_script(COMMIT)
     with pytest.raises(Conflict):
         commit(script, keys, stale.account.version, writes(stale, keys))
-    assert mt5.account_info().balance == 10_000.0  # type: ignore[union-attr]
+    assert account(mt5).balance == 10_000.0
 
 
 def test_concurrent_terminals_lose_no_order(
@@ -152,5 +153,5 @@ def test_ticks_and_orders_racing_keep_the_balance_equal_to_the_deals(
     closes = [d for d in deals if d.entry == mt5.DEAL_ENTRY_OUT]
     assert len(closes) == 20 and all(d.reason == mt5.DEAL_REASON_TP for d in closes)
     # each 0.01 lot bought at 1.39473 closes at 1.39475: 0.02 USD
-    assert mt5.account_info().balance == pytest.approx(10_000 + sum(d.profit for d in closes))  # type: ignore[union-attr]
+    assert account(mt5).balance == pytest.approx(10_000 + sum(d.profit for d in closes))
     assert sum(d.profit for d in closes) == pytest.approx(0.4)

@@ -61,7 +61,7 @@ def test_a_table_of_edited_specs() -> None:
     assert eurusd is not None
     table = SymbolTable([eurusd._replace(trade_stops_level=10)])
     assert "EURUSD" in table and "USDJPY" not in table
-    assert table.get("EURUSD").trade_stops_level == 10  # type: ignore[union-attr]
+    assert [i.trade_stops_level for i in table] == [10]
 
 
 def test_with_quote_fills_the_latest_tick() -> None:

@@ -54,13 +54,15 @@ def test_terminal_info_shows_the_connection(mt5: SimTerminal, server: SimServer)
     info = mt5.terminal_info()
     assert info is not None and info.connected and info.trade_allowed
     server.set_connected(LOGIN, False)
-    assert mt5.terminal_info().connected is False  # type: ignore[union-attr]
+    info = mt5.terminal_info()
+    assert info is not None and info.connected is False
 
 
 def test_symbol_info_carries_the_latest_quote_and_tick_value(
     mt5: SimTerminal, redis_client: redis.Redis
 ) -> None:
-    assert mt5.symbol_info("EURUSD").bid == 0.0  # type: ignore[union-attr]
+    before = mt5.symbol_info("EURUSD")
+    assert before is not None and before.bid == 0.0
     quote(redis_client, "EURUSD", EURUSD_OPEN)
     quote(redis_client, "USDJPY", USDJPY_OPEN)
     eurusd = mt5.symbol_info("EURUSD")

@@ -12,6 +12,7 @@ from tests.brokers.sim.conftest import (
     USDJPY_OPEN,
     XAUUSD_LATER,
     XAUUSD_OPEN,
+    account,
     buy,
     quote,
     sell,
@@ -84,11 +85,11 @@ def test_partial_close_keeps_the_rest_open(mt5: SimTerminal, redis_client: redis
     assert closed is not None and closed.retcode == 10009
     (position,) = mt5.positions_get() or ()
     assert (position.ticket, position.volume) == (opened.order, 0.2)  # 0.3 - 0.1, not 0.19999
-    assert mt5.history_deals_get(position=opened.order)[-1].profit == 1.2  # type: ignore[index]
+    assert (mt5.history_deals_get(position=opened.order) or ())[-1].profit == 1.2
     rest = mt5.order_send(sell(mt5, "EURUSD", 0.2, position=opened.order))
     assert rest is not None and rest.retcode == 10009
     assert mt5.positions_get() == ()
-    assert mt5.account_info().balance == 10003.6  # type: ignore[union-attr]
+    assert account(mt5).balance == 10003.6
 
 
 def test_usdjpy_profit_in_yen_is_converted_to_dollars(
@@ -143,17 +144,15 @@ def test_xauusd_is_a_cfd_with_leverage(mt5: SimTerminal, redis_client: redis.Red
     quote(redis_client, "XAUUSD", XAUUSD_OPEN)
     sent = mt5.order_send(buy(mt5, "XAUUSD", 0.5))
     assert sent is not None and sent.price == 1290.606
-    account = mt5.account_info()
-    assert account is not None
     # 0.5 lot x 100 oz x 1290.606 / 100 = 645.30 USD
-    assert account.margin == 645.3
+    assert account(mt5).margin == 645.3
     quote(redis_client, "XAUUSD", XAUUSD_LATER)
     (position,) = mt5.positions_get() or ()
     # (1287.848 - 1290.606) x 100 x 0.5 = -137.90 USD
     assert position.profit == -137.9
     closed = mt5.order_send(sell(mt5, "XAUUSD", 0.5, position=sent.order))
     assert closed is not None and closed.price == 1287.848
-    assert mt5.account_info().balance == 10000 - 137.9  # type: ignore[union-attr]
+    assert account(mt5).balance == 10000 - 137.9
 
 
 def test_order_check_reports_the_account_after_the_trade(
@@ -185,7 +184,7 @@ def test_close_by_nets_two_opposite_positions(mt5: SimTerminal, redis_client: re
     assert (deals[-1].entry, deals[-1].profit) == (mt5.DEAL_ENTRY_OUT_BY, 1.2)
     (order,) = mt5.history_orders_get(ticket=done.order) or ()
     assert (order.type, order.position_by_id) == (mt5.ORDER_TYPE_CLOSE_BY, short.order)
-    assert mt5.account_info().balance == 10001.2  # type: ignore[union-attr]
+    assert account(mt5).balance == 10001.2
 
 
 def test_sltp_sets_and_removes_stops(mt5: SimTerminal, redis_client: redis.Redis) -> None:

@@ -13,6 +13,7 @@ from tests.brokers.sim.conftest import (
     EURUSD_RISE,
     LOGIN,
     PREFIX,
+    account,
     buy,
     make_tick,
     quote,
@@ -86,7 +87,7 @@ def test_take_profit_closes_a_buy_when_the_bid_reaches_it(
     assert mt5.positions_get() == ()
     closing = mt5.history_orders_get(ticket=deal.order) or ()
     assert [(o.reason, o.position_id) for o in closing] == [(mt5.ORDER_REASON_TP, opened.order)]
-    assert mt5.account_info().balance == 10002.0  # type: ignore[union-attr]
+    assert account(mt5).balance == 10002.0
 
 
 def test_stop_loss_fills_at_the_market_through_a_gap(
