@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -35,7 +36,9 @@ def run(
     log_format: LogFormatOption = "console",
     instances: Annotated[int, typer.Option(help="Demo instances to create on first start.")] = 3,
     speed: Annotated[float, typer.Option(help="Tick replay speed: 1 real time, 0 max.")] = 1.0,
-    data_dir: Annotated[str, typer.Option(help="Where embedded Redis and databases live.")] = "var",
+    data_dir: Annotated[Path, typer.Option(help="Where embedded Redis and databases live.")] = Path(
+        "var"
+    ),
     mt5: Mt5Option = None,
     metrics_port: MetricsPortOption = None,
 ) -> None:
