@@ -13,12 +13,17 @@ from eaflow.pipeline import Pipeline
 log = structlog.get_logger(__name__)
 
 
-async def serve(pipeline: Pipeline, on_started: Callable[[], Awaitable[None]] | None = None) -> None:
+async def serve(
+    pipeline: Pipeline, on_started: Callable[[], Awaitable[None]] | None = None
+) -> None:
     """Start the app, wait for a stop signal, finish the batches in hand, close brokers."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except NotImplementedError:  # Windows' event loops: a plain handler (Ctrl-C, service stop)
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
     await pipeline.app.start()
     try:
         if on_started is not None:
@@ -31,4 +36,7 @@ async def serve(pipeline: Pipeline, on_started: Callable[[], Awaitable[None]] | 
             await broker.close()
         await pipeline.redis.aclose()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+            try:
+                loop.remove_signal_handler(sig)
+            except NotImplementedError:
+                signal.signal(sig, signal.SIG_DFL)
