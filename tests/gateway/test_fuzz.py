@@ -158,7 +158,7 @@ def raw_post(url: str, extra: list[tuple[str, str]], body: bytes) -> int:
         f"POST /webhook/tradingview HTTP/1.1\r\nHost: {host}\r\n{head}Connection: close\r\n\r\n"
     ).encode() + body
     reply = b""
-    with socket.create_connection((host, int(port)), timeout=3) as sock:
+    with socket.create_connection((host, int(port)), timeout=1) as sock:
         sock.sendall(request)
         try:
             while chunk := sock.recv(65536):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
 
@@ -13,7 +14,7 @@ from tests.gateway.served import Served
 START = 1_700_000_040_000  # ms, on a minute boundary
 
 
-def expected_bars(ticks: list[tuple[int, float]], seconds: int) -> dict[str, list[float]]:
+def expected_bars(ticks: list[tuple[int, float]], seconds: int) -> dict[str, list[Any]]:
     """An independent computation: group by bar start, then take first/max/min/last/count."""
     groups: dict[int, list[float]] = {}
     for msc, bid in ticks:
