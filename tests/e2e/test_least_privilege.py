@@ -20,7 +20,7 @@ import redis
 
 from eaflow.acl import Role
 from eaflow.models import OrderStatus, Result
-from tests.acl_redis import PREFIX, AclRedis
+from tests.acl_redis import PREFIX, AclRedis, make_certs
 from tests.e2e.conftest import seed, write_market
 from tests.redis_server import free_port
 
@@ -29,9 +29,11 @@ pytestmark = pytest.mark.slow
 Spawn = Callable[[str, list[str]], subprocess.Popen[bytes]]
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[AclRedis]:
-    started = AclRedis(workdir=tmp_path / "redis").start()
+@pytest.fixture(params=["plain", "tls"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AclRedis]:
+    """ACL users on plain TCP, and on mutual TLS (every worker given a `rediss://` URL)."""
+    certs = make_certs(tmp_path / "certs") if request.param == "tls" else None
+    started = AclRedis(workdir=tmp_path / "redis", certs=certs).start()
     yield started
     started.stop()
 
