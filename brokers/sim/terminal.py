@@ -15,9 +15,10 @@ addition: the tick worker feeds each tick through it to fill orders and hit SL/T
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -51,6 +52,27 @@ BUILD = 5000
 OK = (constants.RES_S_OK, "Success")
 NO_IPC = (constants.RES_E_INTERNAL_FAIL_CONNECT, "No IPC connection")
 AUTH_FAILED = (constants.RES_E_AUTH_FAILED, "Authorization failed")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _ipc(
+    method: Callable[Concatenate[SimTerminal, P], R],
+) -> Callable[Concatenate[SimTerminal, P], R | None]:
+    """Storage trouble answers like a broken terminal link: None, and the reason in last_error."""
+
+    def call(self: SimTerminal, /, *args: P.args, **kwargs: P.kwargs) -> R | None:
+        try:
+            return method(self, *args, **kwargs)
+        except AccountMissing as error:
+            self._error = (constants.RES_E_AUTH_FAILED, str(error))
+        except redis.RedisError as error:
+            self._error = (constants.RES_E_INTERNAL_FAIL_TIMEOUT, f"simulator storage: {error}")
+        return None
+
+    functools.update_wrapper(call, method)
+    return call
 
 
 class SimTerminal:
@@ -108,7 +130,13 @@ class SimTerminal:
         """Switch to another simulated account (any password; server must be eaflow-sim)."""
         currency = None
         if server in (None, SERVER):
-            currency = self.redis.hget(self.server.keys(login).account, "currency")
+            try:
+                currency = self.redis.hget(self.server.keys(login).account, "currency")
+            except redis.RedisError as error:
+                self._login = None
+                return self._fail(
+                    (constants.RES_E_INTERNAL_FAIL_INIT, f"simulator storage: {error}")
+                )
         if currency is None:
             self._login = None
             return self._fail(AUTH_FAILED)
@@ -128,6 +156,7 @@ class SimTerminal:
     def version(self) -> tuple[int, int, str] | None:
         return (500, BUILD, "eaflow simulator") if self._ready() else None
 
+    @_ipc
     def terminal_info(self) -> TerminalInfo | None:
         if not self._ready():
             return None
@@ -135,21 +164,27 @@ class SimTerminal:
         return views.terminal_info(up, BUILD)
 
     # account and symbols -----------------------------------------------------------------
+    @_ipc
     def account_info(self) -> AccountInfo | None:
         if not self._ready():
             return None
         book = self.server.snapshot(self._account, self._currency)
         return views.account_info(book.account, book.summary(), SERVER)
 
+    @_ipc
     def symbols_get(self, group: str | None = None) -> tuple[SymbolInfo, ...] | None:
         if not self._ready():
             return None
-        chosen = [i.name for i in self.symbols if history.in_group(i.name, group)]
-        return tuple(info for name in chosen if (info := self._quoted(name)) is not None)
+        return self._quoted([i for i in self.symbols if history.in_group(i.name, group)])
 
+    @_ipc
     def symbol_info(self, symbol: str) -> SymbolInfo | None:
-        return self._quoted(symbol) if self._ready() else None
+        info = self.symbols.get(symbol)
+        if not self._ready() or not self._known(symbol) or info is None:
+            return None
+        return self._quoted([info])[0]
 
+    @_ipc
     def symbol_info_tick(self, symbol: str) -> Tick | None:
         if not self._ready() or not self._known(symbol):
             return None
@@ -158,6 +193,7 @@ class SimTerminal:
     def symbol_select(self, symbol: str, enable: bool = True) -> bool:
         return self._ready() and self._known(symbol)
 
+    @_ipc
     def order_calc_margin(
         self, action: int, symbol: str, volume: float, price: float
     ) -> float | None:
@@ -168,6 +204,7 @@ class SimTerminal:
         amount = margin(info, volume, price, self._leverage())
         return self._converted(amount, info.currency_margin, (symbol, price), cost=True)
 
+    @_ipc
     def order_calc_profit(
         self, action: int, symbol: str, volume: float, price_open: float, price_close: float
     ) -> float | None:
@@ -180,6 +217,7 @@ class SimTerminal:
         return self._converted(amount, info.currency_profit, (symbol, price_close))
 
     # trading ------------------------------------------------------------------------------
+    @_ipc
     def order_check(self, request: Mapping[str, Any]) -> OrderCheckResult | None:
         """Would `order_send` accept this? retcode 0 ("Done") with the account after the trade."""
         req = self._request(request)
@@ -202,6 +240,7 @@ class SimTerminal:
             request=req,
         )
 
+    @_ipc
     def order_send(self, request: Mapping[str, Any]) -> OrderSendResult | None:
         """Send a trade request; 10009 DONE / 10008 PLACED or MT5's retcode for the mistake."""
         req = self._request(request)
@@ -228,14 +267,20 @@ class SimTerminal:
         """Apply one tick to this account: pending fills, expiries, SL/TP; the deals made."""
         if not self._ready():
             return []
-        return self.server.tick(self._account, self._currency, symbol, tick, self._now_ms())
+        try:
+            return self.server.tick(self._account, self._currency, symbol, tick, self._now_ms())
+        except (AccountMissing, redis.RedisError) as error:
+            self._fail((constants.RES_E_INTERNAL_FAIL_TIMEOUT, f"tick not applied: {error}"))
+            return []
 
     # positions, orders, history --------------------------------------------------------------
+    @_ipc
     def positions_total(self) -> int | None:
         if not self._ready():
             return None
         return int(self.redis.hlen(self.server.keys(self._account).positions))
 
+    @_ipc
     def positions_get(
         self, *, symbol: str | None = None, group: str | None = None, ticket: int | None = None
     ) -> tuple[TradePosition, ...] | None:
@@ -247,11 +292,13 @@ class SimTerminal:
             book.valued(p) for p in chosen if _selected(p.symbol, p.ticket, symbol, group, ticket)
         )
 
+    @_ipc
     def orders_total(self) -> int | None:
         if not self._ready():
             return None
         return int(self.redis.hlen(self.server.keys(self._account).orders))
 
+    @_ipc
     def orders_get(
         self, *, symbol: str | None = None, group: str | None = None, ticket: int | None = None
     ) -> tuple[TradeOrder, ...] | None:
@@ -266,6 +313,7 @@ class SimTerminal:
             if _selected(o.symbol, o.ticket, symbol, group, ticket)
         )
 
+    @_ipc
     def history_orders_get(
         self,
         date_from: Date | None = None,
@@ -282,6 +330,7 @@ class SimTerminal:
             self.redis, key, date_from, date_to, group=group, ticket=ticket, position=position
         )
 
+    @_ipc
     def history_deals_get(
         self,
         date_from: Date | None = None,
@@ -298,6 +347,7 @@ class SimTerminal:
             self.redis, key, date_from, date_to, group=group, ticket=ticket, position=position
         )
 
+    @_ipc
     def copy_ticks_from(
         self, symbol: str, date_from: Date, count: int, flags: int
     ) -> npt.NDArray[np.void] | None:
@@ -349,16 +399,15 @@ class SimTerminal:
             self._fail((constants.RES_E_INVALID_PARAMS, str(error)))
             return None
 
-    def _quoted(self, symbol: str) -> SymbolInfo | None:
-        info = self.symbols.get(symbol)
-        if info is None:
-            self._known(symbol)
-            return None
+    def _quoted(self, infos: list[SymbolInfo]) -> tuple[SymbolInfo, ...]:
+        """The specs with their latest quotes and tick values (one round trip)."""
         ticks: dict[str, Tick] = {}
-        names = set(self.symbols.quote_symbols(symbol, self._currency))
+        names = {q for i in infos for q in self.symbols.quote_symbols(i.name, self._currency)}
         fetch_ticks(self.redis, self.prefix, names, ticks)
-        values = tick_values(info, self._currency, self.symbols, ticks)
-        return with_quote(info, ticks.get(symbol), values)
+        return tuple(
+            with_quote(i, ticks.get(i.name), tick_values(i, self._currency, self.symbols, ticks))
+            for i in infos
+        )
 
     def _calc_symbol(self, action: int, symbol: str) -> SymbolInfo | None:
         if not self._ready() or not self._known(symbol):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import redis
 
 from brokers.mt5 import constants
@@ -15,9 +17,11 @@ from tests.brokers.sim.conftest import (
     PREFIX,
     USDJPY_OPEN,
     buy,
+    make_tick,
     quote,
     sell,
 )
+from tests.redis_server import RedisServer
 
 
 def test_it_is_an_mt5_api(redis_client: redis.Redis) -> None:
@@ -124,3 +128,19 @@ def test_listings_filter_by_symbol_group_and_ticket(
     assert mt5.positions_get(ticket=1) == ()
     assert mt5.positions_total() == 2
     assert mt5.orders_get(symbol="EURUSD") == () and mt5.orders_total() == 0
+
+
+def test_lost_storage_answers_like_a_lost_terminal(tmp_path: Path) -> None:
+    own = RedisServer(workdir=tmp_path).start()
+    client = redis.Redis.from_url(own.url)
+    SimServer(client, PREFIX).open_account(LOGIN)
+    mt5 = SimTerminal(client, PREFIX)
+    assert mt5.initialize(login=LOGIN)
+    own.kill()
+    assert mt5.order_send(buy(mt5, "EURUSD", 0.1)) is None
+    code, text = mt5.last_error()
+    assert code == -10005 and text.startswith("simulator storage:")
+    assert mt5.positions_get() is None
+    assert mt5.on_tick("EURUSD", make_tick(EURUSD_OPEN)) == []
+    assert mt5.login(LOGIN) is False and mt5.last_error()[0] == -10003
+    client.close()
