@@ -144,6 +144,21 @@ def test_the_pipeline_trades_with_each_worker_logged_in_as_its_role(
         key = f"{PREFIX}state:{instance}"
         wait_until(partial(holds, admin, key, 2), f"two positions in {key}", refused)
 
+    # The chart and datafeed, served read-only by a second gateway logged in as the viewer.
+    chart = free_port()
+    spawn("chart", ["gateway", "--redis", server.url_for(Role.VIEWER), "--port", str(chart),
+                    "--allow", "loopback"])  # fmt: skip
+    wait_until(lambda: answers(f"http://127.0.0.1:{chart}/udf/time"), "the chart", refused)
+    base = f"http://127.0.0.1:{chart}"
+    shown = httpx.get(f"{base}/api/results", params={"instance": instances[0]}).json()
+    assert [r["status"] for r in shown] == ["filled", "filled"]
+    assert len(httpx.get(f"{base}/api/state/{instances[0]}").json()["positions"]) == 2
+    assert len(httpx.get(f"{base}/api/markers", params={"symbol": "EURUSD"}).json()) == 4
+    assert httpx.get(f"{base}/api/instances").json()[0]["instance"] == instances[0]
+    assert "EURUSD" in httpx.get(f"{base}/api/symbols").json()
+    bars = httpx.get(f"{base}/udf/history", params={"symbol": "EURUSD", "resolution": "1"})
+    assert bars.json()["s"] in ("ok", "no_data")
+
     assert denials(admin) == []
     for log in tmp_path.glob("*.log"):
         text = log.read_text()
