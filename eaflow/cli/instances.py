@@ -54,38 +54,26 @@ def _run(redis: str | None, prefix: str, work: Callable[[InstanceRegistry], Awai
 
 
 def instances_table(found: Sequence[InstanceRow]) -> Table:
-    """The instances as a table (also shown by `eaflow status`)."""
-    table = Table(
-        "instance",
-        "broker",
-        "status",
-        "seen",
-        "config",
-        "equity",
-        "restarts",
-        "where",
-        "error",
-        title="instances",
-    )
+    """The instances as a table (also shown by `eaflow status`); errors go below it."""
+    table = Table(title="instances")
+    for name in ("instance", "status", "seen", "config", "equity", "restarts", "pid"):
+        table.add_column(name, no_wrap=True)
     for row in found:
         report = row.report
-        seen = "-" if row.age is None else f"{row.age:.1f}s ago"
         applied = "-" if row.applied is None else str(row.applied)
-        config = f"{applied}/{row.published}"
-        equity = "-" if report is None or report.equity is None else f"{report.equity:,.2f}"
-        where = "-" if report is None else f"{report.host}:{report.pid}"
         status = row.status if row.wanted == "running" else f"{row.status} (stop asked)"
         table.add_row(
             row.instance,
-            row.broker,
             status,
-            seen,
-            config,
-            equity,
+            "-" if row.age is None else f"{row.age:.0f}s ago",
+            f"{applied}/{row.published}",
+            "-" if report is None or report.equity is None else f"{report.equity:,.2f}",
             "-" if report is None else str(report.restarts),
-            where,
-            "" if report is None or report.error is None else report.error[:60],
+            "-" if report is None else str(report.pid),
         )
+    errors = [f"{r.instance}: {r.report.error}" for r in found if r.report and r.report.error]
+    if errors:
+        table.caption = "\n".join(errors)
     return table
 
 

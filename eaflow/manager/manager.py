@@ -69,11 +69,15 @@ class InstanceManager:
         return self.registry.prefix
 
     async def run(self) -> None:
-        """Cycle until cancelled (the app's task); drift-free, missed beats are skipped."""
+        """Cycle until cancelled (the app's task); drift-free, missed beats are skipped; a
+        failed cycle is logged and the next one runs as usual."""
         start = time.monotonic()
         try:
             while True:
-                await self.cycle()
+                try:
+                    await self.cycle()
+                except Exception as error:  # e.g. NOPERM from an ACL: log, never stop
+                    log.exception("manager_cycle_failed", error=str(error))
                 elapsed = time.monotonic() - start
                 beats = int(elapsed / self.config.interval) + 1
                 await asyncio.sleep(beats * self.config.interval - elapsed)
