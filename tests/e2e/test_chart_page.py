@@ -1,0 +1,185 @@
+"""The chart page in headless Chromium: candles drawn, then a webhook alert's fill marker and
+its new position appear, through real router, executor and gateway processes."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import redis
+
+from brokers.mt5.records import Tick
+from brokers.sim.ticks import encode_tick
+from tests.e2e.conftest import PREFIX, seed
+from tests.e2e.workers import Worker
+from tests.redis_server import free_port
+
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None or DRIVER is None,
+    reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
+)
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,900",
+)
+# Recorded EURUSD bids (Lean/OANDA 2014-05-06): seconds alternate up and down candles.
+UP, DOWN = (1.38742, 1.38749), (1.38751, 1.38744)
+CANDLE_PIXELS = """
+const colors = {up: [38, 166, 154], down: [239, 83, 80]};
+const canvases = [...document.querySelectorAll('#chart canvas')];
+const pane = canvases.reduce((a, b) => (a.width * a.height >= b.width * b.height ? a : b));
+const data = pane.getContext('2d').getImageData(0, 0, pane.width, pane.height).data;
+const found = {up: 0, down: 0};
+for (let i = 0; i < data.length; i += 4) {
+  for (const [name, [r, g, b]] of Object.entries(colors)) {
+    if (Math.abs(data[i] - r) < 4 && Math.abs(data[i + 1] - g) < 4
+        && Math.abs(data[i + 2] - b) < 4) found[name]++;
+  }
+}
+return found;
+"""
+
+
+def tick(msc: int, bid: float) -> bytes:
+    return encode_tick(
+        Tick(
+            time=msc // 1000,
+            bid=bid,
+            ask=round(bid + 0.00013, 5),
+            last=0.0,
+            volume=0,
+            time_msc=msc,
+            flags=6,
+            volume_real=0.0,
+        )
+    )
+
+
+class Market:
+    """EURUSD ticks: 30 s of history, then 4 ticks a second until stopped."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def second(self, start_ms: int, second: int) -> None:
+        first, last = UP if second % 2 else DOWN
+        for k, bid in enumerate((first, (first + last) / 2, last)):
+            self.client.xadd(f"{PREFIX}ticks:EURUSD", {"d": tick(start_ms + k * 250, bid)})
+
+    def run(self) -> None:
+        now = int(time.time())
+        for n in range(30, 0, -1):
+            self.second((now - n) * 1000, now - n)
+        while not self.stop.wait(0.25):
+            msc = int(time.time() * 1000)
+            first, last = UP if (msc // 1000) % 2 else DOWN
+            bid = first if msc % 1000 < 500 else last
+            self.client.xadd(f"{PREFIX}ticks:EURUSD", {"d": tick(msc, bid)})
+
+    def __enter__(self) -> Market:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="eaflow-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (*FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_for(driver: Any, script: str, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.2)
+    state = driver.execute_script("return window.eaflow && window.eaflow.error")
+    raise AssertionError(f"not true after {timeout}s: {script} (page error: {state})")
+
+
+def gateway_up(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/udf/time", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"gateway at {url} did not start within {timeout}s")
+
+
+def test_candles_then_a_webhook_fill_marker_and_position(
+    redis_url: str, redis_client: redis.Redis, workers: Callable[..., Worker], browser: Any
+) -> None:
+    seed(redis_url, 1)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with Market(redis_client):
+        worker = workers("rtss", "orders", "gateway", env={"EAFLOW_HTTP_PORT": str(port)})
+        gateway_up(url)
+        assert worker.alive
+        browser.get(f"{url}/?symbol=EURUSD&instance=demo-1&resolution=1S")
+        wait_for(browser, "return window.eaflow && window.eaflow.ready")
+        assert wait_for(browser, "return window.eaflow.series.data().length") >= 20
+        pixels = wait_for(
+            browser, f"const p = (() => {{{CANDLE_PIXELS}}})();return p.up > 50 && p.down > 50 && p"
+        )
+        assert pixels["up"] > 50 and pixels["down"] > 50
+        assert (
+            browser.execute_script("return document.querySelectorAll('#positions tbody tr').length")
+            == 0
+        )
+
+        source = orjson.loads(redis_client.hget(f"{PREFIX}sources", "tradingview") or b"{}")
+        alert = f"tradingview,buy,EURUSD,vol_lots=0.1,instance=demo-1,secret={source['secret']}"
+        answer = httpx.post(f"{url}/webhook/tradingview", content=alert, timeout=5)
+        assert answer.status_code == 200, answer.text
+
+        marker = wait_for(browser, "return window.eaflow.markers.find(m => m.kind === 'fill')")
+        assert marker["text"].startswith(("buy 0.1 @ ", "fill 0.1 @ ")), marker
+        assert browser.execute_script("return window.eaflow.markerApi.markers().length") >= 1
+        ticket = wait_for(
+            browser,
+            "const row = document.querySelector('#positions tbody tr');"
+            "return row && row.dataset.ticket",
+        )
+        result = wait_for(browser, "return window.eaflow.results.find(r => r.status === 'filled')")
+        assert int(ticket) == result["position_ticket"]
+        assert result["signal_id"] == answer.json()["signal_id"]
+        assert browser.execute_script("return window.eaflow.error") is None
