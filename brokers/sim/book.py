@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from brokers.mt5 import constants as mt5
-from brokers.mt5.records import Tick, TradeDeal, TradeOrder, TradePosition
+from brokers.mt5.records import SymbolInfo, Tick, TradeDeal, TradeOrder, TradePosition
 from brokers.sim import margin as money
 from brokers.sim.matching import close_price
 from brokers.sim.symbols import SymbolTable
@@ -43,6 +43,15 @@ class Summary(NamedTuple):
     margin_level: float
 
 
+class Quote(NamedTuple):
+    """Where one side of a symbol closes now, and its profit currency's conversion rates."""
+
+    info: SymbolInfo
+    close: float
+    gain: float
+    loss: float
+
+
 @dataclass
 class Book:
     """Account, positions and pending orders, plus what changed since loading."""
@@ -62,6 +71,7 @@ class Book:
     history: list[TradeOrder] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
     balance_changed: bool = False
+    _quotes: dict[tuple[str, int], tuple[Tick, Quote]] = field(default_factory=dict, repr=False)
 
     def put_position(self, position: TradePosition) -> None:
         self.positions[position.ticket] = position
@@ -144,15 +154,34 @@ class Book:
 
     def valued(self, position: TradePosition) -> TradePosition:
         """The position with `price_current` and `profit` at the latest tick."""
-        tick = self.ticks.get(position.symbol)
-        if tick is None:
+        quote = self._quote(position.symbol, position.type)
+        if quote is None:
             return position
-        price = close_price(position.type, tick)
+        return position._replace(price_current=quote.close, profit=self._profit(position, quote))
+
+    def _profit(self, position: TradePosition, quote: Quote) -> float:
+        buy = position.type == mt5.POSITION_TYPE_BUY
+        raw = money.profit(quote.info, buy, position.volume, position.price_open, quote.close)
+        return money.money(raw * (quote.gain if raw >= 0 else quote.loss))
+
+    def _quote(self, symbol: str, position_type: int) -> Quote | None:
+        """Close price and conversion rates of one side of a symbol, cached per tick."""
+        tick, info = self.ticks.get(symbol), self.symbols.get(symbol)
+        if tick is None or info is None:
+            return None
+        cached = self._quotes.get((symbol, position_type))
+        if cached is not None and cached[0] is tick:
+            return cached[1]
+        close = close_price(position_type, tick)
         try:
-            profit = self.closing_profit(position, position.volume, price)
+            trade = (symbol, close)
+            gain = self.to_account(1.0, info.currency_profit, trade=trade)
+            loss = -self.to_account(-1.0, info.currency_profit, trade=trade)
         except money.PricingError:
-            profit = position.profit
-        return position._replace(price_current=price, profit=profit)
+            return None
+        quote = Quote(info, close, gain, loss)
+        self._quotes[(symbol, position_type)] = (tick, quote)
+        return quote
 
     def position_margin(self, position: TradePosition) -> float:
         """Margin held by a position at the latest price, in account money (0 if unpriceable)."""
@@ -176,9 +205,27 @@ class Book:
         return self.to_account(raw, info.currency_margin, cost=True, trade=(symbol, price))
 
     def summary(self) -> Summary:
-        """Balance, floating profit, margin, equity, free margin and margin level (%)."""
-        profit = money.money(sum((self.valued(p).profit for p in self.positions.values()), 0.0))
-        used = money.money(sum((self.position_margin(p) for p in self.positions.values()), 0.0))
+        """Balance, floating profit, margin, equity, free margin and margin level (%).
+
+        Profit is summed position by position, each rounded to cents as MT5 shows it; margin
+        is linear in volume, so each side of a quoted symbol is priced once.
+        """
+        profit, used = 0.0, 0.0
+        sides: dict[tuple[str, int], float] = {}
+        for p in self.positions.values():
+            quote = self._quote(p.symbol, p.type)
+            profit += p.profit if quote is None else self._profit(p, quote)
+            if p.symbol in self.ticks:
+                sides[(p.symbol, p.type)] = sides.get((p.symbol, p.type), 0.0) + p.volume
+            else:
+                used += self.position_margin(p)
+        for (symbol, position_type), volume in sides.items():
+            buy = position_type == mt5.POSITION_TYPE_BUY
+            try:
+                used += self.margin_for(symbol, buy, volume, 0.0)
+            except money.PricingError:
+                continue
+        profit, used = money.money(profit), money.money(used)
         equity = money.money(self.account.balance + profit)
         level = equity / used * 100 if used > 0 else 0.0
         free = money.money(equity - used)

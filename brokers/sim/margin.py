@@ -47,21 +47,33 @@ def profit(info: SymbolInfo, is_buy: bool, volume: float, price_open: float, clo
 
 
 def convert(
-    amount: float, legs: Sequence[Leg], ticks: Mapping[str, Tick], *, cost: bool = False
+    amount: float,
+    legs: Sequence[Leg],
+    ticks: Mapping[str, Tick],
+    *,
+    cost: bool = False,
+    trade: tuple[str, float] | None = None,
 ) -> float | None:
     """`amount` through `legs` at the latest ticks (None when a tick is missing).
 
-    A gain (`amount >= 0`, not `cost`) takes the lower rate, a loss or a cost the higher one.
+    A gain (`amount >= 0`, not `cost`) takes the lower rate, a loss or a cost the higher one;
+    a leg through the `trade` symbol takes the trade's price.
     """
     small = amount >= 0 and not cost
     for leg in legs:
-        tick = ticks.get(leg.symbol)
-        if tick is None or tick.bid <= 0 or tick.ask <= 0:
+        if trade is not None and leg.symbol == trade[0]:
+            bid = ask = trade[1]
+        else:
+            tick = ticks.get(leg.symbol)
+            if tick is None:
+                return None
+            bid, ask = tick.bid, tick.ask
+        if bid <= 0 or ask <= 0:
             return None
         if leg.multiply:
-            amount *= tick.bid if small else tick.ask
+            amount *= bid if small else ask
         else:
-            amount /= tick.ask if small else tick.bid
+            amount /= ask if small else bid
     return amount
 
 
@@ -81,11 +93,8 @@ def to_account(
     uses that price, as MT5 does (buy USDJPY 1 lot 108.183 → 108.483 earns 30000 JPY =
     30000 / 108.483 = 276.54 USD in MetaQuotes' order_calc_profit example).
     """
-    if trade is not None:
-        symbol, price = trade
-        ticks = {**ticks, symbol: Tick(time=0, bid=price, ask=price)}
     legs = symbols.path(currency, account_currency)
-    converted = None if legs is None else convert(amount, legs, ticks, cost=cost)
+    converted = None if legs is None else convert(amount, legs, ticks, cost=cost, trade=trade)
     if converted is None:
         raise PricingError(f"no price converts {currency} to {account_currency}")
     return converted

@@ -194,11 +194,18 @@ def fetch_ticks(client: redis.Redis, prefix: str, wanted: set[str], into: dict[s
 
 
 def ticket_source(client: redis.Redis, keys: Keys, reserved: Iterator[int]) -> Callable[[], int]:
-    """Hand out the reserved tickets first, then INCR the counter one at a time."""
+    """Hand out the reserved tickets first, then reserve blocks that double each time."""
+    block = 8
 
     def next_ticket() -> int:
+        nonlocal reserved, block
         ticket = next(reserved, None)
-        return ticket if ticket is not None else int(client.incr(keys.tickets))
+        if ticket is None:
+            last = int(client.incrby(keys.tickets, block))
+            reserved = iter(range(last - block + 1, last + 1))
+            block *= 2
+            ticket = next(reserved)
+        return ticket
 
     return next_ticket
 
