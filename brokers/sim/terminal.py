@@ -95,7 +95,7 @@ class SimTerminal:
     ) -> None:
         self.redis = redis
         self.prefix = prefix
-        self.symbols = symbols or default_symbols()
+        self.symbols = default_symbols() if symbols is None else symbols
         self.server = TradeServer(redis, prefix, self.symbols)
         self._clock = clock
         self._login: int | None = None
