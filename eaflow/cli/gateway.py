@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from typing import Annotated
 
 import redis.asyncio as aioredis
@@ -59,8 +60,14 @@ async def _serve(url: str, prefix: str, config: GatewayConfig) -> None:
     console.print(f"eaflow gateway on {where} (chart /, webhook /webhook/tradingview, API /docs)")
     for line in usage(created, where) if created is not None else []:
         console.print(line, highlight=False, soft_wrap=True)
+    serving = asyncio.ensure_future(GatewayServer(app, config.host, config.port).run())
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, serving.cancel)
     try:
-        await GatewayServer(app, config.host, config.port).run()
+        await serving
+    except asyncio.CancelledError:
+        console.print("eaflow gateway stopped")
     finally:
         await client.aclose()
 

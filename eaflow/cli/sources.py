@@ -53,7 +53,6 @@ def list_sources(
         "sl/tp",
         "risk=",
         "enabled",
-        *(["secret"] if show_secrets else []),
     )
     for source in found.values():
         table.add_row(
@@ -64,9 +63,13 @@ def list_sources(
             source.stops_unit.value,
             source.volume_type,
             "yes" if source.enabled else "no",
-            *([source.secret] if show_secrets else []),
         )
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    for source in found.values() if show_secrets else ():
+        console.print(
+            f"source {source.name}: secret {source.secret}", highlight=False, soft_wrap=True
+        )
 
 
 @sources.command("add")
@@ -102,7 +105,9 @@ def add(
         field, rule = refusal_of(error)
         raise typer.BadParameter(f"{field}: {rule}") from error
     _store_call(redis, prefix, lambda store: store.put(source))
-    Console().print(f"source {source.name}: secret {source.secret}", highlight=False)
+    Console().print(
+        f"source {source.name}: secret {source.secret}", highlight=False, soft_wrap=True
+    )
 
 
 @sources.command("rotate")
@@ -119,7 +124,9 @@ def rotate(name: str, redis: RedisOption = None, prefix: PrefixOption = "ea:") -
     source = _store_call(redis, prefix, call)
     if source is None:
         raise typer.BadParameter(f"no source named '{name}'", param_hint="NAME")
-    Console().print(f"source {source.name}: secret {source.secret}", highlight=False)
+    Console().print(
+        f"source {source.name}: secret {source.secret}", highlight=False, soft_wrap=True
+    )
 
 
 @sources.command("remove")
