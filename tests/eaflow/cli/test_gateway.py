@@ -11,8 +11,7 @@ import time
 import httpx
 import orjson
 import redis
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from eaflow.cli.main import app
 from tests.redis_server import free_port
