@@ -8,7 +8,9 @@ SIGNALS_RECEIVED = Counter("eaflow_signals_received_total", "Signals read from r
 SIGNALS_REJECTED = Counter(
     "eaflow_signals_rejected_total", "Signals or orders refused before the broker", ["field"]
 )
-ORDERS_SENT = Counter("eaflow_orders_sent_total", "Trade requests sent to a broker", ["instance"])
+ORDERS_SENT = Counter(
+    "eaflow_orders_sent_total", "Trade requests sent to a broker", ["instance_id"]
+)
 RESULTS = Counter(
     "eaflow_results_total", "Terminal results by status and retcode", ["status", "retcode"]
 )

@@ -7,22 +7,24 @@ from prometheus_client import Counter, Gauge
 from eaflow.models import InstanceStatus
 
 INSTANCE_UP = Gauge(
-    "eaflow_instance_up", "1 while the instance trades (running or sync-disabled)", ["instance"]
+    "eaflow_instance_up", "1 while the instance trades (running or sync-disabled)", ["instance_id"]
 )
 INSTANCE_STATUS = Gauge(
     "eaflow_instance_status",
     "1 for the instance's current status, 0 for the others",
-    ["instance", "status"],
+    ["instance_id", "status"],
 )
-INSTANCE_EQUITY = Gauge("eaflow_instance_equity", "Account equity at the last sync", ["instance"])
+INSTANCE_EQUITY = Gauge(
+    "eaflow_instance_equity", "Account equity at the last sync", ["instance_id"]
+)
 INSTANCE_BALANCE = Gauge(
-    "eaflow_instance_balance", "Account balance at the last sync", ["instance"]
+    "eaflow_instance_balance", "Account balance at the last sync", ["instance_id"]
 )
 CONFIG_VERSION_APPLIED = Gauge(
-    "eaflow_config_version_applied", "Configuration version the instance applies", ["instance"]
+    "eaflow_config_version_applied", "Configuration version the instance applies", ["instance_id"]
 )
 INSTANCE_RESTARTS = Counter(
-    "eaflow_instance_restarts", "Restarts after a crash or on request", ["instance"]
+    "eaflow_instance_restarts", "Restarts after a crash or on request", ["instance_id"]
 )
 SYNC_AGE = Gauge(
     "eaflow_state_sync_age_seconds", "Age of the oldest instance state in Redis at the last sync"

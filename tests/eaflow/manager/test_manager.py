@@ -13,7 +13,7 @@ from brokers.types import BrokerUnavailable
 from eaflow.manager import metrics
 from eaflow.manager.manager import desired_key, restart_key
 from eaflow.manager.stopped import StoppedBroker
-from eaflow.models import AccountState, InstanceStatus, ReportKind
+from eaflow.models import AccountState, InstanceReport, InstanceStatus, ReportKind
 from tests.eaflow.manager.conftest import CONFIG, PREFIX, Rig, spec
 
 RUNNING = InstanceStatus.RUNNING
@@ -91,32 +91,55 @@ async def test_operators_stop_start_and_restart_an_instance(rig: Rig) -> None:
     assert rig.live["a"] is not second
 
 
-async def test_a_crashed_instance_restarts_and_a_lost_broker_is_retried(rig: Rig) -> None:
+def kinds(reports: list[InstanceReport], instance: str) -> list[tuple[ReportKind, str]]:
+    return [
+        (r.kind, r.status.value)
+        for r in reports
+        if r.instance == instance and r.kind is not ReportKind.HEARTBEAT
+    ]
+
+
+async def test_a_crashed_instance_is_restarted_after_the_delay_until_it_works(rig: Rig) -> None:
     await rig.until(lambda: set(statuses(rig).values()) == {RUNNING})
     account = Keys(PREFIX, 6001).account
-    saved: Any = rig.sim.redis.dump(account)
-    rig.sim.redis.delete(account)  # the terminal now raises: the instance crashes
+    rig.sim.redis.hset(account, "balance", "garbage")  # the terminal now raises ValueError
     await rig.until(lambda: statuses(rig)["a"] is InstanceStatus.RESTARTING)
-    crashed_at = time.monotonic()
-    # the restart's new session cannot log in: degraded, retried every reconnect interval
-    await rig.until(lambda: statuses(rig)["a"] is InstanceStatus.DEGRADED)
-    assert time.monotonic() - crashed_at >= CONFIG.restart_delay - CONFIG.interval
-    rig.sim.redis.restore(account, 0, saved)
+    # every restart fails the same way: reported, tried again after the delay
+    await rig.until(lambda: rig.manager.slots["a"].restarts >= 3)
+    rig.sim.redis.hset(account, "balance", "10000.0")
     await rig.until(lambda: statuses(rig)["a"] is RUNNING)
-    reports = [
-        (r.kind, r.status)
-        for r in await rig.reports()
-        if r.instance == "a" and r.kind is not ReportKind.HEARTBEAT
+    reports = [r for r in await rig.reports() if r.instance == "a"]
+    assert kinds(reports, "a")[2:6] == [
+        (ReportKind.CRASHED, "restarting"),
+        (ReportKind.STATUS, "starting"),
+        (ReportKind.RESTART_FAILED, "restarting"),
+        (ReportKind.STATUS, "starting"),
     ]
-    assert reports[-4:] == [
-        (ReportKind.CRASHED, InstanceStatus.RESTARTING),
-        (ReportKind.STATUS, InstanceStatus.STARTING),
-        (ReportKind.STATUS, InstanceStatus.DEGRADED),
-        (ReportKind.STATUS, RUNNING),
+    assert kinds(reports, "a")[-1] == (ReportKind.STATUS, "running")
+    crash = next(r for r in reports if r.kind is ReportKind.CRASHED)
+    retry = next(r for r in reports if r.kind is ReportKind.STATUS and r.ts > crash.ts)
+    assert retry.ts - crash.ts >= CONFIG.restart_delay
+    assert crash.error == "ValueError: could not convert string to float: 'garbage'"
+    assert statuses(rig)["b"] is RUNNING
+    restarts = metrics.INSTANCE_RESTARTS.labels("a")._value.get()
+    assert restarts >= 3
+
+
+async def test_a_lost_broker_is_degraded_and_reconnected(rig: Rig) -> None:
+    await rig.until(lambda: set(statuses(rig).values()) == {RUNNING})
+    account = Keys(PREFIX, 6002).account
+    saved: Any = rig.sim.redis.dump(account)
+    rig.sim.redis.delete(account)  # the trade server no longer knows the account
+    await rig.until(lambda: statuses(rig)["b"] is InstanceStatus.DEGRADED)
+    lost_at = time.monotonic()
+    rig.sim.redis.restore(account, 0, saved)
+    await rig.until(lambda: statuses(rig)["b"] is RUNNING)
+    assert time.monotonic() - lost_at >= CONFIG.reconnect_interval - 2 * CONFIG.interval
+    assert kinds(await rig.reports(), "b")[-2:] == [
+        (ReportKind.STATUS, "degraded"),
+        (ReportKind.STATUS, "running"),
     ]
-    crash = next(r for r in await rig.reports() if r.kind is ReportKind.CRASHED)
-    assert crash.error is not None and "AccountMissing" in crash.error
-    assert crash.restarts == 1 and statuses(rig)["b"] is RUNNING
+    assert rig.manager.slots["b"].restarts == 0  # reconnected, not restarted
 
 
 async def test_killing_redis_disables_sync_until_it_is_back(rig: Rig) -> None:
