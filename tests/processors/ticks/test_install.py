@@ -37,7 +37,9 @@ async def test_the_installed_worker_trails_a_sim_instance_on_the_recorded_feed(
     })  # fmt: skip
     assert sent is not None and sent.retcode == mt5.TRADE_RETCODE_DONE
 
-    replay = ReplayConfig(speed=0, loop=False, symbols=("EURUSD",))
+    # as fast as possible, kept whole (no MAXLEN trimming) so that a worker slowed down by a
+    # busy machine still sees the early ticks that move the SL, whenever it reads them
+    replay = ReplayConfig(speed=0, loop=False, symbols=("EURUSD",), maxlen=100_000)
     p = build_pipeline(Settings(redis_url=redis_url, prefix=PREFIX), redis_url, replay=replay)
     config = TradingConfig(trailing_stop=TrailingStop(enabled=True, distance=30, step=10))
     await p.registry.put(InstanceSpec(instance_id="t-1", login=LOGIN, magic=77, config=config))
