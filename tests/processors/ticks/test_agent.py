@@ -155,7 +155,8 @@ async def test_a_simulated_account_trades_on_the_replayed_ticks(
     worker = Worker(redis_url, {"demo-9": account})
     await worker.start()
     try:
-        replay = TickReplay(redis_async, PREFIX, ReplayConfig(speed=0, loop=False))
+        # kept whole: a worker slowed by a busy machine still sees the tick that hits the SL
+        replay = TickReplay(redis_async, PREFIX, ReplayConfig(speed=0, loop=False, maxlen=10_000))
         await replay.play(("EURUSD", t) for t in ticks[1:])
         await asyncio.wait_for(worker.caught_up(redis_async, ["EURUSD"]), 30)
     finally:
