@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from pathlib import Path
 from typing import Annotated
 
 import redis.asyncio as aioredis
@@ -11,9 +12,13 @@ import typer
 from rich.console import Console
 
 from eaflow.cli.options import PrefixOption, RedisOption, require_redis, settings_from
+from eaflow.config.service import ConfigService
+from eaflow.config.store import ConfigStore
+from eaflow.database import database_path
 from eaflow.gateway.app import create_app
 from eaflow.gateway.config import GatewayConfig
 from eaflow.gateway.server import GatewayServer, usage
+from eaflow.instances import InstanceRegistry
 
 ListOption = Annotated[list[str] | None, typer.Option(help="Repeat or separate with commas.")]
 
@@ -31,7 +36,8 @@ def gateway(
     trusted_proxy: ListOption = None,
     body_limit: Annotated[int | None, typer.Option(help="Largest body in bytes.")] = None,
 ) -> None:
-    """Serve POST /webhook/tradingview, the UDF datafeed at /udf and the chart at /.
+    """Serve POST /webhook/tradingview, the UDF datafeed at /udf, the chart at / and the
+    configuration API at /config (for admin sources: eaflow sources add NAME --admin).
 
     --allow takes IPs, CIDRs, `tradingview`, `loopback` or `*` (default: tradingview and
     loopback); --trusted-proxy names the reverse proxies whose X-Forwarded-For is believed.
@@ -48,12 +54,13 @@ def gateway(
         )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
-    asyncio.run(_serve(url, settings.prefix, config))
+    asyncio.run(_serve(url, settings.prefix, config, database_path(settings.data_dir)))
 
 
-async def _serve(url: str, prefix: str, config: GatewayConfig) -> None:
+async def _serve(url: str, prefix: str, config: GatewayConfig, db: Path) -> None:
     client = aioredis.Redis.from_url(url)
-    app = create_app(client, prefix, config)
+    service = ConfigService(ConfigStore(db), InstanceRegistry(client, prefix))
+    app = create_app(client, prefix, config, settings=service)
     created = await app.state.gateway.sources.ensure_default()
     console = Console(stderr=True)
     where = f"http://{config.host}:{config.port}"

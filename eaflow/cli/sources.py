@@ -87,6 +87,7 @@ def add(
         str, typer.Option(help="risk= means lots, risk_percent or risk_money.")
     ] = "lots",
     require_signature: Annotated[bool, typer.Option(help="Require the HMAC header.")] = False,
+    admin: Annotated[bool, typer.Option(help="Its secret also opens the /config API.")] = False,
     secret: Annotated[str | None, typer.Option(help="Secret to use (default: generated).")] = None,
 ) -> None:
     """Add or replace a source and print its secret."""
@@ -100,6 +101,7 @@ def add(
             stops_unit=stops_unit,
             volume_type=volume_type,
             require_signature=require_signature,
+            admin=admin,
         )
     except ValidationError as error:
         field, rule = refusal_of(error)

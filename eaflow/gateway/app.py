@@ -9,7 +9,9 @@ from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from eaflow.config.service import ConfigService
 from eaflow.gateway import chart, live, udf, webhook
+from eaflow.gateway.admin import admin_router
 from eaflow.gateway.bars import BarSource, StreamBars
 from eaflow.gateway.chart import STATIC
 from eaflow.gateway.config import GatewayConfig
@@ -30,14 +32,18 @@ def create_app(
     prefix: str = "ea:",
     config: GatewayConfig | None = None,
     bars: BarSource | None = None,
+    settings: ConfigService | None = None,
 ) -> FastAPI:
-    """The app over one Redis client; `bars` defaults to reading the tick streams."""
+    """The app over one Redis client; `bars` defaults to reading the tick streams;
+    with `settings`, the configuration API is served at `/config` for admin sources."""
     app = FastAPI(title="eaflow gateway", description=DESCRIPTION, version="1")
     gw = Gateway(redis, prefix, config or GatewayConfig())
     app.state.gateway = gw
     app.state.symbols = ChartSymbols(gw, bars or StreamBars(redis, prefix), gw.config.symbols_ttl)
     for router in (webhook.router, udf.router, chart.router, live.router):
         app.include_router(router)
+    if settings is not None:
+        app.include_router(admin_router(settings))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(RequestValidationError)

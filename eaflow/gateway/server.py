@@ -11,6 +11,9 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 
+from eaflow.config.service import ConfigService
+from eaflow.config.store import ConfigStore
+from eaflow.database import database_path
 from eaflow.gateway.app import create_app
 from eaflow.gateway.config import GatewayConfig
 from eaflow.gateway.sources import Source
@@ -89,12 +92,16 @@ def usage(source: Source, url: str) -> list[str]:
 async def install_gateway(p: Pipeline) -> None:
     """The `gateway` worker: the HTTP gateway on settings.http_host/http_port."""
     config = GatewayConfig.from_env(host=p.settings.http_host, port=p.settings.http_port)
-    app = create_app(p.redis, p.settings.prefix, config)
+    service = ConfigService(ConfigStore(database_path(p.settings.data_dir)), p.registry)
+    app = create_app(p.redis, p.settings.prefix, config, settings=service)
     created = await app.state.gateway.sources.ensure_default()
     server = GatewayServer(app, config.host, config.port)
     p.app.task(server.run)
     url = f"http://{config.host}:{config.port}"
-    p.running.append(f"gateway: {url} (chart /, webhook /webhook/tradingview, API /docs)")
+    p.running.append(
+        f"gateway: {url} (chart /, webhook /webhook/tradingview, API /docs, "
+        "/config for admin sources)"
+    )
     if created is not None:
         p.running += usage(created, url)
     else:

@@ -33,7 +33,8 @@ class Source(Message):
     `instances` is the session binding: the instances this source may trade (`*`: all).
     `allow` narrows the gateway's IP allowlist for this source (empty: the gateway's).
     `stops_unit`, `volume_type`, `symbols` and `symbol_suffix` say how its text commands
-    read `sl=`/`tp=`, `risk=` and symbol names.
+    read `sl=`/`tp=`, `risk=` and symbol names. An `admin` source's secret also opens the
+    configuration API (`Authorization: Bearer <secret>`).
     """
 
     name: SourceName
@@ -47,6 +48,7 @@ class Source(Message):
     symbols: dict[str, str] = Field(default_factory=dict)
     symbol_suffix: Annotated[str, Field(max_length=16)] = ""
     enabled: bool = True
+    admin: bool = False
 
     @field_validator("instances")
     @classmethod

@@ -7,16 +7,20 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
 import redis
 import redis.asyncio as aioredis
 
+from eaflow.config.service import ConfigService
+from eaflow.config.store import ConfigStore
 from eaflow.gateway.app import create_app
 from eaflow.gateway.config import GatewayConfig
 from eaflow.gateway.server import GatewayServer
 from eaflow.gateway.sources import Source
+from eaflow.instances import InstanceRegistry
 
 PREFIX = "ea:"
 SECRET = "test-secret-0123456789abcdef"
@@ -51,8 +55,11 @@ class Served:
 
 
 @contextmanager
-def serving(redis_url: str, config: GatewayConfig | None = None) -> Iterator[Served]:
-    """Serve the gateway until the block ends; the source `tradingview` has SECRET."""
+def serving(
+    redis_url: str, config: GatewayConfig | None = None, config_db: Path | None = None
+) -> Iterator[Served]:
+    """Serve the gateway until the block ends; the source `tradingview` has SECRET; with
+    `config_db`, the configuration API on that DuckDB file too."""
     config = config or GatewayConfig(port=0, symbols_ttl=0)
     started = threading.Event()
     holder: list[GatewayServer] = []
@@ -60,7 +67,11 @@ def serving(redis_url: str, config: GatewayConfig | None = None) -> Iterator[Ser
 
     async def main() -> None:
         client = aioredis.Redis.from_url(redis_url)
-        server = GatewayServer(create_app(client, PREFIX, config), "127.0.0.1", config.port)
+        service = None
+        if config_db is not None:
+            service = ConfigService(ConfigStore(config_db), InstanceRegistry(client, PREFIX))
+        app = create_app(client, PREFIX, config, settings=service)
+        server = GatewayServer(app, "127.0.0.1", config.port)
         holder.append(server)
         task = asyncio.ensure_future(server.run())
         while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has a flag only
