@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 here = Path(__file__).parent
-for module in sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_")):
+for module in sorted(
+    m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_")
+):
     print(f"\n== {module} ==", flush=True)
     code = subprocess.call([sys.executable, "-m", f"bench.{module}"])
     if code:

@@ -58,8 +58,16 @@ async def eaflow_latency(url: str, instances: int, n: int) -> dict[str, Any]:
     pipeline = build_pipeline(Settings(redis_url=url, prefix=PREFIX), url)
     names = await seed_demo(pipeline.registry, url, PREFIX, instances)
     now_ms = int(time.time() * 1000)
-    tick = Tick(time=now_ms // 1000, bid=1.38742, ask=1.38755, last=0.0, volume=0,
-                time_msc=now_ms, flags=6, volume_real=0.0)
+    tick = Tick(
+        time=now_ms // 1000,
+        bid=1.38742,
+        ask=1.38755,
+        last=0.0,
+        volume=0,
+        time_msc=now_ms,
+        flags=6,
+        volume_real=0.0,
+    )
     await client.xadd(f"{PREFIX}ticks:EURUSD", {"d": encode_tick(tick)})
     await install(pipeline, ["rtss", "orders"])
     await pipeline.app.start()
@@ -68,9 +76,13 @@ async def eaflow_latency(url: str, instances: int, n: int) -> dict[str, Any]:
     samples = []
     before = await commands_processed(client)
     for i in range(n):
-        body = {"order_id": f"lat-{i}", "symbol": "EURUSD",
-                "order_type": "buy" if i % 2 else "sell", "volume": "0.01",
-                "instances": [names[i % len(names)]]}
+        body = {
+            "order_id": f"lat-{i}",
+            "symbol": "EURUSD",
+            "order_type": "buy" if i % 2 else "sell",
+            "volume": "0.01",
+            "instances": [names[i % len(names)]],
+        }
         start = time.perf_counter()
         await client.xadd(f"{PREFIX}rtss", {"d": orjson.dumps(body)})
         while True:
@@ -78,8 +90,7 @@ async def eaflow_latency(url: str, instances: int, n: int) -> dict[str, Any]:
             if not entries:
                 raise RuntimeError("no result within 5 s")
             last = entries[0][1][-1][0]
-            if any(orjson.loads(f[b"d"])["order_id"] == body["order_id"]
-                   for _, f in entries[0][1]):
+            if any(orjson.loads(f[b"d"])["order_id"] == body["order_id"] for _, f in entries[0][1]):
                 break
         samples.append(time.perf_counter() - start)
     per_signal = (await commands_processed(client) - before) / n
@@ -88,7 +99,7 @@ async def eaflow_latency(url: str, instances: int, n: int) -> dict[str, Any]:
         await broker.close()
     await pipeline.redis.aclose()
     await client.aclose()
-    return {**percentiles(samples[n // 10:]), "commands_per_signal": per_signal}
+    return {**percentiles(samples[n // 10 :]), "commands_per_signal": per_signal}
 
 
 async def main(n: int, port: int) -> None:
@@ -98,14 +109,30 @@ async def main(n: int, port: int) -> None:
     rt = raw["ping"]["p50_ms"]
     rows = [
         {"what": "raw PING round trip", **_cols(raw["ping"]), "× RTT p50": 1.0},
-        {"what": "raw XADD → XREADGROUP", **_cols(raw["xadd_to_xreadgroup"]),
-         "× RTT p50": raw["xadd_to_xreadgroup"]["p50_ms"] / rt},
-        *({"what": f"eaflow signal → result, {k} instance(s)", **_cols(r),
-           "× RTT p50": r["p50_ms"] / rt} for k, r in runs.items()),
+        {
+            "what": "raw XADD → XREADGROUP",
+            **_cols(raw["xadd_to_xreadgroup"]),
+            "× RTT p50": raw["xadd_to_xreadgroup"]["p50_ms"] / rt,
+        },
+        *(
+            {
+                "what": f"eaflow signal → result, {k} instance(s)",
+                **_cols(r),
+                "× RTT p50": r["p50_ms"] / rt,
+            }
+            for k, r in runs.items()
+        ),
     ]
-    report("latency", "signal → result latency (ms)", rows,
-           {"raw": raw, "eaflow": runs,
-            "commands_per_signal": {k: r["commands_per_signal"] for k, r in runs.items()}})
+    report(
+        "latency",
+        "signal → result latency (ms)",
+        rows,
+        {
+            "raw": raw,
+            "eaflow": runs,
+            "commands_per_signal": {k: r["commands_per_signal"] for k, r in runs.items()},
+        },
+    )
 
 
 def _cols(p: dict[str, float]) -> dict[str, Any]:

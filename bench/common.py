@@ -23,13 +23,22 @@ def percentiles(samples: Sequence[float]) -> dict[str, float]:
     """p50/p95/p99/max of latencies in seconds, reported in milliseconds."""
     ordered = sorted(samples)
     q = statistics.quantiles(ordered, n=100, method="inclusive")
-    return {"p50_ms": q[49] * 1e3, "p95_ms": q[94] * 1e3, "p99_ms": q[98] * 1e3,
-            "max_ms": ordered[-1] * 1e3, "n": len(ordered)}
+    return {
+        "p50_ms": q[49] * 1e3,
+        "p95_ms": q[94] * 1e3,
+        "p99_ms": q[98] * 1e3,
+        "max_ms": ordered[-1] * 1e3,
+        "n": len(ordered),
+    }
 
 
 def machine() -> dict[str, Any]:
-    return {"python": platform.python_version(), "platform": platform.platform(),
-            "cpus": __import__("os").cpu_count(), "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": __import__("os").cpu_count(),
+        "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
 
 
 @contextmanager
@@ -40,7 +49,8 @@ def redis_server(port: int) -> Iterator[str]:
         raise SystemExit("benchmarks need redis-server on PATH (apt-get install redis-server)")
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     import redis
 

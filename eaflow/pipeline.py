@@ -10,8 +10,8 @@ import redis.asyncio as aioredis
 from brokers.mt5.broker import Mt5Broker
 from eaflow.instances import InstanceRegistry
 from eaflow.settings import Settings
-from processors.topics import Topics
 from processors.ticks.replay import ReplayConfig
+from processors.topics import Topics
 from streams import App, AppSettings
 
 
@@ -26,7 +26,7 @@ class Pipeline:
     redis: aioredis.Redis
     registry: InstanceRegistry
     instances: tuple[str, ...] = ()  # the instances this process hosts; () = all
-    replay: ReplayConfig = ReplayConfig()
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
     brokers: dict[str, Mt5Broker] = field(default_factory=dict)
     running: list[str] = field(default_factory=list)  # human-readable "what runs here"
 
@@ -38,15 +38,20 @@ def build_pipeline(
     settings: Settings,
     redis_url: str,
     instances: Sequence[str] = (),
-    replay: ReplayConfig = ReplayConfig(),
+    replay: ReplayConfig | None = None,
 ) -> Pipeline:
-    app = App(AppSettings(
-        redis_url=redis_url, prefix=settings.prefix, name="eaflow",
-        start_id="0",  # a group created late still sees every signal and order already written
-        claim_min_idle_ms=settings.claim_idle_ms,
-        claim_interval=settings.claim_interval_ms / 1000,
-        max_deliveries=settings.max_deliveries,
-    ))
+    replay = replay or ReplayConfig()
+    app = App(
+        AppSettings(
+            redis_url=redis_url,
+            prefix=settings.prefix,
+            name="eaflow",
+            start_id="0",  # a group created late still sees every signal and order already written
+            claim_min_idle_ms=settings.claim_idle_ms,
+            claim_interval=settings.claim_interval_ms / 1000,
+            max_deliveries=settings.max_deliveries,
+        )
+    )
     redis = aioredis.Redis.from_url(redis_url)
     return Pipeline(
         settings=settings,

@@ -63,7 +63,9 @@ def stops_distance(info: SymbolInfo) -> Decimal:
     return dec(info.trade_stops_level) * dec(info.point)
 
 
-def check_pending_price(order_type: OrderType, price: Decimal, info: SymbolInfo, tick: Tick) -> None:
+def check_pending_price(
+    order_type: OrderType, price: Decimal, info: SymbolInfo, tick: Tick
+) -> None:
     """Limit orders rest on the better side of the market, stop orders on the worse side."""
     gap = stops_distance(info)
     ask, bid = dec(tick.ask), dec(tick.bid)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -71,10 +72,10 @@ def send(
 
 async def _send(url: str, prefix: str, signals: list[dict[str, Any]], wait: float) -> list[Result]:
     client = aioredis.Redis.from_url(url)
-    try:
-        last = (await client.xinfo_stream(f"{prefix}rtrs"))["last-generated-id"] if wait else None
-    except aioredis.ResponseError:
-        last = b"0-0"
+    last: bytes = b"0-0"
+    if wait:
+        with contextlib.suppress(aioredis.ResponseError):  # no results yet: from the start
+            last = (await client.xinfo_stream(f"{prefix}rtrs"))["last-generated-id"]
     pipe = client.pipeline(transaction=False)
     for item in signals:
         pipe.xadd(f"{prefix}rtss", {"d": orjson.dumps(item)})
@@ -83,7 +84,7 @@ async def _send(url: str, prefix: str, signals: list[dict[str, Any]], wait: floa
     results: list[Result] = []
     deadline = time.monotonic() + wait
     while wait and time.monotonic() < deadline:
-        entries = await client.xread({f"{prefix}rtrs": last}, block=200, count=1000)
+        entries: Any = await client.xread({f"{prefix}rtrs": last}, block=200, count=1000)
         for _, batch in entries:
             for entry_id, fields in batch:
                 last = entry_id

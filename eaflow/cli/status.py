@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import orjson
 import redis.asyncio as aioredis
@@ -15,7 +16,7 @@ from eaflow.cli.options import PrefixOption, RedisOption, require_redis, setting
 from eaflow.instances import InstanceRegistry
 from eaflow.manager.commands import InstanceRow
 from eaflow.manager.commands import rows as instance_rows
-from streams.inspect import stream_status
+from streams.inspect import StreamStatus, stream_status
 
 
 def status(
@@ -28,26 +29,33 @@ def status(
     settings = settings_from(redis, prefix)
     url = require_redis(settings)
 
-    async def read() -> tuple[list[object], list[InstanceRow]]:
+    async def read() -> tuple[list[StreamStatus], list[InstanceRow]]:
         client = aioredis.Redis.from_url(url)
         try:
-            found = list(await stream_status(client, settings.prefix))
+            found = await stream_status(client, settings.prefix)
             return found, await instance_rows(InstanceRegistry(client, settings.prefix))
         finally:
             await client.aclose()
 
     streams, instances = asyncio.run(read())
     if json:
-        typer.echo(orjson.dumps(streams, default=lambda o: o.__dict__).decode())
+        typer.echo(orjson.dumps([dataclasses.asdict(s) for s in streams]).decode())
         return
-    table = Table("stream", "length", "group", "lag", "pending", "consumers")
+    table = Table("stream", "length", "group", "lag", "pending", "consumers", "dead letters")
     for item in streams:
-        groups = getattr(item, "groups", ()) or ()
-        if not groups:
-            table.add_row(item.name, str(item.length), "", "", "", "")  # type: ignore[attr-defined]
-        for g in groups:
-            table.add_row(item.name, str(item.length), g.name, str(g.lag), str(g.pending),  # type: ignore[attr-defined]
-                          str(g.consumers))
+        dead = str(item.dlq_length) if item.dlq_length else ""
+        if not item.groups:
+            table.add_row(item.name, str(item.length), "", "", "", "", dead)
+        for g in item.groups:
+            table.add_row(
+                item.name,
+                str(item.length),
+                g.name,
+                str(g.lag),
+                str(g.pending),
+                str(g.consumers),
+                dead,
+            )
     Console().print(table)
     if instances:
         Console().print(instances_table(instances))

@@ -13,7 +13,9 @@ class Action(StrEnum):
     CLOSE = "close"  # close a position, fully or partially
     SLTP = "sltp"  # change a position's SL/TP
     CANCEL = "cancel"  # remove a pending order
-    CLOSE_ALL = "close_all"  # close every position (and cancel pending orders) of a symbol or instance
+    CLOSE_ALL = (
+        "close_all"  # close every position (and cancel pending orders) of a symbol or instance
+    )
     HALT = "halt"  # set the instance's trading state to halted (eaoff)
     RESUME = "resume"  # set it back to active (eaon)
 

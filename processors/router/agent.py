@@ -17,7 +17,6 @@ from eaflow.instances import InstanceRegistry
 from eaflow.models import (
     Action,
     InstanceSpec,
-    Order,
     OrderStatus,
     Result,
     Signal,
@@ -80,8 +79,12 @@ class Router:
         now = time.time()
         for spec in targets:
             info = self.symbols.get(spec.instance_id, {}).get(signal.symbol or "")
-            market = Market(info, ticks.get(signal.symbol or ""), self.balances.get(spec.instance_id),
-                            self.global_state)
+            market = Market(
+                info,
+                ticks.get(signal.symbol or ""),
+                self.balances.get(spec.instance_id),
+                self.global_state,
+            )
             try:
                 if signal.action in (Action.HALT, Action.RESUME):
                     self._switch(signal, spec, out)
@@ -95,7 +98,7 @@ class Router:
     async def _ticks(self, symbol: str | None) -> dict[str, Tick]:
         if symbol is None:
             return {}
-        entries = await self.redis.xrevrange(self.topics.ticks_key(symbol), count=1)
+        entries: Any = await self.redis.xrevrange(self.topics.ticks_key(symbol), count=1)
         return {symbol: decode_tick(entries[0][1][b"d"])} if entries else {}
 
     def _switch(self, signal: Signal, spec: InstanceSpec, out: Outbox) -> None:
@@ -107,23 +110,39 @@ class Router:
         self.instances[spec.instance_id] = updated
         out.call("HSET", self.registry.key, spec.instance_id, updated.model_dump_json())
         out.call("SET", self.registry.rev_key, new_id())
-        out.send(self.topics.rtrs, Result(
-            result_id=f"{signal.effective_order_id}@{spec.instance_id}",
-            order_id=signal.effective_order_id, signal_id=signal.signal_id,
-            instance=spec.instance_id, action=signal.action, status=OrderStatus.MODIFIED,
-            source=signal.source, received_at=signal.created_at,
-        ))
+        out.send(
+            self.topics.rtrs,
+            Result(
+                result_id=f"{signal.effective_order_id}@{spec.instance_id}",
+                order_id=signal.effective_order_id,
+                signal_id=signal.signal_id,
+                instance=spec.instance_id,
+                action=signal.action,
+                status=OrderStatus.MODIFIED,
+                source=signal.source,
+                received_at=signal.created_at,
+            ),
+        )
         log.warning("trading_state_changed", instance=spec.instance_id, state=state.value)
 
     def _reject(self, signal: Signal, instance: str, refusal: Refusal, out: Outbox) -> None:
         SIGNALS_REJECTED.labels(field=refusal.field).inc()
-        out.send(self.topics.rtrs, Result(
-            result_id=f"{signal.effective_order_id}@{instance}",
-            order_id=signal.effective_order_id, signal_id=signal.signal_id, instance=instance,
-            action=signal.action, symbol=signal.symbol, status=OrderStatus.REJECTED,
-            field=refusal.field, error=str(refusal), source=signal.source,
-            received_at=signal.created_at,
-        ))
+        out.send(
+            self.topics.rtrs,
+            Result(
+                result_id=f"{signal.effective_order_id}@{instance}",
+                order_id=signal.effective_order_id,
+                signal_id=signal.signal_id,
+                instance=instance,
+                action=signal.action,
+                symbol=signal.symbol,
+                status=OrderStatus.REJECTED,
+                field=refusal.field,
+                error=str(refusal),
+                source=signal.source,
+                received_at=signal.created_at,
+            ),
+        )
 
     def _reject_raw(self, raw: Any, field: str, rule: str, received: float, out: Outbox) -> None:
         """A signal that failed validation: ids come from the body when they are usable."""
@@ -131,11 +150,20 @@ class Router:
         signal_id = _usable_id(body.get("signal_id")) or new_id()
         order_id = _usable_id(body.get("order_id")) or signal_id
         SIGNALS_REJECTED.labels(field=field).inc()
-        out.send(self.topics.rtrs, Result(
-            result_id=f"{order_id}@*", order_id=order_id, signal_id=signal_id, instance="*",
-            status=OrderStatus.REJECTED, field=field, error=f"{field}: {rule}",
-            source=_usable_id(body.get("source")) or "api", received_at=received,
-        ))
+        out.send(
+            self.topics.rtrs,
+            Result(
+                result_id=f"{order_id}@*",
+                order_id=order_id,
+                signal_id=signal_id,
+                instance="*",
+                status=OrderStatus.REJECTED,
+                field=field,
+                error=f"{field}: {rule}",
+                source=_usable_id(body.get("source")) or "api",
+                received_at=received,
+            ),
+        )
 
 
 def _usable_id(value: object) -> str | None:

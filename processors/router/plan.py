@@ -6,7 +6,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from brokers.mt5.records import SymbolInfo, Tick
-from eaflow.models import EXIT_ACTIONS, Action, InstanceSpec, Order, Signal, TradingState
+from eaflow.models import (
+    EXIT_ACTIONS,
+    Action,
+    InstanceSpec,
+    Order,
+    Signal,
+    TradingConfig,
+    TradingState,
+)
+from processors.router.admission import check_admission
 from processors.router.sizing import size
 from processors.router.stops import absolute_stop
 from processors.rules import (
@@ -42,7 +51,8 @@ def check_trading_state(signal: Signal, spec: InstanceSpec, global_state: Tradin
 def plan_order(signal: Signal, spec: InstanceSpec, market: Market, now: float) -> Order:
     """The order for `spec`, with absolute, checked prices and a checked volume."""
     check_trading_state(signal, spec, market.global_state)
-    config = spec.config
+    config = spec.config.for_symbol(signal.symbol)
+    check_admission(signal, config, now)
     fields: dict[str, object] = {}
     if signal.symbol is not None:
         if config.allowed_symbols and signal.symbol not in config.allowed_symbols:
@@ -50,7 +60,7 @@ def plan_order(signal: Signal, spec: InstanceSpec, market: Market, now: float) -
         if market.info is None:
             raise Refusal("symbol", f"{signal.symbol} is not traded by {spec.instance_id}")
     if signal.action is Action.OPEN:
-        fields = _plan_open(signal, spec, market)
+        fields = _plan_open(signal, config, market)
     elif signal.action in (Action.MODIFY, Action.SLTP):
         fields = _plan_stops_change(signal, market)
     elif signal.action is Action.CLOSE and signal.volume is not None and market.info is not None:
@@ -70,25 +80,27 @@ def plan_order(signal: Signal, spec: InstanceSpec, market: Market, now: float) -
         source=signal.source,
         received_at=signal.created_at,
         routed_at=now,
-        **fields,  # type: ignore[arg-type]
+        **fields,
     )
 
 
-def _plan_open(signal: Signal, spec: InstanceSpec, market: Market) -> dict[str, object]:
+def _plan_open(signal: Signal, config: TradingConfig, market: Market) -> dict[str, object]:
     info, tick = market.info, market.tick
     assert info is not None and signal.order_type is not None
     if tick is None:
         raise Refusal("symbol", f"no price for {info.name} yet")
     is_buy = signal.order_type.is_buy
     ask, bid = dec(tick.ask), dec(tick.bid)
-    max_spread = spec.config.max_spread
+    max_spread = config.max_spread
     if max_spread is not None and (ask - bid) / dec(info.point) > max_spread:
         raise Refusal("max_spread", f"spread {(ask - bid) / dec(info.point)} > {max_spread} points")
     if signal.order_type.is_pending:
         assert signal.price is not None
         price = check_price(signal.price, info)
         check_pending_price(signal.order_type, price, info, tick)
-        stop_limit = check_price(signal.stop_limit, info, "stop_limit") if signal.stop_limit else None
+        stop_limit = (
+            check_price(signal.stop_limit, info, "stop_limit") if signal.stop_limit else None
+        )
         entry = stop_limit or price
         reference = entry
     else:
@@ -98,9 +110,14 @@ def _plan_open(signal: Signal, spec: InstanceSpec, market: Market) -> dict[str, 
     sl = _stop(signal.stop_loss, signal, entry, is_buy, True, info, "stop_loss")
     tp = _stop(signal.take_profit, signal, entry, is_buy, False, info, "take_profit")
     check_stops(is_buy, reference, sl, tp, info)
-    volume = size(signal, spec.config, info, entry, sl, market.balance)
-    return {"volume": volume, "price": price, "stop_limit": stop_limit, "stop_loss": sl,
-            "take_profit": tp}
+    volume = size(signal, config, info, entry, sl, market.balance)
+    return {
+        "volume": volume,
+        "price": price,
+        "stop_limit": stop_limit,
+        "stop_loss": sl,
+        "take_profit": tp,
+    }
 
 
 def _plan_stops_change(signal: Signal, market: Market) -> dict[str, object]:

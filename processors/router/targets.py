@@ -36,6 +36,8 @@ def resolve_targets(
     return chosen
 
 
-def _trades(spec: InstanceSpec, symbol: str, symbols: Mapping[str, Mapping[str, SymbolInfo]]) -> bool:
+def _trades(
+    spec: InstanceSpec, symbol: str, symbols: Mapping[str, Mapping[str, SymbolInfo]]
+) -> bool:
     allowed = not spec.config.allowed_symbols or symbol in spec.config.allowed_symbols
     return allowed and symbol in symbols.get(spec.instance_id, {})

@@ -22,15 +22,26 @@ from tests.e2e.workers import Worker
 
 PREFIX = "ea:"
 # Recorded quotes (Lean/OANDA 2014-05-06 and the 2014-05-11 XAUUSD open), re-timed to now.
-QUOTES = {"EURUSD": (1.38742, 1.38755), "NZDUSD": (0.86834, 0.86858),
-          "XAUUSD": (1289.056, 1290.606)}
+QUOTES = {
+    "EURUSD": (1.38742, 1.38755),
+    "NZDUSD": (0.86834, 0.86858),
+    "XAUUSD": (1289.056, 1290.606),
+}
 
 
 def write_market(client: redis.Redis, quotes: dict[str, tuple[float, float]] = QUOTES) -> None:
     now_ms = int(time.time() * 1000)
     for symbol, (bid, ask) in quotes.items():
-        tick = Tick(time=now_ms // 1000, bid=bid, ask=ask, last=0.0, volume=0, time_msc=now_ms,
-                    flags=6, volume_real=0.0)
+        tick = Tick(
+            time=now_ms // 1000,
+            bid=bid,
+            ask=ask,
+            last=0.0,
+            volume=0,
+            time_msc=now_ms,
+            flags=6,
+            volume_real=0.0,
+        )
         client.xadd(f"{PREFIX}ticks:{symbol}", {"d": encode_tick(tick)})
 
 
@@ -74,8 +85,12 @@ def send_raw(client: redis.Redis, body: object) -> None:
 def workers(tmp_path: Path, redis_url: str) -> Iterator[Callable[..., Worker]]:
     started: list[Worker] = []
 
-    def start(*topics: str, extra: tuple[str, ...] = (), env: dict[str, str] | None = None,
-              name: str = "worker") -> Worker:
+    def start(
+        *topics: str,
+        extra: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+        name: str = "worker",
+    ) -> Worker:
         log = tmp_path / f"{name}-{len(started)}.log"
         worker = Worker(topics, redis_url, log, extra, env).start()
         started.append(worker)

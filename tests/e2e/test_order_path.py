@@ -24,8 +24,13 @@ def test_thousand_signals_over_ten_instances_end_in_exactly_a_thousand_results(
     write_market(redis_client)
     workers("rtss", "orders")
     signals = [
-        {"order_id": f"o-{n}", "symbol": "EURUSD", "order_type": "buy" if n % 2 else "sell",
-         "volume": "0.01" if n % 3 else "0.02", "instances": [instances[n % 10]]}
+        {
+            "order_id": f"o-{n}",
+            "symbol": "EURUSD",
+            "order_type": "buy" if n % 2 else "sell",
+            "volume": "0.01" if n % 3 else "0.02",
+            "instances": [instances[n % 10]],
+        }
         for n in range(1000)
     ]
     sent = eaflow("send", "-", "--redis", redis_url, input=orjson.dumps(signals).decode())
@@ -41,7 +46,8 @@ def test_thousand_signals_over_ten_instances_end_in_exactly_a_thousand_results(
         buys = sum(1 for p in positions if p.type == mt5.POSITION_TYPE_BUY)
         assert buys == sum(1 for s in mine if s["order_type"] == "buy")
         assert round(sum(p.volume for p in positions), 2) == round(
-            sum(float(s["volume"]) for s in mine), 2)  # type: ignore[arg-type]
+            sum(float(s["volume"]) for s in mine), 2
+        )  # type: ignore[arg-type]
         fills = {r.order_id: r for r in found if r.instance == instance}
         assert {p.ticket for p in positions} == {r.position_ticket for r in fills.values()}
 
@@ -52,8 +58,14 @@ def test_a_broadcast_signal_ends_in_one_result_per_instance(
     instances = seed(redis_url, 4)
     write_market(redis_client)
     workers("rtss", "orders")
-    sent = eaflow("send", "--redis", redis_url, "--wait", "10",
-                  '{"order_id": "all-1", "symbol": "XAUUSD", "order_type": "sell", "volume": 0.05}')
+    sent = eaflow(
+        "send",
+        "--redis",
+        redis_url,
+        "--wait",
+        "10",
+        '{"order_id": "all-1", "symbol": "XAUUSD", "order_type": "sell", "volume": 0.05}',
+    )
     assert sent.returncode == 0, sent.stderr
     found = wait_for_results(redis_client, 4)
     assert sorted(r.instance for r in found) == sorted(instances)
@@ -67,17 +79,42 @@ BAD_SIGNALS = [
     ({"order_id": "b2", "symbol": "EURUSD", "order_type": "buy", "volume": -1}, "volume"),
     ({"order_id": "b3", "symbol": "EURUSD", "order_type": "fly", "volume": 1}, "order_type"),
     ({"order_id": "b4", "symbol": "GBPJPY", "order_type": "buy", "volume": 1}, "instances"),
-    ({"order_id": "b5", "symbol": "EURUSD", "order_type": "buy_limit", "volume": 1,
-      "price": 1.5}, "price"),
-    ({"order_id": "b6", "symbol": "EURUSD", "order_type": "buy", "volume": 1,
-      "stop_loss": 1.40}, "stop_loss"),
-    ({"order_id": "b7", "symbol": "EURUSD", "order_type": "sell", "volume": 1,
-      "take_profit": 1.40}, "take_profit"),
-    ({"order_id": "b8", "symbol": "EURUSD", "order_type": "buy", "volume": 1,
-      "instances": ["nobody"]}, "instances"),
+    (
+        {
+            "order_id": "b5",
+            "symbol": "EURUSD",
+            "order_type": "buy_limit",
+            "volume": 1,
+            "price": 1.5,
+        },
+        "price",
+    ),
+    (
+        {"order_id": "b6", "symbol": "EURUSD", "order_type": "buy", "volume": 1, "stop_loss": 1.40},
+        "stop_loss",
+    ),
+    (
+        {
+            "order_id": "b7",
+            "symbol": "EURUSD",
+            "order_type": "sell",
+            "volume": 1,
+            "take_profit": 1.40,
+        },
+        "take_profit",
+    ),
+    (
+        {
+            "order_id": "b8",
+            "symbol": "EURUSD",
+            "order_type": "buy",
+            "volume": 1,
+            "instances": ["nobody"],
+        },
+        "instances",
+    ),
     ({"order_id": "b9", "order_type": "buy", "volume": 1}, "symbol"),
-    ({"order_id": "b10", "symbol": "EURUSD", "order_type": "buy", "volume": 1,
-      "lots": 3}, "lots"),
+    ({"order_id": "b10", "symbol": "EURUSD", "order_type": "buy", "volume": 1, "lots": 3}, "lots"),
     ({"order_id": "b11", "symbol": "EURUSD", "order_type": "buy", "volume": 501}, "volume"),
     ({"order_id": "b12", "symbol": "EURUSD", "order_type": "buy", "volume": 400}, "margin"),
     ({"order_id": "b13", "action": "close", "symbol": "EURUSD"}, "ticket"),
@@ -104,10 +141,12 @@ def test_each_kind_of_bad_signal_gets_a_rejected_result_naming_the_field(
     assert terminal(redis_url, 1).positions_get() == ()
 
 
-def test_cli_send_refuses_invalid_json_before_publishing(redis_url: str,
-                                                          redis_client: redis.Redis) -> None:
-    bad = eaflow("send", "--redis", redis_url, '{"symbol": "EURUSD", "order_type": "buy", '
-                 '"volume": 0}')
+def test_cli_send_refuses_invalid_json_before_publishing(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    bad = eaflow(
+        "send", "--redis", redis_url, '{"symbol": "EURUSD", "order_type": "buy", "volume": 0}'
+    )
     assert bad.returncode == 2 and "volume" in bad.stderr
     assert eaflow("send", "--redis", redis_url, "{not json").returncode == 2
     assert redis_client.exists("ea:rtss") == 0

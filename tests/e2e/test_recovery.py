@@ -24,8 +24,16 @@ def test_sigkilled_workers_lose_nothing_and_place_nothing_twice(
 ) -> None:
     instances = seed(redis_url, 3)
     write_market(redis_client)
-    signals = [{"order_id": f"k-{n}", "symbol": "EURUSD", "order_type": "buy",
-                "volume": "0.01", "instances": [instances[n % 3]]} for n in range(300)]
+    signals = [
+        {
+            "order_id": f"k-{n}",
+            "symbol": "EURUSD",
+            "order_type": "buy",
+            "volume": "0.01",
+            "instances": [instances[n % 3]],
+        }
+        for n in range(300)
+    ]
     first = workers("rtss", "orders", env=FAST_CLAIM)
     sent = eaflow("send", "-", "--redis", redis_url, input=orjson.dumps(signals).decode())
     assert sent.returncode == 0, sent.stderr
@@ -52,12 +60,22 @@ def test_a_poisoned_entry_is_dead_lettered_and_the_worker_goes_on(
     write_market(redis_client)
     worker = workers("rtss", "orders")
     port = redis_client.connection_pool.connection_kwargs["port"]
-    poison = subprocess.run(["redis-cli", "-p", str(port), "XADD", "ea:rtss", "*", "d",
-                             "{this is not json"], capture_output=True, text=True, check=True)
+    poison = subprocess.run(
+        ["redis-cli", "-p", str(port), "XADD", "ea:rtss", "*", "d", "{this is not json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert poison.returncode == 0
     redis_client.xadd("ea:rtss", {"wrong": b"field"})
-    redis_client.xadd("ea:rtss", {"d": orjson.dumps({"order_id": "after", "symbol": "EURUSD",
-                                                      "order_type": "buy", "volume": 0.01})})
+    redis_client.xadd(
+        "ea:rtss",
+        {
+            "d": orjson.dumps(
+                {"order_id": "after", "symbol": "EURUSD", "order_type": "buy", "volume": 0.01}
+            )
+        },
+    )
     found = wait_for_results(redis_client, 1)
     assert [r.order_id for r in found] == ["after"] and found[0].status is OrderStatus.FILLED
     deadline = time.monotonic() + 10

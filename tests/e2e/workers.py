@@ -10,22 +10,44 @@ from collections.abc import Sequence
 from pathlib import Path
 
 
-def eaflow(*args: str, env: dict[str, str] | None = None, input: str | None = None,
-           timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def eaflow(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run one eaflow command to completion."""
     return subprocess.run(
-        [sys.executable, "-m", "eaflow", *args], capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, input=input, timeout=timeout, check=False,
+        [sys.executable, "-m", "eaflow", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        input=input,
+        timeout=timeout,
+        check=False,
     )
 
 
 class Worker:
     """`eaflow worker TOPIC...` as a child process, with its log in a file."""
 
-    def __init__(self, topics: Sequence[str], redis_url: str, log: Path,
-                 extra: Sequence[str] = (), env: dict[str, str] | None = None) -> None:
-        self.args = [sys.executable, "-m", "eaflow", "worker", *topics, "--redis", redis_url,
-                     "--log-format", "json", *extra]
+    def __init__(
+        self,
+        topics: Sequence[str],
+        redis_url: str,
+        log: Path,
+        extra: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.args = [
+            sys.executable,
+            "-m",
+            "eaflow",
+            "worker",
+            *topics,
+            "--redis",
+            redis_url,
+            "--log-format",
+            "json",
+            *extra,
+        ]
         self.log = log
         self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None

@@ -22,16 +22,32 @@ assert EURUSD is not None
 
 
 def order(**fields: object) -> Order:
-    base: dict[str, object] = {"order_id": "sig-1", "signal_id": "sig-1", "instance": "acct-1",
-                               "action": Action.OPEN, "symbol": "EURUSD", "deviation": 7,
-                               "magic": 42, "received_at": 1.0, "routed_at": 2.0}
+    base: dict[str, object] = {
+        "order_id": "sig-1",
+        "signal_id": "sig-1",
+        "instance": "acct-1",
+        "action": Action.OPEN,
+        "symbol": "EURUSD",
+        "deviation": 7,
+        "magic": 42,
+        "received_at": 1.0,
+        "routed_at": 2.0,
+    }
     return Order.model_validate({**base, **fields})
 
 
 def position(ticket: int, kind: int, volume: float = 1.0) -> TradePosition:
     values = {f: 0 for f in TradePosition._fields}
-    values.update(ticket=ticket, type=kind, volume=volume, symbol="EURUSD", comment="", sl=0.0,
-                  tp=0.0, external_id="")
+    values.update(
+        ticket=ticket,
+        type=kind,
+        volume=volume,
+        symbol="EURUSD",
+        comment="",
+        sl=0.0,
+        tp=0.0,
+        external_id="",
+    )
     return TradePosition(**values)  # type: ignore[arg-type]
 
 
@@ -43,8 +59,9 @@ def test_comment_is_short_stable_and_distinct_per_instance() -> None:
 
 
 def test_market_buy_takes_the_ask_and_the_filling_the_symbol_allows() -> None:
-    request = open_request(order(order_type=OrderType.BUY, volume=Decimal("0.1")), EURUSD,
-                           EURUSD_TICK)
+    request = open_request(
+        order(order_type=OrderType.BUY, volume=Decimal("0.1")), EURUSD, EURUSD_TICK
+    )
     assert request["action"] == mt5.TRADE_ACTION_DEAL and request["type"] == mt5.ORDER_TYPE_BUY
     assert request["price"] == EURUSD_TICK.ask and request["volume"] == 0.1
     assert request["deviation"] == 7 and request["magic"] == 42
@@ -53,8 +70,15 @@ def test_market_buy_takes_the_ask_and_the_filling_the_symbol_allows() -> None:
 
 def test_pending_orders_use_their_price_and_return_filling() -> None:
     request = open_request(
-        order(order_type=OrderType.SELL_STOP_LIMIT, volume=Decimal("1"), price=Decimal("1.38"),
-              stop_limit=Decimal("1.381")), EURUSD, EURUSD_TICK)
+        order(
+            order_type=OrderType.SELL_STOP_LIMIT,
+            volume=Decimal("1"),
+            price=Decimal("1.38"),
+            stop_limit=Decimal("1.381"),
+        ),
+        EURUSD,
+        EURUSD_TICK,
+    )
     assert request["action"] == mt5.TRADE_ACTION_PENDING
     assert request["type"] == mt5.ORDER_TYPE_SELL_STOP_LIMIT
     assert (request["price"], request["stoplimit"]) == (1.38, 1.381)
@@ -69,12 +93,14 @@ def test_filling_mode_follows_the_symbol_bit_mask() -> None:
 
 def test_close_is_an_opposite_deal_on_the_position_and_can_be_partial() -> None:
     buy = position(11, mt5.POSITION_TYPE_BUY, 0.5)
-    request = close_request(order(action=Action.CLOSE, volume=Decimal("0.2")), buy, EURUSD,
-                            EURUSD_TICK)
+    request = close_request(
+        order(action=Action.CLOSE, volume=Decimal("0.2")), buy, EURUSD, EURUSD_TICK
+    )
     assert request["type"] == mt5.ORDER_TYPE_SELL and request["position"] == 11
     assert request["price"] == EURUSD_TICK.bid and request["volume"] == 0.2
-    full = close_request(order(action=Action.CLOSE), position(12, mt5.POSITION_TYPE_SELL), EURUSD,
-                         EURUSD_TICK)
+    full = close_request(
+        order(action=Action.CLOSE), position(12, mt5.POSITION_TYPE_SELL), EURUSD, EURUSD_TICK
+    )
     assert full["type"] == mt5.ORDER_TYPE_BUY and full["volume"] == 1.0
 
 
@@ -83,5 +109,6 @@ def test_exits_filter_by_ticket_and_side() -> None:
     assert [p.ticket for p in matching_positions(order(action=Action.CLOSE), positions)] == [1, 2]
     longs = matching_positions(order(action=Action.CLOSE, side=Side.LONG), positions)
     assert [p.ticket for p in longs] == [1]
-    assert [p.ticket for p in matching_positions(order(action=Action.CLOSE, ticket=2),
-                                                 positions)] == [2]
+    assert [
+        p.ticket for p in matching_positions(order(action=Action.CLOSE, ticket=2), positions)
+    ] == [2]

@@ -15,7 +15,9 @@ def test_happy_path_records_the_time_of_each_status() -> None:
     life.advance(OrderStatus.FILLED, 4.0)
     assert life.status is OrderStatus.FILLED and life.status.is_terminal
     assert [life.at(s) for s in (OrderStatus.RECEIVED, OrderStatus.ROUTED, OrderStatus.FILLED)] == [
-        1.0, 2.0, 4.0,
+        1.0,
+        2.0,
+        4.0,
     ]
 
 

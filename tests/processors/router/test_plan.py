@@ -20,7 +20,9 @@ def market(info: SymbolInfo, balance: str | None = "10000") -> Market:
 
 
 def plan(info: SymbolInfo, spec: InstanceSpec = SPEC, **signal: object) -> object:
-    return plan_order(Signal.model_validate({"symbol": "EURUSD", **signal}), spec, market(info), 1.0)
+    return plan_order(
+        Signal.model_validate({"symbol": "EURUSD", **signal}), spec, market(info), 1.0
+    )
 
 
 def refusal(info: SymbolInfo, spec: InstanceSpec = SPEC, **signal: object) -> Refusal:
@@ -30,8 +32,9 @@ def refusal(info: SymbolInfo, spec: InstanceSpec = SPEC, **signal: object) -> Re
 
 
 def test_market_buy_with_pip_stops_is_priced_from_the_ask(eurusd: SymbolInfo) -> None:
-    order = plan(eurusd, order_type="buy", volume="0.10", stop_loss=20, take_profit=40,
-                 stops_unit="pips")
+    order = plan(
+        eurusd, order_type="buy", volume="0.10", stop_loss=20, take_profit=40, stops_unit="pips"
+    )
     assert order.volume == Decimal("0.10")  # type: ignore[attr-defined]
     assert order.stop_loss == Decimal("1.38555")  # type: ignore[attr-defined]  # ask - 200 points
     assert order.take_profit == Decimal("1.39155")  # type: ignore[attr-defined]
@@ -45,12 +48,14 @@ def test_sell_stops_in_points_lie_on_the_other_side(eurusd: SymbolInfo) -> None:
 
 def test_risk_percent_sizing_floors_onto_the_volume_step(eurusd: SymbolInfo) -> None:
     # 1% of 10,000 = 100 USD over 20 pips (200 ticks × 1 USD per lot) = 0.5 lots
-    order = plan(eurusd, order_type="buy", stop_loss=20, stops_unit="pips",
-                 sizing="risk_percent", risk=1)
+    order = plan(
+        eurusd, order_type="buy", stop_loss=20, stops_unit="pips", sizing="risk_percent", risk=1
+    )
     assert order.volume == Decimal("0.50")  # type: ignore[attr-defined]
     # 33 USD over 200 ticks = 0.165 lots → 0.16 (never more risk than asked)
-    order = plan(eurusd, order_type="buy", stop_loss=20, stops_unit="pips",
-                 sizing="risk_money", risk=33)
+    order = plan(
+        eurusd, order_type="buy", stop_loss=20, stops_unit="pips", sizing="risk_money", risk=33
+    )
     assert order.volume == Decimal("0.16")  # type: ignore[attr-defined]
 
 

@@ -10,8 +10,12 @@ from processors.router.targets import resolve_targets
 from processors.rules import Refusal
 
 
-def spec(name: str, *groups: str, state: TradingState = TradingState.ACTIVE,
-         allowed: tuple[str, ...] = ()) -> InstanceSpec:
+def spec(
+    name: str,
+    *groups: str,
+    state: TradingState = TradingState.ACTIVE,
+    allowed: tuple[str, ...] = (),
+) -> InstanceSpec:
     config = TradingConfig(trading_state=state, allowed_symbols=allowed)
     return InstanceSpec(instance_id=name, login=1, groups=groups, config=config)
 
@@ -24,8 +28,11 @@ def test_named_group_and_broadcast(eurusd: SymbolInfo) -> None:
         "d": spec("d"),
     }
     symbols = {name: {"EURUSD": eurusd} for name in instances}
-    ids = lambda **s: [t.instance_id for t in resolve_targets(  # noqa: E731
-        Signal.model_validate({"symbol": "EURUSD", "order_type": "buy", **s}), instances, symbols)]
+    def ids(**fields: object) -> list[str]:
+        body = {"symbol": "EURUSD", "order_type": "buy", **fields}
+        targets = resolve_targets(Signal.model_validate(body), instances, symbols)
+        return [t.instance_id for t in targets]
+
     assert ids(instances=["d", "a", "d"]) == ["d", "a"]
     assert ids(group="fund") == ["a", "b"]  # the halted one gets its own refusal later
     assert ids() == ["a", "d"]  # broadcast: active and allowed to trade EURUSD
