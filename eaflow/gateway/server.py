@@ -80,12 +80,14 @@ class GatewayServer:
 
 
 def usage(source: Source, url: str) -> list[str]:
-    """How to use a newly created source: printed once, on first start."""
+    """How to use a newly created source: printed once, on first start (short, spaced
+    lines, so a narrow terminal wraps them instead of cutting the secret)."""
     return [
         f"alert secret (source {source.name}, printed once): {source.secret}",
-        f'  JSON alert: {{"secret": "{source.secret}", "action": "buy", "symbol": "EURUSD"}}',
-        f"  text alert: {source.name},buy,EURUSD,risk=0.01,secret={source.secret}",
-        f"  webhook URL: {url}/webhook/tradingview (behind TLS on port 443: docs/alerts.md)",
+        f'  JSON alert: {{"secret": "{source.secret}", "action": "buy", "symbol": "EURUSD", '
+        '"volume": 0.01}',
+        f"  text alert: {source.name}, buy, EURUSD, vol_lots=0.01, secret={source.secret}",
+        f"  webhook URL: {url}/webhook/tradingview (TLS on port 443: docs/alerts.md)",
     ]
 
 
