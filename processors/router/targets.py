@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from brokers.mt5.records import SymbolInfo
-from eaflow.models import InstanceSpec, Signal, TradingState
+from eaflow.models import Action, InstanceSpec, Signal, TradingState
 from processors.rules import Refusal
 
 
@@ -14,7 +14,8 @@ def resolve_targets(
     instances: Mapping[str, InstanceSpec],
     symbols: Mapping[str, Mapping[str, SymbolInfo]],
 ) -> list[InstanceSpec]:
-    """Named instances must all exist; broadcast picks active instances that trade the symbol."""
+    """Named instances must all exist; broadcast picks active instances that trade the symbol
+    (a resume, `eaon`, reaches the halted ones too: they are the ones it is for)."""
     if signal.instances:
         unknown = [i for i in signal.instances if i not in instances]
         if unknown:
@@ -28,7 +29,7 @@ def resolve_targets(
     chosen = [
         s
         for s in instances.values()
-        if s.config.trading_state is not TradingState.HALTED
+        if (s.config.trading_state is not TradingState.HALTED or signal.action is Action.RESUME)
         and (signal.symbol is None or _trades(s, signal.symbol, symbols))
     ]
     if not chosen:

@@ -41,3 +41,11 @@ def test_named_group_and_broadcast(eurusd: SymbolInfo) -> None:
     with pytest.raises(Refusal) as caught:
         ids(group="nobody")
     assert caught.value.field == "group"
+
+
+def test_a_broadcast_resume_reaches_halted_instances(eurusd: SymbolInfo) -> None:
+    instances = {"a": spec("a"), "b": spec("b", state=TradingState.HALTED)}
+    eaon = Signal.model_validate({"action": "resume"})
+    assert [t.instance_id for t in resolve_targets(eaon, instances, {})] == ["a", "b"]
+    eaoff = Signal.model_validate({"action": "halt"})
+    assert [t.instance_id for t in resolve_targets(eaoff, instances, {})] == ["a"]
