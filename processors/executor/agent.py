@@ -12,12 +12,14 @@ from redis.asyncio import Redis
 
 from brokers.types import Broker, BrokerUnavailable
 from eaflow.instances import InstanceRegistry
-from eaflow.models import InstanceSpec, Order, OrderLifecycle, OrderStatus, TradingConfig
+from eaflow.models import Action, InstanceSpec, Order, OrderLifecycle, OrderStatus, TradingConfig
 from processors.executor.execute import RetryPolicy, execute
 from processors.executor.outcome import Outcome, build_result
+from processors.executor.rate import OrderRate
 from processors.executor.reconcile import Reconciler
 from processors.executor.records import OrderRecords
 from processors.metrics import RESULTS, SIGNAL_LATENCY
+from processors.rules import Refusal
 from processors.topics import Topics
 from streams import Event, Outbox
 
@@ -53,6 +55,7 @@ class Executor:
         self.records = OrderRecords(redis, topics.prefix)
         self.reconciler = reconciler
         self.specs: dict[str, InstanceSpec] = {}
+        self.rate = OrderRate()
 
     async def refresh(self) -> None:
         self.specs = await self.registry.all()
@@ -72,7 +75,12 @@ class Executor:
         async def mark_sent() -> None:
             await self.records.mark_sent(order)
 
-        life, outcome = await self._execute(order, mark_sent, already_sent)
+        try:
+            self._admit(order, already_sent)
+        except Refusal as refusal:
+            life, outcome = _rejected(order, refusal)
+        else:
+            life, outcome = await self._execute(order, mark_sent, already_sent)
         result = build_result(order, life, outcome)
         out.send(self.topics.rtrs, result)
         self.records.finish(out, order, result.status)
@@ -84,14 +92,14 @@ class Executor:
     ) -> tuple[OrderLifecycle, Outcome]:
         """Wait for an unreachable broker: an unsent order fails after its TTL; a sent one
         is never given up, since only the broker knows whether it was executed."""
-        broker = self.brokers[order.instance]
         sent = already_sent
         while True:
+            broker = self.brokers[order.instance]  # the manager may have opened a new session
             try:
                 return await execute(
                     order,
                     broker,
-                    self.trading_config(order.instance),
+                    self.trading_config(order.instance).for_symbol(order.symbol),
                     mark_sent,
                     sent,
                     self.config.retry,
@@ -111,6 +119,12 @@ class Executor:
                 await asyncio.sleep(self.config.reconnect_interval)
                 await self._reconnect(order, broker)
 
+    def _admit(self, order: Order, already_sent: bool) -> None:
+        """New positions count against the instance's order rate limit."""
+        if order.action is Action.OPEN and not already_sent:
+            limit = self.trading_config(order.instance).order_rate_limit
+            self.rate.admit(order.instance, limit, time.time())
+
     async def _was_marked(self, order: Order) -> bool:
         return await self.records.status(order) is OrderStatus.SENT
 
@@ -124,3 +138,10 @@ class Executor:
                 await self.reconciler.run(order.instance, broker, magic, skip={order.order_id})
         except BrokerUnavailable as error:
             log.warning("reconnect_failed", instance=order.instance, error=str(error))
+
+
+def _rejected(order: Order, refusal: Refusal) -> tuple[OrderLifecycle, Outcome]:
+    life = OrderLifecycle(OrderStatus.RECEIVED, {OrderStatus.RECEIVED: order.received_at})
+    life.advance(OrderStatus.ROUTED, order.routed_at)
+    life.advance(OrderStatus.REJECTED)
+    return life, Outcome(OrderStatus.REJECTED, field=refusal.field, error=str(refusal))
