@@ -20,8 +20,7 @@ from eaflow.models import Action, OrderType, SizingMode, StopsUnit
 
 SIDE_WORDS = {"long": "long", "buy": "long", "short": "short", "sell": "short"}
 SIDED_EXITS = ("close", "cancel", "newsltp")
-RISK_PERCENT: SizingMode | None = SizingMode.RISK_PERCENT
-VOLUME_TYPES = {
+VOLUME_TYPES: dict[str, SizingMode | None] = {
     "lots": None,
     "risk_percent": SizingMode.RISK_PERCENT,
     "risk_money": SizingMode.RISK_MONEY,
@@ -128,7 +127,7 @@ def signals(draft: Draft, defaults: Defaults) -> tuple[list[dict[str, Any]], lis
         uses = APPLIES[step["action"]]
         fields = dict(common)
         options = {
-            **sizes(draft, defaults),
+            **order_values(draft, defaults),
             **comment(draft),
             **stops(draft, defaults, step["action"]),
         }
@@ -159,8 +158,9 @@ def targets(draft: Draft, defaults: Defaults) -> dict[str, Any]:
     return fields
 
 
-def sizes(draft: Draft, defaults: Defaults) -> dict[str, Any]:
-    """volume, or sizing + risk: `risk=` of a text command follows the source's volume type."""
+def order_values(draft: Draft, defaults: Defaults) -> dict[str, Any]:
+    """Volume (or sizing + risk), ticket and prices. `risk=` of a text command follows the
+    source's volume type; a JSON `risk` is a percent of balance unless `sizing` says else."""
     fields: dict[str, Any] = {}
     if (volume := draft.get("volume")) is not None:
         fields["volume"] = number(volume[0], volume[1])
@@ -179,7 +179,7 @@ def sizes(draft: Draft, defaults: Defaults) -> dict[str, Any]:
             fields.update(sizing=preset, risk=number(value[0], value[1]))
     if (risk := draft.get("risk")) is not None:
         amount = number(risk[0], risk[1])
-        mode = VOLUME_TYPES[defaults.volume_type] if draft.text_command else RISK_PERCENT
+        mode = VOLUME_TYPES[defaults.volume_type if draft.text_command else "risk_percent"]
         if "sizing" in fields:
             fields["risk"] = amount
         elif mode is None:
