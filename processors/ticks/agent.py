@@ -89,6 +89,8 @@ class TickAgent:
         for symbol, (ids, rows) in batches.items():
             self.table.update(symbol, ids, rows)
             self.seen[symbol] += len(rows)
+        if not self.accounts:
+            return
         ticks = {s: [tick_of(r) for r in rows] for s, (_, rows) in batches.items()}
         runs = [asyncio.to_thread(self._run, a, ticks) for a in self.accounts.values()]
         for results in await asyncio.gather(*runs):
