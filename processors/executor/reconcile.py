@@ -1,7 +1,8 @@
 """Reconcile an instance's order records with its terminal, at start and after a reconnect.
 
 A crash between `order_send` and the ack leaves an order recorded `sent` with no result. If the
-terminal has it (a deal or a pending order carrying the order's comment), its result is written
+terminal has it (a deal or a pending order carrying the order's comment, or for SL/TP changes,
+modifications and cancels the account in the state asked for), its result is written
 to `rtrs` and the record made terminal in ONE transaction, so the redelivered stream entry is
 skipped and the signal keeps exactly one result. An order the terminal does not have is left
 to the redelivery, which sends it (nothing was executed). Positions and pending orders that
@@ -24,6 +25,7 @@ from redis.exceptions import WatchError
 from brokers.mt5.records import TradeOrder, TradePosition
 from brokers.types import Broker
 from eaflow.models import OrderLifecycle, OrderStatus, Result
+from processors.executor.applied import find_applied
 from processors.executor.execute import find_on_broker
 from processors.executor.outcome import build_result
 from processors.executor.records import OrderRecords, SentOrder
@@ -82,7 +84,7 @@ class Reconciler:
         return report
 
     async def _resolve(self, sent: SentOrder, broker: Broker) -> Result | None:
-        found = await find_on_broker(sent.order, broker)
+        found = await find_on_broker(sent.order, broker) or await find_applied(sent.order, broker)
         if found is None:
             return None
         order = sent.order

@@ -9,9 +9,15 @@ import redis
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5.broker import Mt5Broker
-from brokers.mt5.requests import open_request, order_comment
+from brokers.mt5.requests import (
+    modify_request,
+    open_request,
+    order_comment,
+    remove_request,
+    sltp_request,
+)
 from brokers.sim.terminal import SimTerminal
-from eaflow.models import Order, OrderStatus, Result
+from eaflow.models import Action, Order, OrderStatus, Result
 from processors.executor.reconcile import Reconciler
 from processors.executor.records import OrderRecords
 from tests.brokers.mt5.conftest import INSTANCE, MAGIC, PREFIX, make_order
@@ -187,3 +193,45 @@ async def test_positions_and_orders_of_others_are_external_and_announced_once(
     assert set(redis_client.hkeys(reconciler.external_key(INSTANCE))) == {
         f"order:{other_ea.order}".encode()
     }
+
+
+async def test_changes_applied_before_a_crash_are_recognised_by_the_accounts_state(
+    reconciler: Reconciler,
+    records: OrderRecords,
+    broker: Mt5Broker,
+    terminal: SimTerminal,
+    redis_client: redis.Redis,
+) -> None:
+    """SL/TP, modify and cancel leave no deal with our comment: the account shows them."""
+    buy = make_order(symbol="EURUSD", order_type="buy", volume="0.10")
+    limit = make_order(symbol="EURUSD", order_type="buy_limit", volume="0.05", price="1.38500")
+    stop = make_order(symbol="EURUSD", order_type="sell_stop", volume="0.05", price="1.38400")
+    position, first, second = [
+        await crash_after_send(o, records, terminal) for o in (buy, limit, stop)
+    ]
+    await reconciler.run(INSTANCE, broker, MAGIC)
+    (held,) = terminal.positions_get(ticket=position) or ()
+    (resting,) = terminal.orders_get(ticket=first) or ()
+    (doomed,) = terminal.orders_get(ticket=second) or ()
+    sltp = make_order(Action.SLTP, symbol="EURUSD", ticket=position, stop_loss="1.38000")
+    modify = make_order(Action.MODIFY, symbol="EURUSD", ticket=first, price="1.38300")
+    cancel = make_order(Action.CANCEL, ticket=second)
+    never = make_order(Action.SLTP, symbol="EURUSD", ticket=position, take_profit="1.40000")
+    for change, request in (
+        (sltp, sltp_request(sltp, held)),
+        (modify, modify_request(modify, resting)),
+        (cancel, remove_request(cancel, doomed)),
+    ):
+        await records.mark_sent(change)
+        sent = terminal.order_send(request)
+        assert sent is not None and sent.retcode == 10009
+    await records.mark_sent(never)  # killed before order_send: the TP is not there
+    report = await reconciler.run(INSTANCE, broker, MAGIC)
+    statuses = {r.order_id: r.status for r in report.resolved}
+    assert statuses == {
+        sltp.order_id: OrderStatus.MODIFIED,
+        modify.order_id: OrderStatus.MODIFIED,
+        cancel.order_id: OrderStatus.CANCELLED,
+    }
+    assert report.unresolved == [never.order_id]
+    assert len(results(redis_client)) == 6  # three opens, three changes: one result each
