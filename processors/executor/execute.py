@@ -14,6 +14,7 @@ from brokers.mt5.requests import order_comment
 from brokers.mt5.retcodes import retcode
 from brokers.types import Broker, BrokerUnavailable, TradeRequest
 from eaflow.models import Order, OrderLifecycle, OrderStatus, TradingConfig
+from processors.executor.applied import find_applied
 from processors.executor.outcome import SUCCESS_RETCODES, Outcome, status_for
 from processors.executor.requests import plan_requests
 from processors.metrics import ORDERS_SENT
@@ -42,7 +43,7 @@ async def execute(
     life = OrderLifecycle(OrderStatus.RECEIVED, {OrderStatus.RECEIVED: order.received_at})
     life.advance(OrderStatus.ROUTED, order.routed_at)
     if already_sent:
-        found = await find_on_broker(order, broker)
+        found = await find_on_broker(order, broker) or await find_applied(order, broker)
         if found is not None:
             life.advance(OrderStatus.SENT)
             life.advance(found.status)
