@@ -83,11 +83,17 @@ def _side_matches(is_buy: bool, side: Side | None) -> bool:
     return side is None or (side is Side.LONG) == is_buy
 
 
+def _ours(order: Order, ticket: int, magic: int) -> bool:
+    """An exit naming a ticket acts on it; one without acts only on this instance's trades
+    (its magic number), never on manual trades or other EAs' positions."""
+    return ticket == order.ticket if order.ticket is not None else magic == order.magic
+
+
 def matching_positions(order: Order, positions: Iterable[TradePosition]) -> list[TradePosition]:
     return [
         p
         for p in positions
-        if (order.ticket is None or p.ticket == order.ticket)
+        if _ours(order, p.ticket, p.magic)
         and (order.symbol is None or p.symbol == order.symbol)
         and _side_matches(p.type == mt5.POSITION_TYPE_BUY, order.side)
     ]
@@ -97,7 +103,7 @@ def matching_orders(order: Order, orders: Iterable[TradeOrder]) -> list[TradeOrd
     return [
         o
         for o in orders
-        if (order.ticket is None or o.ticket == order.ticket)
+        if _ours(order, o.ticket, o.magic)
         and (order.symbol is None or o.symbol == order.symbol)
         and _side_matches(o.type in BUY_ORDER_TYPES or o.type == mt5.ORDER_TYPE_BUY, order.side)
     ]

@@ -36,7 +36,7 @@ def order(**fields: object) -> Order:
     return Order.model_validate({**base, **fields})
 
 
-def position(ticket: int, kind: int, volume: float = 1.0) -> TradePosition:
+def position(ticket: int, kind: int, volume: float = 1.0, magic: int = 42) -> TradePosition:
     values = {f: 0 for f in TradePosition._fields}
     values.update(
         ticket=ticket,
@@ -47,6 +47,7 @@ def position(ticket: int, kind: int, volume: float = 1.0) -> TradePosition:
         sl=0.0,
         tp=0.0,
         external_id="",
+        magic=magic,
     )
     return TradePosition(**values)  # type: ignore[arg-type]
 
@@ -104,11 +105,14 @@ def test_close_is_an_opposite_deal_on_the_position_and_can_be_partial() -> None:
     assert full["type"] == mt5.ORDER_TYPE_BUY and full["volume"] == 1.0
 
 
-def test_exits_filter_by_ticket_and_side() -> None:
-    positions = [position(1, mt5.POSITION_TYPE_BUY), position(2, mt5.POSITION_TYPE_SELL)]
+def test_exits_filter_by_ticket_side_and_magic() -> None:
+    manual = position(3, mt5.POSITION_TYPE_BUY, magic=0)
+    positions = [position(1, mt5.POSITION_TYPE_BUY), position(2, mt5.POSITION_TYPE_SELL), manual]
     assert [p.ticket for p in matching_positions(order(action=Action.CLOSE), positions)] == [1, 2]
     longs = matching_positions(order(action=Action.CLOSE, side=Side.LONG), positions)
     assert [p.ticket for p in longs] == [1]
     assert [
         p.ticket for p in matching_positions(order(action=Action.CLOSE, ticket=2), positions)
     ] == [2]
+    named = matching_positions(order(action=Action.CLOSE, ticket=3), positions)
+    assert [p.ticket for p in named] == [3]  # a named ticket is closed whoever opened it
