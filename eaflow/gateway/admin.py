@@ -22,12 +22,12 @@ from eaflow.gateway.events import Request as Seen
 
 async def check_admin(request: Request, gw: Gateway) -> None:
     shown, client = client_address(
-        request.client.host if request.client else None, request.headers, gw.config.proxies
+        request.client.host if request.client else None, request.headers, gw.proxies
     )
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     admins = [s for s in (await gw.sources.all()).values() if s.admin and s.enabled]
     matches = [s for s in admins if same(token.strip(), s.secret)]  # every one compared
-    if not allowed(client, gw.config.allowlist):
+    if not allowed(client, gw.allowlist):
         refusal = Refused(403, "allowlist", "ip", f"{shown or 'the client'} is not allowed")
     elif scheme.lower() != "bearer" or not token:
         refusal = Refused(401, "admin", "authorization", "is required: Bearer <admin secret>")

@@ -24,6 +24,8 @@ class Gateway:
     config: GatewayConfig = field(default_factory=GatewayConfig)
 
     def __post_init__(self) -> None:
+        self.allowlist = self.config.allowlist  # parsed once, checked on every request
+        self.proxies = self.config.proxies
         self.sources = SourceStore(self.redis, self.prefix)
         self.registry = InstanceRegistry(self.redis, self.prefix)
         self.security = SecurityLog(self.redis, self.key("security"), self.config.security_maxlen)
@@ -39,7 +41,7 @@ class Gateway:
         return f"{self.prefix}state:{instance}"
 
 
-def gateway(request: Request) -> Gateway:
-    """FastAPI dependency: the app's Gateway."""
+async def gateway(request: Request) -> Gateway:
+    """FastAPI dependency: the app's Gateway (async: a sync one would cost a thread hop)."""
     found: Gateway = request.app.state.gateway
     return found

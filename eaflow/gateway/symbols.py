@@ -48,7 +48,7 @@ class ChartSymbols:
         return 5 if tick is None else max(decimals(tick.bid), decimals(tick.ask))
 
 
-def chart_symbols(request: Request) -> ChartSymbols:
+async def chart_symbols(request: Request) -> ChartSymbols:
     """FastAPI dependency: the app's ChartSymbols."""
     found: ChartSymbols = request.app.state.symbols
     return found

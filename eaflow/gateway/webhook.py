@@ -114,11 +114,11 @@ def validated(fields: dict[str, Any], source: Source) -> dict[str, Any]:
 
 async def accept(gw: Gateway, request: Request, seen: dict[str, Any]) -> JSONResponse:
     shown, client = client_address(
-        request.client.host if request.client else None, request.headers, gw.config.proxies
+        request.client.host if request.client else None, request.headers, gw.proxies
     )
     seen["ip"] = shown
     body = await read_limited(request, gw.config.body_limit)
-    if not allowed(client, gw.config.allowlist):
+    if not allowed(client, gw.allowlist):
         raise Refused(403, "allowlist", "ip", f"{shown or 'the client'} is not in the allowlist")
     try:
         drafts = read_body(body, gw.config.max_signals)
