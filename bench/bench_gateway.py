@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 import orjson
@@ -61,9 +62,7 @@ async def throughput(http: httpx.AsyncClient, senders: int, per_sender: int) -> 
     return senders * per_sender / (time.perf_counter() - start)
 
 
-async def measure(
-    url: str, base: str, n: int, senders: int
-) -> tuple[list[dict[str, object]], float]:
+async def measure(url: str, base: str, n: int, senders: int) -> tuple[list[dict[str, Any]], float]:
     client = aioredis.Redis.from_url(url)
     async with httpx.AsyncClient(base_url=base, timeout=10) as http:
         for _ in range(50):  # warm connections and code paths
@@ -120,7 +119,7 @@ def main() -> None:
             "throughput_per_s": rate,
             "senders": args.senders,
             "signals_written": written,
-            "webhook_p50_over_http_p50": webhook / rows[1]["p50_ms"],  # type: ignore[operator]
+            "webhook_p50_over_http_p50": webhook / rows[1]["p50_ms"],
         },
     )
     print(
