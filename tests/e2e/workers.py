@@ -64,7 +64,7 @@ class Worker:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
 
-    def stop(self, timeout: float = 20) -> int:
+    def stop(self, timeout: float = 60) -> int:
         """SIGTERM and wait: a graceful stop; returns the exit code."""
         if self.process is None or self.process.poll() is not None:
             return self.process.returncode if self.process else 0
