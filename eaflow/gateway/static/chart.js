@@ -92,7 +92,8 @@ function addResult(result) {
   row.className = result.status;
   const time = new Date(result.done_at * 1000).toISOString().slice(11, 19);
   cells(row, [time, result.instance, result.action, result.symbol, result.status,
-              result.retcode_name || result.retcode, result.volume, result.price,
+              (result.retcode_name || "").replace("TRADE_RETCODE_", "") || result.retcode,
+              result.volume, result.price,
               result.error]);
   while ($("results").tBodies[0].rows.length > 50) $("results").tBodies[0].deleteRow(-1);
 }
