@@ -185,3 +185,45 @@ def test_headers(
     status = raw_post(fuzzed[0].url, extra, body)
     framing = any(name in ("Content-Length", "Transfer-Encoding") for name, _ in extra)
     assert 200 <= status < 500 or (status == 0 and framing), (status, extra)
+
+
+PATHS = [
+    "/udf/config",
+    "/udf/symbols",
+    "/udf/search",
+    "/udf/history",
+    "/udf/time",
+    "/api/instances",
+    "/api/symbols",
+    "/api/results",
+    "/api/markers",
+    "/api/state/demo-1",
+]
+PARAMS = [
+    "symbol",
+    "resolution",
+    "from",
+    "to",
+    "countback",
+    "query",
+    "type",
+    "exchange",
+    "limit",
+    "instance",
+]
+
+
+@FUZZ
+@given(
+    path=st.sampled_from(PATHS),
+    params=st.dictionaries(
+        st.sampled_from(PARAMS),
+        st.sampled_from(["EURUSD", "1S", "1D", "0", "-1", "1e9"]) | st.text(max_size=12),
+        max_size=5,
+    ),
+)
+def test_datafeed_and_chart_queries(
+    fuzzed: tuple[Served, httpx.Client], path: str, params: dict[str, str]
+) -> None:
+    response = fuzzed[1].get(path, params=params)
+    assert response.status_code < 500, (path, params, response.text)
