@@ -1,7 +1,7 @@
 """`POST /webhook/tradingview`: read an alert, check who sent it, write its signals to `rtss`.
 
-Checks in order, each refusal a 4xx with the reason and an event in `security`: body
-size, IP allowlist, readable alert, source, secret or signature, the source's own
+Checks in order, each refusal a 4xx with the reason and an event in `security`: IP
+allowlist, body size, readable alert, source, secret or signature, the source's own
 allowlist, session binding, rate limit, valid signal. Valid signals are written in one
 transaction and answered at once with their ids (TradingView gives up after 3 seconds).
 """
@@ -117,9 +117,9 @@ async def accept(gw: Gateway, request: Request, seen: dict[str, Any]) -> JSONRes
         request.client.host if request.client else None, request.headers, gw.proxies
     )
     seen["ip"] = shown
-    body = await read_limited(request, gw.config.body_limit)
     if not allowed(client, gw.allowlist):
         raise Refused(403, "allowlist", "ip", f"{shown or 'the client'} is not in the allowlist")
+    body = await read_limited(request, gw.config.body_limit)
     try:
         drafts = read_body(body, gw.config.max_signals)
     except AlertError as error:
