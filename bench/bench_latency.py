@@ -76,13 +76,7 @@ async def eaflow_latency(url: str, instances: int, n: int) -> dict[str, Any]:
     samples = []
     before = await commands_processed(client)
     for i in range(n):
-        body = {
-            "order_id": f"lat-{i}",
-            "symbol": "EURUSD",
-            "order_type": "buy" if i % 2 else "sell",
-            "volume": "0.01",
-            "instances": [names[i % len(names)]],
-        }
+        body = signal_body(i, names)
         start = time.perf_counter()
         await client.xadd(f"{PREFIX}rtss", {"d": orjson.dumps(body)})
         while True:
@@ -133,6 +127,26 @@ async def main(n: int, port: int) -> None:
             "commands_per_signal": {k: r["commands_per_signal"] for k, r in runs.items()},
         },
     )
+
+
+def signal_body(i: int, names: list[str]) -> dict[str, Any]:
+    """Signal `i`: each instance alternately opens a position and closes it, so its book
+    stays small however long the run (as a strategy's entries and exits do)."""
+    instance = names[i % len(names)]
+    if (i // len(names)) % 2:
+        return {
+            "order_id": f"lat-{i}",
+            "action": "close",
+            "symbol": "EURUSD",
+            "instances": [instance],
+        }
+    return {
+        "order_id": f"lat-{i}",
+        "symbol": "EURUSD",
+        "order_type": "buy",
+        "volume": "0.01",
+        "instances": [instance],
+    }
 
 
 def _cols(p: dict[str, float]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ requires.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -31,6 +32,9 @@ from brokers.types import BrokerUnavailable, TradeRequest
 
 T = TypeVar("T")
 
+SPEC_TTL = 60.0
+"""Seconds a symbol's specification is reused before `symbol_info` asks the terminal again."""
+
 
 class Mt5Broker:
     """One terminal session. `connect()` raises BrokerUnavailable with MT5's last error.
@@ -47,6 +51,7 @@ class Mt5Broker:
         self.path = path
         self.login = login
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"broker-{name}")
+        self._specs: dict[str, tuple[float, SymbolInfo]] = {}  # symbol → (when read, info)
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -68,6 +73,7 @@ class Mt5Broker:
     async def connect(self) -> None:
         """Initialize the terminal and check it is logged in to the configured account."""
         args = () if self.path is None else (self.path,)
+        self._specs.clear()
         if not await self._call(self.module.initialize, *args, **self.login):
             code, text = await self.last_error()
             raise BrokerUnavailable(f"{self.name}: initialize failed ({code}, {text})")
@@ -89,10 +95,22 @@ class Mt5Broker:
 
     async def symbol_info(self, symbol: str) -> SymbolInfo | None:
         """The symbol's specification; it is added to Market Watch first if it is not there,
-        since a terminal sends no prices for hidden symbols."""
+        since a terminal sends no prices for hidden symbols.
+
+        Specifications (contract size, filling modes, volume steps) do not change within a
+        session, so one is reused for `SPEC_TTL` seconds and a reconnect forgets them all:
+        an order then costs one terminal call less. Its bid/ask are as old as the record;
+        prices come from `symbol_info_tick`.
+        """
+        now = time.monotonic()
+        cached = self._specs.get(symbol)
+        if cached is not None and now - cached[0] < SPEC_TTL:
+            return cached[1]
         info = await self._call(self.module.symbol_info, symbol)
         if info is not None and not info.visible:
             await self._call(self.module.symbol_select, symbol, True)
+        if info is not None:
+            self._specs[symbol] = (now, info)
         return info
 
     async def symbol_info_tick(self, symbol: str) -> Tick | None:
