@@ -112,8 +112,9 @@ class StateSync:
         self.down_since: float | None = None
         self.attempts = 0  # attempts of the write that disabled sync
         self.last_sync: dict[str, float] = {}  # instance → when its state was last written
+        self.worst_gap = 0.0  # longest time between two writes of one instance's state
         self._queued: deque[InstanceReport] = deque(maxlen=self.config.queue_limit)
-        self._last_state: dict[str, AccountState] = {}
+        self._last_content: dict[str, str] = {}  # instance → its last state without `ts`
         self._next_probe = 0.0
         STATE_SYNC_ENABLED.set(1)
 
@@ -134,10 +135,12 @@ class StateSync:
             return False
         reports_now = list(self._queued)
         batch: list[Command] = []
+        contents: dict[str, str] = {}
         for state in states:
             raw = state.model_dump_json()
             batch.append(("SET", self.topics.state_key(state.instance), raw))
-            if _changed(self._last_state.get(state.instance), state):
+            content = contents[state.instance] = _content(raw)
+            if self._last_content.get(state.instance) != content:
                 batch.append(self.topics.rts.xadd(raw.encode()))
         for report in reports_now:
             raw = report.model_dump_json()
@@ -157,8 +160,11 @@ class StateSync:
             self._queued.popleft()
         now = time.time()
         for state in states:
+            last = self.last_sync.get(state.instance)
+            if last is not None and now - last > self.worst_gap:
+                self.worst_gap = now - last
             self.last_sync[state.instance] = now
-            self._last_state[state.instance] = state
+        self._last_content.update(contents)
         return True
 
     async def _send(self, batch: Sequence[Command]) -> None:
@@ -203,14 +209,16 @@ class StateSync:
         down_for = time.time() - (self.down_since or time.time())
         log.warning("state_sync_resumed", down_for=round(down_for, 3))
         self.enabled, self.error, self.attempts = True, None, 0
-        self._last_state.clear()  # Redis may have lost everything: write every state again
+        self._last_content.clear()  # Redis may have lost everything: write every state again
         REDIS_RECONNECTS.inc()
         STATE_SYNC_ENABLED.set(1)
         return True
 
 
-def _changed(before: AccountState | None, after: AccountState) -> bool:
-    return before is None or before.model_copy(update={"ts": after.ts}) != after
+def _content(raw: str) -> str:
+    """A state's JSON without its time stamp (AccountState's last field), to see what
+    changed without comparing models field by field."""
+    return raw[: raw.rfind('"ts":')]
 
 
 def status_key(prefix: str) -> str:

@@ -22,6 +22,7 @@ from eaflow.instances import InstanceRegistry
 from eaflow.manager.children import Child, worker_command
 from eaflow.manager.config import ManagerConfig
 from eaflow.manager.manager import InstanceManager
+from eaflow.manager.simbulk import SimAccounts
 from eaflow.manager.slot import Slot
 from eaflow.manager.snapshots import StateArchive, archive_states
 from eaflow.models import InstanceSpec
@@ -89,17 +90,13 @@ async def install_manager(
         for i in apart
     }
     sync = StateSync(client, p.topics, SyncConfig(interval=settings.sync_interval))
+    registry = InstanceRegistry(client, settings.prefix)
+    sims = any(urlparse(specs[i].broker).scheme == "sim" for i in local)
+    bulk = SimAccounts(p.redis_url, settings.prefix) if sims else None
     manager = InstanceManager(
-        InstanceRegistry(client, settings.prefix), sync, slots, children, config, on_pull
+        registry, sync, slots, children, config, on_pull, owns_redis=True, bulk=bulk
     )
-
-    async def run() -> None:
-        try:
-            await manager.run()
-        finally:
-            await client.aclose()
-
-    p.app.task(run, name="instance-manager")
+    p.app.task(manager.run, name="instance-manager")
     archive = StateArchive(database_path(settings.data_dir))
     every = settings.state_snapshot_interval
 

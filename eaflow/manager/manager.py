@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from urllib.parse import urlparse
 
 import structlog
 
@@ -18,6 +19,7 @@ from eaflow.instances import InstanceRegistry
 from eaflow.manager import metrics
 from eaflow.manager.children import Child
 from eaflow.manager.config import ManagerConfig
+from eaflow.manager.simbulk import Answer, SimAccounts
 from eaflow.manager.slot import Slot
 from eaflow.models import InstanceReport, InstanceSpec, InstanceStatus, ReportKind
 from processors.state_sync import NETWORK_ERRORS, StateSync
@@ -49,6 +51,8 @@ class InstanceManager:
         children: Mapping[str, Child] | None = None,
         config: ManagerConfig | None = None,
         on_pull: Callable[[], Awaitable[None]] | None = None,
+        owns_redis: bool = False,
+        bulk: SimAccounts | None = None,
     ) -> None:
         self.registry = registry
         self.sync = sync
@@ -56,6 +60,9 @@ class InstanceManager:
         self.children = dict(children or {})
         self.config = config or ManagerConfig()
         self.on_pull = on_pull  # e.g. the executor's refresh, which reads the same cache
+        self.owns_redis = owns_redis  # close the registry's client when the manager stops
+        self.bulk = bulk  # reads every simulated instance's account in one round trip
+        self._gauges: dict[str, metrics.InstanceGauges] = {}
         self.cycles = 0
         self._stopped: set[str] = set()
         self._restarts: dict[str, float] = {}
@@ -89,13 +96,16 @@ class InstanceManager:
         began = time.time()
         specs = await self._pull()
         reports = self._config_changes(specs)
-        steps = await asyncio.gather(
-            *(
-                s.step(i not in self._stopped, self._restarts.get(i, 0.0))
-                for i, s in self.slots.items()
-            )
-        )
-        for found in steps:
+        bulk = await self._read_in_bulk()
+        waiting = []  # slots that ask their own broker: concurrently
+        for i, slot in self.slots.items():
+            wanted, restart = i not in self._stopped, self._restarts.get(i, 0.0)
+            answer = bulk.get(i)
+            if answer is None:
+                waiting.append(slot.step(wanted, restart))
+            else:  # read in bulk: nothing to wait for
+                reports += await slot.step(wanted, restart, answer)
+        for found in await asyncio.gather(*waiting):
             reports += found
         for child in self.children.values():
             reports += await child.step()
@@ -112,6 +122,22 @@ class InstanceManager:
         if began - self._summarized >= self.config.summary:
             self._summarized = began
             self._summarize()
+
+    async def _read_in_bulk(self) -> dict[str, Answer]:
+        """The running simulated instances' states in one round trip (see simbulk)."""
+        if self.bulk is None:
+            return {}
+        logins = {
+            i: s.spec.login
+            for i, s in self.slots.items()
+            if s.status is InstanceStatus.RUNNING and urlparse(s.spec.broker).scheme == "sim"
+        }
+        if not logins:
+            return {}
+        try:
+            return await asyncio.to_thread(self.bulk.read, logins)
+        except Exception as error:  # the simulator's Redis is down: every one is unreachable
+            return dict.fromkeys(logins, error)
 
     async def _pull(self) -> dict[str, InstanceSpec]:
         """The specs and the operators' wishes; nothing new while Redis is unreachable."""
@@ -166,6 +192,13 @@ class InstanceManager:
         return reports
 
     def _heartbeats(self, now: float) -> list[InstanceReport]:
+        """Heartbeats of the instances due; first ones are spread over a heartbeat interval,
+        so a thousand instances do not all beat in the same cycle."""
+        if not self._beat:
+            spread = self.config.heartbeat / max(1, len(self.slots))
+            self._beat = {
+                i: now - self.config.heartbeat + n * spread for n, i in enumerate(self.slots)
+            }
         due = [
             s
             for i, s in self.slots.items()
@@ -226,13 +259,15 @@ class InstanceManager:
         for report in reports:
             if report.kind in (ReportKind.CRASHED, ReportKind.RESTART_FAILED):
                 metrics.INSTANCE_RESTARTS.labels(report.instance).inc()
-        for slot in self.slots.values():
+        for instance, slot in self.slots.items():
             status = slot.status
             if status is InstanceStatus.RUNNING and not self.sync.enabled:
                 status = InstanceStatus.SYNC_DISABLED
             state = slot.state
-            metrics.observe(
-                slot.instance,
+            gauges = self._gauges.get(instance)
+            if gauges is None:
+                gauges = self._gauges[instance] = metrics.InstanceGauges(instance)
+            gauges.observe(
                 status,
                 slot.spec.config_version,
                 None if state is None else state.equity,
@@ -262,6 +297,10 @@ class InstanceManager:
         await asyncio.gather(
             *(s.close() for s in self.slots.values()), *(c.close() for c in self.children.values())
         )
+        if self.owns_redis:
+            await self.registry.redis.aclose()
+        if self.bulk is not None:
+            self.bulk.close()
 
 
 def _text(value: bytes | str) -> str:

@@ -33,15 +33,30 @@ SYNC_AGE = Gauge(
 UP = frozenset({InstanceStatus.RUNNING, InstanceStatus.SYNC_DISABLED})
 
 
-def observe(
-    instance: str, status: InstanceStatus, version: int, equity: float | None, balance: float | None
-) -> None:
-    """Set one instance's gauges."""
-    INSTANCE_UP.labels(instance).set(1 if status in UP else 0)
-    for each in InstanceStatus:
-        INSTANCE_STATUS.labels(instance, each.value).set(1 if each is status else 0)
-    CONFIG_VERSION_APPLIED.labels(instance).set(version)
-    if equity is not None:
-        INSTANCE_EQUITY.labels(instance).set(equity)
-    if balance is not None:
-        INSTANCE_BALANCE.labels(instance).set(balance)
+class InstanceGauges:
+    """One instance's gauges, resolved once; status and version are set when they change."""
+
+    def __init__(self, instance: str) -> None:
+        self.up = INSTANCE_UP.labels(instance)
+        self.statuses = {s: INSTANCE_STATUS.labels(instance, s.value) for s in InstanceStatus}
+        self.version = CONFIG_VERSION_APPLIED.labels(instance)
+        self.equity = INSTANCE_EQUITY.labels(instance)
+        self.balance = INSTANCE_BALANCE.labels(instance)
+        self._status: InstanceStatus | None = None
+        self._version: int | None = None
+
+    def observe(
+        self, status: InstanceStatus, version: int, equity: float | None, balance: float | None
+    ) -> None:
+        if status is not self._status:
+            self._status = status
+            self.up.set(1 if status in UP else 0)
+            for each, gauge in self.statuses.items():
+                gauge.set(1 if each is status else 0)
+        if version != self._version:
+            self._version = version
+            self.version.set(version)
+        if equity is not None:
+            self.equity.set(equity)
+        if balance is not None:
+            self.balance.set(balance)

@@ -14,8 +14,10 @@ from collections.abc import Callable
 import structlog
 
 from brokers.mt5.broker import Mt5Broker
+from brokers.sim.store import AccountMissing
 from brokers.types import Broker, BrokerUnavailable
 from eaflow.manager.config import ManagerConfig
+from eaflow.manager.simbulk import Answer
 from eaflow.manager.stopped import StoppedBroker
 from eaflow.models import AccountState, InstanceReport, InstanceSpec, InstanceStatus, ReportKind
 from processors.state_sync import NETWORK_ERRORS, snapshot
@@ -75,8 +77,11 @@ class Slot:
             error=error if error is not None else self.error,
         )
 
-    async def step(self, wanted: bool, restart_asked: float) -> list[InstanceReport]:
-        """One cycle: follow the operator's wishes, finish connects, take a snapshot."""
+    async def step(
+        self, wanted: bool, restart_asked: float, prefetched: Answer | None = None
+    ) -> list[InstanceReport]:
+        """One cycle: follow the operator's wishes, finish connects, take a snapshot (or use
+        the one read in bulk for every simulated instance: `prefetched`)."""
         now = time.monotonic()
         if not wanted:
             return await self._stop() if self.status is not InstanceStatus.STOPPED else []
@@ -93,6 +98,8 @@ class Slot:
         if self.status is InstanceStatus.DEGRADED and now >= self._next_attempt:
             return self._reconnect(now)
         if self.status is InstanceStatus.RUNNING:
+            if prefetched is not None:
+                return self._take(now, prefetched)
             return await self._snapshot(now)
         return []
 
@@ -149,13 +156,19 @@ class Slot:
             state = await asyncio.wait_for(
                 snapshot(self.instance, session), self.config.call_timeout
             )
-        except UNREACHABLE as error:
-            return self._degraded(now, error)
-        except Exception as error:  # anything else: the instance crashed
-            return self._crashed(now, ReportKind.CRASHED, error)
-        if state is None:
+        except Exception as error:
+            return self._take(now, error)
+        return self._take(now, state)
+
+    def _take(self, now: float, answer: Answer | None) -> list[InstanceReport]:
+        """A snapshot's outcome: the state, an unreachable broker, or a crash."""
+        if answer is None or isinstance(answer, AccountMissing):
             return self._degraded(now, BrokerUnavailable("the terminal shows no account"))
-        self.state = state
+        if isinstance(answer, UNREACHABLE):
+            return self._degraded(now, answer)
+        if isinstance(answer, Exception):  # anything else: the instance crashed
+            return self._crashed(now, ReportKind.CRASHED, answer)
+        self.state = answer
         return []
 
     def _degraded(self, now: float, error: BaseException) -> list[InstanceReport]:

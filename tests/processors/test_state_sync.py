@@ -72,6 +72,11 @@ async def client(own_redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
     await redis_client.aclose()
 
 
+def test_the_time_stamp_is_the_last_field_of_a_state() -> None:
+    """State sync compares states by their JSON up to `"ts":`."""
+    assert list(AccountState.model_fields)[-1] == "ts"
+
+
 async def test_snapshot_of_a_simulated_account(redis_url: str) -> None:
     SimServer(redis.Redis.from_url(redis_url)).open_account(7001, balance=2500, currency="EUR")
     broker = Mt5Broker(
