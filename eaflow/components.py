@@ -45,6 +45,7 @@ async def install_executors(p: Pipeline) -> None:
     sessions: dict[str, Broker] = dict(p.brokers)  # the manager swaps them on restarts
     executor = Executor(p.topics, p.registry, p.redis, sessions, reconciler=reconciler)
     await executor.refresh()
+    p.app.timer(STATE_INTERVAL)(executor.refresh_limits)
     if hosted:
         p.app.agent([p.topics.orders(i) for i in hosted], group="executor")(executor.handle)
     await install_manager(p, specs, hosted, apart, sessions, executor.refresh)

@@ -14,6 +14,7 @@ from brokers.types import Broker, BrokerUnavailable
 from eaflow.instances import InstanceRegistry
 from eaflow.models import Action, InstanceSpec, Order, OrderLifecycle, OrderStatus, TradingConfig
 from processors.executor.execute import RetryPolicy, execute
+from processors.executor.limits import AccountLimits
 from processors.executor.outcome import Outcome, build_result
 from processors.executor.rate import OrderRate
 from processors.executor.reconcile import Reconciler
@@ -56,9 +57,15 @@ class Executor:
         self.reconciler = reconciler
         self.specs: dict[str, InstanceSpec] = {}
         self.rate = OrderRate()
+        self.limits = AccountLimits(redis, topics)
 
     async def refresh(self) -> None:
         self.specs = await self.registry.all()
+
+    async def refresh_limits(self) -> None:
+        """The hosted instances' latest states, so opens far from a limit skip the broker's
+        positions, orders and account (a 500 ms timer)."""
+        await self.limits.refresh(list(self.brokers))
 
     def trading_config(self, instance: str) -> TradingConfig:
         spec = self.specs.get(instance)
@@ -74,6 +81,8 @@ class Executor:
 
         async def mark_sent() -> None:
             await self.records.mark_sent(order)
+            if order.action is Action.OPEN:
+                self.limits.opened(order)
 
         try:
             self._admit(order, already_sent)
@@ -103,6 +112,7 @@ class Executor:
                     mark_sent,
                     sent,
                     self.config.retry,
+                    self.limits,
                 )
             except BrokerUnavailable as error:
                 sent = sent or await self._was_marked(order)

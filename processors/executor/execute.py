@@ -15,6 +15,7 @@ from brokers.mt5.retcodes import retcode
 from brokers.types import Broker, BrokerUnavailable, TradeRequest
 from eaflow.models import Order, OrderLifecycle, OrderStatus, TradingConfig
 from processors.executor.applied import find_applied
+from processors.executor.limits import AccountLimits
 from processors.executor.outcome import SUCCESS_RETCODES, Outcome, status_for
 from processors.executor.requests import plan_requests
 from processors.metrics import ORDERS_SENT
@@ -36,6 +37,7 @@ async def execute(
     mark_sent: Callable[[], Awaitable[None]],
     already_sent: bool,
     retry: RetryPolicy = RetryPolicy(),
+    limits: AccountLimits | None = None,
 ) -> tuple[OrderLifecycle, Outcome]:
     """The order's lifecycle and outcome. Raises BrokerUnavailable when the broker cannot
     be reached; the caller retries, and since the order is then recorded as sent, the next
@@ -49,7 +51,7 @@ async def execute(
             life.advance(found.status)
             return life, found
     try:
-        requests = await plan_requests(order, broker, config)
+        requests = await plan_requests(order, broker, config, limits)
     except Refusal as refusal:
         life.advance(OrderStatus.REJECTED)
         return life, Outcome(OrderStatus.REJECTED, field=refusal.field, error=str(refusal))

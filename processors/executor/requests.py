@@ -7,13 +7,17 @@ from brokers.mt5 import requests as build
 from brokers.mt5.records import SymbolInfo, Tick
 from brokers.types import Broker, BrokerUnavailable, TradeRequest
 from eaflow.models import Action, Order, TradingConfig
+from processors.executor.limits import AccountLimits
 from processors.rules import Refusal
 
 
-async def plan_requests(order: Order, broker: Broker, config: TradingConfig) -> list[TradeRequest]:
-    """Account limits are checked here, against the broker's truth, not a cached snapshot."""
+async def plan_requests(
+    order: Order, broker: Broker, config: TradingConfig, limits: AccountLimits | None = None
+) -> list[TradeRequest]:
+    """Account limits are checked here against the broker's truth, unless `limits` shows the
+    order is far from all of them (see limits.py)."""
     if order.action is Action.OPEN:
-        return [await _open(order, broker, config)]
+        return [await _open(order, broker, config, limits)]
     if order.action in (Action.CLOSE, Action.SLTP, Action.CLOSE_ALL):
         positions = build.matching_positions(order, await broker.positions_get(order.symbol))
     else:
@@ -53,7 +57,17 @@ async def _market(broker: Broker, symbol: str) -> tuple[SymbolInfo, Tick]:
     return info, tick
 
 
-async def _open(order: Order, broker: Broker, config: TradingConfig) -> TradeRequest:
+async def _open(
+    order: Order, broker: Broker, config: TradingConfig, limits: AccountLimits | None
+) -> TradeRequest:
+    assert order.symbol is not None
+    if limits is None or not limits.clears(order, config):
+        await _check_account(order, broker, config)
+    info, tick = await _market(broker, order.symbol)
+    return build.open_request(order, info, tick)
+
+
+async def _check_account(order: Order, broker: Broker, config: TradingConfig) -> None:
     assert order.symbol is not None and order.order_type is not None
     positions = await broker.positions_get()
     pending = await broker.orders_get()
@@ -78,5 +92,3 @@ async def _open(order: Order, broker: Broker, config: TradingConfig) -> TradeReq
             f"equity {account.equity:.2f} is below {floor:.2f} "
             f"({config.max_drawdown}% drawdown of balance {account.balance:.2f})",
         )
-    info, tick = await _market(broker, order.symbol)
-    return build.open_request(order, info, tick)
