@@ -19,7 +19,7 @@ import structlog
 from eaflow.models import Result
 from sinks.batch import results_table
 from sinks.metrics import SINK_BATCH_SECONDS, SINK_DUPLICATES, SINK_FAILURES, SINK_ROWS
-from sinks.types import ResultStore
+from sinks.types import ResultStore, first_line
 from streams import Event, Outbox
 
 log = structlog.get_logger(__name__)
@@ -52,7 +52,10 @@ class ResultSink:
             except Exception as error:
                 SINK_FAILURES.labels(self.name).inc()
                 log.warning(
-                    "sink_write_failed", sink=self.name, results=len(events), error=str(error)
+                    "sink_write_failed",
+                    sink=self.name,
+                    results=len(events),
+                    error=first_line(error),
                 )
                 raise
             finally:

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from brokers.factory import MissingExtra
 from sinks.schema import CLICKHOUSE_MIGRATIONS, TABLE
+from sinks.types import SinkUnavailable, first_line
 
 CHDB_HINT = (
     "chDB is not installed: pip install 'eaflow[chdb]' "
@@ -80,7 +81,12 @@ class ClickHouseStore:
     def open(self) -> None:
         if self._client is not None:
             return
-        client = connect(self.url)
+        try:
+            client = connect(self.url)
+        except Exception as error:
+            raise SinkUnavailable(
+                f"clickhouse: cannot open {self.url}: {first_line(error)}"
+            ) from error
         try:
             self._migrate(client)
         except BaseException:

@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from eaflow.database import connect, migrate
 from sinks.schema import COLUMN_NAMES, DUCKDB_MIGRATIONS, TABLE
+from sinks.types import SinkUnavailable, first_line
 
 _INSERT = f"INSERT OR IGNORE INTO {TABLE} ({COLUMN_NAMES}) SELECT {COLUMN_NAMES} FROM result_batch"
 
@@ -34,7 +35,12 @@ class DuckDbStore:
     def open(self) -> None:
         if self._con is not None:
             return
-        con = connect(self.path)
+        try:
+            con = connect(self.path)
+        except duckdb.IOException as error:
+            raise SinkUnavailable(
+                f"duckdb: cannot open {self.path}: {first_line(error)}"
+            ) from error
         try:
             migrate(con, "results", DUCKDB_MIGRATIONS)
         except BaseException:

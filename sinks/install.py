@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import structlog
+from redis.asyncio import Redis
 
+from eaflow.models import Result
 from sinks.agent import ResultSink
 from sinks.clickhouse import CHDB_HINT, ClickHouseStore
 from sinks.config import SinkConfig
@@ -13,6 +16,7 @@ from sinks.duckdb import DuckDbStore
 from sinks.lag import sink_lag
 from sinks.trim import trim_results
 from sinks.types import ResultStore
+from streams import App, Topic
 
 if TYPE_CHECKING:
     from eaflow.pipeline import Pipeline
@@ -20,6 +24,17 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 IDLE_CHECK = 1.0
+
+
+def reraise_swallowed_cancel() -> None:
+    """Raise the cancellation a Redis call swallowed, so the app's stop does not hang.
+
+    On Python 3.11, `asyncio.wait_for` (which redis-py uses for socket timeouts) drops a
+    cancel that arrives as the call completes; the timer would then run forever.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def result_stores(config: SinkConfig) -> list[ResultStore]:
@@ -31,41 +46,41 @@ def result_stores(config: SinkConfig) -> list[ResultStore]:
     return stores
 
 
-def install_result_sinks(p: Pipeline, config: SinkConfig) -> list[ResultSink]:
-    """One batch agent per store on `rtrs`, its group named after the store. Groups start
-    at the stream's first entry, so results written before a sink first ran are not lost."""
+def install_result_sinks(
+    app: App, rtrs: Topic[Result], config: SinkConfig, redis: Redis | None = None
+) -> list[ResultSink]:
+    """One batch agent per store on `rtrs`, its group named after the store, plus the trim
+    and lag timers. Groups start at the stream's first entry, so results written before a
+    sink first ran are not lost."""
+    client = redis or app.redis
     sinks = [ResultSink(store, config.idle_close) for store in result_stores(config)]
     for sink in sinks:
-        p.app.agent(
-            p.topics.rtrs,
-            group=sink.name,
-            batch=True,
-            dlq=False,
-            start_id="0",
-            name=f"sink-{sink.name}",
+        app.agent(
+            rtrs, group=sink.name, batch=True, dlq=False, start_id="0", name=f"sink-{sink.name}"
         )(sink.handle)
-        p.app.timer(IDLE_CHECK, name=f"sink-{sink.name}-idle")(sink.close_if_idle)
-        p.app.task(sink.hold, name=f"sink-{sink.name}-close")
-    key = p.topics.rtrs.key
+        app.timer(IDLE_CHECK, name=f"sink-{sink.name}-idle")(sink.close_if_idle)
+        app.task(sink.hold, name=f"sink-{sink.name}-close")
     names = [sink.name for sink in sinks]
 
     async def trim() -> None:
-        trimmed = await trim_results(p.app.redis, key, config.keep_results)
+        trimmed = await trim_results(client, rtrs.key, config.keep_results)
+        reraise_swallowed_cancel()
         if trimmed:
             log.info("rtrs_trimmed", entries=trimmed)
 
     async def lag() -> None:
-        await sink_lag(p.app.redis, key, names)
+        await sink_lag(client, rtrs.key, names)
+        reraise_swallowed_cancel()
 
-    p.app.timer(config.trim_interval, name="rtrs-trim")(trim)
-    p.app.timer(config.lag_interval, name="sink-lag")(lag)
+    app.timer(config.trim_interval, name="rtrs-trim")(trim)
+    app.timer(config.lag_interval, name="sink-lag")(lag)
     return sinks
 
 
 async def install_sinks(p: Pipeline) -> None:
     """Installer of the `rtrs` worker topic (see eaflow/components.py)."""
     config = SinkConfig.from_settings(p.settings)
-    sinks = install_result_sinks(p, config)
+    sinks = install_result_sinks(p.app, p.topics.rtrs, config)
     for sink in sinks:
         where = getattr(sink.store, "path", None) or getattr(sink.store, "url", "")
         p.running.append(f"sink {sink.name}: rtrs → {where} (group {sink.name})")

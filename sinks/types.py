@@ -7,6 +7,16 @@ from typing import Protocol
 import pyarrow as pa
 
 
+class SinkUnavailable(RuntimeError):
+    """The database cannot be opened now (locked, unreachable, unwritable); retry later."""
+
+
+def first_line(error: BaseException, limit: int = 500) -> str:
+    """An error's first line without the stack trace chDB appends, short enough to log."""
+    text = str(error).strip().split(", Stack trace")[0]
+    return (text.splitlines()[0] if text else type(error).__name__)[:limit]
+
+
 class ResultStore(Protocol):
     """A database table of results, written in Arrow batches, idempotent on result_id.
 

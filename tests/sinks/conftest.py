@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -58,6 +60,27 @@ def rejection(n: int, field: str = "volume", rule: str = "must be on the volume 
         received_at=T0 + n,
         done_at=T0 + n + 0.0003,
     )
+
+
+class LockHolder:
+    """Another process holding DuckDB's lock on `path` until `release()`."""
+
+    def __init__(self, path: Path) -> None:
+        code = (
+            f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('held', flush=True); "
+            "sys.stdin.readline()"
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        assert self.process.stdout is not None
+        assert self.process.stdout.readline() == b"held\n"
+
+    def release(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+            self.process.wait()
 
 
 @pytest.fixture

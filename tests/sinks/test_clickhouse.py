@@ -11,6 +11,7 @@ from brokers.factory import MissingExtra
 from sinks.batch import results_table
 from sinks.clickhouse import ClickHouseStore, chdb_url, check_url
 from sinks.schema import COLUMNS
+from sinks.types import SinkUnavailable
 from tests.sinks.conftest import fill, rejection
 
 
@@ -55,7 +56,7 @@ def test_values_round_trip(chdb_store: ClickHouseStore) -> None:
 def test_a_blocked_database_path_fails_until_cleared(tmp_path: Path) -> None:
     (tmp_path / "clickhouse").write_text("not a directory")
     store = ClickHouseStore(chdb_url(tmp_path))
-    with pytest.raises(Exception, match="clickhouse"):
+    with pytest.raises(SinkUnavailable, match=r"clickhouse: cannot open chdb://.*File exists"):
         store.write(results_table([("1-0", fill(1))]))
     assert not store.is_open
     (tmp_path / "clickhouse").unlink()

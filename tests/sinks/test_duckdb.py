@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -13,7 +11,8 @@ from eaflow.database import schema_version
 from sinks.batch import results_table
 from sinks.duckdb import DuckDbStore
 from sinks.schema import COLUMNS, DUCKDB_MIGRATIONS
-from tests.sinks.conftest import fill, rejection
+from sinks.types import SinkUnavailable
+from tests.sinks.conftest import LockHolder, fill, rejection
 
 
 def test_the_migrated_table_has_the_schema_columns(tmp_path: Path) -> None:
@@ -52,24 +51,12 @@ def test_a_file_locked_by_another_process_fails_the_write_until_released(
     store = DuckDbStore(path)
     store.open()
     store.close()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('held', flush=True); "
-            "sys.stdin.readline()",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    assert holder.stdin is not None and holder.stdout is not None
+    holder = LockHolder(path)
     try:
-        assert holder.stdout.readline() == b"held\n"
-        with pytest.raises(duckdb.IOException, match="lock"):
+        with pytest.raises(SinkUnavailable, match="lock"):
             store.write(results_table([("1-0", fill(1))]))
         assert not store.is_open
     finally:
-        holder.stdin.close()
-        holder.wait()
+        holder.release()
     assert store.write(results_table([("1-0", fill(1))])) == 1
     store.close()
