@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING
 from brokers.types import Broker
 from eaflow.gateway.server import install_gateway
 from eaflow.manager.install import install_manager, spawn_schemes, split_hosting
+from eaflow.plugins import with_plugins
 from processors.executor.agent import Executor
 from processors.executor.reconcile import Reconciler
 from processors.executor.records import OrderRecords
 from processors.executor.startup import connect_instances, reconcile_instances
 from processors.router.agent import Router
 from processors.ticks.install import install_ticks
+from sinks.install import install_sinks
 
 if TYPE_CHECKING:
     from eaflow.pipeline import Installer, Pipeline
@@ -53,9 +55,12 @@ async def install_executors(p: Pipeline) -> None:
 
 
 def installers() -> dict[str, Installer]:
-    return {
-        "rtss": install_router,
-        "orders": install_executors,
-        "ticks": install_ticks,
-        "gateway": install_gateway,
-    }
+    return with_plugins(
+        {
+            "rtss": install_router,
+            "rtrs": install_sinks,
+            "orders": install_executors,
+            "ticks": install_ticks,
+            "gateway": install_gateway,
+        }
+    )

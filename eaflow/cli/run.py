@@ -27,7 +27,7 @@ from eaflow.pipeline import Pipeline, build_pipeline, install
 from eaflow.runner import serve
 from processors.ticks.replay import ReplayConfig
 
-WORKERS = ("ticks", "orders", "rtss", "gateway")
+WORKERS = ("ticks", "orders", "rtss", "rtrs", "gateway")
 
 
 def run(

@@ -1,0 +1,92 @@
+"""Processors and sinks from other installed packages, found through entry points.
+
+A package registers a `Plugin` under the entry point group `eaflow.processors` or
+`eaflow.sinks`; its entry point name becomes a worker name, so `eaflow worker NAME` runs it
+like a built-in. Example, in the plugin's pyproject.toml::
+
+    [project.entry-points."eaflow.processors"]
+    trading-hours = "eaflow_trading_hours:plugin"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
+
+import structlog
+
+if TYPE_CHECKING:
+    from eaflow.pipeline import Installer
+
+log = structlog.get_logger(__name__)
+
+GROUPS = {"eaflow.processors": "processor", "eaflow.sinks": "sink"}
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """What an entry point names: how to install the plugin into a pipeline, and the
+    streams it reads and writes (names without the prefix, as in `eaflow status`).
+
+    `install` is an async function of the pipeline, like the built-in installers in
+    eaflow/components.py: it adds agents, timers and tasks to `pipeline.app`.
+    """
+
+    install: Installer
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Found:
+    """One discovered entry point: the plugin, or why it could not be loaded."""
+
+    name: str
+    kind: str  # "processor" or "sink"
+    target: str  # "package.module:attribute"
+    package: str  # "distribution version"
+    plugin: Plugin | None
+    error: str | None = None
+
+
+def load(entry: EntryPoint, kind: str) -> Found:
+    """Import one entry point; a broken plugin becomes an error, never a crash."""
+    dist = entry.dist
+    package = f"{dist.name} {dist.version}" if dist is not None else "?"
+    try:
+        loaded = entry.load()
+    except Exception as error:
+        return Found(entry.name, kind, entry.value, package, None, f"import failed: {error}")
+    if not isinstance(loaded, Plugin):
+        return Found(
+            entry.name,
+            kind,
+            entry.value,
+            package,
+            None,
+            f"must name an eaflow.plugins.Plugin, got {type(loaded).__name__}",
+        )
+    return Found(entry.name, kind, entry.value, package, loaded)
+
+
+def discover(entries: Iterable[tuple[EntryPoint, str]] | None = None) -> list[Found]:
+    """Every plugin of both groups, sorted by name (`entries` replaces the installed ones)."""
+    if entries is None:
+        entries = [(e, kind) for group, kind in GROUPS.items() for e in entry_points(group=group)]
+    return sorted((load(entry, kind) for entry, kind in entries), key=lambda f: f.name)
+
+
+def with_plugins(builtins: dict[str, Installer]) -> dict[str, Installer]:
+    """The built-in installers plus every loadable plugin; a built-in name always wins."""
+    merged = dict(builtins)
+    for found in discover():
+        if found.plugin is None:
+            log.warning("plugin_unusable", plugin=found.name, error=found.error)
+        elif found.name in merged:
+            log.warning("plugin_shadowed", plugin=found.name, target=found.target)
+        else:
+            merged[found.name] = found.plugin.install
+    return merged
