@@ -26,6 +26,7 @@ async def install_router(p: Pipeline) -> None:
     router = Router(p.topics, p.registry, p.redis)
     p.app.agent(p.topics.rtss, group="router")(router.handle)
     p.app.timer(STATE_INTERVAL)(router.refresh)
+    p.app.task(router.prices.run, name="router-prices")
     p.running.append("router: rtss → orders:{instance} / rtrs (group router)")
 
 

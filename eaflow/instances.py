@@ -104,17 +104,35 @@ class InstanceRegistry:
         config = spec.config.model_copy(update={"trading_state": state})
         await self.put(spec.model_copy(update={"config": config}))
 
+    @property
+    def symbols_rev_key(self) -> str:
+        """A new token whenever an instance's symbols are published ('@' is in no id)."""
+        return f"{self.prefix}symbols:@rev"
+
     async def publish_symbols(self, instance_id: str, infos: list[SymbolInfo]) -> None:
         """The executor publishes its broker's symbol specs for the router to validate with."""
         if infos:
-            await self.redis.hset(
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hset(
                 f"{self.prefix}symbols:{instance_id}",
                 mapping={i.name: orjson.dumps(i._asdict()) for i in infos},
             )
+            pipe.set(self.symbols_rev_key, new_id())
+            await pipe.execute()
 
     async def symbols(self, instance_id: str) -> dict[str, SymbolInfo]:
         raw = await self.redis.hgetall(f"{self.prefix}symbols:{instance_id}")
         return {_text(k): SymbolInfo(**orjson.loads(v)) for k, v in raw.items()}
+
+    async def all_symbols(self, instance_ids: list[str]) -> dict[str, dict[str, SymbolInfo]]:
+        """Every instance's symbols in one pipelined round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for instance_id in instance_ids:
+            pipe.hgetall(f"{self.prefix}symbols:{instance_id}")
+        return {
+            i: {_text(k): SymbolInfo(**orjson.loads(v)) for k, v in raw.items()}
+            for i, raw in zip(instance_ids, await pipe.execute(), strict=True)
+        }
 
 
 def _text(value: bytes | str) -> str:
