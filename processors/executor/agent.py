@@ -53,7 +53,8 @@ class Executor:
         self.redis = redis
         self.brokers = brokers
         self.config = config
-        self.records = OrderRecords(redis, topics.prefix)
+        # One holder for both: the reconciler must know which sent orders are this executor's.
+        self.records = reconciler.records if reconciler else OrderRecords(redis, topics.prefix)
         self.reconciler = reconciler
         self.specs: dict[str, InstanceSpec] = {}
         self.rate = OrderRate()

@@ -59,10 +59,14 @@ class Reconciler:
     async def run(
         self, instance: str, broker: Broker, magic: int, skip: Collection[str] = ()
     ) -> Reconciliation:
-        """Reconcile one instance; `skip` holds order ids an executor is handling right now."""
+        """Reconcile one instance; `skip` holds order ids an executor is handling right now.
+
+        Orders marked sent through this reconciler's own records are skipped too: their
+        executor is alive (this process) and writes their results with its batch's commit.
+        """
         report = Reconciliation(instance)
         for sent in await self.records.in_flight(instance):
-            if sent.order.order_id in skip:
+            if sent.order.order_id in skip or sent.holder == self.records.holder:
                 continue
             result = await self._resolve(sent, broker)
             if result is None:

@@ -8,11 +8,15 @@ Per instance:
   orders on the terminal (the comment is a digest of order_id and instance).
 
 `mark_sent` writes the three in one transaction before `order_send`; `finish` removes the order
-from `osent` in the same transaction as its result and ack.
+from `osent` in the same transaction as its result and ack. Each `osent` entry names its
+`holder` (the OrderRecords, one per executor process, that marked it): while that process
+lives, the order is its executor's to finish, even when the result still waits for its
+batch's commit; only a dead holder's orders are reconciliation's.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,14 +35,20 @@ class SentOrder:
 
     order: Order
     sent_at: float
+    holder: str = ""  # "" for entries written before holders were recorded
 
 
 class OrderRecords:
-    """Reads and writes the order records of every instance under `prefix`."""
+    """Reads and writes the order records of every instance under `prefix`.
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    `holder` identifies these records' owner in the orders they mark sent (a random token
+    by default: share one OrderRecords between a process's executor and reconciler).
+    """
+
+    def __init__(self, redis: Redis, prefix: str, holder: str | None = None) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.holder = holder or secrets.token_hex(8)
 
     def status_key(self, instance: str) -> str:
         return f"{self.prefix}orec:{instance}"
@@ -56,7 +66,9 @@ class OrderRecords:
     async def mark_sent(self, order: Order, at: float | None = None) -> float:
         """Record the order as sent, before it is sent; returns the time recorded."""
         sent_at = time.time() if at is None else at
-        entry = orjson.dumps({"order": order.model_dump(mode="json"), "sent_at": sent_at})
+        entry = orjson.dumps(
+            {"order": order.model_dump(mode="json"), "sent_at": sent_at, "holder": self.holder}
+        )
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(self.status_key(order.instance), order.order_id, OrderStatus.SENT.value)
         pipe.hset(self.sent_key(order.instance), order.order_id, entry)
@@ -79,7 +91,8 @@ class OrderRecords:
         found = []
         for value in raw.values():
             entry = orjson.loads(value)
-            found.append(SentOrder(Order.model_validate(entry["order"]), float(entry["sent_at"])))
+            order = Order.model_validate(entry["order"])
+            found.append(SentOrder(order, float(entry["sent_at"]), str(entry.get("holder", ""))))
         return sorted(found, key=lambda s: s.sent_at)
 
     async def order_ids(self, instance: str, comments: Iterable[str]) -> dict[str, str]:

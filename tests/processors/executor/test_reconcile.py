@@ -9,6 +9,7 @@ import redis
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5.broker import Mt5Broker
+from brokers.mt5.records import SymbolInfo, Tick
 from brokers.mt5.requests import (
     modify_request,
     open_request,
@@ -36,9 +37,14 @@ def ris(client: redis.Redis) -> list[dict[str, Any]]:
     return [orjson.loads(raw) for raw in entries(client, "ris")]
 
 
+def dead_worker(records: OrderRecords) -> OrderRecords:
+    """The records of another executor process, one that died: its orders are reconciled."""
+    return OrderRecords(records.redis, records.prefix)
+
+
 async def crash_after_send(order: Order, records: OrderRecords, terminal: SimTerminal) -> int:
     """What a worker killed between order_send and its ack leaves behind; the order ticket."""
-    await records.mark_sent(order)
+    await dead_worker(records).mark_sent(order)
     assert order.symbol is not None
     info, tick = terminal.symbol_info(order.symbol), terminal.symbol_info_tick(order.symbol)
     assert info is not None and tick is not None
@@ -93,7 +99,7 @@ async def test_an_order_the_terminal_never_got_is_left_to_the_redelivery(
     redis_client: redis.Redis,
 ) -> None:
     order = make_order(symbol="EURUSD", order_type="buy", volume="0.10")
-    await records.mark_sent(order)  # killed before order_send: nothing was executed
+    await dead_worker(records).mark_sent(order)  # killed before order_send: nothing executed
     report = await reconciler.run(INSTANCE, broker, MAGIC)
     assert (report.resolved, report.unresolved) == ([], [order.order_id])
     assert results(redis_client) == []
@@ -112,6 +118,31 @@ async def test_the_order_an_executor_is_handling_is_skipped(
     report = await reconciler.run(INSTANCE, broker, MAGIC, skip={order.order_id})
     assert report.resolved == [] and report.unresolved == []
     assert results(redis_client) == [] and await records.status(order) is OrderStatus.SENT
+
+
+async def test_orders_this_process_marked_sent_are_left_to_its_executor(
+    reconciler: Reconciler,
+    records: OrderRecords,
+    broker: Mt5Broker,
+    terminal: SimTerminal,
+    redis_client: redis.Redis,
+) -> None:
+    """Sent by the live executor whose batch is not committed yet: its result comes with
+    the commit, so a reconcile (after a reconnect) must not write one too."""
+    order = make_order(symbol="EURUSD", order_type="buy", volume="0.10")
+    await records.mark_sent(order)
+    sent = terminal.order_send(open_request(order, *quoted(terminal, "EURUSD")))
+    assert sent is not None and sent.retcode == 10009
+    report = await reconciler.run(INSTANCE, broker, MAGIC)
+    assert report.resolved == [] and report.unresolved == []
+    assert results(redis_client) == [] and await records.status(order) is OrderStatus.SENT
+    assert [s.holder for s in await records.in_flight(INSTANCE)] == [records.holder]
+
+
+def quoted(terminal: SimTerminal, symbol: str) -> tuple[SymbolInfo, Tick]:
+    info, tick = terminal.symbol_info(symbol), terminal.symbol_info_tick(symbol)
+    assert info is not None and tick is not None
+    return info, tick
 
 
 async def test_a_record_finished_meanwhile_is_not_finished_twice(
@@ -222,10 +253,10 @@ async def test_changes_applied_before_a_crash_are_recognised_by_the_accounts_sta
         (modify, modify_request(modify, resting)),
         (cancel, remove_request(cancel, doomed)),
     ):
-        await records.mark_sent(change)
+        await dead_worker(records).mark_sent(change)
         sent = terminal.order_send(request)
         assert sent is not None and sent.retcode == 10009
-    await records.mark_sent(never)  # killed before order_send: the TP is not there
+    await dead_worker(records).mark_sent(never)  # killed before order_send: no TP there
     report = await reconciler.run(INSTANCE, broker, MAGIC)
     statuses = {r.order_id: r.status for r in report.resolved}
     assert statuses == {

@@ -1,0 +1,96 @@
+"""The executor agent on a real Redis and the simulator: one result per order, whatever the
+broker link does in the middle of a batch."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from brokers.mt5.broker import Mt5Broker
+from brokers.mt5.records import OrderSendResult
+from brokers.sim.server import SimServer
+from brokers.types import TradeRequest
+from eaflow.instances import InstanceRegistry
+from eaflow.models import InstanceSpec, OrderStatus, Result
+from processors.executor.agent import Executor, ExecutorConfig
+from processors.executor.reconcile import Reconciler
+from processors.executor.records import OrderRecords
+from processors.topics import Topics
+from streams import App
+from tests.brokers.mt5.conftest import INSTANCE, LOGIN, MAGIC, PREFIX, make_order
+from tests.streams.conftest import settings, until
+
+
+class CutAfterFirstSend(Mt5Broker):
+    """The trade server link drops right after the first order is executed, and is back on
+    the next connect: the rest of the batch waits for a reconnect (and its reconciliation)."""
+
+    def __init__(self, inner: Mt5Broker, server: SimServer) -> None:
+        super().__init__(inner.module, inner.name, inner.path, **inner.login)
+        self.server = server
+        self.sends = 0
+        self.connects = 0
+
+    async def order_send(self, request: TradeRequest) -> OrderSendResult | None:
+        sent = await super().order_send(request)
+        self.sends += 1
+        if self.sends == 1:
+            self.server.set_connected(LOGIN, False)
+        return sent
+
+    async def connect(self) -> None:
+        self.connects += 1
+        self.server.set_connected(LOGIN, True)
+        await super().connect()
+
+
+@pytest.fixture
+async def app(redis_url: str) -> AsyncIterator[App]:
+    app = App(settings(redis_url, prefix=PREFIX))
+    yield app
+    await app.stop()
+
+
+async def test_reconnect_mid_batch_leaves_the_batchs_executed_orders_to_its_commit(
+    app: App, broker: Mt5Broker, server: SimServer, redis_client: redis.Redis
+) -> None:
+    """Regression: the reconnect's reconciliation took the first order of the batch (sent,
+    its result waiting for the batch's commit) for a crashed one and wrote its result too."""
+    client = aioredis.Redis.from_url(app.settings.redis_url)
+    registry = InstanceRegistry(client, PREFIX)
+    await registry.put(InstanceSpec(instance_id=INSTANCE, login=LOGIN, magic=MAGIC))
+    topics = Topics(app)
+    flaky = CutAfterFirstSend(broker, server)
+    await flaky.connect()
+    reconciler = Reconciler(topics, client, OrderRecords(client, PREFIX))
+    executor = Executor(
+        topics,
+        registry,
+        client,
+        {INSTANCE: flaky},
+        ExecutorConfig(reconnect_interval=0.05),
+        reconciler=reconciler,
+    )
+    await executor.refresh()
+    orders = [make_order(symbol="EURUSD", order_type="buy", volume="0.01") for _ in range(2)]
+    await topics.orders(INSTANCE).send_many(orders)  # read in one batch
+    app.agent(topics.orders(INSTANCE), group="executor")(executor.handle)
+    await app.start()
+
+    async def acked() -> bool:
+        info = await client.xpending(topics.orders(INSTANCE).key, "executor")
+        return await client.xlen(topics.rtrs.key) >= 2 and int(info["pending"]) == 0
+
+    try:
+        await until(acked, "both orders acked")
+    finally:
+        await client.aclose()
+    entries: Any = redis_client.xrange("ea:rtrs")
+    found = [Result.model_validate_json(fields[b"d"]) for _, fields in entries]
+    assert flaky.connects == 2  # the batch did wait for a reconnect
+    assert sorted(r.order_id for r in found) == sorted(o.order_id for o in orders)
+    assert {r.status for r in found} == {OrderStatus.FILLED}
