@@ -79,14 +79,17 @@ def discover(entries: Iterable[tuple[EntryPoint, str]] | None = None) -> list[Fo
     return sorted((load(entry, kind) for entry, kind in entries), key=lambda f: f.name)
 
 
-def with_plugins(builtins: dict[str, Installer]) -> dict[str, Installer]:
-    """The built-in installers plus every loadable plugin; a built-in name always wins."""
+def with_plugins(
+    builtins: dict[str, Installer], found: Iterable[Found] | None = None
+) -> dict[str, Installer]:
+    """The built-in installers plus every loadable plugin (`found`, default: the installed
+    ones); a built-in name always wins, and a broken plugin is logged and left out."""
     merged = dict(builtins)
-    for found in discover():
-        if found.plugin is None:
-            log.warning("plugin_unusable", plugin=found.name, error=found.error)
-        elif found.name in merged:
-            log.warning("plugin_shadowed", plugin=found.name, target=found.target)
+    for item in discover() if found is None else found:
+        if item.plugin is None:
+            log.warning("plugin_unusable", plugin=item.name, error=item.error)
+        elif item.name in merged:
+            log.warning("plugin_shadowed", plugin=item.name, target=item.target)
         else:
-            merged[found.name] = found.plugin.install
+            merged[item.name] = item.plugin.install
     return merged
