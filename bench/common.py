@@ -75,7 +75,7 @@ def report(name: str, title: str, rows: list[dict[str, Any]], extra: dict[str, A
         table.add_column(column, justify="right" if column != "what" else "left")
     for row in rows:
         table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()))
-    Console().print(table)
+    Console(width=max(120, Console().width)).print(table)
     RESULTS.mkdir(exist_ok=True)
     payload = {"benchmark": name, "machine": machine(), "rows": rows, **extra}
     (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2))

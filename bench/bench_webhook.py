@@ -1,0 +1,286 @@
+"""Signal → result latency through webhook → router → executor → `rtrs`, beside raw Redis.
+
+Open loop: a paced sender POSTs TradingView alerts to the gateway (a real uvicorn server,
+`eaflow gateway`) while `eaflow worker rtss` and `eaflow worker orders` run as their own
+processes with 1, 10 and 100 simulated instances. Each instance alternately opens a
+0.01-lot EURUSD buy and closes it, so every signal is a real trade on the simulator.
+Latency runs from when a signal was due to when its result is in `rtrs`. For each step:
+the achieved rate, the backlog (XINFO GROUPS lag + pending of the router's and the
+executors' groups) sampled every 0.5 s, and whether it grew. `max` sends as fast as
+results come back with at most `--window` signals in flight: the maximal sustained rate.
+
+The raw figures come from the same Redis in the same run (bench/raw.py): the same chain
+of round trips and stream hops with bare redis-py calls, and pipelined XADD/XREADGROUP.
+
+    python -m bench.bench_webhook [--instances 1 10 100] [--rates 100 1000 max] [--seconds 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+
+from bench.common import percentiles, redis_server, report
+from bench.loadgen import Load, send_paced
+from bench.raw import ROUND_TRIPS, raw_chain, raw_rates
+from bench.stack import PREFIX, Stack, feed, start_stack
+from tests.redis_server import free_port
+
+
+@dataclass
+class Results:
+    """Follows `rtrs` from the end: order_id → (arrival, status)."""
+
+    client: aioredis.Redis
+    last: Any = b"$"
+    arrived: dict[str, tuple[float, str]] = field(default_factory=dict)
+    freed: asyncio.Event = field(default_factory=asyncio.Event)
+    tag: str = ""  # order ids of the current step start with it
+    tagged: int = 0  # results of the current step so far
+
+    async def run(self) -> None:
+        while True:
+            reply: Any = await self.client.xread(
+                {f"{PREFIX}rtrs": self.last}, block=1000, count=1000
+            )
+            now = time.perf_counter()
+            for _, entries in reply or ():
+                for entry_id, fields in entries:
+                    result = orjson.loads(fields[b"d"])
+                    self.arrived[result["order_id"]] = (now, result["status"])
+                    self.tagged += result["order_id"].startswith(self.tag)
+                    self.last = entry_id
+            if reply:
+                self.freed.set()
+
+
+async def backlog(client: aioredis.Redis, instances: list[str]) -> tuple[int, int]:
+    """(router, executors): entries not yet read plus read but not acked."""
+    pipe = client.pipeline(transaction=False)
+    pipe.xinfo_groups(f"{PREFIX}rtss")
+    for instance in instances:
+        pipe.xinfo_groups(f"{PREFIX}orders:{instance}")
+    replies = await pipe.execute()
+    totals = [sum(int(g.get("lag") or 0) + int(g["pending"]) for g in r) for r in replies]
+    return totals[0], sum(totals[1:])
+
+
+def bodies(stack: Stack, tag: str, count: int) -> Iterator[tuple[str, dict[str, object]]]:
+    """Signal j goes to instance j mod N, which alternately opens and closes a buy."""
+    k = len(stack.instances)
+    for j in range(count):
+        order_id = f"{tag}-{j}"
+        body: dict[str, object] = {
+            "secret": stack.secret,
+            "symbol": "EURUSD",
+            "instances": [stack.instances[j % k]],
+            "order_id": order_id,
+        }
+        if (j // k) % 2:
+            body["action"] = "closelong"
+        else:
+            body.update(action="buy", volume="0.01")
+        yield order_id, body
+
+
+async def step(
+    stack: Stack, results: Results, rate: str, seconds: float, window: int, tag: str
+) -> dict[str, Any]:
+    client = aioredis.Redis.from_url(stack.url)
+    samples: list[tuple[float, int, int]] = []
+    stop_sampling = asyncio.Event()
+
+    async def sample() -> None:
+        while not stop_sampling.is_set():
+            samples.append((time.perf_counter(), *await backlog(client, stack.instances)))
+            await asyncio.sleep(0.5)
+
+    sampler = asyncio.create_task(sample())
+    results.tag, results.tagged = f"{tag}-", 0
+    started = time.perf_counter()
+    if rate == "max":
+        load = Load()
+        await send_paced(
+            "127.0.0.1", stack.port, bodies(stack, tag, 1_000_000), 0, window=window,
+            freed=results.freed, in_flight=lambda: len(load.sent) - results.tagged,
+            until=started + seconds, load=load,
+        )  # fmt: skip
+    else:
+        planned = bodies(stack, tag, int(float(rate) * seconds))
+        load = await send_paced("127.0.0.1", stack.port, planned, float(rate))
+    sent_for = time.perf_counter() - started
+    await drain(results, load, stack)
+    stop_sampling.set()
+    await sampler
+    await client.aclose()
+    return summarize(rate, load, results, sent_for, samples, started)
+
+
+async def drain(results: Results, load: Load, stack: Stack, within: float = 60.0) -> None:
+    """Wait until every accepted signal has its result (or `within` seconds passed)."""
+    accepted = [o for o, s in load.sent.items() if s.status == 200]
+    deadline = time.perf_counter() + within
+    while any(o not in results.arrived for o in accepted) and time.perf_counter() < deadline:
+        stack.check_alive()
+        await asyncio.sleep(0.1)
+
+
+def summarize(
+    rate: str,
+    load: Load,
+    results: Results,
+    sent_for: float,
+    samples: list[tuple[float, int, int]],
+    started: float,
+) -> dict[str, Any]:
+    accepted = {o: s for o, s in load.sent.items() if s.status == 200}
+    done = {o: results.arrived[o] for o in accepted if o in results.arrived}
+    latencies = [done[o][0] - s.due for o, s in accepted.items() if o in done]
+    answers = [s.answered - s.due for s in accepted.values()]
+    statuses: dict[str, int] = {}
+    for _, status in done.values():
+        statuses[status] = statuses.get(status, 0) + 1
+    during = [(t, r + e) for t, r, e in samples if t <= started + sent_for]
+    finished = max((t for t, _ in done.values()), default=started)
+    return {
+        "rate": rate,
+        "sent": len(load.sent),
+        "accepted": len(accepted),
+        "refused_http": len(load.sent) - len(accepted),
+        "send_errors": load.errors,
+        "results": len(done),
+        "statuses": statuses,
+        "achieved_per_s": len(done) / max(finished - started, 1e-9),
+        "latency": percentiles(latencies) if len(latencies) > 1 else {},
+        "webhook_answer": percentiles(answers) if len(answers) > 1 else {},
+        "backlog_max": max((b for _, b in during), default=0),
+        "backlog_end_of_sending": during[-1][1] if during else 0,
+        "backlog_growth_per_s": _slope(during),
+        "backlog": [(round(t - started, 2), r, e) for t, r, e in samples],
+    }
+
+
+def _slope(points: list[tuple[float, int]]) -> float:
+    """Least-squares growth of the backlog in entries per second (0 with < 3 samples)."""
+    if len(points) < 3:
+        return 0.0
+    n = len(points)
+    mt = sum(t for t, _ in points) / n
+    mb = sum(b for _, b in points) / n
+    var = sum((t - mt) ** 2 for t, _ in points)
+    return sum((t - mt) * (b - mb) for t, b in points) / var if var else 0.0
+
+
+async def run_instances(
+    url: str, instances: int, rates: list[str], seconds: float, window: int, layout: str
+) -> list[dict[str, Any]]:
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-webhook-{instances}-"))
+    stack = await start_stack(url, instances, workdir, layout)
+    stop_feed = asyncio.Event()
+    feeder = asyncio.create_task(feed(url, stop_feed))
+    client = aioredis.Redis.from_url(url)
+    results = Results(client)
+    collector = asyncio.create_task(results.run())
+    try:
+        await step(stack, results, "50", 1.0, window, f"warm{instances}")  # first orders
+        out = []
+        for rate in rates:
+            row = await step(stack, results, rate, seconds, window, f"i{instances}r{rate}")
+            out.append({"instances": instances, **row})
+            print(_line(out[-1]), flush=True)
+        return out
+    finally:
+        collector.cancel()
+        stop_feed.set()
+        await asyncio.gather(collector, feeder, return_exceptions=True)
+        await client.aclose()
+        stack.stop()
+
+
+def _line(row: dict[str, Any]) -> str:
+    lat = row["latency"]
+    return (
+        f"  {row['instances']:>3} instances @ {row['rate']:>5}/s: {row['achieved_per_s']:7.1f}/s "
+        f"p50 {lat.get('p50_ms', 0):7.2f} p99 {lat.get('p99_ms', 0):8.2f} ms, "
+        f"backlog max {row['backlog_max']}, growth {row['backlog_growth_per_s']:.1f}/s, "
+        f"{row['statuses']}"
+    )
+
+
+async def main(args: argparse.Namespace) -> None:
+    with redis_server(args.port or free_port()) as url:
+        chain = await raw_chain(url, 500)
+        rates = await raw_rates(url)
+        runs = []
+        for instances in args.instances:
+            runs += await run_instances(
+                url, instances, args.rates, args.seconds, args.window, args.layout
+            )
+    rows = [
+        {
+            "what": f"raw chain ({ROUND_TRIPS} round trips, 3 hops)",
+            "rate": "closed",
+            "achieved/s": 0.0,
+            "p50": chain["p50_ms"],
+            "p95": chain["p95_ms"],
+            "p99": chain["p99_ms"],
+            "×raw p50": 1.0,
+            "×raw p99": 1.0,
+            "backlog max": 0,
+            "growth/s": 0.0,
+        }
+    ]
+    for run in runs:
+        lat = run["latency"] or {"p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0}
+        rows.append(
+            {
+                "what": f"eaflow webhook → rtrs, {run['instances']} instance(s)",
+                "rate": run["rate"],
+                "achieved/s": run["achieved_per_s"],
+                "p50": lat["p50_ms"],
+                "p95": lat["p95_ms"],
+                "p99": lat["p99_ms"],
+                "×raw p50": lat["p50_ms"] / chain["p50_ms"],
+                "×raw p99": lat["p99_ms"] / chain["p99_ms"],
+                "backlog max": run["backlog_max"],
+                "growth/s": run["backlog_growth_per_s"],
+            }
+        )
+    report(
+        "webhook",
+        "signal → result through the webhook (ms; raw = bare redis-py, same round trips)",
+        rows,
+        {
+            "raw_chain": chain,
+            "raw_rates": rates,
+            "raw_round_trips": ROUND_TRIPS,
+            "layout": args.layout,
+            "seconds_per_step": args.seconds,
+            "window": args.window,
+            "runs": runs,
+        },
+    )
+    print(
+        f"raw pipelined XADD {rates['xadd_per_s']:,.0f}/s, "
+        f"XREADGROUP+XACK {rates['xreadgroup_ack_per_s']:,.0f}/s"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--instances", type=int, nargs="+", default=[1, 10, 100])
+    parser.add_argument("--rates", nargs="+", default=["100", "1000", "max"])
+    parser.add_argument("--seconds", type=float, default=8.0, help="sending time per step")
+    parser.add_argument("--window", type=int, default=64, help="signals in flight for max")
+    parser.add_argument("--layout", choices=["split", "single"], default="split")
+    parser.add_argument("--port", type=int, default=0, help="redis-server port (0: free)")
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,125 @@
+"""An open-loop webhook sender: keep-alive HTTP/1.1 connections fed on a fixed schedule.
+
+Latency is counted from when a signal was *due*, not from when a connection was free to
+send it, so a slow server cannot hide its queue (no coordinated omission). httpx costs
+more CPU per request than the gateway under test; this client writes the request bytes
+itself and reads only the status line and the body length.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import orjson
+
+
+@dataclass
+class Sent:
+    """One signal: when it was due, when its POST was answered, and with which status."""
+
+    due: float
+    answered: float = 0.0
+    status: int = 0
+
+
+@dataclass
+class Load:
+    """What the sender did: every signal by order_id, and how many it could not send."""
+
+    sent: dict[str, Sent] = field(default_factory=dict)
+    errors: int = 0
+
+
+class Connection:
+    """One keep-alive connection posting JSON to `path`."""
+
+    def __init__(self, host: str, port: int, path: str) -> None:
+        self.host, self.port, self.path = host, port, path
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, body: bytes) -> int:
+        if self.writer is None or self.reader is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        head = (
+            f"POST {self.path} HTTP/1.1\r\nHost: {self.host}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        status_line = await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        await self.reader.readexactly(length)
+        return int(status_line.split()[1])
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            await self.writer.wait_closed()
+
+
+async def send_paced(
+    url_host: str,
+    port: int,
+    bodies: Iterable[tuple[str, dict[str, object]]],
+    rate: float,
+    connections: int = 32,
+    in_flight: Callable[[], int] | None = None,
+    window: int = 0,
+    freed: asyncio.Event | None = None,
+    until: float | None = None,
+    load: Load | None = None,
+) -> Load:
+    """POST `bodies` (order_id, JSON) to /webhook/tradingview at `rate` per second.
+
+    With `window` > 0 the rate is as fast as possible instead, holding at most `window`
+    signals whose result has not arrived (`in_flight()`, re-checked whenever the collector
+    sets `freed`): the sustained maximum. Sending stops at `until` (perf_counter) if given.
+    """
+    load = Load() if load is None else load
+    queue: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue()
+
+    async def worker() -> None:
+        conn = Connection(url_host, port, "/webhook/tradingview")
+        try:
+            while (item := await queue.get()) is not None:
+                order_id, body = item
+                try:
+                    status = await conn.post(body)
+                except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                    load.errors += 1
+                    await conn.close()
+                    conn = Connection(url_host, port, "/webhook/tradingview")
+                    continue
+                sent = load.sent[order_id]
+                sent.answered, sent.status = time.perf_counter(), status
+        finally:
+            await conn.close()
+
+    workers = [asyncio.create_task(worker()) for _ in range(connections)]
+    start = time.perf_counter()
+    for n, (order_id, body) in enumerate(bodies):
+        if until is not None and time.perf_counter() >= until:
+            break
+        if window and in_flight is not None and freed is not None:
+            while in_flight() >= window:
+                freed.clear()
+                await freed.wait()
+            due = time.perf_counter()
+        else:
+            due = start + n / rate
+            pause = due - time.perf_counter()
+            if pause > 0:
+                await asyncio.sleep(pause)
+        load.sent[order_id] = Sent(due)
+        queue.put_nowait((order_id, orjson.dumps(body)))
+    for _ in workers:
+        queue.put_nowait(None)
+    await asyncio.gather(*workers)
+    return load
