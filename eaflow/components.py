@@ -37,9 +37,7 @@ async def install_executors(p: Pipeline) -> None:
     if missing:
         raise ValueError(f"instances: unknown instance {', '.join(sorted(missing))}")
     hosted, apart = split_hosting(specs, hosted, spawn_schemes(p.settings.spawn))
-    brokers = await connect_instances(
-        specs, hosted, p.redis_url, p.settings.prefix, p.settings.mt5
-    )
+    brokers = await connect_instances(specs, hosted, p.redis_url, p.settings.prefix, p.settings.mt5)
     for instance, broker in brokers.items():
         await p.registry.publish_symbols(instance, list(await broker.symbols()))
         p.brokers[instance] = broker

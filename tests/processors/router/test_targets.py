@@ -28,6 +28,7 @@ def test_named_group_and_broadcast(eurusd: SymbolInfo) -> None:
         "d": spec("d"),
     }
     symbols = {name: {"EURUSD": eurusd} for name in instances}
+
     def ids(**fields: object) -> list[str]:
         body = {"symbol": "EURUSD", "order_type": "buy", **fields}
         targets = resolve_targets(Signal.model_validate(body), instances, symbols)
