@@ -1,0 +1,184 @@
+"""`eaflow replay STREAM`: re-run a recorded range in a sandbox and diff the results, or
+copy the range into a debug stream."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from eaflow.cli.options import PrefixOption, RedisOption, require_redis, settings_from
+from eaflow.replay.bounds import check_order, stream_bound
+from eaflow.replay.diff import summary
+from eaflow.replay.run import Progress as OnProgress
+from eaflow.replay.run import Report, copy_into, dry_run, result_dict
+
+
+@contextmanager
+def progress_bar(label: str, quiet: bool) -> Iterator[OnProgress]:
+    """A bar on stderr for long replays; nothing when quiet or not on a terminal."""
+    console = Console(stderr=True)
+    bar = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=quiet or not console.is_terminal,
+    )
+    task = bar.add_task(label, total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    with bar:
+        yield update
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    return {
+        "stream": report.stream,
+        "from": report.start,
+        "to": report.end,
+        "entries": report.entries,
+        "instances": report.instances,
+        "recorded_in": report.recorded_in,
+        "summary": summary(report.rows),
+        "errors": [{"id": entry_id, "error": error} for entry_id, error in report.errors],
+        "results": [
+            {
+                "result_id": row.result_id,
+                "signal_id": row.signal_id,
+                "instance": row.instance,
+                "verdict": row.verdict,
+                "changes": {k: {"recorded": a, "replayed": b} for k, (a, b) in row.changes.items()},
+                "recorded": result_dict(row.recorded),
+                "replayed": result_dict(row.replayed),
+            }
+            for row in report.rows
+        ],
+    }
+
+
+def print_report(report: Report, show_all: bool) -> None:
+    console = Console()
+    table = Table("result", "instance", "verdict", "what differs (recorded → replayed)")
+    for row in report.rows:
+        if row.verdict == "same" and not show_all:
+            continue
+        result = row.replayed or row.recorded
+        what = "; ".join(f"{k}: {a} → {b}" for k, (a, b) in row.changes.items())
+        if row.verdict != "changed" and result is not None:
+            what = f"{result.status} {result.retcode_name or result.field or ''}".strip()
+        table.add_row(row.result_id, row.instance, row.verdict, what)
+    for entry_id, error in report.errors:
+        table.add_row(entry_id, "", "error", error)
+    if table.row_count:
+        console.print(table)
+    counts = ", ".join(f"{n} {verdict}" for verdict, n in summary(report.rows).items())
+    console.print(
+        f"{report.stream} {report.start}..{report.end}: {report.entries} entries replayed on "
+        f"{len(report.instances)} simulated instances; results: {counts}"
+        + (f"; {len(report.errors)} entries failed" if report.errors else "")
+    )
+
+
+def replay(
+    stream: Annotated[
+        str,
+        typer.Argument(help="rtss or orders:{instance} (or their dlq:) to re-run; any to copy."),
+    ],
+    from_: Annotated[
+        str | None, typer.Option("--from", help="First entry: stream id or time (UTC).")
+    ] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last entry: stream id or time.")] = None,
+    into: Annotated[
+        str | None, typer.Option("--into", help="Copy the range into debug:NAME instead.")
+    ] = None,
+    json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="List unchanged results too.")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="Refuse ranges with more entries.")] = 100_000,
+    keep: Annotated[bool, typer.Option(help="Keep the sandbox keys to inspect them.")] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where eaflow.duckdb is (trimmed recordings).")
+    ] = None,
+    redis: RedisOption = None,
+    prefix: PrefixOption = "ea:",
+) -> None:
+    """Re-run a range of signals (router → executor) or orders (executor) on fresh simulated
+    accounts in a throwaway key prefix, and show how the results differ from the recorded
+    ones; or, with --into, copy the range into a debug stream. Live streams, accounts and
+    brokers are never touched."""
+    settings = settings_from(redis, prefix)
+    url = require_redis(settings)
+    try:
+        start = stream_bound(from_, "--from")
+        end = stream_bound(to, "--to", end=True)
+        check_order(start, end)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    try:
+        if into is not None:
+            with progress_bar(f"copying {stream} → {into}", json) as update:
+                ids = asyncio.run(
+                    copy_into(
+                        url,
+                        settings.prefix,
+                        stream,
+                        start,
+                        end,
+                        into,
+                        limit=limit,
+                        progress=update,
+                    )
+                )
+            if json:
+                typer.echo(
+                    orjson.dumps(
+                        {
+                            "stream": stream,
+                            "into": into,
+                            "copied": len(ids),
+                            "first": ids[0] if ids else None,
+                            "last": ids[-1] if ids else None,
+                        }
+                    ).decode()
+                )
+            else:
+                Console().print(f"copied {len(ids)} entries of {stream} into {into}")
+            return
+        with progress_bar(f"replaying {stream}", json) as update:
+            report = asyncio.run(
+                dry_run(
+                    url,
+                    settings.prefix,
+                    stream,
+                    start,
+                    end,
+                    limit=limit,
+                    data_dir=data_dir or settings.data_dir,
+                    progress=update,
+                    keep=keep,
+                )
+            )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    if json:
+        typer.echo(orjson.dumps(report_dict(report)).decode())
+    else:
+        print_report(report, show_all)
+    if keep:
+        Console(stderr=True).print(f"sandbox kept under {report.sandbox}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(replay)

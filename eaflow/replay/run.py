@@ -1,0 +1,138 @@
+"""The two replays: a dry run compared with the recording, and a copy into a debug stream."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+
+from eaflow.database import database_path
+from eaflow.instances import InstanceRegistry
+from eaflow.models import Result
+from eaflow.replay.diff import Row, compare
+from eaflow.replay.dryrun import DryRun, Replayed, kind_of
+from eaflow.replay.recorded import from_duckdb, from_stream
+from eaflow.replay.sandbox import Sandbox
+from eaflow.replay.source import Entry, copy_range, debug_stream, read_range
+
+Progress = Callable[[int, int], None]
+"""Called with (entries done, entries in the range) as a replay advances."""
+
+
+@dataclass
+class Report:
+    """What a dry run found: one row per result, and the entries it could not replay."""
+
+    stream: str
+    start: str
+    end: str
+    entries: int
+    instances: list[str]
+    rows: list[Row] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (entry id, why)
+    recorded_in: dict[str, int] = field(default_factory=dict)  # where recordings came from
+    sandbox: str = ""
+
+
+async def _entries(
+    client: aioredis.Redis, key: str, stream: str, start: str, end: str, limit: int
+) -> list[Entry]:
+    kind: Any = await client.type(key)
+    if kind not in (b"stream", "stream"):
+        raise ValueError(f"STREAM: {stream!r} is not a stream (no key {key!r} of type stream)")
+    return await read_range(client, key, start, end, limit)
+
+
+def _ids(entries: list[Entry], by: str) -> set[str]:
+    """The signal or order ids the recorded entries carry (ids a router would generate for
+    a signal without one cannot be matched: its results show as new and missing)."""
+    ids: set[str] = set()
+    for _, fields in entries:
+        try:
+            value = orjson.loads(fields.get(b"d", b"null"))
+        except orjson.JSONDecodeError:
+            continue
+        found = value.get(by) if isinstance(value, dict) else None
+        if isinstance(found, str):
+            ids.add(found)
+    return ids
+
+
+async def dry_run(
+    redis_url: str,
+    prefix: str,
+    stream: str,
+    start: str,
+    end: str,
+    *,
+    limit: int,
+    data_dir: Path,
+    progress: Progress | None = None,
+    keep: bool = False,
+) -> Report:
+    """Re-run the range in a sandbox and compare its results with the recorded ones."""
+    kind = kind_of(stream)
+    client = aioredis.Redis.from_url(redis_url)
+    sandbox = Sandbox(redis_url, prefix)
+    try:
+        entries = await _entries(client, f"{prefix}{stream}", stream, start, end, limit)
+        run = DryRun(sandbox, stream)
+        instances = await run.start(InstanceRegistry(client, prefix))
+        replayed: list[Replayed] = []
+        for entry in entries:
+            replayed.append(await run.replay(entry))
+            if progress is not None:
+                progress(len(replayed), len(entries))
+        by = "signal_id" if kind == "signals" else "order_id"
+        ids = _ids(entries, by)
+        since = entries[0][0] if entries and not stream.startswith("dlq:") else "-"
+        recorded = await from_stream(client, f"{prefix}rtrs", since, ids, by)
+        missing = ids - {getattr(r, by) for r in recorded}
+        stored = from_duckdb(database_path(data_dir), missing, by)
+        new = [result for item in replayed for result in item.results]
+        report = Report(stream, start, end, len(entries), instances, sandbox=sandbox.prefix)
+        report.rows = compare([*recorded, *stored], new)
+        report.errors = [(item.entry_id, item.error) for item in replayed if item.error]
+        report.recorded_in = {"rtrs": len(recorded), "duckdb": len(stored)}
+        return report
+    finally:
+        if not keep:
+            await sandbox.close()
+        await client.aclose()
+
+
+async def copy_into(
+    redis_url: str,
+    prefix: str,
+    stream: str,
+    start: str,
+    end: str,
+    into: str,
+    *,
+    limit: int,
+    progress: Progress | None = None,
+) -> list[str]:
+    """Copy the range into `debug:...`; returns the new entry ids."""
+    target = debug_stream(into, stream)
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        entries = await _entries(client, f"{prefix}{stream}", stream, start, end, limit)
+        copied = 0
+
+        def advance(count: int) -> None:
+            nonlocal copied
+            copied += count
+            if progress is not None:
+                progress(copied, len(entries))
+
+        return await copy_range(client, entries, f"{prefix}{target}", stream, advance)
+    finally:
+        await client.aclose()
+
+
+def result_dict(result: Result | None) -> dict[str, Any] | None:
+    return None if result is None else result.model_dump(mode="json", exclude_none=True)
