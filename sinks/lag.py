@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from sinks.metrics import SINK_LAG
-from streams.inspect import group_status
-from streams.reader import text
+from streams.inspect import GroupStatus, group_status
+from streams.reader import stream_id, text
 
 
 async def sink_lag(redis: Redis, key: str, sinks: Iterable[str]) -> dict[str, int]:
@@ -31,3 +34,28 @@ async def sink_lag(redis: Redis, key: str, sinks: Iterable[str]) -> dict[str, in
     for name, lag in lags.items():
         SINK_LAG.labels(name).set(lag)
     return lags
+
+
+@dataclass(frozen=True)
+class SinkStatus:
+    """A consumer group of `rtrs` (every one is a sink): results it has not written yet,
+    and how long the oldest of them has waited (None when it is up to date)."""
+
+    name: str
+    unwritten: int
+    oldest_age: float | None
+
+
+async def sink_status(redis: Redis, key: str, groups: Iterable[GroupStatus]) -> list[SinkStatus]:
+    """For `eaflow status`: the groups of `rtrs` as seen by `stream_status`."""
+    found = []
+    for group in groups:
+        oldest: Any = None
+        if group.pending:
+            oldest = (await redis.xpending(key, group.name))["min"]
+        elif group.lag:
+            first: Any = await redis.xrange(key, min=f"({group.last_delivered_id}", count=1)
+            oldest = first[0][0] if first else None
+        age = None if oldest is None else max(0.0, time.time() - stream_id(text(oldest))[0] / 1000)
+        found.append(SinkStatus(group.name, group.lag + group.pending, age))
+    return found

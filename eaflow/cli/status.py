@@ -16,6 +16,7 @@ from eaflow.cli.options import PrefixOption, RedisOption, require_redis, setting
 from eaflow.instances import InstanceRegistry
 from eaflow.manager.commands import InstanceRow
 from eaflow.manager.commands import rows as instance_rows
+from sinks.lag import SinkStatus, sink_status
 from streams.inspect import StreamStatus, stream_status
 
 
@@ -29,15 +30,17 @@ def status(
     settings = settings_from(redis, prefix)
     url = require_redis(settings)
 
-    async def read() -> tuple[list[StreamStatus], list[InstanceRow]]:
+    async def read() -> tuple[list[StreamStatus], list[InstanceRow], list[SinkStatus]]:
         client = aioredis.Redis.from_url(url)
         try:
             found = await stream_status(client, settings.prefix)
-            return found, await instance_rows(InstanceRegistry(client, settings.prefix))
+            rtrs = [s for s in found if s.name == "rtrs"]
+            sinks = await sink_status(client, rtrs[0].key, rtrs[0].groups) if rtrs else []
+            return found, await instance_rows(InstanceRegistry(client, settings.prefix)), sinks
         finally:
             await client.aclose()
 
-    streams, instances = asyncio.run(read())
+    streams, instances, sinks = asyncio.run(read())
     if json:
         typer.echo(orjson.dumps([dataclasses.asdict(s) for s in streams]).decode())
         return
@@ -57,6 +60,12 @@ def status(
                 dead,
             )
     Console().print(table)
+    if sinks:
+        lag = Table("sink", "unwritten results", "oldest waiting")
+        for sink in sinks:
+            age = "" if sink.oldest_age is None else f"{sink.oldest_age:.1f} s"
+            lag.add_row(sink.name, str(sink.unwritten), age)
+        Console().print(lag)
     if instances:
         Console().print(instances_table(instances))
 
