@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from brokers.factory import MissingExtra
-from sinks.schema import CLICKHOUSE_MIGRATIONS, TABLE
+from sinks.schema import CLICKHOUSE_MIGRATIONS, CLICKHOUSE_TABLE
 from sinks.types import SinkUnavailable, first_line
 
 CHDB_HINT = (
@@ -57,7 +57,8 @@ def connect(url: str) -> Any:
 
 
 class ClickHouseStore:
-    """`{database}.results`, a ReplacingMergeTree ordered by result_id.
+    """`{database}.results_log`, a ReplacingMergeTree ordered by result_id, read through the
+    view `{database}.results`.
 
     A batch is written without the result_ids already stored, so a redelivered batch
     inserts nothing; should two writers race, the engine collapses their duplicates on
@@ -121,7 +122,7 @@ class ClickHouseStore:
         if batch.num_rows == 0:
             return 0
         ids = batch.column("result_id").to_pylist()
-        table = f"{self.database}.{TABLE}"
+        table = f"{self.database}.{CLICKHOUSE_TABLE}"
         stored = self._client.query(
             f"SELECT result_id FROM {table} WHERE result_id IN {{ids:Array(String)}}",
             parameters={"ids": ids},
@@ -130,7 +131,7 @@ class ClickHouseStore:
             known = pa.array([row[0] for row in stored], pa.string())
             batch = batch.filter(pc.invert(pc.is_in(batch.column("result_id"), value_set=known)))
         if batch.num_rows:
-            self._client.insert_arrow(TABLE, batch, database=self.database)
+            self._client.insert_arrow(CLICKHOUSE_TABLE, batch, database=self.database)
         return int(batch.num_rows)
 
     def close(self) -> None:

@@ -1,6 +1,7 @@
 """The `results` table: its columns in Arrow, DuckDB and ClickHouse, and its migrations.
 
-One table shape in both databases, so the queries in docs/analytics.md run on either.
+One table shape in both databases, so the queries in docs/analytics.md run on either (in
+ClickHouse, `results` is a view over the ReplacingMergeTree `results_log`, with FINAL).
 Prices and volumes are exact decimals; times are epoch seconds (DOUBLE, portable
 arithmetic) plus `done_ts`, a timestamp for grouping by day or hour.
 """
@@ -14,6 +15,7 @@ import pyarrow as pa
 from eaflow.database import Migration
 
 TABLE = "results"
+CLICKHOUSE_TABLE = "results_log"  # the ReplacingMergeTree; `results` is its FINAL view
 PRICE = pa.decimal128(38, 10)
 
 
@@ -93,7 +95,7 @@ CLICKHOUSE_MIGRATIONS: tuple[Migration, ...] = (
     (
         1,
         (
-            """CREATE TABLE IF NOT EXISTS {db}.results (
+            """CREATE TABLE IF NOT EXISTS {db}.results_log (
                 result_id String,
                 stream_id String,
                 order_id String,
@@ -119,6 +121,8 @@ CLICKHOUSE_MIGRATIONS: tuple[Migration, ...] = (
                 done_at Float64,
                 done_ts DateTime64(6, 'UTC')
             ) ENGINE = ReplacingMergeTree ORDER BY result_id""",
+            # Queries read `results` on both databases; FINAL collapses duplicates at once.
+            "CREATE VIEW IF NOT EXISTS {db}.results AS SELECT * FROM {db}.results_log FINAL",
         ),
     ),
 )

@@ -17,13 +17,14 @@ from tests.sinks.conftest import fill, rejection
 
 def test_the_migrated_table_has_the_schema_columns(chdb_store: ClickHouseStore) -> None:
     chdb_store.open()
-    described = chdb_store._client.query("DESCRIBE TABLE eaflow.results").result_rows
-    assert [row[0] for row in described] == [c.name for c in COLUMNS]
+    for table in ("results_log", "results"):
+        described = chdb_store._client.query(f"DESCRIBE TABLE eaflow.{table}").result_rows
+        assert [row[0] for row in described] == [c.name for c in COLUMNS]
     engine = chdb_store._client.query(
         "SELECT engine, sorting_key FROM system.tables "
-        "WHERE database = 'eaflow' AND name = 'results'"
+        "WHERE database = 'eaflow' AND name LIKE 'results%' ORDER BY name"
     ).result_rows
-    assert engine == [("ReplacingMergeTree", "result_id")]
+    assert engine == [("View", ""), ("ReplacingMergeTree", "result_id")]
 
 
 def test_a_redelivered_batch_inserts_nothing(chdb_store: ClickHouseStore) -> None:
@@ -35,16 +36,16 @@ def test_a_redelivered_batch_inserts_nothing(chdb_store: ClickHouseStore) -> Non
     chdb_store.close()
     assert chdb_store.write(results_table([("99-0", rejection(99))])) == 1
     counted = chdb_store._client.query(
-        "SELECT count(), uniqExact(result_id) FROM eaflow.results"
+        "SELECT count(), uniqExact(result_id) FROM eaflow.results_log"
     ).result_rows
-    assert counted == [(61, 61)]  # without FINAL: no duplicate was ever written
+    assert counted == [(61, 61)]  # the table itself: no duplicate was ever written
 
 
 def test_values_round_trip(chdb_store: ClickHouseStore) -> None:
     chdb_store.write(results_table([("7-1", fill(7)), ("8-0", rejection(8))]))
     got = chdb_store._client.query(
         "SELECT result_id, stream_id, status, price, volume, retcode, field, done_ts "
-        "FROM eaflow.results FINAL ORDER BY result_id"
+        "FROM eaflow.results ORDER BY result_id"
     ).result_rows
     assert [row[:7] for row in got] == [
         ("o7@demo-1", "7-1", "filled", fill(7).price, fill(7).volume, 10009, None),
