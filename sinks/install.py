@@ -46,20 +46,28 @@ def result_stores(config: SinkConfig) -> list[ResultStore]:
     return stores
 
 
+def install_store(
+    app: App, rtrs: Topic[Result], store: ResultStore, idle_close: float = 2.0
+) -> ResultSink:
+    """Run `store` as a sink: a batch agent on `rtrs` in the consumer group `store.name`,
+    which never dead-letters (a failing batch stays pending and is retried) and starts at
+    the stream's first entry, so results written before the sink first ran are not lost.
+    Sink plugins use it too."""
+    sink = ResultSink(store, idle_close)
+    app.agent(rtrs, group=sink.name, batch=True, dlq=False, start_id="0", name=f"sink-{sink.name}")(
+        sink.handle
+    )
+    app.timer(IDLE_CHECK, name=f"sink-{sink.name}-idle")(sink.close_if_idle)
+    app.task(sink.hold, name=f"sink-{sink.name}-close")
+    return sink
+
+
 def install_result_sinks(
     app: App, rtrs: Topic[Result], config: SinkConfig, redis: Redis | None = None
 ) -> list[ResultSink]:
-    """One batch agent per store on `rtrs`, its group named after the store, plus the trim
-    and lag timers. Groups start at the stream's first entry, so results written before a
-    sink first ran are not lost."""
+    """The DuckDB and ClickHouse sinks of `config`, the trim of `rtrs` and the lag gauge."""
     client = redis or app.redis
-    sinks = [ResultSink(store, config.idle_close) for store in result_stores(config)]
-    for sink in sinks:
-        app.agent(
-            rtrs, group=sink.name, batch=True, dlq=False, start_id="0", name=f"sink-{sink.name}"
-        )(sink.handle)
-        app.timer(IDLE_CHECK, name=f"sink-{sink.name}-idle")(sink.close_if_idle)
-        app.task(sink.hold, name=f"sink-{sink.name}-close")
+    sinks = [install_store(app, rtrs, s, config.idle_close) for s in result_stores(config)]
     names = [sink.name for sink in sinks]
 
     async def trim() -> None:

@@ -16,21 +16,17 @@ from streams.reader import stream_id, text
 
 
 async def sink_lag(redis: Redis, key: str, sinks: Iterable[str]) -> dict[str, int]:
-    """Undelivered (lag) plus unacked (pending) results per sink group; sets the gauge.
-
-    A sink whose group does not exist yet lags by the whole stream.
-    """
-    wanted = set(sinks)
+    """Undelivered (lag) plus unacked (pending) results of every group of `key` (each is a
+    sink, plugins' included); sets the gauge. A named sink whose group does not exist yet
+    lags by the whole stream."""
     try:
         infos = await redis.xinfo_groups(key)
     except ResponseError:  # no stream yet: nothing to write
         infos = []
-    lags = dict.fromkeys(wanted, int(await redis.xlen(key)))
+    lags = dict.fromkeys(sinks, int(await redis.xlen(key)))
     for info in infos:
-        name = text(info["name"])
-        if name in wanted:
-            status = await group_status(redis, key, info)
-            lags[name] = status.lag + status.pending
+        status = await group_status(redis, key, info)
+        lags[status.name] = status.lag + status.pending
     for name, lag in lags.items():
         SINK_LAG.labels(name).set(lag)
     return lags

@@ -3,6 +3,8 @@ and the example package in examples/plugin found, listed and run by the CLI."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 import subprocess
 import sys
 import time
@@ -14,13 +16,17 @@ import orjson
 import pytest
 import redis
 
-from eaflow.pipeline import Pipeline
+from eaflow.pipeline import Pipeline, build_pipeline
 from eaflow.plugins import Plugin, discover, load, with_plugins
+from eaflow.settings import Settings
+from sinks.lag import sink_lag
 from tests.e2e.conftest import seed, write_market
 from tests.e2e.workers import Worker, eaflow
+from tests.sinks.conftest import fill
 
 ROOT = Path(__file__).parents[2]
 EXAMPLE = ROOT / "examples" / "plugin"
+DOC = ROOT / "docs" / "plugins.md"
 
 
 async def install_nothing(p: Pipeline) -> None:
@@ -148,3 +154,41 @@ def test_eaflow_worker_runs_the_plugin_like_a_built_in(
     assert (
         statuses["night"]["error"] == "created_at: outside trading hours (mon-fri 07:00-21:00 UTC)"
     )
+
+
+def documented_sink() -> Plugin:
+    """The sink plugin of docs/plugins.md, run as it is written there."""
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.DOTALL)
+    code = next(b for b in blocks if b.startswith('"""A sink plugin'))
+    namespace: dict[str, Any] = {"__name__": "documented_sink"}
+    exec(compile(code, str(DOC), "exec"), namespace)
+    plugin = namespace["plugin"]
+    assert isinstance(plugin, Plugin)
+    return plugin
+
+
+async def test_the_documented_sink_plugin_writes_each_result_once(
+    redis_url: str, tmp_path: Path
+) -> None:
+    plugin = documented_sink()
+    pipeline = build_pipeline(Settings(prefix="ea:", data_dir=tmp_path), redis_url)
+    await plugin.install(pipeline)
+    results = [fill(n) for n in range(20)]
+    await pipeline.app.send_many(pipeline.topics.rtrs, [*results, *results[:5]])
+    lines = tmp_path / "results.jsonl"
+    await pipeline.app.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not lines.exists() or len(lines.read_bytes().splitlines()) < 20:
+            assert time.monotonic() < deadline, "the sink wrote nothing"
+            await asyncio.sleep(0.05)
+        lag = {"jsonl": 0}
+        while await sink_lag(pipeline.redis, "ea:rtrs", ["jsonl"]) != lag:
+            assert time.monotonic() < deadline, "the sink did not ack"
+            await asyncio.sleep(0.05)
+    finally:
+        await pipeline.app.stop()
+        await pipeline.redis.aclose()
+    written = [orjson.loads(line) for line in lines.read_bytes().splitlines()]
+    assert [row["result_id"] for row in written] == [r.result_id for r in results]
+    assert pipeline.running == [f"jsonl: rtrs → {lines}"]

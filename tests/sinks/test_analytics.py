@@ -1,0 +1,140 @@
+"""Every query in docs/analytics.md runs on DuckDB and on chDB over the same results, and
+gives the same answers there (so the documentation cannot rot)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+from eaflow.models import Result
+from sinks.batch import results_table
+from sinks.clickhouse import ClickHouseStore, chdb_url, connect
+from sinks.duckdb import DuckDbStore
+from tests.sinks.conftest import T0, fill, rejection
+
+DOC = Path(__file__).parents[2] / "docs" / "analytics.md"
+BLOCK = re.compile(r"```sql\n(.*?)```", re.DOTALL)
+
+
+def documented() -> list[tuple[str, str]]:
+    """(engine, sql) for each sql block: `duckdb`, `clickhouse` or `both`."""
+    queries = []
+    for sql in BLOCK.findall(DOC.read_text()):
+        first = sql.splitlines()[0].strip()
+        engine = first.removeprefix("-- ") if first in ("-- duckdb", "-- clickhouse") else "both"
+        queries.append((engine, sql))
+    return queries
+
+
+def session() -> list[Result]:
+    """Two hours of trading on three instances: fills with slippage, refusals, a failure."""
+    results = [
+        fill(
+            n,
+            instance=f"demo-{n % 3 + 1}",
+            symbol="EURUSD" if n % 4 else "XAUUSD",
+            done_at=T0 + n * 120 + 0.001 * (n % 7 + 1),
+        )
+        for n in range(60)
+    ]
+    results += [rejection(100 + n) for n in range(5)]
+    results += [rejection(200 + n, field="stop_loss", rule="too close") for n in range(2)]
+    results.append(
+        fill(
+            300,
+            status="failed",
+            retcode=10031,
+            retcode_name="TRADE_RETCODE_CONNECTION",
+            price=None,
+            error="no connection",
+        )
+    )
+    return results
+
+
+def normal(value: object) -> object:
+    if isinstance(value, (Decimal, float, np.floating)):
+        return round(float(value), 9)
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None).isoformat()
+    return value
+
+
+@pytest.fixture(scope="module")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    where = tmp_path_factory.mktemp("analytics")
+    batch = results_table((f"{n + 1}-0", r) for n, r in enumerate(session()))
+    duck = DuckDbStore(where / "eaflow.duckdb")
+    duck.write(batch)
+    duck.close()
+    house = ClickHouseStore(chdb_url(where))
+    house.write(batch)
+    house.close()
+    return where / "eaflow.duckdb", chdb_url(where)
+
+
+def run(databases: tuple[Path, str], engine: str, sql: str) -> list[tuple[object, ...]]:
+    path, url = databases
+    if engine == "duckdb":
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            rows = con.execute(sql).fetchall()
+        finally:
+            con.close()
+    else:
+        client = connect(f"{url}?database=eaflow")
+        try:
+            rows = list(client.query(sql).result_rows)
+        finally:
+            client.close()
+    return [tuple(normal(v) for v in row) for row in rows]
+
+
+def test_the_document_has_the_queries_users_want() -> None:
+    text = DOC.read_text()
+    for title in ("Fills per instance", "Rejection reasons", "Slippage", "Latency percentiles"):
+        assert f"### {title}" in text
+    assert len(documented()) >= 8
+
+
+@pytest.mark.parametrize(("engine", "sql"), documented())
+def test_each_query_gives_the_same_answer_on_both_databases(
+    databases: tuple[Path, str], engine: str, sql: str
+) -> None:
+    if engine == "both":
+        in_duckdb = run(databases, "duckdb", sql)
+        assert in_duckdb, "the query found nothing in the session"
+        assert run(databases, "clickhouse", sql) == in_duckdb
+    else:
+        assert run(databases, engine, sql)
+
+
+def test_the_answers_are_right(databases: tuple[Path, str]) -> None:
+    queries = {sql.split("FROM")[0]: (engine, sql) for engine, sql in documented()}
+    results = session()
+    fills = [r for r in results if r.status == "filled"]
+    per_instance = next(sql for e, sql in queries.values() if "AS lots" in sql)
+    expected = sorted(Counter(r.instance for r in fills).items())
+    got = run(databases, "clickhouse", per_instance)
+    assert [(instance, count) for instance, count, _ in got] == expected
+    reasons = next(sql for e, sql in queries.values() if "AS reason" in sql)
+    assert run(databases, "duckdb", reasons) == [
+        ("volume", 5),
+        ("stop_loss", 2),
+        ("TRADE_RETCODE_CONNECTION", 1),
+    ]
+    latencies = np.array([(r.done_at - (r.received_at or 0)) * 1000 for r in fills])
+    for engine in ("duckdb", "clickhouse"):
+        sql = next(sql for e, sql in queries.values() if e == engine)
+        count, p50, p99, worst = run(databases, engine, sql)[0]
+        assert count == len(fills)
+        assert p50 == pytest.approx(np.percentile(latencies, 50), rel=1e-6)
+        assert p99 == pytest.approx(np.percentile(latencies, 99), rel=1e-6)
+        assert worst == pytest.approx(latencies.max(), rel=1e-9)
