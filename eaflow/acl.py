@@ -70,6 +70,9 @@ FAILS = ("+hget", "+hmget", "+hgetall", "+hincrby", "+hset", "+hdel", "+type")
 CONFIG = ("instances", "instances:*", "trading_state", "config:*")
 
 
+# Where `eaflow replay` re-runs signals: throwaway prefixes beside the deployment's
+# (eaflow.replay.sandbox.SANDBOX_ROOT; not imported, to keep this module light).
+REPLAY_SANDBOXES = "eaflow-replay:*"
 # Order records (effectively-once), reconciliation, states, symbol specs, and the instance
 # manager's status and applied config versions.
 EXECUTOR_RECORDS = ("orec:*", "osent:*", "ocomment:*", "external:*", "state:*", "symbols:*",
@@ -122,7 +125,8 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
         *consume(("rtrs",), "*"),
         Grant(("+xtrim", *READ), ("rtrs",)),
     ),
-    Role.ADMIN: (Grant(("+@all", "allchannels"), ("*",)),),
+    # The CLI: everything under the prefix, and the sandboxes of `eaflow replay`.
+    Role.ADMIN: (Grant(("+@all", "allchannels", f"~{REPLAY_SANDBOXES}"), ("*",)),),
     Role.REPLICA: (Grant(("+psync", "+replconf", "+ping")),),
 }
 

@@ -13,12 +13,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import httpx
 import orjson
 import pytest
 import redis
 
 from eaflow.acl import Role
+from eaflow.database import connect, database_path
 from eaflow.models import OrderStatus, Result
 from tests.acl_redis import PREFIX, AclRedis, make_certs
 from tests.e2e.conftest import seed, write_market
@@ -99,6 +101,19 @@ def holds(admin: redis.Redis, key: str, count: int) -> bool:
     return state is not None and len(orjson.loads(state)["positions"]) == count
 
 
+def stored(data_dir: Path, count: int) -> bool:
+    """Whether the DuckDB sink has written `count` results into `{data_dir}/eaflow.duckdb`."""
+    path = database_path(data_dir)
+    if not path.exists():
+        return False
+    try:
+        with connect(path, read_only=True, wait=1.0) as db:
+            row = db.execute("SELECT count(*) FROM results").fetchone()
+    except duckdb.Error:
+        return False
+    return row is not None and row[0] == count
+
+
 def results(admin: redis.Redis) -> list[Result]:
     entries: Any = admin.xrange(f"{PREFIX}rtrs")
     return [Result.model_validate_json(fields[b"d"]) for _, fields in entries]
@@ -116,6 +131,8 @@ def test_the_pipeline_trades_with_each_worker_logged_in_as_its_role(
     spawn("executor", ["worker", "orders", "--redis", server.url_for(Role.EXECUTOR),
                        "--log-format", "json"])  # fmt: skip
     spawn("ticks", ["worker", "ticks", "--redis", server.url_for(Role.TICKS),
+                    "--log-format", "json"])  # fmt: skip
+    spawn("sinks", ["worker", "rtrs", "--redis", server.url_for(Role.SINKS),
                     "--log-format", "json"])  # fmt: skip
     spawn("gateway", ["gateway", "--redis", server.url_for(Role.GATEWAY), "--port", str(port),
                       "--allow", "loopback"])  # fmt: skip
@@ -143,6 +160,18 @@ def test_the_pipeline_trades_with_each_worker_logged_in_as_its_role(
     for instance in instances:  # the executor's state sync publishes both positions
         key = f"{PREFIX}state:{instance}"
         wait_until(partial(holds, admin, key, 2), f"two positions in {key}", refused)
+
+    # The sinks worker wrote them to DuckDB (it lets go of the file between batches).
+    wait_until(partial(stored, tmp_path / "sinks", 4), "four results in DuckDB", refused)
+
+    # The operator's CLI as the admin user, a dry-run replay in its sandbox included.
+    for command in (["status"], ["replay", "rtss"], ["dlq", "list"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "eaflow", *command, "--redis", server.url_for(Role.ADMIN)],
+            capture_output=True, text=True, timeout=120, check=False,
+            env={**os.environ, "EAFLOW_DATA_DIR": str(tmp_path / "admin")},
+        )  # fmt: skip
+        assert done.returncode == 0, (command, done.stdout[-2000:], done.stderr[-2000:])
 
     # The chart and datafeed, served read-only by a second gateway logged in as the viewer.
     chart = free_port()

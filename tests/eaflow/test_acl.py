@@ -11,7 +11,16 @@ import redis.asyncio as aioredis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from eaflow.acl import Role, acl_file, escape, role_rules, roles_named, username
+from eaflow.acl import (
+    REPLAY_SANDBOXES,
+    Role,
+    acl_file,
+    escape,
+    role_rules,
+    roles_named,
+    username,
+)
+from eaflow.replay.sandbox import SANDBOX_ROOT
 from tests.acl_redis import PREFIX, AclRedis, make_certs
 
 
@@ -96,6 +105,7 @@ ALLOWED = [
     (A, ("FLUSHDB",)),
     (A, ("XRANGE", "ea:rtrs", "-", "+")),
     (A, ("HSET", "ea:instances", "demo-1", "{}")),
+    (A, ("HSET", "eaflow-replay:5eed:instances", "demo-1", "{}")),
     (P, ("PING",)),
     (P, ("REPLCONF", "listening-port", "6380")),
 ]
@@ -203,6 +213,10 @@ def test_the_rules_follow_the_prefix(tmp_path: Path) -> None:
     rules = " ".join(role_rules(Role.ROUTER, "paper:"))
     assert "~paper:rtss" in rules and "ea:" not in rules
     assert acl_file("paper:", server.passwords).count("~paper:") > 10
+
+
+def test_the_admin_may_use_the_replay_sandboxes() -> None:
+    assert f"{SANDBOX_ROOT}*" == REPLAY_SANDBOXES
 
 
 def test_glob_characters_of_a_prefix_are_escaped() -> None:
