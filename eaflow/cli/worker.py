@@ -18,8 +18,9 @@ from eaflow.cli.options import (
     with_mt5,
 )
 from eaflow.exporter import export_metrics
-from eaflow.pipeline import build_pipeline, install
+from eaflow.pipeline import build_pipeline
 from eaflow.runner import serve
+from eaflow.startup import install_when_ready
 from processors.ticks.replay import ReplayConfig
 
 
@@ -50,11 +51,13 @@ def worker(
         }
     )
     url = require_redis(settings)
-    pipeline = build_pipeline(settings, url, instance or (), ReplayConfig(speed=speed))
 
     async def main() -> None:
         try:
-            await install(pipeline, topics)
+            pipeline = await install_when_ready(
+                lambda: build_pipeline(settings, url, instance or (), ReplayConfig(speed=speed)),
+                topics,
+            )
         except ValueError as error:
             raise typer.BadParameter(str(error)) from error
         if settings.metrics_port is not None:
