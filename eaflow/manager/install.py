@@ -28,6 +28,7 @@ from eaflow.manager.snapshots import StateArchive, archive_states
 from eaflow.models import InstanceSpec
 from eaflow.pipeline import Pipeline
 from processors.state_sync import StateSync, SyncConfig
+from streams.clients import async_client
 
 REDIS_TIMEOUT = 2.0  # seconds: a Redis that does not answer counts as down
 
@@ -49,7 +50,7 @@ def split_hosting(
 
 def manager_redis(url: str) -> Redis:
     """A client that fails fast, so the manager's own retries decide (3, then every 2 s)."""
-    return Redis.from_url(
+    return async_client(
         url,
         socket_timeout=REDIS_TIMEOUT,
         socket_connect_timeout=REDIS_TIMEOUT,

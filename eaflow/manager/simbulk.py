@@ -15,14 +15,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-import redis
 
 from brokers.mt5.records import Tick, TradeOrder, TradePosition
 from brokers.sim.book import Book
 from brokers.sim.store import AccountMissing, Keys, dry_tickets, parse_account
 from brokers.sim.symbols import SymbolTable, default_symbols
-from brokers.sim.ticks import entry_tick, queue_latest
+from brokers.sim.ticks import entry_tick, tick_key
 from eaflow.models import AccountState, PendingOrderState, PositionState
+from streams.clients import async_client, is_cluster
 
 READ_HASHES = """
 local out = {}
@@ -37,22 +37,23 @@ Answer = AccountState | Exception
 
 
 class SimAccounts:
-    """Reads simulated accounts kept under `prefix` in the Redis at `url` (blocking)."""
+    """Reads simulated accounts kept under `prefix` in the Redis at `url`."""
 
     def __init__(self, url: str, prefix: str, symbols: SymbolTable | None = None) -> None:
-        self.client = redis.Redis.from_url(url)
+        self.client = async_client(url)
+        self.cluster = is_cluster(url)  # accounts on many slots: no script across them
         self.prefix = prefix
         self.symbols = symbols or default_symbols()
         self._flat: dict[str, tuple[list[Any], AccountState]] = {}  # unchanged, no positions
-        self._read = self.client.register_script(READ_HASHES)
+        self._script = self.client.register_script(READ_HASHES)
 
-    def read(self, logins: Mapping[str, int]) -> dict[str, Answer]:
+    async def read(self, logins: Mapping[str, int]) -> dict[str, Answer]:
         """instance → its state now (or the error), for `logins` (instance → login)."""
         keys = []
         for login in logins.values():
             account = Keys(self.prefix, login)
             keys += [account.account, account.positions, account.orders]
-        replies = self._read(keys=keys)
+        replies = await self._hashes(keys)
         now = time.time()
         answers: dict[str, Answer] = {}
         books: dict[str, tuple[list[Any], Book | Exception]] = {}
@@ -63,7 +64,7 @@ class SimAccounts:
                 answers[instance] = flat[1].model_copy(update={"ts": now})
             else:
                 books[instance] = (raw, self._book(login, raw))
-        ticks = self._ticks([b for _, b in books.values() if isinstance(b, Book)])
+        ticks = await self._ticks([b for _, b in books.values() if isinstance(b, Book)])
         for instance, (raw, book) in books.items():
             self._flat.pop(instance, None)
             if isinstance(book, Exception):
@@ -98,7 +99,18 @@ class SimAccounts:
         except Exception as error:
             return error
 
-    def _ticks(self, books: list[Book]) -> dict[str, Tick]:
+    async def _hashes(self, keys: list[str]) -> list[Any]:
+        """Each hash as a flat [field, value, ...] list: one script call, or a pipeline
+        on a cluster."""
+        if not self.cluster:
+            replies: list[Any] = await self._script(keys=keys)
+            return replies
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(key)
+        return [[x for pair in found.items() for x in pair] for found in await pipe.execute()]
+
+    async def _ticks(self, books: list[Book]) -> dict[str, Tick]:
         """The latest tick of every symbol the open positions need (one round trip)."""
         wanted = sorted(
             {
@@ -111,16 +123,17 @@ class SimAccounts:
         if not wanted:
             return {}
         pipe = self.client.pipeline(transaction=False)
-        queue_latest(pipe, self.prefix, wanted)
+        for symbol in wanted:
+            pipe.xrevrange(tick_key(self.prefix, symbol), count=1)
         found = {}
-        for symbol, reply in zip(wanted, pipe.execute(), strict=True):
+        for symbol, reply in zip(wanted, await pipe.execute(), strict=True):
             tick = entry_tick(reply)
             if tick is not None:
                 found[symbol] = tick
         return found
 
-    def close(self) -> None:
-        self.client.close()
+    async def close(self) -> None:
+        await self.client.aclose()
 
 
 def _state(instance: str, book: Book, now: float) -> AccountState:

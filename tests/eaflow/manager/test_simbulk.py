@@ -83,7 +83,7 @@ async def test_bulk_states_equal_the_terminals_answers(
 
     bulk = SimAccounts(redis_url, PREFIX)
     logins = {"busy": 101, "euro": 102, "flat": 103}
-    answers = bulk.read(logins)
+    answers = await bulk.read(logins)
     for instance, login in logins.items():
         broker = Mt5Broker(
             SimTerminal(redis.Redis.from_url(redis_url), prefix=PREFIX),
@@ -102,13 +102,13 @@ async def test_bulk_states_equal_the_terminals_answers(
     assert (len(busy_state.positions), len(busy_state.orders)) == (2, 1)
     assert busy_state.equity != busy_state.balance
 
-    again = bulk.read(logins)  # unchanged flat accounts are not valued again, only re-stamped
+    again = await bulk.read(logins)  # unchanged flat accounts are not valued again, only re-stamped
     flat = again["flat"]
     assert isinstance(flat, AccountState) and same(flat, answers["flat"])  # type: ignore[arg-type]
     redis_client.delete(Keys(PREFIX, 103).account)
     redis_client.hset(Keys(PREFIX, 102).account, "leverage", "many")
-    broken = bulk.read(logins)
+    broken = await bulk.read(logins)
     assert isinstance(broken["flat"], AccountMissing)
     assert isinstance(broken["euro"], ValueError)
     assert isinstance(broken["busy"], AccountState)
-    bulk.close()
+    await bulk.close()
