@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-import redis
-
 from brokers.mt5.broker import Mt5Broker
 from brokers.mt5.config import TerminalConfig
+from streams.clients import sync_client
 
 
 class MissingExtra(RuntimeError):
@@ -27,7 +26,7 @@ def broker_for(
     if parsed.scheme == "sim":
         from brokers.sim.terminal import SimTerminal
 
-        terminal = SimTerminal(redis.Redis.from_url(redis_url), prefix=prefix)
+        terminal = SimTerminal(sync_client(redis_url), prefix=prefix)
         return Mt5Broker(terminal, name=instance, login=login, server="eaflow-sim")
     if parsed.scheme == "mt5":
         config = TerminalConfig.from_url(url, login, endpoint=mt5)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import redis
-
 from brokers.sim.server import SimServer
 from eaflow.instances import InstanceRegistry
 from eaflow.models import InstanceSpec, TradingConfig
+from streams.clients import sync_client
 
 FIRST_LOGIN = 5_000_001
 
@@ -18,7 +17,7 @@ async def seed_demo(
     existing = await registry.all()
     if existing:
         return sorted(existing)
-    server = SimServer(redis.Redis.from_url(redis_url), prefix=prefix)
+    server = SimServer(sync_client(redis_url), prefix=prefix)
     specs = []
     for n in range(1, count + 1):
         login = FIRST_LOGIN + n - 1

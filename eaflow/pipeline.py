@@ -13,6 +13,7 @@ from eaflow.settings import Settings
 from processors.ticks.replay import ReplayConfig
 from processors.topics import Topics
 from streams import App, AppSettings
+from streams.clients import async_client
 
 
 @dataclass
@@ -52,7 +53,7 @@ def build_pipeline(
             max_deliveries=settings.max_deliveries,
         )
     )
-    redis = aioredis.Redis.from_url(redis_url)
+    redis = async_client(redis_url)
     return Pipeline(
         settings=settings,
         redis_url=redis_url,

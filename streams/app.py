@@ -14,6 +14,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
 from streams.agent import Agent, Concurrency
+from streams.clients import async_client
 from streams.codecs import JsonCodec
 from streams.reader import text
 from streams.settings import AppSettings
@@ -31,7 +32,7 @@ def connect(settings: AppSettings) -> Redis:
     backoff = ExponentialWithJitterBackoff(
         base=settings.reconnect_initial, cap=settings.reconnect_max
     )
-    return Redis.from_url(
+    return async_client(
         settings.redis_url,
         protocol=2,
         socket_timeout=settings.socket_timeout,

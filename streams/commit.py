@@ -124,7 +124,8 @@ class Committer:
         did not commit. Those left out committed: outputs written, entries acked."""
         if not units:
             return {}
-        reply = await self._script(args=flatten(self.group, units))
+        key = routing_key(units)
+        reply = await self._script(keys=[key] if key else [], args=flatten(self.group, units))
         return parse_reply(reply)
 
 
@@ -137,6 +138,19 @@ def flatten(group: str, units: Sequence[Unit]) -> list[Arg]:
             args.append(len(command))
             args += command
     return args
+
+
+def routing_key(units: Sequence[Unit]) -> str | bytes:
+    """A key the script touches, so a cluster client sends it to the node holding them all
+    (the script itself reads only ARGV)."""
+    for unit in units:
+        if unit.stream:
+            return unit.stream
+        for command in unit.commands:
+            if len(command) > 1:
+                key = command[1]
+                return key if isinstance(key, str | bytes) else str(key)
+    return ""
 
 
 def parse_reply(reply: Sequence[int | bytes | str]) -> dict[int, str | None]:

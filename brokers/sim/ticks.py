@@ -75,6 +75,8 @@ def entry_tick(entries: Any) -> Tick | None:
     if not entries:
         return None
     fields = entries[0][1]
+    if isinstance(fields, list):  # raw [field, value, ...]: redis-py's cluster MULTI replies
+        fields = dict(zip(fields[::2], fields[1::2], strict=True))
     raw = fields.get(FIELD)
     if raw is None:  # a client made with decode_responses=True
         raw = fields.get(FIELD.decode())

@@ -7,7 +7,6 @@ import signal
 from pathlib import Path
 from typing import Annotated
 
-import redis.asyncio as aioredis
 import typer
 from rich.console import Console
 
@@ -19,6 +18,7 @@ from eaflow.gateway.app import create_app
 from eaflow.gateway.config import GatewayConfig
 from eaflow.gateway.server import GatewayServer, usage
 from eaflow.instances import InstanceRegistry
+from streams.clients import async_client
 
 ListOption = Annotated[list[str] | None, typer.Option(help="Repeat or separate with commas.")]
 
@@ -58,7 +58,7 @@ def gateway(
 
 
 async def _serve(url: str, prefix: str, config: GatewayConfig, db: Path) -> None:
-    client = aioredis.Redis.from_url(url)
+    client = async_client(url)
     service = ConfigService(ConfigStore(db), InstanceRegistry(client, prefix))
     app = create_app(client, prefix, config, settings=service)
     created = await app.state.gateway.sources.ensure_default()

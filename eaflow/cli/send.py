@@ -17,6 +17,7 @@ from rich.console import Console
 
 from eaflow.cli.options import PrefixOption, RedisOption, require_redis, settings_from
 from eaflow.models import Result, Signal, refusal_of
+from streams.clients import async_client
 
 
 def read_body(source: str) -> Any:
@@ -71,7 +72,7 @@ def send(
 
 
 async def _send(url: str, prefix: str, signals: list[dict[str, Any]], wait: float) -> list[Result]:
-    client = aioredis.Redis.from_url(url)
+    client = async_client(url)
     last: bytes = b"0-0"
     if wait:
         with contextlib.suppress(aioredis.ResponseError):  # no results yet: from the start

@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 
 import orjson
-import redis.asyncio as aioredis
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -17,6 +16,7 @@ from eaflow.instances import InstanceRegistry
 from eaflow.manager.commands import InstanceRow
 from eaflow.manager.commands import rows as instance_rows
 from sinks.lag import SinkStatus, sink_status
+from streams.clients import async_client
 from streams.inspect import StreamStatus, stream_status
 
 
@@ -31,7 +31,7 @@ def status(
     url = require_redis(settings)
 
     async def read() -> tuple[list[StreamStatus], list[InstanceRow], list[SinkStatus]]:
-        client = aioredis.Redis.from_url(url)
+        client = async_client(url)
         try:
             found = await stream_status(client, settings.prefix)
             rtrs = [s for s in found if s.name == "rtrs"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import redis
 import structlog
 
 from brokers.sim.symbols import default_symbols
@@ -18,6 +17,7 @@ from eaflow.models import InstanceSpec
 from processors.ticks.accounts import TickAccount
 from processors.ticks.agent import TickAgent
 from processors.ticks.replay import TickReplay
+from streams.clients import sync_client
 from streams.table import TableConfig
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ BATCH_SIZE = 1000
 
 def sim_account(spec: InstanceSpec, redis_url: str, prefix: str) -> TickAccount | None:
     """A ticks-side session on a simulated instance (None, logged, if it cannot attach)."""
-    terminal = SimTerminal(redis.Redis.from_url(redis_url), prefix=prefix)
+    terminal = SimTerminal(sync_client(redis_url), prefix=prefix)
     if not terminal.initialize(login=spec.login, server=SERVER):
         log.warning(
             "ticks.account_unavailable", instance=spec.instance_id, error=str(terminal.last_error())

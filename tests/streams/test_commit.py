@@ -6,7 +6,7 @@ from typing import cast
 
 import redis.asyncio as aioredis
 
-from streams.commit import SKIPPED, Committer, Unit, flatten, parse_reply
+from streams.commit import SKIPPED, Committer, Unit, flatten, parse_reply, routing_key
 from tests.streams.conftest import add, values
 
 
@@ -106,3 +106,11 @@ def test_flatten_and_parse_reply() -> None:
         0,
     ]
     assert parse_reply([0, b"WRONGTYPE", 1, 0]) == {0: "WRONGTYPE", 1: SKIPPED}
+
+
+def test_the_script_is_routed_by_a_key_it_writes() -> None:
+    """A cluster client sends a script to the node of its first key (KEYS[1])."""
+    batch = Unit("", "", [("XADD", "ea:out", "*", "d", b"x"), ("XACK", "ea:in", "g", "1-0")])
+    assert routing_key([batch, Unit("ea:in", "1-1", [])]) == "ea:out"
+    assert routing_key([Unit("ea:in", "1-1", [])]) == "ea:in"
+    assert routing_key([]) == ""

@@ -13,6 +13,7 @@ from brokers.sim.ticks import (
     TickFormatError,
     decode_tick,
     encode_tick,
+    entry_tick,
     latest_tick,
     tick_array,
     tick_key,
@@ -68,3 +69,9 @@ def test_tick_array_has_the_package_layout() -> None:
     assert array.dtype.names == Tick._fields
     assert tick_array([]).shape == (0,)
     assert np.issubdtype(array["flags"].dtype, np.unsignedinteger)
+
+
+def test_an_entry_with_unparsed_fields_reads_too() -> None:
+    """redis-py's cluster client leaves XREVRANGE replies in a MULTI as flat lists."""
+    raw = [[b"1578614400987-0", [b"d", encode_tick(DOC_TICK)]]]
+    assert entry_tick(raw) == DOC_TICK
