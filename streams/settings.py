@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from streams.clients import is_cluster
+
+HASH_TAG = re.compile(r"^\{[^{}]+\}")
+"""`{tag}` at the start of the prefix: Redis hashes only the tag, so all keys share a slot."""
 
 
 class AppSettings(BaseModel):
@@ -16,7 +22,8 @@ class AppSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     redis_url: str = Field(
-        "redis://127.0.0.1:6379/0", description="redis://, rediss:// or unix:// URL."
+        "redis://127.0.0.1:6379/0",
+        description="redis://, rediss:// or unix:// URL; redis+cluster:// for a Redis Cluster.",
     )
     prefix: str = Field("ea:", description="Prepended to every key: topics, fails, DLQs.")
     name: str = Field("eaflow", min_length=1, description="Application name, for logs.")
@@ -50,6 +57,15 @@ class AppSettings(BaseModel):
     socket_timeout: float = Field(
         10.0, gt=0, description="Redis socket timeout, s; longer than block_ms."
     )
+
+    @model_validator(mode="after")
+    def _one_slot_on_a_cluster(self) -> Self:
+        if is_cluster(self.redis_url) and not HASH_TAG.match(self.prefix):
+            raise ValueError(
+                f"prefix: on a Redis Cluster it must start with a hash tag such as '{{ea}}:' "
+                f"(got {self.prefix!r}), so every key an agent commits is in one slot"
+            )
+        return self
 
     @model_validator(mode="after")
     def _timeouts_fit(self) -> Self:

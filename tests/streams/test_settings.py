@@ -22,11 +22,17 @@ def test_defaults() -> None:
         ({"unknown": 1}, "unknown"),
         ({"socket_timeout": 0.5}, "socket_timeout: must be longer than block_ms"),
         ({"retry_initial": 5.0}, "retry_max: must be at least retry_initial"),
+        ({"redis_url": "redis+cluster://h:7000", "prefix": "ea:"}, "prefix: on a Redis Cluster"),
+        ({"redis_url": "redis+cluster://h:7000", "prefix": "x{ea}:"}, "must start with a hash"),
     ],
 )
 def test_refusals_name_the_field(fields: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         AppSettings.model_validate(fields)
+
+
+def test_a_hash_tagged_prefix_runs_on_a_cluster() -> None:
+    assert AppSettings(redis_url="redis+cluster://h:7000/0", prefix="{ea}:").prefix == "{ea}:"
 
 
 def test_frozen() -> None:
