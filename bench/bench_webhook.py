@@ -46,6 +46,7 @@ class Results:
     freed: asyncio.Event = field(default_factory=asyncio.Event)
     tag: str = ""  # order ids of the current step start with it
     tagged: int = 0  # results of the current step so far
+    errors: dict[str, int] = field(default_factory=dict)  # "status: error" → count
 
     async def run(self) -> None:
         while True:
@@ -58,6 +59,9 @@ class Results:
                     result = orjson.loads(fields[b"d"])
                     self.arrived[result["order_id"]] = (now, result["status"])
                     self.tagged += result["order_id"].startswith(self.tag)
+                    if result.get("error"):
+                        why = f"{result['status']}: {result['error'][:80]}"
+                        self.errors[why] = self.errors.get(why, 0) + 1
                     self.last = entry_id
             if reply:
                 self.freed.set()
@@ -105,7 +109,9 @@ async def step(
             await asyncio.sleep(0.5)
 
     sampler = asyncio.create_task(sample())
+    cpu_before = stack.cpu_seconds()
     results.tag, results.tagged = f"{tag}-", 0
+    results.errors.clear()
     started = time.perf_counter()
     if rate == "max":
         load = Load()
@@ -119,10 +125,13 @@ async def step(
         load = await send_paced("127.0.0.1", stack.port, planned, float(rate))
     sent_for = time.perf_counter() - started
     await drain(results, load, stack)
+    cpu = {k: v - cpu_before[k] for k, v in stack.cpu_seconds().items()}
     stop_sampling.set()
     await sampler
     await client.aclose()
-    return summarize(rate, load, results, sent_for, samples, started)
+    row = summarize(rate, load, results, sent_for, samples, started)
+    row["cpu_ms_per_signal"] = {k: 1e3 * v / max(1, row["results"]) for k, v in cpu.items()}
+    return row
 
 
 async def drain(results: Results, load: Load, stack: Stack, within: float = 60.0) -> None:
@@ -159,6 +168,7 @@ def summarize(
         "send_errors": load.errors,
         "results": len(done),
         "statuses": statuses,
+        "errors": dict(sorted(results.errors.items(), key=lambda e: -e[1])[:10]),
         "achieved_per_s": len(done) / max(finished - started, 1e-9),
         "latency": percentiles(latencies) if len(latencies) > 1 else {},
         "webhook_answer": percentiles(answers) if len(answers) > 1 else {},
@@ -212,7 +222,8 @@ def _line(row: dict[str, Any]) -> str:
         f"  {row['instances']:>3} instances @ {row['rate']:>5}/s: {row['achieved_per_s']:7.1f}/s "
         f"p50 {lat.get('p50_ms', 0):7.2f} p99 {lat.get('p99_ms', 0):8.2f} ms, "
         f"backlog max {row['backlog_max']}, growth {row['backlog_growth_per_s']:.1f}/s, "
-        f"{row['statuses']}"
+        f"{row['statuses']}, CPU ms/signal "
+        + ", ".join(f"{k} {v:.2f}" for k, v in row["cpu_ms_per_signal"].items())
     )
 
 

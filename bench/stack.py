@@ -52,6 +52,15 @@ class Stack:
                 process.kill()
                 process.wait()
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) each worker process has used so far."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        used = {}
+        for name, process in zip(self.names, self.processes, strict=True):
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used[name] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        return used
+
     def check_alive(self) -> None:
         for name, process in zip(self.names, self.processes, strict=True):
             if process.poll() is not None:
@@ -143,8 +152,9 @@ async def _listening(port: int) -> bool:
 
 
 def tick_now(n: int) -> Tick:
+    """A quote moving a point up or down every tick (within 5 points of 1.08742)."""
     now_ms = int(time.time() * 1000)
-    bid = 1.08742 + (n % 20) * 0.00001
+    bid = round(1.08742 + abs((n % 10) - 5) * 0.00001, 5)
     return Tick(now_ms // 1000, bid, round(bid + 0.00013, 5), 0.0, 0, now_ms, 6, 0.0)
 
 
