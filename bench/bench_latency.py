@@ -2,8 +2,9 @@
 
 Closed loop: one signal at a time is written to `rtss` and its result awaited on `rtrs`,
 with the router and executor agents running in this process on a local redis-server.
-The raw figures (PING round trip, XADD → XREADGROUP wake-up across two connections) come
-from the same server in the same run, so the ratio is fair on a noisy machine.
+The raw figures (PING round trip, XADD → XREADGROUP wake-up across two connections, and the
+same chain of round trips with bare redis-py, bench/raw.py) come from the same server in
+the same run, so the ratio is fair on a noisy machine.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from bench.common import percentiles, redis_server, report
+from bench.raw import ROUND_TRIPS, raw_chain
 from brokers.mt5.records import Tick
 from brokers.sim.ticks import encode_tick
 from eaflow.demo import seed_demo
@@ -37,7 +39,8 @@ async def raw_round_trips(url: str, n: int) -> dict[str, dict[str, float]]:
     await client.xgroup_create("raw", "g", id="$", mkstream=True)
     wakes = []
     for _ in range(n):
-        reader = asyncio.create_task(other.xreadgroup("g", "c", {"raw": ">"}, count=10, block=1000))
+        reading: Any = other.xreadgroup("g", "c", {"raw": ">"}, count=10, block=1000)
+        reader = asyncio.ensure_future(reading)
         await asyncio.sleep(0.0005)  # let the reader block first
         start = time.perf_counter()
         await client.xadd("raw", {"d": b"x"})
@@ -80,7 +83,7 @@ async def eaflow_latency(url: str, instances: int, n: int) -> dict[str, Any]:
         start = time.perf_counter()
         await client.xadd(f"{PREFIX}rtss", {"d": orjson.dumps(body)})
         while True:
-            entries = await client.xread({f"{PREFIX}rtrs": last}, block=5000, count=10)
+            entries: Any = await client.xread({f"{PREFIX}rtrs": last}, block=5000, count=10)
             if not entries:
                 raise RuntimeError("no result within 5 s")
             last = entries[0][1][-1][0]
@@ -99,8 +102,9 @@ async def eaflow_latency(url: str, instances: int, n: int) -> dict[str, Any]:
 async def main(n: int, port: int) -> None:
     with redis_server(port) as url:
         raw = await raw_round_trips(url, n)
+        raw["chain"] = await raw_chain(url, n)
         runs = {k: await eaflow_latency(url, k, n) for k in (1, 10)}
-    rt = raw["ping"]["p50_ms"]
+    rt, chain = raw["ping"]["p50_ms"], raw["chain"]
     rows = [
         {"what": "raw PING round trip", **_cols(raw["ping"]), "× RTT p50": 1.0},
         {
@@ -108,11 +112,18 @@ async def main(n: int, port: int) -> None:
             **_cols(raw["xadd_to_xreadgroup"]),
             "× RTT p50": raw["xadd_to_xreadgroup"]["p50_ms"] / rt,
         },
+        {
+            "what": f"raw chain ({ROUND_TRIPS} round trips, 3 hops)",
+            **_cols(chain),
+            "× RTT p50": chain["p50_ms"] / rt,
+        },
         *(
             {
                 "what": f"eaflow signal → result, {k} instance(s)",
                 **_cols(r),
                 "× RTT p50": r["p50_ms"] / rt,
+                "× chain p50": r["p50_ms"] / chain["p50_ms"],
+                "× chain p99": r["p99_ms"] / chain["p99_ms"],
             }
             for k, r in runs.items()
         ),

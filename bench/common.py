@@ -71,10 +71,12 @@ def redis_server(port: int) -> Iterator[str]:
 def report(name: str, title: str, rows: list[dict[str, Any]], extra: dict[str, Any]) -> None:
     """Print rows as a table and write them with the machine facts to results/NAME.json."""
     table = Table(title=title)
-    for column in rows[0]:
+    columns = list(dict.fromkeys(column for row in rows for column in row))
+    for column in columns:
         table.add_column(column, justify="right" if column != "what" else "left")
     for row in rows:
-        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()))
+        values = (row.get(column, "") for column in columns)
+        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in values))
     Console(width=max(120, Console().width)).print(table)
     RESULTS.mkdir(exist_ok=True)
     payload = {"benchmark": name, "machine": machine(), "rows": rows, **extra}
