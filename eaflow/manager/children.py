@@ -89,14 +89,15 @@ class Child:
         self.restarts += 1
         self.error = f"process exited with {_exit(code)}"
         self.status = InstanceStatus.RESTARTING
-        self._next_attempt = now + self.config.restart_delay
         log.error(
             "instance_crashed",
             instance=self.instance,
             error=self.error,
             restart_in=self.config.restart_delay,
         )
-        return [self.report(ReportKind.CRASHED)]
+        reported = [self.report(ReportKind.CRASHED)]
+        self._next_attempt = time.monotonic() + self.config.restart_delay  # after the report
+        return reported
 
     async def _start(self) -> list[InstanceReport]:
         try:

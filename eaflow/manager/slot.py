@@ -185,7 +185,6 @@ class Slot:
     def _crashed(self, now: float, kind: ReportKind, error: BaseException) -> list[InstanceReport]:
         self.error = f"{type(error).__name__}: {error}"
         self.restarts += 1
-        self._next_attempt = now + self.config.restart_delay
         log.error(
             "instance_crashed" if kind is ReportKind.CRASHED else "instance_restart_failed",
             instance=self.instance,
@@ -193,7 +192,10 @@ class Slot:
             restart_in=self.config.restart_delay,
         )
         self.status = InstanceStatus.RESTARTING
-        return [self.report(kind)]
+        reported = [self.report(kind)]
+        # counted from the report, so "restarted after 3 s" holds between their times too
+        self._next_attempt = max(now, time.monotonic()) + self.config.restart_delay
+        return reported
 
     async def _stop(self) -> list[InstanceReport]:
         if self._connecting is not None:
