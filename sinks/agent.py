@@ -13,7 +13,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-import pyarrow as pa
 import structlog
 
 from eaflow.models import Result
@@ -44,11 +43,11 @@ class ResultSink:
 
     async def handle(self, events: list[Event[Result]], out: Outbox) -> None:
         """Write the batch; raising leaves it pending for the runtime to retry."""
-        batch = results_table((event.id, event.value) for event in events)
         started = time.perf_counter()
+        entries = [(event.id, event.value) for event in events]
         async with self._lock:
             try:
-                inserted = await self._run(self._write, batch)
+                rows, inserted = await self._run(self._write, entries)
             except Exception as error:
                 SINK_FAILURES.labels(self.name).inc()
                 log.warning(
@@ -62,11 +61,13 @@ class ResultSink:
                 self._last_write = time.monotonic()
         SINK_BATCH_SECONDS.labels(self.name).observe(time.perf_counter() - started)
         SINK_ROWS.labels(self.name).inc(inserted)
-        SINK_DUPLICATES.labels(self.name).inc(batch.num_rows - inserted)
+        SINK_DUPLICATES.labels(self.name).inc(rows - inserted)
 
-    def _write(self, batch: pa.Table) -> int:
+    def _write(self, entries: list[tuple[str, Result]]) -> tuple[int, int]:
+        """In the sink's thread: build the Arrow batch and write it (rows, inserted)."""
+        batch = results_table(entries)
         try:
-            return self.store.write(batch)
+            return batch.num_rows, self.store.write(batch)
         except Exception:
             self.store.close()  # reconnect from scratch on the next attempt
             raise
