@@ -47,6 +47,7 @@ class Timer:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        me = asyncio.current_task()
         start = loop.time()
         beat = 0
         while True:
@@ -56,6 +57,8 @@ class Timer:
                 await self.fn()
             except Exception as exc:
                 log.exception("timer.failed", timer=self.name, error=str(exc))
+            if me is not None and me.cancelling():
+                return  # a library inside fn swallowed our cancellation: stop anyway
 
 
 class Task:
