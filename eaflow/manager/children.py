@@ -23,10 +23,11 @@ log = structlog.get_logger(__name__)
 STOP_WAIT = 10.0  # seconds a child gets to finish its batch after SIGTERM
 
 
-def worker_command(
-    instance: str, redis_url: str, prefix: str, extra: Sequence[str] = ()
-) -> list[str]:
-    """The child's command line: this Python, the orders worker, this one instance."""
+def worker_command(instance: str, prefix: str, extra: Sequence[str] = ()) -> list[str]:
+    """The child's command line: this Python, the orders worker, this one instance.
+
+    The Redis URL (it may hold a password) goes through the environment, not `ps`.
+    """
     return [
         sys.executable,
         "-m",
@@ -35,8 +36,6 @@ def worker_command(
         "orders",
         "--instance",
         instance,
-        "--redis",
-        redis_url,
         "--prefix",
         prefix,
         "--spawn",
@@ -48,9 +47,12 @@ def worker_command(
 class Child:
     """One child process and what this side knows of it."""
 
-    def __init__(self, spec: InstanceSpec, command: list[str], config: ManagerConfig) -> None:
+    def __init__(
+        self, spec: InstanceSpec, command: list[str], config: ManagerConfig, redis_url: str
+    ) -> None:
         self.spec = spec
         self.command = command
+        self.env = {**os.environ, "EAFLOW_REDIS_URL": redis_url}
         self.config = config
         self.process: asyncio.subprocess.Process | None = None
         self.status = InstanceStatus.STOPPED
@@ -102,7 +104,7 @@ class Child:
     async def _start(self) -> list[InstanceReport]:
         try:
             self.process = await asyncio.create_subprocess_exec(
-                *self.command, stdin=asyncio.subprocess.DEVNULL, env=os.environ.copy()
+                *self.command, stdin=asyncio.subprocess.DEVNULL, env=self.env
             )
         except OSError as error:
             self.error = f"cannot start: {error}"

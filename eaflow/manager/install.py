@@ -87,7 +87,7 @@ async def install_manager(
         *(["--mt5", settings.mt5] if settings.mt5 else []),
     ]
     children = {
-        i: Child(specs[i], worker_command(i, p.redis_url, settings.prefix, extra), config)
+        i: Child(specs[i], worker_command(i, settings.prefix, extra), config, p.redis_url)
         for i in apart
     }
     sync = StateSync(client, p.topics, SyncConfig(interval=settings.sync_interval))
