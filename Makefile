@@ -11,6 +11,10 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[chdb,test]'
 	touch $@
 
+$(BIN)/.example-plugin: $(BIN)/.installed examples/plugin/pyproject.toml
+	$(BIN)/python -m pip install -q -e examples/plugin
+	touch $@
+
 run: $(BIN)/.installed  ## the whole pipeline on embedded defaults (Ctrl-C stops it)
 	$(BIN)/eaflow run
 
@@ -21,7 +25,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-pytest: $(BIN)/.installed
+pytest: $(BIN)/.installed $(BIN)/.example-plugin  ## the plugin test needs the example installed
 	@command -v redis-server >/dev/null || { echo "tests need redis-server: apt-get install redis-server"; exit 1; }
 	$(BIN)/pytest -q
 
