@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import tempfile
 import time
 from collections.abc import Iterator
@@ -99,13 +100,18 @@ def bodies(stack: Stack, tag: str, count: int) -> Iterator[tuple[str, dict[str, 
 async def step(
     stack: Stack, results: Results, rate: str, seconds: float, window: int, tag: str
 ) -> dict[str, Any]:
+    """One rate for `seconds`; an open-loop step whose backlog passes `overload` entries
+    stops sending early (it is not sustained, and its queue must drain in bounded time)."""
     client = aioredis.Redis.from_url(stack.url)
     samples: list[tuple[float, int, int]] = []
-    stop_sampling = asyncio.Event()
+    stop_sampling, overloaded = asyncio.Event(), asyncio.Event()
+    overload = max(300, int(float(rate))) if rate != "max" else 10 * window
 
     async def sample() -> None:
         while not stop_sampling.is_set():
             samples.append((time.perf_counter(), *await backlog(client, stack.instances)))
+            if samples[-1][1] + samples[-1][2] > overload:
+                overloaded.set()
             await asyncio.sleep(0.5)
 
     sampler = asyncio.create_task(sample())
@@ -113,8 +119,8 @@ async def step(
     results.tag, results.tagged = f"{tag}-", 0
     results.errors.clear()
     started = time.perf_counter()
+    load = Load()
     if rate == "max":
-        load = Load()
         await send_paced(
             "127.0.0.1", stack.port, bodies(stack, tag, 1_000_000), 0, window=window,
             freed=results.freed, in_flight=lambda: len(load.sent) - results.tagged,
@@ -122,25 +128,32 @@ async def step(
         )  # fmt: skip
     else:
         planned = bodies(stack, tag, int(float(rate) * seconds))
-        load = await send_paced("127.0.0.1", stack.port, planned, float(rate))
+        await send_paced("127.0.0.1", stack.port, planned, float(rate), stop=overloaded, load=load)
     sent_for = time.perf_counter() - started
-    await drain(results, load, stack)
+    left = await drain(results, load, stack)
     cpu = {k: v - cpu_before[k] for k, v in stack.cpu_seconds().items()}
     stop_sampling.set()
     await sampler
     await client.aclose()
     row = summarize(rate, load, results, sent_for, samples, started)
+    row["stopped_early"] = overloaded.is_set()
+    row["undrained"] = left
+    row["sustained"] = not overloaded.is_set() and not left and row["backlog_max"] < overload
     row["cpu_ms_per_signal"] = {k: 1e3 * v / max(1, row["results"]) for k, v in cpu.items()}
     return row
 
 
-async def drain(results: Results, load: Load, stack: Stack, within: float = 60.0) -> None:
-    """Wait until every accepted signal has its result (or `within` seconds passed)."""
+async def drain(results: Results, load: Load, stack: Stack, within: float = 30.0) -> int:
+    """Wait until every accepted signal has its result, at most `within` seconds; returns
+    how many are still missing."""
     accepted = [o for o, s in load.sent.items() if s.status == 200]
     deadline = time.perf_counter() + within
-    while any(o not in results.arrived for o in accepted) and time.perf_counter() < deadline:
+    missing = len(accepted)
+    while missing and time.perf_counter() < deadline:
         stack.check_alive()
         await asyncio.sleep(0.1)
+        missing = sum(1 for o in accepted if o not in results.arrived)
+    return missing
 
 
 def summarize(
@@ -221,7 +234,9 @@ def _line(row: dict[str, Any]) -> str:
     return (
         f"  {row['instances']:>3} instances @ {row['rate']:>5}/s: {row['achieved_per_s']:7.1f}/s "
         f"p50 {lat.get('p50_ms', 0):7.2f} p99 {lat.get('p99_ms', 0):8.2f} ms, "
-        f"backlog max {row['backlog_max']}, growth {row['backlog_growth_per_s']:.1f}/s, "
+        f"backlog max {row['backlog_max']}, growth {row['backlog_growth_per_s']:.1f}/s"
+        f"{'' if row['sustained'] else ' NOT SUSTAINED'}"
+        f"{' (stopped early)' if row['stopped_early'] else ''}, "
         f"{row['statuses']}, CPU ms/signal "
         + ", ".join(f"{k} {v:.2f}" for k, v in row["cpu_ms_per_signal"].items())
     )
@@ -264,6 +279,7 @@ async def main(args: argparse.Namespace) -> None:
                 "×raw p99": lat["p99_ms"] / chain["p99_ms"],
                 "backlog max": run["backlog_max"],
                 "growth/s": run["backlog_growth_per_s"],
+                "sustained": "yes" if run["sustained"] else "no",
             }
         )
     report(
@@ -286,7 +302,12 @@ async def main(args: argparse.Namespace) -> None:
     )
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the worker processes and Redis like Ctrl-C
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _interrupted)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--instances", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--rates", nargs="+", default=["100", "1000", "max"])

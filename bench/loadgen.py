@@ -75,12 +75,14 @@ async def send_paced(
     freed: asyncio.Event | None = None,
     until: float | None = None,
     load: Load | None = None,
+    stop: asyncio.Event | None = None,
 ) -> Load:
     """POST `bodies` (order_id, JSON) to /webhook/tradingview at `rate` per second.
 
     With `window` > 0 the rate is as fast as possible instead, holding at most `window`
     signals whose result has not arrived (`in_flight()`, re-checked whenever the collector
-    sets `freed`): the sustained maximum. Sending stops at `until` (perf_counter) if given.
+    sets `freed`): the sustained maximum. Sending stops at `until` (perf_counter) or when
+    `stop` is set.
     """
     load = Load() if load is None else load
     queue: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue()
@@ -105,7 +107,7 @@ async def send_paced(
     workers = [asyncio.create_task(worker()) for _ in range(connections)]
     start = time.perf_counter()
     for n, (order_id, body) in enumerate(bodies):
-        if until is not None and time.perf_counter() >= until:
+        if (until is not None and time.perf_counter() >= until) or (stop and stop.is_set()):
             break
         if window and in_flight is not None and freed is not None:
             while in_flight() >= window:
