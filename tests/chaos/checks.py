@@ -1,0 +1,138 @@
+"""What a chaos run must leave behind, read from rtrs, DuckDB, the simulator and the groups."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import redis
+
+from brokers.mt5.requests import order_comment
+from brokers.sim.terminal import SimTerminal
+from eaflow.models import OrderStatus, Result
+
+EXECUTED = {OrderStatus.FILLED: "deal", OrderStatus.PLACED: "order"}
+
+
+def rtrs_results(client: redis.Redis, prefix: str, page: int = 2000) -> list[Result]:
+    """Every result in `rtrs`, oldest first, read page by page."""
+    found: list[Result] = []
+    start = "-"
+    while True:
+        entries: Any = client.xrange(f"{prefix}rtrs", min=start, max="+", count=page)
+        found += [Result.model_validate_json(fields[b"d"]) for _, fields in entries]
+        if len(entries) < page:
+            return found
+        start = "(" + entries[-1][0].decode()
+
+
+@dataclass
+class ResultCheck:
+    """Results against the signals accepted: one each, no more, no fewer."""
+
+    by_status: Counter[str] = field(default_factory=Counter)
+    lost: list[str] = field(default_factory=list)  # order ids without a result
+    duplicated: dict[str, int] = field(default_factory=dict)  # result id → entries in rtrs
+    strangers: list[str] = field(default_factory=list)  # results of orders nobody sent
+
+
+def check_results(results: list[Result], order_ids: set[str]) -> ResultCheck:
+    check = ResultCheck()
+    counts = Counter(r.result_id for r in results)
+    check.duplicated = {rid: n for rid, n in counts.items() if n > 1}
+    seen = {r.order_id for r in results}
+    check.lost = sorted(order_ids - seen)
+    check.strangers = sorted(seen - order_ids)
+    latest = {r.result_id: r for r in results}
+    check.by_status = Counter(r.status.value for r in latest.values())
+    return check
+
+
+def duckdb_result_ids(path: Path) -> Counter[str]:
+    """result_id → rows in the sink's `results` table."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.execute("SELECT result_id, count(*) FROM results GROUP BY result_id").fetchall()
+    finally:
+        con.close()
+    return Counter({str(rid): int(n) for rid, n in rows})
+
+
+@dataclass
+class BrokerCheck:
+    """What the simulated accounts hold against the results: each filled order one deal,
+    each placed order one pending order, nothing for refused ones, nothing unexplained."""
+
+    deals: int = 0
+    pending_orders: int = 0
+    duplicates: dict[str, int] = field(default_factory=dict)  # order id → executions
+    mismatched: dict[str, str] = field(default_factory=dict)  # order id → what disagrees
+    unexplained: list[str] = field(default_factory=list)  # our comments that match no order
+
+
+def check_brokers(
+    client: redis.Redis, prefix: str, logins: Mapping[str, int], results: list[Result]
+) -> BrokerCheck:
+    check = BrokerCheck()
+    latest = {r.result_id: r for r in results}
+    for instance, login in logins.items():
+        mine = {
+            order_comment(r.order_id, instance): r
+            for r in latest.values()
+            if r.instance == instance
+        }
+        deals, orders = account_comments(client, prefix, login)
+        check.deals += sum(deals.values())
+        check.pending_orders += sum(orders.values())
+        for comment in (set(deals) | set(orders)) - set(mine):
+            check.unexplained.append(f"{instance}:{comment}")
+        for comment, result in mine.items():
+            executions = deals[comment] + orders[comment]
+            if executions > 1:
+                check.duplicates[result.order_id] = executions
+            expected = EXECUTED.get(result.status)
+            held = "deal" if deals[comment] else "order" if orders[comment] else None
+            if executions <= 1 and held != expected:
+                check.mismatched[result.order_id] = f"result {result.status}, broker has {held}"
+    return check
+
+
+def account_comments(
+    client: redis.Redis, prefix: str, login: int
+) -> tuple[Counter[str], Counter[str]]:
+    """Our comments (`ea:...`) on one account: on its deals, and on its pending orders."""
+    terminal = SimTerminal(client, prefix=prefix)
+    if not terminal.initialize(login=login, server="eaflow-sim"):
+        raise AssertionError(f"sim account {login}: {terminal.last_error()}")
+    now = datetime.now(UTC)
+    deals = terminal.history_deals_get(now - timedelta(days=1), now + timedelta(days=1)) or ()
+    orders = terminal.orders_get() or ()
+    return (
+        Counter(d.comment for d in deals if d.comment.startswith("ea:")),
+        Counter(o.comment for o in orders if o.comment.startswith("ea:")),
+    )
+
+
+def groups_left(client: redis.Redis, prefix: str) -> dict[str, tuple[int, int]]:
+    """`stream/group` → (pending, lag) for every group that still has work."""
+    left = {}
+    for key in streams(client, prefix):
+        for info in client.xinfo_groups(key):
+            pending, lag = int(info["pending"]), int(info.get("lag") or 0)
+            if pending or lag:
+                left[f"{key}/{info['name'].decode()}"] = (pending, lag)
+    return left
+
+
+def dead_letters(client: redis.Redis, prefix: str) -> dict[str, int]:
+    return {key: int(client.xlen(key)) for key in streams(client, f"{prefix}dlq:")}
+
+
+def streams(client: redis.Redis, prefix: str) -> Iterator[str]:
+    for key in sorted(client.scan_iter(match=f"{prefix}*", _type="stream")):
+        yield key.decode()
