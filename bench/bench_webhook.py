@@ -5,9 +5,12 @@ Open loop: a paced sender POSTs TradingView alerts to the gateway (a real uvicor
 processes with 1, 10 and 100 simulated instances. Each instance alternately opens a
 0.01-lot EURUSD buy and closes it, so every signal is a real trade on the simulator.
 Latency runs from when a signal was due to when its result is in `rtrs`. For each step:
-the achieved rate, the backlog (XINFO GROUPS lag + pending of the router's and the
-executors' groups) sampled every 0.5 s, and whether it grew. `max` sends as fast as
-results come back with at most `--window` signals in flight: the maximal sustained rate.
+the achieved rate, the backlog (signals due but not yet answered by the gateway, plus
+XINFO GROUPS lag + pending of the router's and the executors' groups) sampled every 0.5 s,
+and its fitted growth; a step is sustained when the backlog does not grow (< 5 % of the
+rate per second) and drains. A step whose backlog passes max(300, rate) stops sending
+early. `max` sends as fast as results come back with at most `--window` signals in
+flight (4 per instance): the maximal sustained rate.
 
 The raw figures come from the same Redis in the same run (bench/raw.py): the same chain
 of round trips and stream hops with bare redis-py calls, and pipelined XADD/XREADGROUP.
@@ -106,11 +109,14 @@ async def step(
     samples: list[tuple[float, int, int]] = []
     stop_sampling, overloaded = asyncio.Event(), asyncio.Event()
     overload = max(300, int(float(rate))) if rate != "max" else 10 * window
+    load = Load()
 
     async def sample() -> None:
         while not stop_sampling.is_set():
-            samples.append((time.perf_counter(), *await backlog(client, stack.instances)))
-            if samples[-1][1] + samples[-1][2] > overload:
+            router, executors = await backlog(client, stack.instances)
+            waiting = load.waiting  # not even in rtss yet: queued at or before the gateway
+            samples.append((time.perf_counter(), router + waiting, executors))
+            if waiting + router + executors > overload:
                 overloaded.set()
             await asyncio.sleep(0.5)
 
@@ -119,7 +125,6 @@ async def step(
     results.tag, results.tagged = f"{tag}-", 0
     results.errors.clear()
     started = time.perf_counter()
-    load = Load()
     if rate == "max":
         await send_paced(
             "127.0.0.1", stack.port, bodies(stack, tag, 1_000_000), 0, window=window,
@@ -138,9 +143,26 @@ async def step(
     row = summarize(rate, load, results, sent_for, samples, started)
     row["stopped_early"] = overloaded.is_set()
     row["undrained"] = left
-    row["sustained"] = not overloaded.is_set() and not left and row["backlog_max"] < overload
+    row["sustained"] = (
+        not overloaded.is_set()
+        and not left
+        and row["backlog_growth_per_s"] < 0.05 * row["achieved_per_s"]
+    )
     row["cpu_ms_per_signal"] = {k: 1e3 * v / max(1, row["results"]) for k, v in cpu.items()}
     return row
+
+
+async def flatten(stack: Stack, results: Results, tag: str) -> None:
+    """Close whatever a previous step left open (it may have stopped between an open and its
+    close), so each step starts from flat accounts and every close has a position."""
+    load = Load()
+    closes: Iterator[tuple[str, dict[str, object]]] = (
+        (f"{tag}-{n}", {"secret": stack.secret, "action": "closeall", "symbol": "EURUSD",
+                        "instances": [instance], "order_id": f"{tag}-{n}"})
+        for n, instance in enumerate(stack.instances)
+    )  # fmt: skip
+    await send_paced("127.0.0.1", stack.port, closes, 200.0, load=load)
+    await drain(results, load, stack)
 
 
 async def drain(results: Results, load: Load, stack: Stack, within: float = 30.0) -> int:
@@ -214,9 +236,11 @@ async def run_instances(
     results = Results(client)
     collector = asyncio.create_task(results.run())
     try:
+        window = window or min(256, max(8, 4 * instances))
         await step(stack, results, "50", 1.0, window, f"warm{instances}")  # first orders
         out = []
         for rate in rates:
+            await flatten(stack, results, f"flat{instances}r{rate}")
             row = await step(stack, results, rate, seconds, window, f"i{instances}r{rate}")
             out.append({"instances": instances, **row})
             print(_line(out[-1]), flush=True)
@@ -312,7 +336,9 @@ if __name__ == "__main__":
     parser.add_argument("--instances", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--rates", nargs="+", default=["100", "1000", "max"])
     parser.add_argument("--seconds", type=float, default=8.0, help="sending time per step")
-    parser.add_argument("--window", type=int, default=64, help="signals in flight for max")
+    parser.add_argument(
+        "--window", type=int, default=0, help="signals in flight for max (0: 4 per instance)"
+    )
     parser.add_argument("--layout", choices=["split", "single"], default="split")
     parser.add_argument("--port", type=int, default=0, help="redis-server port (0: free)")
     asyncio.run(main(parser.parse_args()))

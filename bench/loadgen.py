@@ -31,6 +31,12 @@ class Load:
 
     sent: dict[str, Sent] = field(default_factory=dict)
     errors: int = 0
+    answered: int = 0
+
+    @property
+    def waiting(self) -> int:
+        """Signals due but not answered by the gateway yet (queued in the sender or posted)."""
+        return len(self.sent) - self.answered
 
 
 class Connection:
@@ -79,19 +85,27 @@ async def send_paced(
 ) -> Load:
     """POST `bodies` (order_id, JSON) to /webhook/tradingview at `rate` per second.
 
+    The signals of one instance share one connection, so they arrive in the order sent,
+    as the alerts of one strategy do.
+
     With `window` > 0 the rate is as fast as possible instead, holding at most `window`
     signals whose result has not arrived (`in_flight()`, re-checked whenever the collector
     sets `freed`): the sustained maximum. Sending stops at `until` (perf_counter) or when
     `stop` is set.
     """
     load = Load() if load is None else load
-    queue: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue()
+    queues: list[asyncio.Queue[tuple[str, bytes] | None]] = [
+        asyncio.Queue() for _ in range(connections)
+    ]
 
-    async def worker() -> None:
+    async def worker(queue: asyncio.Queue[tuple[str, bytes] | None]) -> None:
         conn = Connection(url_host, port, "/webhook/tradingview")
         try:
             while (item := await queue.get()) is not None:
                 order_id, body = item
+                if stop is not None and stop.is_set():  # overloaded: drop what is queued
+                    del load.sent[order_id]
+                    continue
                 try:
                     status = await conn.post(body)
                 except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
@@ -101,10 +115,11 @@ async def send_paced(
                     continue
                 sent = load.sent[order_id]
                 sent.answered, sent.status = time.perf_counter(), status
+                load.answered += 1
         finally:
             await conn.close()
 
-    workers = [asyncio.create_task(worker()) for _ in range(connections)]
+    workers = [asyncio.create_task(worker(queue)) for queue in queues]
     start = time.perf_counter()
     for n, (order_id, body) in enumerate(bodies):
         if (until is not None and time.perf_counter() >= until) or (stop and stop.is_set()):
@@ -120,8 +135,9 @@ async def send_paced(
             if pause > 0:
                 await asyncio.sleep(pause)
         load.sent[order_id] = Sent(due)
-        queue.put_nowait((order_id, orjson.dumps(body)))
-    for _ in workers:
+        lane = hash(str(body.get("instances"))) % connections  # one instance, one connection
+        queues[lane].put_nowait((order_id, orjson.dumps(body)))
+    for queue in queues:
         queue.put_nowait(None)
     await asyncio.gather(*workers)
     return load
