@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import orjson
-import redis.asyncio as aioredis
 import typer
 from redis.exceptions import RedisError
 from rich.console import Console
@@ -21,6 +20,7 @@ from eaflow.config.scopes import parse_value, scope_name
 from eaflow.config.store import VersionConflict
 from eaflow.database import database_path
 from eaflow.instances import InstanceRegistry
+from streams.clients import async_client
 
 T = TypeVar("T")
 
@@ -52,7 +52,7 @@ def _run(
     store = ConfigStore(db or database_path(settings.data_dir))
 
     async def main() -> T:
-        client = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+        client = async_client(settings.redis_url) if settings.redis_url else None
         registry = InstanceRegistry(client, settings.prefix) if client is not None else None
         try:
             return await work(ConfigService(store, registry))

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
 import orjson
-import redis.asyncio as aioredis
 import typer
 from redis.exceptions import RedisError
 from rich.console import Console
@@ -17,6 +16,7 @@ from rich.table import Table
 
 from eaflow.cli.options import PrefixOption, RedisOption, require_redis, settings_from
 from eaflow.dlq import DeadLetter, DeadLetters, UnknownDeadLetter
+from streams.clients import async_client
 
 T = TypeVar("T")
 
@@ -36,7 +36,7 @@ def _run(redis: str | None, prefix: str, work: Callable[[DeadLetters], Awaitable
     url = require_redis(settings)
 
     async def main() -> T:
-        client = aioredis.Redis.from_url(url)
+        client = async_client(url)
         try:
             return await work(DeadLetters(client, settings.prefix))
         finally:

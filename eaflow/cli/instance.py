@@ -6,7 +6,6 @@ import asyncio
 from typing import Annotated
 
 import orjson
-import redis.asyncio as aioredis
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -25,6 +24,7 @@ from eaflow.cli.options import (
 )
 from eaflow.instances import InstanceRegistry
 from eaflow.models import InstanceSpec, refusal_of
+from streams.clients import async_client
 
 instance_app = typer.Typer(
     name="instance", help="Trading accounts: register one, try its terminal.", no_args_is_help=True
@@ -65,7 +65,7 @@ def add(
     settings = settings_from(redis, prefix)
 
     async def main() -> None:
-        client = aioredis.Redis.from_url(require_redis(settings))
+        client = async_client(require_redis(settings))
         try:
             registry = InstanceRegistry(client, settings.prefix)
             if not replace and await registry.get(instance_id) is not None:
@@ -95,7 +95,7 @@ def check(
     url = require_redis(settings)
 
     async def main() -> Table:
-        client = aioredis.Redis.from_url(url)
+        client = async_client(url)
         try:
             spec = await InstanceRegistry(client, settings.prefix).get(instance_id)
         finally:

@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, TypeVar
 
 import orjson
-import redis.asyncio as aioredis
 import typer
 from redis.exceptions import RedisError
 from rich.console import Console
@@ -18,6 +17,7 @@ from eaflow.cli.options import PrefixOption, RedisOption, require_redis, setting
 from eaflow.instances import InstanceRegistry
 from eaflow.manager import commands
 from eaflow.manager.commands import InstanceRow, UnknownInstance
+from streams.clients import async_client
 
 T = TypeVar("T")
 
@@ -37,7 +37,7 @@ def _run(redis: str | None, prefix: str, work: Callable[[InstanceRegistry], Awai
     url = require_redis(settings)
 
     async def main() -> T:
-        client = aioredis.Redis.from_url(url)
+        client = async_client(url)
         try:
             return await work(InstanceRegistry(client, settings.prefix))
         finally:

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
-import redis.asyncio as aioredis
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -15,6 +14,7 @@ from rich.table import Table
 from eaflow.cli.options import PrefixOption, RedisOption, require_redis, settings_from
 from eaflow.gateway.sources import Source, SourceStore, new_secret
 from eaflow.models import StopsUnit, refusal_of
+from streams.clients import async_client
 
 sources = typer.Typer(
     help="Alert sources of the webhook gateway (secrets, bindings, limits).", no_args_is_help=True
@@ -28,7 +28,7 @@ def _store_call(redis: str | None, prefix: str, call: Callable[[SourceStore], Aw
     url = require_redis(settings)
 
     async def run() -> T:
-        client = aioredis.Redis.from_url(url)
+        client = async_client(url)
         try:
             return await call(SourceStore(client, settings.prefix))
         finally:
