@@ -6,13 +6,14 @@ import asyncio
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 import redis
 import redis.asyncio as aioredis
 
-from brokers.mt5.records import Tick
+from brokers.mt5.records import Tick, TradePosition
 from brokers.sim.terminal import SimTerminal
 from brokers.sim.ticks import encode_tick
 from eaflow.demo import FIRST_LOGIN, seed_demo
@@ -56,8 +57,14 @@ def seed(redis_url: str, count: int) -> list[str]:
     return asyncio.run(run())
 
 
+def entries(client: redis.Redis, key: str) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    """XRANGE of a whole stream, typed (redis-py's sync client answers a union)."""
+    found: Any = client.xrange(key)
+    return list(found)
+
+
 def results(client: redis.Redis) -> list[Result]:
-    return [Result.model_validate_json(f[b"d"]) for _, f in client.xrange(f"{PREFIX}rtrs")]
+    return [Result.model_validate_json(f[b"d"]) for _, f in entries(client, f"{PREFIX}rtrs")]
 
 
 def wait_for_results(client: redis.Redis, count: int, timeout: float = 60) -> list[Result]:
@@ -68,6 +75,11 @@ def wait_for_results(client: redis.Redis, count: int, timeout: float = 60) -> li
             return found
         time.sleep(0.1)
     raise AssertionError(f"{len(results(client))} results after {timeout}s, expected {count}")
+
+
+def positions(redis_url: str, instance_number: int) -> tuple[TradePosition, ...]:
+    """demo-N's open positions, as its terminal sees them."""
+    return terminal(redis_url, instance_number).positions_get() or ()
 
 
 def terminal(redis_url: str, instance_number: int) -> SimTerminal:

@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from eaflow.models import InstanceReport, InstanceStatus, OrderStatus, ReportKind, Result
+from tests.e2e.conftest import entries as stream
 from tests.e2e.conftest import results, seed, send_raw, write_market
 from tests.e2e.workers import Worker, eaflow
 
@@ -144,11 +145,12 @@ def test_a_killed_instance_process_is_back_after_three_seconds(
 
     def running_apart(instance: str) -> bool:
         found = report(redis_client, instance)
+        assert parent.process is not None
         return (
             found is not None
             and found.status is InstanceStatus.RUNNING
             and found.pid != parent.process.pid
-        )  # type: ignore[union-attr]
+        )
 
     wait_until(
         lambda: running_apart("demo-1") and running_apart("demo-2"),
@@ -159,11 +161,14 @@ def test_a_killed_instance_process_is_back_after_three_seconds(
     assert first is not None and other is not None
     os.kill(first.pid, signal.SIGKILL)
     wait_until(
-        lambda: running_apart("demo-1") and report(redis_client, "demo-1").pid != first.pid,  # type: ignore[union-attr]
+        lambda: (
+            running_apart("demo-1")
+            and getattr(report(redis_client, "demo-1"), "pid", None) != first.pid
+        ),
         what="demo-1 back in a new process",
     )
     entries = [
-        InstanceReport.model_validate_json(f[b"d"]) for _, f in redis_client.xrange("ea:ris")
+        InstanceReport.model_validate_json(f[b"d"]) for _, f in stream(redis_client, "ea:ris")
     ]
     crash = next(r for r in entries if r.instance == "demo-1" and r.kind is ReportKind.CRASHED)
     assert crash.error == "process exited with signal SIGKILL" and crash.restarts == 1

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +148,7 @@ def test_prometheus_gets_every_eaflow_series_from_a_worker(
         return result
 
     for name in SERIES:
-        samples = wait_for(lambda name=name: query(name), what=name)
+        samples = wait_for(partial(query, name), what=name)
         assert all(s["metric"]["job"] == "eaflow" for s in samples)
     rejected = query('eaflow_signals_rejected_total{field="volume"}')
     assert float(rejected[0]["value"][1]) == 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
 
 import orjson
 import pytest
@@ -11,7 +13,14 @@ import redis
 
 from brokers.mt5 import constants as mt5
 from eaflow.models import OrderStatus
-from tests.e2e.conftest import results, seed, send_raw, terminal, wait_for_results, write_market
+from tests.e2e.conftest import (
+    positions,
+    results,
+    seed,
+    send_raw,
+    wait_for_results,
+    write_market,
+)
 from tests.e2e.workers import Worker, eaflow
 
 pytestmark = pytest.mark.slow
@@ -23,7 +32,7 @@ def test_thousand_signals_over_ten_instances_end_in_exactly_a_thousand_results(
     instances = seed(redis_url, 10)
     write_market(redis_client)
     workers("rtss", "orders")
-    signals = [
+    signals: list[dict[str, Any]] = [
         {
             "order_id": f"o-{n}",
             "symbol": "EURUSD",
@@ -41,15 +50,14 @@ def test_thousand_signals_over_ten_instances_end_in_exactly_a_thousand_results(
     assert {r.order_id for r in found} == {f"o-{n}" for n in range(1000)}
     for number, instance in enumerate(instances, start=1):
         mine = [s for n, s in enumerate(signals) if n % 10 == number - 1]
-        positions = terminal(redis_url, number).positions_get()
-        assert len(positions) == len(mine) == 100, instance
-        buys = sum(1 for p in positions if p.type == mt5.POSITION_TYPE_BUY)
+        held = positions(redis_url, number)
+        assert len(held) == len(mine) == 100, instance
+        buys = sum(1 for p in held if p.type == mt5.POSITION_TYPE_BUY)
         assert buys == sum(1 for s in mine if s["order_type"] == "buy")
-        assert round(sum(p.volume for p in positions), 2) == round(
-            sum(float(s["volume"]) for s in mine), 2
-        )  # type: ignore[arg-type]
+        lots = sum(Decimal(str(s["volume"])) for s in mine)
+        assert round(sum(p.volume for p in held), 2) == float(lots)
         fills = {r.order_id: r for r in found if r.instance == instance}
-        assert {p.ticket for p in positions} == {r.position_ticket for r in fills.values()}
+        assert {p.ticket for p in held} == {r.position_ticket for r in fills.values()}
 
 
 def test_a_broadcast_signal_ends_in_one_result_per_instance(
@@ -74,7 +82,7 @@ def test_a_broadcast_signal_ends_in_one_result_per_instance(
     assert '"status":"filled"' in sent.stdout.replace(" ", "")
 
 
-BAD_SIGNALS = [
+BAD_SIGNALS: list[tuple[dict[str, Any], str]] = [
     ({"order_id": "b1", "symbol": "EURUSD", "order_type": "buy", "volume": 0.015}, "volume"),
     ({"order_id": "b2", "symbol": "EURUSD", "order_type": "buy", "volume": -1}, "volume"),
     ({"order_id": "b3", "symbol": "EURUSD", "order_type": "fly", "volume": 1}, "order_type"),
@@ -138,7 +146,7 @@ def test_each_kind_of_bad_signal_gets_a_rejected_result_naming_the_field(
         else:
             assert result.field == field, (body, result)
             assert result.error and result.error.startswith(f"{field}: "), result.error
-    assert terminal(redis_url, 1).positions_get() == ()
+    assert positions(redis_url, 1) == ()
 
 
 def test_cli_send_refuses_invalid_json_before_publishing(

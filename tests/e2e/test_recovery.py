@@ -12,7 +12,14 @@ import pytest
 import redis
 
 from eaflow.models import OrderStatus
-from tests.e2e.conftest import results, seed, terminal, wait_for_results, write_market
+from tests.e2e.conftest import (
+    entries,
+    positions,
+    results,
+    seed,
+    wait_for_results,
+    write_market,
+)
 from tests.e2e.workers import Worker, eaflow
 
 pytestmark = pytest.mark.slow
@@ -47,7 +54,7 @@ def test_sigkilled_workers_lose_nothing_and_place_nothing_twice(
     found = results(redis_client)
     assert Counter(r.order_id for r in found) == Counter(s["order_id"] for s in signals)
     assert {r.status for r in found} == {OrderStatus.FILLED}
-    tickets = [p.ticket for n in (1, 2, 3) for p in terminal(redis_url, n).positions_get()]
+    tickets = [p.ticket for n in (1, 2, 3) for p in positions(redis_url, n)]
     assert len(tickets) == len(set(tickets)) == 300
     for group_info in redis_client.xinfo_groups("ea:rtss"):
         assert group_info["pending"] == 0
@@ -81,7 +88,7 @@ def test_a_poisoned_entry_is_dead_lettered_and_the_worker_goes_on(
     deadline = time.monotonic() + 10
     while redis_client.xlen("ea:dlq:rtss") < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    dead = redis_client.xrange("ea:dlq:rtss")
+    dead = entries(redis_client, "ea:dlq:rtss")
     assert len(dead) == 2
     assert dead[0][1][b"d"] == b"{this is not json" and dead[0][1][b"error"]
     assert worker.alive

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from brokers.mt5 import constants as mt5
-from brokers.mt5.records import TradePosition
+from brokers.mt5.records import SymbolInfo, TradePosition
 from brokers.mt5.requests import (
     close_request,
     filling_mode,
@@ -17,8 +17,14 @@ from brokers.sim.symbols import default_symbols
 from eaflow.models import Action, Order, OrderType, Side
 from tests.processors.router.conftest import EURUSD_TICK
 
-EURUSD = default_symbols().get("EURUSD")
-assert EURUSD is not None
+
+def _eurusd() -> SymbolInfo:
+    info = default_symbols().get("EURUSD")
+    assert info is not None
+    return info
+
+
+EURUSD = _eurusd()
 
 
 def order(**fields: object) -> Order:
@@ -37,7 +43,7 @@ def order(**fields: object) -> Order:
 
 
 def position(ticket: int, kind: int, volume: float = 1.0, magic: int = 42) -> TradePosition:
-    values = {f: 0 for f in TradePosition._fields}
+    values: dict[str, object] = {f: 0 for f in TradePosition._fields}
     values.update(
         ticket=ticket,
         type=kind,

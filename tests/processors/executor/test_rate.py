@@ -51,13 +51,15 @@ async def test_the_executor_rejects_opens_over_the_limit_and_lets_exits_through(
     executor = Executor(topics, registry, aredis, {INSTANCE: broker})
     await executor.refresh()
 
-    async def handle(**fields: object) -> Result:
+    async def handle(**fields: Any) -> Result:
         order = make_order(**fields)
         out = Outbox()
         event = Event(order, "1-1", topics.orders(INSTANCE).key, topics.orders(INSTANCE), b"")
         await executor.handle(event, out)
         sent = [c for c in out.commands if c[0] == "XADD" and c[1] == topics.rtrs.key]
-        return Result.model_validate_json(sent[0][-1])
+        raw = sent[0][-1]
+        assert isinstance(raw, bytes | str)
+        return Result.model_validate_json(raw)
 
     first = await handle(symbol="EURUSD", order_type="buy", volume="0.10")
     assert first.status is OrderStatus.FILLED

@@ -81,7 +81,7 @@ def test_configured_lot_size_applies_when_the_signal_has_no_volume(eurusd: Symbo
 def test_refusals_name_the_field_and_rule(
     eurusd: SymbolInfo, signal: dict[str, object], field: str, words: str
 ) -> None:
-    refused = refusal(eurusd, **signal)
+    refused = refusal(eurusd, SPEC, **signal)
     assert refused.field == field
     assert words in refused.rule
 
