@@ -13,6 +13,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import orjson
 import structlog
@@ -21,6 +22,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from brokers.mt5.records import TradeOrder, TradePosition
 from brokers.types import Broker
 from eaflow.models import AccountState, InstanceReport, PendingOrderState, PositionState
 from processors.metrics import REDIS_RECONNECTS, STATE_SYNC_ENABLED
@@ -44,23 +46,43 @@ class SyncConfig:
     queue_limit: int = 100_000  # reports kept while Redis is down; the oldest go first
 
 
-async def snapshot(instance: str, broker: Broker) -> AccountState | None:
-    """The account as the broker sees it now; None when the terminal has no account."""
-    account = await broker.account_info()
-    if account is None:
-        return None
-    positions = await broker.positions_get()
-    orders = await broker.orders_get()
+class Totals(Protocol):
+    """What account_info() and the simulator's bulk summary both carry."""
+
+    @property
+    def balance(self) -> float: ...
+    @property
+    def equity(self) -> float: ...
+    @property
+    def margin(self) -> float: ...
+    @property
+    def margin_free(self) -> float: ...
+    @property
+    def margin_level(self) -> float: ...
+    @property
+    def profit(self) -> float: ...
+
+
+def account_state(
+    instance: str,
+    login: int,
+    currency: str,
+    totals: Totals,
+    positions: Iterable[TradePosition],
+    orders: Iterable[TradeOrder],
+    ts: float,
+) -> AccountState:
+    """The `rts` snapshot from MT5 records, whoever read them."""
     return AccountState(
         instance=instance,
-        login=account.login,
-        currency=account.currency,
-        balance=account.balance,
-        equity=account.equity,
-        margin=account.margin,
-        margin_free=account.margin_free,
-        margin_level=account.margin_level,
-        profit=account.profit,
+        login=login,
+        currency=currency,
+        balance=totals.balance,
+        equity=totals.equity,
+        margin=totals.margin,
+        margin_free=totals.margin_free,
+        margin_level=totals.margin_level,
+        profit=totals.profit,
         positions=tuple(
             PositionState(
                 ticket=p.ticket,
@@ -92,7 +114,19 @@ async def snapshot(instance: str, broker: Broker) -> AccountState | None:
             )
             for o in orders
         ),
-        ts=time.time(),
+        ts=ts,
+    )
+
+
+async def snapshot(instance: str, broker: Broker) -> AccountState | None:
+    """The account as the broker sees it now; None when the terminal has no account."""
+    account = await broker.account_info()
+    if account is None:
+        return None
+    positions = await broker.positions_get()
+    orders = await broker.orders_get()
+    return account_state(
+        instance, account.login, account.currency, account, positions, orders, time.time()
     )
 
 

@@ -21,7 +21,8 @@ from brokers.sim.book import Book
 from brokers.sim.store import AccountMissing, Keys, dry_tickets, parse_account
 from brokers.sim.symbols import SymbolTable, default_symbols
 from brokers.sim.ticks import entry_tick, tick_key
-from eaflow.models import AccountState, PendingOrderState, PositionState
+from eaflow.models import AccountState
+from processors.state_sync import account_state
 from streams.clients import async_client, is_cluster
 
 READ_HASHES = """
@@ -137,52 +138,11 @@ class SimAccounts:
 
 
 def _state(instance: str, book: Book, now: float) -> AccountState:
-    summary = book.summary()
     account = book.account
     positions = [book.valued(p) for p in sorted(book.positions.values(), key=lambda p: p.ticket)]
     orders = sorted(book.orders.values(), key=lambda o: o.ticket)
-    return AccountState(
-        instance=instance,
-        login=account.login,
-        currency=account.currency,
-        balance=summary.balance,
-        equity=summary.equity,
-        margin=summary.margin,
-        margin_free=summary.margin_free,
-        margin_level=summary.margin_level,
-        profit=summary.profit,
-        positions=tuple(
-            PositionState(
-                ticket=p.ticket,
-                symbol=p.symbol,
-                type=p.type,
-                volume=p.volume,
-                price_open=p.price_open,
-                sl=p.sl,
-                tp=p.tp,
-                price_current=p.price_current,
-                profit=p.profit,
-                magic=p.magic,
-                comment=p.comment,
-            )
-            for p in positions
-        ),
-        orders=tuple(
-            PendingOrderState(
-                ticket=o.ticket,
-                symbol=o.symbol,
-                type=o.type,
-                volume=o.volume_current,
-                price_open=o.price_open,
-                price_stoplimit=o.price_stoplimit,
-                sl=o.sl,
-                tp=o.tp,
-                magic=o.magic,
-                comment=o.comment,
-            )
-            for o in orders
-        ),
-        ts=now,
+    return account_state(
+        instance, account.login, account.currency, book.summary(), positions, orders, now
     )
 
 
