@@ -109,7 +109,7 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
     Role.EXECUTOR: (
         *consume(("orders:*",), "executor"),
         Grant(APPEND, ("rtrs", "rts", "ris")),
-        Grant(RECORD, EXECUTOR_RECORDS),
+        Grant((*RECORD, *SCRIPTS), EXECUTOR_RECORDS),  # mark_sent is one script
         Grant(READ, (*CONFIG, "ticks:*"), "R"),
         Grant(OWN, ("sim:*",)),
     ),
