@@ -277,7 +277,7 @@ async def main(args: argparse.Namespace) -> None:
             )
     rows = [
         {
-            "what": f"raw chain ({ROUND_TRIPS} round trips, 3 hops)",
+            "what": f"raw chain ({ROUND_TRIPS} RTT)",
             "rate": "closed",
             "achieved/s": 0.0,
             "p50": chain["p50_ms"],
@@ -293,7 +293,7 @@ async def main(args: argparse.Namespace) -> None:
         lat = run["latency"] or {"p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0}
         rows.append(
             {
-                "what": f"eaflow webhook → rtrs, {run['instances']} instance(s)",
+                "what": f"eaflow, {run['instances']} inst.",
                 "rate": run["rate"],
                 "achieved/s": run["achieved_per_s"],
                 "p50": lat["p50_ms"],

@@ -77,7 +77,7 @@ def report(name: str, title: str, rows: list[dict[str, Any]], extra: dict[str, A
     for row in rows:
         values = (row.get(column, "") for column in columns)
         table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in values))
-    Console(width=max(120, Console().width)).print(table)
+    Console(width=max(160, Console().width)).print(table)
     RESULTS.mkdir(exist_ok=True)
     payload = {"benchmark": name, "machine": machine(), "rows": rows, **extra}
     (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2))
