@@ -22,6 +22,21 @@ from brokers.sim.ticks import TickFormatError, decode_tick
 log = structlog.get_logger(__name__)
 
 
+LOOK_BACK = 10
+"""Entries read back past malformed ticks for a symbol's newest valid one."""
+
+
+def newest_valid(symbol: str, entries: Any) -> Tick | None:
+    """The newest tick of an XREVRANGE reply that decodes: a malformed tick (a feed glitch,
+    a hand-written entry) must not fail every signal for the symbol; None when none does."""
+    for entry_id, fields in entries or ():
+        try:
+            return decode_tick(fields[b"d"])
+        except (KeyError, TickFormatError) as error:
+            log.warning("router.bad_tick", symbol=symbol, id=entry_id, error=str(error))
+    return None
+
+
 class LatestTicks:
     """Example: ``prices = LatestTicks(redis, topics.ticks_key)``; ``app.task(prices.run)``;
     ``tick = await prices.get("EURUSD")``."""
@@ -43,8 +58,8 @@ class LatestTicks:
         """The newest tick of `symbol`: from memory when followed, else from its stream."""
         if symbol in self._following:
             return self._ticks[symbol]
-        entries: Any = await self.redis.xrevrange(self.key_of(symbol), count=1)
-        tick = decode_tick(entries[0][1][b"d"]) if entries else None
+        entries: Any = await self.redis.xrevrange(self.key_of(symbol), count=LOOK_BACK)
+        tick = newest_valid(symbol, entries)
         if symbol not in self._ids or entries:
             self._ticks[symbol] = tick
             self._ids[symbol] = entries[0][0] if entries else "0-0"

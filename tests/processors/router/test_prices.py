@@ -54,6 +54,20 @@ async def test_without_the_follower_every_price_is_read_from_its_stream(
     assert await prices.get("EURUSD") == newer
 
 
+async def test_a_malformed_newest_tick_is_passed_over_for_the_last_valid_one(
+    aredis: aioredis.Redis,
+) -> None:
+    """Regression: a garbage newest tick made every signal for the symbol fail until it
+    was dead-lettered (found by the poison e2e test)."""
+    prices = LatestTicks(aredis, KEY)
+    await aredis.xadd(KEY("EURUSD"), {"d": encode_tick(EURUSD_TICK)})
+    await aredis.xadd(KEY("EURUSD"), {"d": b"garbage"})
+    await aredis.xadd(KEY("EURUSD"), {"x": b"no d field"})
+    assert await prices.get("EURUSD") == EURUSD_TICK
+    await aredis.xadd(KEY("XAUUSD"), {"d": b'{"bid": 1}'})
+    assert await prices.get("XAUUSD") is None  # nothing valid: no quote, not an error
+
+
 async def test_a_followed_symbol_is_priced_from_memory_and_stays_current(
     aredis: aioredis.Redis,
 ) -> None:
