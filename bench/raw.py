@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 
 from bench.common import percentiles
 
-ROUND_TRIPS = 13  # the client's 2, the router's 2, the executor's 9 (see above)
+ROUND_TRIPS = 12  # the client's 2, the router's 2, the executor's 8 (see above)
 
 
 async def raw_chain(url: str, n: int) -> dict[str, float]:
