@@ -28,7 +28,7 @@ from brokers.mt5.records import Tick, TradeDeal, TradeOrder, TradePosition
 from brokers.sim.book import Account, Book
 from brokers.sim.matching import levels
 from brokers.sim.symbols import SymbolTable
-from brokers.sim.ticks import entry_tick, queue_latest
+from brokers.sim.ticks import newest_tick, queue_latest
 
 COMMIT = """
 local version = redis.call('HGET', KEYS[1], 'version') or '0'
@@ -161,7 +161,7 @@ def load(
     account = parse_account(raw_account)
     known = dict(ticks or {})
     for symbol, reply in zip(wanted, replies[4 + bool(tickets) :], strict=True):
-        tick = entry_tick(reply)
+        tick = newest_tick(reply)
         if tick is not None:
             known[symbol] = tick
     positions = {int(k): TradePosition(*orjson.loads(v)) for k, v in raw_positions.items()}
@@ -188,7 +188,7 @@ def fetch_ticks(client: redis.Redis, prefix: str, wanted: set[str], into: dict[s
     pipe = client.pipeline(transaction=False)
     queue_latest(pipe, prefix, order)
     for symbol, reply in zip(order, pipe.execute(), strict=True):
-        tick = entry_tick(reply)
+        tick = newest_tick(reply)
         if tick is not None:
             into[symbol] = tick
 

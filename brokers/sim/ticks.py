@@ -7,6 +7,7 @@ current quote for the simulator's fills.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -43,6 +44,10 @@ def tick_key(prefix: str, symbol: str) -> str:
 
 def encode_tick(tick: Tick) -> bytes:
     return orjson.dumps(tick._asdict())
+
+
+LOOK_BACK = 5
+"""Newest entries read for a symbol's quote, so malformed ones can be passed over."""
 
 
 def decode_tick(raw: bytes | str) -> Tick:
@@ -85,15 +90,25 @@ def entry_tick(entries: Any) -> Tick | None:
     return decode_tick(raw)
 
 
+def newest_tick(entries: Any) -> Tick | None:
+    """The newest tick of an XREVRANGE reply that decodes (None when none does): a malformed
+    entry (a feed glitch, a hand-written one) is passed over instead of failing every order
+    and valuation on the symbol."""
+    for entry in entries or ():
+        with contextlib.suppress(TickFormatError):
+            return entry_tick([entry])
+    return None
+
+
 def latest_tick(client: redis.Redis, prefix: str, symbol: str) -> Tick | None:
-    """The symbol's current quote: the stream's last entry (None before the first tick)."""
-    return entry_tick(client.xrevrange(tick_key(prefix, symbol), count=1))
+    """The symbol's current quote: its newest valid tick (None before the first tick)."""
+    return newest_tick(client.xrevrange(tick_key(prefix, symbol), count=LOOK_BACK))
 
 
 def queue_latest(pipe: redis.client.Pipeline, prefix: str, symbols: Iterable[str]) -> None:
-    """Queue one XREVRANGE COUNT 1 per symbol; read the replies back with `entry_tick`."""
+    """Queue one XREVRANGE COUNT LOOK_BACK per symbol; read the replies with `newest_tick`."""
     for symbol in symbols:
-        pipe.xrevrange(tick_key(prefix, symbol), count=1)
+        pipe.xrevrange(tick_key(prefix, symbol), count=LOOK_BACK)
 
 
 def tick_array(ticks: Iterable[Tick]) -> npt.NDArray[np.void]:

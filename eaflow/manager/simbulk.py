@@ -20,7 +20,7 @@ from brokers.mt5.records import Tick, TradeOrder, TradePosition
 from brokers.sim.book import Book
 from brokers.sim.store import AccountMissing, Keys, dry_tickets, parse_account
 from brokers.sim.symbols import SymbolTable, default_symbols
-from brokers.sim.ticks import entry_tick, tick_key
+from brokers.sim.ticks import LOOK_BACK, newest_tick, tick_key
 from eaflow.models import AccountState
 from processors.state_sync import account_state
 from streams.clients import async_client, is_cluster
@@ -125,10 +125,10 @@ class SimAccounts:
             return {}
         pipe = self.client.pipeline(transaction=False)
         for symbol in wanted:
-            pipe.xrevrange(tick_key(self.prefix, symbol), count=1)
+            pipe.xrevrange(tick_key(self.prefix, symbol), count=LOOK_BACK)
         found = {}
         for symbol, reply in zip(wanted, await pipe.execute(), strict=True):
-            tick = entry_tick(reply)
+            tick = newest_tick(reply)
             if tick is not None:
                 found[symbol] = tick
         return found

@@ -9,12 +9,14 @@ import redis
 
 from brokers.mt5.records import Tick
 from brokers.sim.ticks import (
+    LOOK_BACK,
     TICK_DTYPE,
     TickFormatError,
     decode_tick,
     encode_tick,
     entry_tick,
     latest_tick,
+    newest_tick,
     tick_array,
     tick_key,
 )
@@ -53,6 +55,20 @@ def test_latest_tick_is_the_last_stream_entry(redis_client: redis.Redis) -> None
     for tick in (older, DOC_TICK):
         redis_client.xadd(tick_key("ea:", "EURUSD"), {"d": encode_tick(tick)})
     assert latest_tick(redis_client, "ea:", "EURUSD") == DOC_TICK
+
+
+def test_malformed_newest_ticks_are_passed_over(redis_client: redis.Redis) -> None:
+    """Regression: one garbage tick made every order on its symbol fail in the executor
+    until the order was dead-lettered (found by the poison e2e test)."""
+    key = tick_key("ea:", "EURUSD")
+    redis_client.xadd(key, {"d": encode_tick(DOC_TICK)})
+    redis_client.xadd(key, {"d": b"garbage"})
+    redis_client.xadd(key, {"other": b"field"})
+    assert latest_tick(redis_client, "ea:", "EURUSD") == DOC_TICK
+    for _ in range(LOOK_BACK):
+        redis_client.xadd(key, {"d": b'{"time": 1}'})
+    assert latest_tick(redis_client, "ea:", "EURUSD") is None  # no valid quote in reach
+    assert newest_tick([]) is None and newest_tick(None) is None
 
 
 def test_a_client_decoding_responses_reads_ticks_too(redis_url: str) -> None:

@@ -40,6 +40,17 @@ def test_buy_fills_at_the_ask_and_sell_at_the_bid(
     assert opened.profit == -1.3
 
 
+def test_a_malformed_newest_tick_does_not_stop_trading(
+    mt5: SimTerminal, redis_client: redis.Redis
+) -> None:
+    quote(redis_client, "EURUSD", EURUSD_OPEN)
+    redis_client.xadd("ea:ticks:EURUSD", {"d": b"garbage"})
+    bought = mt5.order_send(buy(mt5, "EURUSD", 0.1))
+    assert bought is not None and bought.retcode == mt5.TRADE_RETCODE_DONE, mt5.last_error()
+    assert bought.price == EURUSD_OPEN[2]
+    assert [p.price_current for p in mt5.positions_get() or ()] == [EURUSD_OPEN[1]]
+
+
 def test_a_deal_and_its_order_are_kept_in_the_history(
     mt5: SimTerminal, redis_client: redis.Redis
 ) -> None:
