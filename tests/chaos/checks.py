@@ -15,6 +15,7 @@ import redis
 from brokers.mt5.requests import order_comment
 from brokers.sim.terminal import SimTerminal
 from eaflow.models import OrderStatus, Result
+from streams.reader import stream_id
 
 EXECUTED = {OrderStatus.FILLED: "deal", OrderStatus.PLACED: "order"}
 
@@ -119,13 +120,20 @@ def account_comments(
 
 
 def groups_left(client: redis.Redis, prefix: str) -> dict[str, tuple[int, int]]:
-    """`stream/group` → (pending, lag) for every group that still has work."""
+    """`stream/group` → (pending, undelivered) for every group that still has work.
+
+    Undelivered is judged by ids (the newest entry after the last delivered one), not by
+    XINFO's `lag`, which Redis 7.0 may leave stale after restarts from the AOF.
+    """
     left = {}
     for key in streams(client, prefix):
+        newest: Any = client.xrevrange(key, count=1)
         for info in client.xinfo_groups(key):
-            pending, lag = int(info["pending"]), int(info.get("lag") or 0)
-            if pending or lag:
-                left[f"{key}/{info['name'].decode()}"] = (pending, lag)
+            delivered = stream_id(info["last-delivered-id"].decode())
+            behind = bool(newest) and stream_id(newest[0][0].decode()) > delivered
+            pending = int(info["pending"])
+            if pending or behind:
+                left[f"{key}/{info['name'].decode()}"] = (pending, int(info.get("lag") or 1))
     return left
 
 

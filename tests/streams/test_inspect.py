@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from prometheus_client import REGISTRY
 
 from streams import GroupStatus, StreamStatus, stream_status, trim_acked
-from streams.inspect import count_after
+from streams.inspect import count_after, group_status
 from tests.streams.conftest import add, entries
 
 
@@ -63,6 +63,17 @@ async def test_stream_status_counts_the_lag_on_redis_62(redis62_url: str) -> Non
         assert await trim_acked(r, "t:in") == 0, "g2 has read nothing"
     finally:
         await r.aclose()
+
+
+async def test_a_stale_lag_of_a_caught_up_group_reads_zero(r: aioredis.Redis) -> None:
+    """Regression: after AOF restarts Redis 7.0 reported lag 1,171 for a sink group that had
+    read every entry (last-delivered-id = the newest id), forever (found by the chaos suite)."""
+    ids = [await add(r, "t:in", {b"d": b"%d" % n}) for n in range(3)]
+    caught_up = {"name": b"g", "consumers": 1, "pending": 0, "last-delivered-id": ids[-1]}
+    assert (await group_status(r, "t:in", {**caught_up, "lag": 1171})).lag == 0
+    behind = {**caught_up, "last-delivered-id": ids[0]}
+    assert (await group_status(r, "t:in", {**behind, "lag": 2})).lag == 2
+    assert (await group_status(r, "t:in", {**behind, "lag": None})).lag == 2
 
 
 async def test_count_after_pages(r: aioredis.Redis) -> None:
