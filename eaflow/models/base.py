@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+EpochSeconds = Annotated[float, Field(ge=0, lt=1e11, allow_inf_nan=False)]
+"""A time as Unix seconds: finite, not before 1970 nor after the year 5138, so every store
+(and every duration computed from it) can hold it."""
 
 
 class Message(BaseModel):

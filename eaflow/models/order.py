@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from eaflow.models.base import Message
+from eaflow.models.base import EpochSeconds, Message
 from eaflow.models.enums import Action, OrderType, Side
 
 
@@ -28,8 +28,8 @@ class Order(Message):
     magic: int = 0
     comment: str = ""
     source: str = "api"
-    received_at: float
-    routed_at: float
+    received_at: EpochSeconds
+    routed_at: EpochSeconds
 
     @property
     def result_id(self) -> str:

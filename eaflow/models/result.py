@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import Field
 
-from eaflow.models.base import Message
+from eaflow.models.base import EpochSeconds, Message
 from eaflow.models.enums import Action, OrderStatus
+
+Retcode = Annotated[int, Field(ge=-(2**31), lt=2**31)]
+Ticket = Annotated[int, Field(ge=0, lt=2**63)]
 
 
 class Result(Message):
-    """One terminal result per order attempt; `field`/`error` say why when refused."""
+    """One terminal result per order attempt; `field`/`error` say why when refused.
+
+    Numbers are bounded as the results table stores them (INT32 retcode, INT64 tickets,
+    finite epoch seconds): a result out of range is refused when decoded, alone, instead
+    of failing every batch of the sinks behind it.
+    """
 
     result_id: str
     order_id: str
@@ -21,18 +30,18 @@ class Result(Message):
     action: Action | None = None
     symbol: str | None = None
     status: OrderStatus
-    retcode: int | None = None
+    retcode: Retcode | None = None
     retcode_name: str | None = None
-    order_ticket: int | None = None
-    deal_ticket: int | None = None
-    position_ticket: int | None = None
+    order_ticket: Ticket | None = None
+    deal_ticket: Ticket | None = None
+    position_ticket: Ticket | None = None
     requested_price: Decimal | None = None
     price: Decimal | None = None
     volume: Decimal | None = None
     field: str | None = None
     error: str | None = None
     source: str = "api"
-    received_at: float | None = None
-    routed_at: float | None = None
-    sent_at: float | None = None
-    done_at: float = Field(default_factory=time.time)
+    received_at: EpochSeconds | None = None
+    routed_at: EpochSeconds | None = None
+    sent_at: EpochSeconds | None = None
+    done_at: EpochSeconds = Field(default_factory=time.time)

@@ -8,7 +8,7 @@ from typing import Annotated, Self
 
 from pydantic import Field, model_validator
 
-from eaflow.models.base import Message
+from eaflow.models.base import EpochSeconds, Message
 from eaflow.models.enums import Action, OrderType, Side, SizingMode, StopsUnit
 from eaflow.models.ids import new_id
 
@@ -44,7 +44,7 @@ class Signal(Message):
     source: Name = "api"
     secret: str | None = Field(default=None, exclude=True, repr=False)
     comment: Annotated[str, Field(max_length=64)] = ""
-    created_at: float = Field(default_factory=time.time)
+    created_at: EpochSeconds = Field(default_factory=time.time)
 
     @property
     def effective_order_id(self) -> str:
