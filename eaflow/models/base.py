@@ -23,9 +23,16 @@ def refusal_of(error: ValidationError) -> tuple[str, str]:
     Refusals name the field so a trader can fix the alert that caused them.
     """
     first = error.errors()[0]
-    loc = ".".join(str(part) for part in first["loc"])
+    loc = ".".join(_shown(part) for part in first["loc"])
     msg = first["msg"].removeprefix("Value error, ")
     if not loc:  # a rule across fields, raised as "field: rule"
         loc, _, rule = msg.partition(": ")
         return (loc, rule) if rule else ("body", msg)
     return loc, msg
+
+
+def _shown(part: str | int) -> str:
+    """A field name as written, quoted when it is empty or blank-edged (an unknown key
+    like "\\r" would otherwise vanish from the refusal)."""
+    text = str(part)
+    return text if text and text.strip() == text else repr(text)

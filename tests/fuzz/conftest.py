@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
 
 T = TypeVar("T")
-REFUSAL = re.compile(r"^[\w.\-\[\]* ]+: \S")
-"""A refusal's text: the field (or its path), a colon, the rule."""
 
 
 def assert_refusal(text: str) -> None:
-    assert REFUSAL.match(text), f"refusal without field and rule: {text!r}"
+    """A refusal's text: the field (or its path: any key a sender used), ": ", the rule."""
+    field, _, rule = text.partition(": ")
+    assert field and rule.strip(), f"refusal without field and rule: {text!r}"
 
 
 @pytest.fixture
