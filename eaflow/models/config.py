@@ -120,6 +120,6 @@ class InstanceSpec(Message):
     broker: str = "sim://"
     login: Annotated[int, Field(gt=0)]
     groups: tuple[str, ...] = ()
-    magic: Annotated[int, Field(ge=0)] = 0
+    magic: Annotated[int, Field(ge=0, lt=2**64)] = 0
     config: TradingConfig = TradingConfig()
     config_version: Annotated[int, Field(ge=0)] = 0

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
+
+from pydantic import Field
 
 from eaflow.models.base import EpochSeconds, Message
 from eaflow.models.enums import Action, OrderType, Side
@@ -23,9 +26,9 @@ class Order(Message):
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
     side: Side | None = None
-    ticket: int | None = None
-    deviation: int = 10
-    magic: int = 0
+    ticket: Annotated[int, Field(gt=0, lt=2**64)] | None = None  # MT5 tickets are ulong
+    deviation: Annotated[int, Field(ge=0, lt=2**32)] = 10  # points, uint in MT5
+    magic: Annotated[int, Field(ge=0, lt=2**64)] = 0
     comment: str = ""
     source: str = "api"
     received_at: EpochSeconds

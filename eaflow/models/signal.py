@@ -38,7 +38,7 @@ class Signal(Message):
     sizing: SizingMode | None = None
     risk: Positive | None = None
     side: Side | None = None
-    ticket: Annotated[int, Field(gt=0)] | None = None
+    ticket: Annotated[int, Field(gt=0, lt=2**64)] | None = None  # MT5 tickets are ulong
     instances: tuple[Name, ...] = ()
     group: Name | None = None
     source: Name = "api"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -59,7 +60,12 @@ async def execute(
     for request in requests:
         check = await broker.order_check(request)
         if check is None:
-            raise BrokerUnavailable(f"order_check failed: {await broker.last_error()}")
+            code, text = await broker.last_error()
+            if code != mt5.RES_E_INVALID_PARAMS:
+                raise BrokerUnavailable(f"order_check failed: {(code, text)}")
+            failed = _malformed(text)  # no reconnect mends the request itself
+            outcome = failed if outcome is None else _merge(outcome, failed)
+            continue
         if check.retcode not in (0, *SUCCESS_RETCODES):
             if check.retcode == mt5.TRADE_RETCODE_CONNECTION:
                 raise BrokerUnavailable(check.comment)
@@ -98,6 +104,17 @@ async def _send(broker: Broker, request: TradeRequest, retry: RetryPolicy) -> Or
                 buying = request["type"] == mt5.ORDER_TYPE_BUY
                 request = {**request, "price": tick.ask if buying else tick.bid}
     raise AssertionError("unreachable: the last attempt returns")
+
+
+def _malformed(text: str) -> Outcome:
+    """The terminal refused the request's arguments (last_error -2, `Invalid "x" argument`):
+    a rejection naming the argument, not a broker to wait for."""
+    named = re.search(r'Invalid "(\w+)" argument', text)
+    return Outcome(
+        OrderStatus.REJECTED,
+        field=named.group(1) if named else "request",
+        error=f"{named.group(1) if named else 'request'}: the terminal refused it ({text})",
+    )
 
 
 def _refused(order: Order, code: int, comment: str) -> Outcome:

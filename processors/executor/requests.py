@@ -47,6 +47,21 @@ async def plan_requests(
     return requests
 
 
+def require_open_fields(order: Order) -> None:
+    """An order to open that lacks what MT5 needs is refused by name (orders:* entries may
+    come from elsewhere than the router, which checks the same on signals)."""
+    if not order.symbol:
+        raise Refusal("symbol", "is required for action open")
+    if order.order_type is None:
+        raise Refusal("order_type", "is required for action open")
+    if order.volume is None:
+        raise Refusal("volume", "is required for action open")
+    if order.order_type.is_pending and order.price is None:
+        raise Refusal("price", f"is required for a {order.order_type} order")
+    if "stop_limit" in order.order_type and order.stop_limit is None:
+        raise Refusal("stop_limit", f"is required for a {order.order_type} order")
+
+
 async def _market(broker: Broker, symbol: str) -> tuple[SymbolInfo, Tick]:
     info = await broker.symbol_info(symbol)
     if info is None:
@@ -60,6 +75,7 @@ async def _market(broker: Broker, symbol: str) -> tuple[SymbolInfo, Tick]:
 async def _open(
     order: Order, broker: Broker, config: TradingConfig, limits: AccountLimits | None
 ) -> TradeRequest:
+    require_open_fields(order)
     assert order.symbol is not None
     if limits is None or not limits.clears(order, config):
         await _check_account(order, broker, config)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from brokers.mt5.broker import Mt5Broker
+from brokers.mt5.records import OrderCheckResult
+from brokers.types import TradeRequest
 from eaflow.models import Action, OrderStatus, TradingConfig
 from processors.executor.execute import execute
 from tests.brokers.mt5.conftest import make_order, run
@@ -39,3 +41,27 @@ async def test_a_sent_cancel_of_a_removed_order_is_cancelled(broker: Mt5Broker) 
     _, cancelled, _ = await run(make_order(Action.CANCEL, ticket=placed.order_ticket), broker)
     assert cancelled.status is OrderStatus.CANCELLED
     assert await resend(Action.CANCEL, broker, ticket=placed.order_ticket) is OrderStatus.CANCELLED
+
+
+class RefusesArguments(Mt5Broker):
+    """A terminal that refuses the request's arguments (last_error -2), as MetaTrader5 does
+    for a value its C layer cannot take."""
+
+    async def order_check(self, request: TradeRequest) -> OrderCheckResult | None:
+        return await super().order_check({**request, "deviation": -1})
+
+
+async def test_refused_arguments_are_a_rejection_not_a_broker_to_wait_for(
+    broker: Mt5Broker,
+) -> None:
+    """Regression (found by fuzzing orders): order_check answering None for a malformed
+    request raised BrokerUnavailable, so the executor reconnected for 30 s, holding up the
+    instance's other orders, and then failed it as "broker unavailable"."""
+    refusing = RefusesArguments(broker.module, broker.name, broker.path, **broker.login)
+    await refusing.connect()
+    life, outcome, marked = await run(
+        make_order(symbol="EURUSD", order_type="buy", volume="0.1"), refusing
+    )
+    assert (outcome.status, outcome.field, marked) == (OrderStatus.REJECTED, "deviation", 0)
+    assert outcome.error is not None and outcome.error.startswith("deviation: the terminal")
+    assert life.status is OrderStatus.REJECTED
