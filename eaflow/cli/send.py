@@ -13,6 +13,7 @@ import orjson
 import redis.asyncio as aioredis
 import typer
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 from rich.console import Console
 
 from eaflow.cli.options import PrefixOption, RedisOption, require_redis, settings_from
@@ -25,7 +26,13 @@ def read_body(source: str) -> Any:
     if source == "-":
         text = sys.stdin.read()
     elif source.startswith("@"):
-        text = Path(source[1:]).read_text()
+        try:
+            text = Path(source[1:]).read_text()
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+            raise typer.BadParameter(
+                f"cannot read {source[1:]!r}: {reason}", param_hint="SIGNAL"
+            ) from error
     else:
         text = source
     try:
@@ -61,7 +68,11 @@ def send(
     settings = settings_from(redis, prefix)
     url = require_redis(settings)
     signals = to_signals(read_body(signal), validate)
-    results = asyncio.run(_send(url, settings.prefix, signals, wait))
+    try:
+        results = asyncio.run(_send(url, settings.prefix, signals, wait))
+    except (RedisError, OSError) as error:  # nothing or not all sent: say so, exit 1
+        typer.echo(f"redis: {error}", err=True)
+        raise typer.Exit(1) from error
     console = Console()
     for item in signals:
         console.print_json(orjson.dumps({"signal_id": item.get("signal_id")}).decode())
