@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
@@ -25,6 +27,11 @@ from processors.topics import Topics
 from streams import Event, Outbox
 
 log = structlog.get_logger(__name__)
+
+GROUP = "executor"
+"""The consumer group executors read `orders:{instance}` as (see eaflow/components.py)."""
+REMEMBERED = 10_000
+"""Entries whose order id is remembered, to tell a second entry of an order in one batch."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,7 @@ class Executor:
         self.specs: dict[str, InstanceSpec] = {}
         self.rate = OrderRate()
         self.limits = AccountLimits(redis, topics)
+        self._handled: OrderedDict[tuple[str, str], str] = OrderedDict()  # order → entry id
 
     async def refresh(self) -> None:
         self.specs = await self.registry.all()
@@ -78,6 +86,12 @@ class Executor:
         if record is not None and record.is_terminal:
             log.info("duplicate_order_skipped", order_id=order.order_id, instance=order.instance)
             return
+        if await self._in_hand(event):
+            log.info("duplicate_order_skipped", order_id=order.order_id, instance=order.instance)
+            return
+        self._handled[(order.instance, order.order_id)] = event.id
+        if len(self._handled) > REMEMBERED:
+            self._handled.popitem(last=False)
         already_sent = record is OrderStatus.SENT
 
         async def mark_sent() -> None:
@@ -129,6 +143,20 @@ class Executor:
                 log.warning("broker_unavailable", instance=order.instance, error=str(error))
                 await asyncio.sleep(self.config.reconnect_interval)
                 await self._reconnect(order, broker)
+
+    async def _in_hand(self, event: Event[Order]) -> bool:
+        """Another entry of this order (a signal sent or routed twice) was handled here and
+        is still pending: its result comes with its batch's commit, or with its retry.
+
+        The record cannot tell, since results and terminal records are written by the
+        commit; an entry no longer pending (dead-lettered) leaves the order to this one.
+        """
+        order = event.value
+        other = self._handled.get((order.instance, order.order_id))
+        if other is None or other == event.id:
+            return False
+        pending: Any = await self.redis.xpending_range(event.stream, GROUP, other, other, 1)
+        return bool(pending)
 
     def _admit(self, order: Order, already_sent: bool) -> None:
         """New positions count against the instance's order rate limit."""

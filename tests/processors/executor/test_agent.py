@@ -94,3 +94,35 @@ async def test_reconnect_mid_batch_leaves_the_batchs_executed_orders_to_its_comm
     assert flaky.connects == 2  # the batch did wait for a reconnect
     assert sorted(r.order_id for r in found) == sorted(o.order_id for o in orders)
     assert {r.status for r in found} == {OrderStatus.FILLED}
+
+
+async def test_the_same_order_twice_in_one_batch_ends_in_one_result(
+    app: App, broker: Mt5Broker, redis_client: redis.Redis
+) -> None:
+    """A signal sent again (a client retrying after a lost reply) or routed twice reaches
+    the executor as two entries of one order, possibly in one batch."""
+    client = aioredis.Redis.from_url(app.settings.redis_url)
+    registry = InstanceRegistry(client, PREFIX)
+    await registry.put(InstanceSpec(instance_id=INSTANCE, login=LOGIN, magic=MAGIC))
+    topics = Topics(app)
+    reconciler = Reconciler(topics, client, OrderRecords(client, PREFIX))
+    executor = Executor(topics, registry, client, {INSTANCE: broker}, reconciler=reconciler)
+    await executor.refresh()
+    order = make_order(symbol="EURUSD", order_type="buy", volume="0.01")
+    await topics.orders(INSTANCE).send_many([order, order])  # read in one batch
+    app.agent(topics.orders(INSTANCE), group="executor")(executor.handle)
+    await app.start()
+
+    async def acked() -> bool:
+        info = await client.xpending(topics.orders(INSTANCE).key, "executor")
+        length = await client.xlen(topics.orders(INSTANCE).key)
+        read = await client.xinfo_groups(topics.orders(INSTANCE).key)
+        return length == 2 and read[0]["entries-read"] == 2 and int(info["pending"]) == 0
+
+    try:
+        await until(acked, "both entries acked")
+    finally:
+        await client.aclose()
+    entries: Any = redis_client.xrange("ea:rtrs")
+    assert [Result.model_validate_json(f[b"d"]).order_id for _, f in entries] == [order.order_id]
+    assert len(broker.module.positions_get() or ()) == 1
