@@ -16,6 +16,7 @@ from eaflow.instances import InstanceRegistry
 from eaflow.models import (
     Action,
     InstanceSpec,
+    Order,
     OrderStatus,
     Result,
     Signal,
@@ -46,16 +47,18 @@ class Router:
         self.symbols: dict[str, dict[str, SymbolInfo]] = {}
         self.balances: dict[str, Decimal] = {}
         self.global_state = TradingState.ACTIVE
-        self._symbols_rev: bytes | str | None = None
+        self._rev_keys = [registry.rev_key, registry.symbols_rev_key]
+        self._revs: list[Any] = [None, None]  # the publications the last refresh read
         self.prices = LatestTicks(redis, topics.ticks_key)  # its `run` is an app task
 
     async def refresh(self) -> None:
+        revs = await self.redis.mget(self._rev_keys)  # read before what they stand for
         self.instances = await self.registry.all()
         self.global_state = await self.registry.global_state()
-        rev = await self.redis.get(self.registry.symbols_rev_key)
-        if rev is None or rev != self._symbols_rev or self.instances.keys() - self.symbols:
+        rev = revs[1]
+        if rev is None or rev != self._revs[1] or self.instances.keys() - self.symbols:
             self.symbols = await self.registry.all_symbols(list(self.instances))
-            self._symbols_rev = rev  # symbols are read again only after a new publication
+        self._revs = revs  # symbols are read again only after a new publication
         states = await self.redis.mget([self.topics.state_key(i) for i in self.instances])
         self.balances = {
             i: Decimal(repr(orjson.loads(raw)["balance"]))
@@ -74,14 +77,32 @@ class Router:
             return
         if not self.instances:
             await self.refresh()
+        routes = await self._route(signal)
+        if any(isinstance(r, Refusal) for _, r in routes) and await self._stale():
+            await self.refresh()  # an instance or its symbols were published since: look again
+            routes = await self._route(signal)
+        for instance, route in routes:
+            if isinstance(route, Refusal):
+                self._reject(signal, instance, route, out)
+            elif isinstance(route, InstanceSpec):
+                self._switch(signal, route, out)
+            else:
+                out.send(self.topics.orders(instance), route)
+
+    async def _route(self, signal: Signal) -> list[tuple[str, Order | Refusal | InstanceSpec]]:
+        """What each target gets: an order, a refusal, or (halt, resume) its spec to switch;
+        a signal that finds no target is refused for instance `*`."""
         try:
             targets = resolve_targets(signal, self.instances, self.symbols)
         except Refusal as refusal:
-            self._reject(signal, "*", refusal, out)
-            return
+            return [("*", refusal)]
         ticks = await self._ticks(signal.symbol) if signal.action is Action.OPEN else {}
         now = time.time()
+        routes: list[tuple[str, Order | Refusal | InstanceSpec]] = []
         for spec in targets:
+            if signal.action in (Action.HALT, Action.RESUME):
+                routes.append((spec.instance_id, spec))
+                continue
             info = self.symbols.get(spec.instance_id, {}).get(signal.symbol or "")
             market = Market(
                 info,
@@ -90,14 +111,15 @@ class Router:
                 self.global_state,
             )
             try:
-                if signal.action in (Action.HALT, Action.RESUME):
-                    self._switch(signal, spec, out)
-                    continue
-                order = plan_order(signal, spec, market, now)
+                routes.append((spec.instance_id, plan_order(signal, spec, market, now)))
             except Refusal as refusal:
-                self._reject(signal, spec.instance_id, refusal, out)
-                continue
-            out.send(self.topics.orders(spec.instance_id), order)
+                routes.append((spec.instance_id, refusal))
+        return routes
+
+    async def _stale(self) -> bool:
+        """Whether instances or symbols were published since the last refresh, so a refusal
+        may come from what the 500 ms timer has not read yet (one MGET, on refusals only)."""
+        return list(await self.redis.mget(self._rev_keys)) != list(self._revs)
 
     async def _ticks(self, symbol: str | None) -> dict[str, Tick]:
         tick = None if symbol is None else await self.prices.get(symbol)

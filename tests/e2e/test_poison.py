@@ -15,13 +15,15 @@ import pytest
 import redis
 
 from eaflow.database import database_path
-from eaflow.models import OrderStatus, Result
+from eaflow.models import OrderStatus
 from tests.e2e.conftest import seed as seed_demo
 from tests.e2e.conftest import send_raw, write_market
+from tests.e2e.warmup import results_of, warm_up
 from tests.e2e.workers import Worker
 
 pytestmark = pytest.mark.slow
 
+GOOD = {"order_id": "good", "symbol": "EURUSD", "order_type": "buy", "volume": "0.01"}
 RESULT = {"order_id": "p", "signal_id": "p", "instance": "demo-1", "status": "filled"}
 POISON: list[tuple[str, list[str], str]] = [
     # stream, fields after the id, what the dead letter's error must say
@@ -53,20 +55,6 @@ def groups_ready(client: redis.Redis) -> bool:
     return True
 
 
-def good_results(client: redis.Redis) -> list[Result]:
-    """Results of the good signal (rtrs also holds the poison written to it)."""
-    entries: Any = client.xrange("ea:rtrs")
-    return [
-        Result.model_validate_json(fields[b"d"])
-        for _, fields in entries
-        if b'"order_id":"good"' in fields.get(b"d", b"")
-    ]
-
-
-@pytest.mark.skip(
-    reason="failed once in the final CI check: the good signal was rejected, not filled; "
-    "under investigation (issue 7)"
-)
 def test_poison_in_every_stream_is_dead_lettered_and_the_workers_go_on(
     redis_url: str, redis_client: redis.Redis, workers: Callable[..., Worker], tmp_path: Path
 ) -> None:
@@ -79,19 +67,17 @@ def test_poison_in_every_stream_is_dead_lettered_and_the_workers_go_on(
         assert time.monotonic() < deadline, "the workers never created their groups"
         assert all(w.alive for w in running)
         time.sleep(0.1)
+    warm_up(redis_client)
     port = str(redis_client.connection_pool.connection_kwargs["port"])
     for stream, fields, _ in POISON:
         cli = ["redis-cli", "-p", port, "XADD", f"ea:{stream}", "*", *fields]
         subprocess.run(cli, capture_output=True, check=True)
 
-    send_raw(
-        redis_client,
-        {"order_id": "good", "symbol": "EURUSD", "order_type": "buy", "volume": "0.01"},
-    )
-    while not (found := good_results(redis_client)):
+    send_raw(redis_client, GOOD)
+    while not (found := results_of(redis_client, "good")):
         assert time.monotonic() < deadline + 60, "the good signal has no result"
         time.sleep(0.1)
-    assert [r.status for r in found] == [OrderStatus.FILLED]
+    assert [r.status for r in found] == [OrderStatus.FILLED], found
     sinks = len(redis_client.xinfo_groups("ea:rtrs"))  # each sink group dead-letters its own
     expected: dict[str, list[str]] = {}
     for stream, _, error in POISON:

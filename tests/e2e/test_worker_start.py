@@ -6,13 +6,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import orjson
 import pytest
 import redis
 
-from eaflow.models import OrderStatus
 from tests.chaos.cluster import AOF
-from tests.e2e.conftest import seed, wait_for_results, write_market
+from tests.e2e.conftest import seed, write_market
+from tests.e2e.warmup import warm_up
 from tests.e2e.workers import Worker
 from tests.redis_server import RedisServer
 
@@ -39,14 +38,7 @@ def test_workers_started_before_redis_wait_for_it(tmp_path: Path) -> None:
         server.start()
         client = redis.Redis.from_url(server.url)
         write_market(client)
-        while not client.exists("ea:symbols:demo-1"):  # the executor is installed
-            assert time.monotonic() < deadline + 60, "the orders worker never installed"
-            time.sleep(0.05)
-        time.sleep(1.0)  # the router re-reads published symbols every 0.5 s
-        signal = {"order_id": "late-1", "symbol": "EURUSD", "order_type": "buy", "volume": "0.01"}
-        client.xadd("ea:rtss", {"d": orjson.dumps(signal)})
-        [result] = wait_for_results(client, 1)
-        assert (result.order_id, result.status) == ("late-1", OrderStatus.FILLED), result.error
+        warm_up(client)  # a signal filled: router, executor and sinks came up with Redis
         client.close()
     finally:
         codes = [w.stop() for w in workers]

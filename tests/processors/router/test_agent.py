@@ -9,11 +9,13 @@ import pytest
 import redis.asyncio as aioredis
 
 from brokers.mt5.records import SymbolInfo
+from brokers.sim.ticks import encode_tick
 from eaflow.instances import InstanceRegistry
-from eaflow.models import InstanceSpec
+from eaflow.models import InstanceSpec, Order, OrderStatus, Result
 from processors.router.agent import Router
 from processors.topics import Topics
-from streams import App, AppSettings
+from streams import App, AppSettings, Event, Outbox
+from tests.processors.router.conftest import EURUSD_TICK
 
 PREFIX = "ea:"
 
@@ -58,3 +60,35 @@ async def test_a_new_instance_gets_its_symbols_without_a_publication(
     await router.registry.put(InstanceSpec(instance_id="c", broker="sim://", login=3))
     await router.refresh()
     assert router.symbols["c"] == {"EURUSD": eurusd}
+
+
+async def routed(router: Router, signal: dict[str, str]) -> list[Order | Result]:
+    """The orders and results the router's handler writes for one rtss entry."""
+    raw = orjson.dumps(signal)
+    topic = router.topics.rtss
+    out = Outbox()
+    await router.handle(Event(topic.decode(raw), "1-0", f"{PREFIX}rtss", topic, raw), out)
+    written: list[Order | Result] = []
+    for command in out.commands:
+        assert command[0] == "XADD"
+        data = command[-1]
+        assert isinstance(data, bytes)
+        model = Result if str(command[1]) == f"{PREFIX}rtrs" else Order
+        written.append(model.model_validate_json(data))
+    return written
+
+
+async def test_symbols_published_since_the_last_refresh_are_read_before_a_refusal(
+    router: Router, eurusd: SymbolInfo
+) -> None:
+    """An executor that starts publishes its symbols up to 500 ms before the router's timer
+    reads them; a signal in between is routed, not refused for an unknown symbol."""
+    await router.redis.xadd(f"{PREFIX}ticks:EURUSD", {"d": encode_tick(EURUSD_TICK)})
+    await router.refresh()  # nothing published yet
+    await router.registry.publish_symbols("a", [eurusd])
+    signal = {"order_id": "early", "symbol": "EURUSD", "order_type": "buy", "volume": "0.01"}
+    [order] = await routed(router, signal)
+    assert isinstance(order, Order) and order.instance == "a"
+    [refused] = await routed(router, {**signal, "order_id": "nope", "symbol": "GBPUSD"})
+    assert isinstance(refused, Result) and refused.status is OrderStatus.REJECTED
+    assert refused.field == "instances", refused.error  # no publication: refused as before
