@@ -29,6 +29,7 @@ class InstanceRegistry:
         self.errors: dict[str, str] = {}  # instance → why its spec in Redis was not applied
         self._specs: dict[str, InstanceSpec] = {}
         self._rev: bytes | str | None = None
+        self._refused_state: bytes | str | None = None
 
     @property
     def key(self) -> str:
@@ -68,16 +69,21 @@ class InstanceRegistry:
         raw = await self.redis.hgetall(self.key)
         specs: dict[str, InstanceSpec] = {}
         for key, value in raw.items():
-            instance = _text(key)
+            instance = _text(key, errors="backslashreplace")
             try:
-                specs[instance] = InstanceSpec.model_validate_json(value)
-                self.errors.pop(instance, None)
+                spec = InstanceSpec.model_validate_json(value)
+                field, rule = "instance_id", f"must be its key {instance!r}"
             except ValidationError as error:
+                spec = None
                 field, rule = refusal_of(error)
-                self.errors[instance] = f"{field}: {rule}"
-                log.error("instance_spec_refused", instance=instance, field=field, rule=rule)
-                if instance in self._specs:
-                    specs[instance] = self._specs[instance]
+            if spec is not None and spec.instance_id == instance:
+                specs[instance] = spec
+                self.errors.pop(instance, None)
+                continue
+            self.errors[instance] = f"{field}: {rule}"
+            log.error("instance_spec_refused", instance=instance, field=field, rule=rule)
+            if instance in self._specs:
+                specs[instance] = self._specs[instance]
         self._specs, self._rev = specs, rev
         return dict(specs)
 
@@ -91,8 +97,19 @@ class InstanceRegistry:
         return int(raw) if raw else 0
 
     async def global_state(self) -> TradingState:
+        """The kill switch; one that cannot be read halts trading (logged once per value)."""
         raw = await self.redis.get(self.state_key)
-        return TradingState(_text(raw)) if raw else TradingState.ACTIVE
+        if raw is None:
+            return TradingState.ACTIVE
+        text = _text(raw, errors="backslashreplace")
+        try:
+            return TradingState(text)
+        except ValueError:
+            if raw != self._refused_state:
+                self._refused_state = raw
+                rule = f"must be one of {', '.join(s.value for s in TradingState)}: halted"
+                log.error("trading_state_refused", key=self.state_key, value=text, rule=rule)
+            return TradingState.HALTED
 
     async def set_global_state(self, state: TradingState) -> None:
         await self.redis.set(self.state_key, state.value)
@@ -135,5 +152,5 @@ class InstanceRegistry:
         }
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def _text(value: bytes | str, errors: str = "strict") -> str:
+    return value.decode(errors=errors) if isinstance(value, bytes) else value

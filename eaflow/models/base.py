@@ -25,9 +25,9 @@ def refusal_of(error: ValidationError) -> tuple[str, str]:
     first = error.errors()[0]
     loc = ".".join(_shown(part) for part in first["loc"])
     msg = first["msg"].removeprefix("Value error, ")
-    if not loc:  # a rule across fields, raised as "field: rule"
-        loc, _, rule = msg.partition(": ")
-        return (loc, rule) if rule else ("body", msg)
+    if not loc:  # the whole body; a rule across fields is raised as "field: rule"
+        field, _, rule = msg.partition(": ")
+        return (field, rule) if rule and first["type"] == "value_error" else ("body", msg)
     return loc, msg
 
 

@@ -49,6 +49,7 @@ class Router:
         self.global_state = TradingState.ACTIVE
         self._rev_keys = [registry.rev_key, registry.symbols_rev_key]
         self._revs: list[Any] = [None, None]  # the publications the last refresh read
+        self._unreadable: dict[str, bytes | str] = {}  # instance → its refused snapshot
         self.prices = LatestTicks(redis, topics.ticks_key)  # its `run` is an app task
 
     async def refresh(self) -> None:
@@ -60,11 +61,26 @@ class Router:
             self.symbols = await self.registry.all_symbols(list(self.instances))
         self._revs = revs  # symbols are read again only after a new publication
         states = await self.redis.mget([self.topics.state_key(i) for i in self.instances])
-        self.balances = {
-            i: Decimal(repr(orjson.loads(raw)["balance"]))
-            for i, raw in zip(self.instances, states, strict=True)
-            if raw
-        }
+        balances = {i: self._balance(i, raw) for i, raw in zip(self.instances, states, strict=True)}
+        self.balances = {i: b for i, b in balances.items() if b is not None}
+
+    def _balance(self, instance: str, raw: bytes | str | None) -> Decimal | None:
+        """The balance of an instance's latest snapshot. An unreadable one is logged (once per
+        value) and leaves the instance without a balance, so risk-sized signals for it are
+        refused, not guessed."""
+        if raw is None:
+            return None
+        try:
+            balance = orjson.loads(raw)["balance"]
+            if isinstance(balance, bool) or not isinstance(balance, int | float):
+                raise TypeError(f"must be a number, not {type(balance).__name__}")
+            return Decimal(repr(balance))
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+            if self._unreadable.get(instance) != raw:
+                self._unreadable[instance] = raw
+                rule = "is missing" if isinstance(error, KeyError) else str(error)
+                log.warning("state_snapshot_refused", instance=instance, field="balance", rule=rule)
+            return None
 
     async def handle(self, event: Event[Any], out: Outbox) -> None:
         received = time.time()
