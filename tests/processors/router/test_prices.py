@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from structlog.testing import capture_logs
 
 from brokers.mt5.records import Tick
 from brokers.sim.ticks import encode_tick
@@ -27,6 +29,11 @@ async def aredis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 async def xrevranges(client: aioredis.Redis) -> int:
     stats = await client.info("commandstats")
     return int(stats.get("cmdstat_xrevrange", {}).get("calls", 0))
+
+
+def lost(logs: list[MutableMapping[str, Any]]) -> bool:
+    """Whether the follower logged losing Redis (and so stopped following)."""
+    return any(entry["event"] == "router.prices_unavailable" for entry in logs)
 
 
 def moved(tick: Tick, bid: float) -> Tick:
@@ -102,10 +109,20 @@ async def test_a_lost_redis_makes_signals_read_prices_again(redis_url: str) -> N
     try:
         await prices.get("EURUSD")
         await until(lambda: prices.following("EURUSD"))
-        await client.client_kill_filter(_type="normal", skipme=False)  # drops every link
-        await until(lambda: not prices.following("EURUSD") or follower.done())
+        with capture_logs() as logs:  # the unfollowed moment is too short to poll for
+            await client.client_kill_filter(_type="normal", skipme=False)  # drops every link
+            await until(lambda: lost(logs) or follower.done())
         assert not follower.done()
+        newer = moved(EURUSD_TICK, 1.2)
         await until(lambda: prices.following("EURUSD"))  # reconnected, following again
+        await client.xadd(KEY("EURUSD"), {"d": encode_tick(newer)})
+        reads = await xrevranges(client)
+        for _ in range(500):
+            if await prices.get("EURUSD") == newer:
+                break
+            await asyncio.sleep(0.01)
+        assert await prices.get("EURUSD") == newer
+        assert await xrevranges(client) == reads  # the follower brought it, not a read
     finally:
         follower.cancel()
         with contextlib.suppress(asyncio.CancelledError):
