@@ -104,6 +104,8 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
     Role.ROUTER: (
         *consume(("rtss",), "router"),
         Grant(APPEND, ("orders:*", "rtrs", "security")),
+        # Its rejections' records: created, never overwritten (the commit's ONCE guard).
+        Grant(("+hsetnx", "+type"), ("orec:*",)),
         Grant(READ, (*CONFIG, "symbols:*", "state:*", "ticks:*"), "R"),
     ),
     Role.EXECUTOR: (

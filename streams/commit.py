@@ -32,7 +32,7 @@ local needs = {
   HSET='hash', HSETNX='hash', HMSET='hash', HINCRBY='hash', HINCRBYFLOAT='hash', HDEL='hash',
   INCR='string', INCRBY='string', INCRBYFLOAT='string', DECR='string', DECRBY='string',
   APPEND='string', SETRANGE='string', SETBIT='string',
-  SADD='set', SREM='set', ZADD='zset', ZREM='zset', ZINCRBY='zset',
+  ONCE='hash', SADD='set', SREM='set', ZADD='zset', ZREM='zset', ZINCRBY='zset',
   LPUSH='list', RPUSH='list', LPUSHX='list', RPUSHX='list', LTRIM='list', LREM='list',
   LSET='list', LPOP='list', RPOP='list'
 }
@@ -67,7 +67,20 @@ for unit = 1, units do
     end
     if not err then
       for _, cmd in ipairs(cmds) do
-        local reply = redis.pcall(unpack(cmd))
+        local reply
+        if cmd[1] == 'ONCE' then
+          if #cmd == 4 then
+            reply = redis.pcall('HSETNX', cmd[2], cmd[3], cmd[4])
+            if reply == 0 then break end
+          else
+            local have, free = redis.call('HGET', cmd[2], cmd[3]), false
+            for i = 5, #cmd do free = free or have == cmd[i] end
+            if have and not free then break end
+            reply = redis.pcall('HSET', cmd[2], cmd[3], cmd[4])
+          end
+        else
+          reply = redis.pcall(unpack(cmd))
+        end
         if type(reply) == 'table' and reply['err'] then
           err = reply['err']
           break

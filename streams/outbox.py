@@ -13,6 +13,8 @@ class Outbox:
 
         out.send(orders, order)                     # XADD ea:orders:a * d <order json>
         out.call("HSET", "ea:orec:a", "o1", "sent")
+        out.once("ea:orec:a", "o2", "rejected")     # the rest only if o2 had no record
+        out.send(results, result)
     """
 
     __slots__ = ("commands",)
@@ -34,6 +36,13 @@ class Outbox:
                     f"args[{position}]: must be str, bytes, int or float, got {type(arg).__name__}"
                 )
         self.commands.append((command, *args))
+
+    def once(self, key: str, field: str, value: str, *replacing: str) -> None:
+        """Set `field` of hash `key` to `value` unless it holds a value other than
+        `replacing`; if it does, the commands after this one do not run (the event is still
+        acked). Guards a result that must be written once, however many times its event,
+        or a copy of it, is handled, or whoever else finishes its record first."""
+        self.commands.append(("ONCE", key, field, value, *replacing))
 
     def __len__(self) -> int:
         return len(self.commands)

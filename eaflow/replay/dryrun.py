@@ -2,8 +2,9 @@
 
 Each entry goes through the same handlers the live agents run, one at a time in stream
 order, with the sandbox's latest tick set to the live tick of the entry's moment. What the
-handlers would have committed is committed in the sandbox, and the results they wrote are
-collected. The 500 ms refreshes of the live agents follow the entries' own clock.
+handlers would have committed is committed in the sandbox by the runtime's commit script,
+and the results it wrote are read back. The 500 ms refreshes of the live agents follow the
+entries' own clock.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from eaflow.replay.source import Entry
 from processors.executor.agent import Executor
 from processors.router.agent import Router
 from streams import Event, Outbox, Topic
+from streams.commit import Committer, Unit
 from streams.errors import DecodeError
 from streams.topic import FIELD
 
@@ -64,6 +66,8 @@ class DryRun:
         self.executor = Executor(topics, sandbox.registry, sandbox.redis, dict(sandbox.brokers))
         self._refreshed = -REFRESH_MS
         self._symbols: set[str] = set()
+        self._committer = Committer(sandbox.redis, "replay")
+        self._seen: dict[str, str] = {}  # stream → its last entry read back
 
     async def start(self, live: InstanceRegistry) -> list[str]:
         instances = await self.sandbox.prepare(live)
@@ -123,23 +127,32 @@ class DryRun:
         return Event(topic.decode(raw), entry_id, topic.key, topic, raw)
 
     async def _commit(self, out: Outbox) -> tuple[list[Result], list[tuple[str, bytes]]]:
-        """Run the outbox in one MULTI/EXEC, as the runtime commits it; return the results
-        written to rtrs and the orders written to orders:{instance} (with their new ids)."""
-        pipe = self.sandbox.redis.pipeline(transaction=True)
-        for command in out.commands:
-            pipe.execute_command(*command)
-        replies = await pipe.execute()
+        """Commit the outbox with the runtime's commit script (its guards included); return
+        the results and the orders (with their entry ids) it wrote, read back from rtrs
+        and orders:{instance}."""
+        refused = await self._committer.commit([Unit("", "", list(out.commands))])
+        if refused:
+            raise RuntimeError(f"commit: {refused[0]}")
         rtrs = self.sandbox.topics.rtrs.key
         orders_prefix = f"{self.sandbox.prefix}orders:"
         results: list[Result] = []
         orders: list[tuple[str, bytes]] = []
-        for command, reply in zip(out.commands, replies, strict=True):
-            if command[0] != "XADD":
-                continue
-            key, data = str(command[1]), command[-1]
-            assert isinstance(data, bytes)
-            if key == rtrs:
-                results.append(Result.model_validate_json(data))
-            elif key.startswith(orders_prefix):
-                orders.append((reply.decode() if isinstance(reply, bytes) else str(reply), data))
+        for key in dict.fromkeys(str(c[1]) for c in out.commands if c[0] == "XADD"):
+            for entry_id, data in await self._written(key):
+                if key == rtrs:
+                    results.append(Result.model_validate_json(data))
+                elif key.startswith(orders_prefix):
+                    orders.append((entry_id, data))
         return results, orders
+
+    async def _written(self, key: str) -> list[tuple[str, bytes]]:
+        """The entries of `key` added since the last look (the sandbox has no other writer)."""
+        after = self._seen.get(key, "0-0")
+        entries: Any = await self.sandbox.redis.xrange(key, min=f"({after}")
+        if entries:
+            self._seen[key] = _text(entries[-1][0])
+        return [(_text(entry_id), fields[FIELD]) for entry_id, fields in entries]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -20,7 +20,7 @@ from processors.executor.limits import AccountLimits
 from processors.executor.outcome import Outcome, build_result
 from processors.executor.rate import OrderRate
 from processors.executor.reconcile import Reconciler
-from processors.executor.records import OrderRecords
+from processors.executor.records import OrderFinished, OrderRecords
 from processors.metrics import RESULTS, SIGNAL_LATENCY
 from processors.rules import Refusal
 from processors.topics import Topics
@@ -104,10 +104,19 @@ class Executor:
         except Refusal as refusal:
             life, outcome = _rejected(order, refusal)
         else:
-            life, outcome = await self._execute(order, mark_sent, already_sent)
+            try:
+                life, outcome = await self._execute(order, mark_sent, already_sent)
+            except OrderFinished as finished:
+                log.info(
+                    "duplicate_order_skipped",
+                    order_id=order.order_id,
+                    instance=order.instance,
+                    status=finished.status.value,
+                )
+                return
         result = build_result(order, life, outcome)
+        self.records.finish(out, order, result.status)  # guards the result
         out.send(self.topics.rtrs, result)
-        self.records.finish(out, order, result.status)
         RESULTS.labels(result.status.value, str(result.retcode or "")).inc()
         SIGNAL_LATENCY.observe(max(0.0, result.done_at - order.received_at))
 

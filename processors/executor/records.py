@@ -7,7 +7,8 @@ Per instance:
 - `{prefix}ocomment:{instance}`: hash MT5 comment → order_id, to recognise our positions and
   orders on the terminal (the comment is a digest of order_id and instance).
 
-`mark_sent` writes the three atomically (one script) before `order_send`; `finish` removes the
+`mark_sent` writes the three atomically (one script) before `order_send`, unless the record
+is terminal; `finish` makes it terminal, unless another finished it first, and removes the
 order from `osent` in the same transaction as its result and ack. Each `osent` entry names its
 `holder` (the OrderRecords, one per executor process, that marked it): while that process
 lives, the order is its executor's to finish, even when the result still waits for its
@@ -38,13 +39,26 @@ class SentOrder:
     holder: str = ""  # "" for entries written before holders were recorded
 
 
+class OrderFinished(Exception):
+    """The order's record turned terminal after the executor read it (the router rejected a
+    copy of its signal meanwhile): it must not be sent, and has its result already."""
+
+    def __init__(self, order: Order, status: OrderStatus) -> None:
+        super().__init__(f"order {order.order_id}@{order.instance} is {status.value} already")
+        self.status = status
+
+
 MARK_SENT = """
+local done = redis.call('HGET', KEYS[1], ARGV[1])
+if done and done ~= ARGV[2] then return done end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[4], ARGV[1])
+return false
 """
-"""The three records of `mark_sent` at once: one command, where MULTI/EXEC costs redis-py
-a third more CPU (and its cluster client a helper thread per queued command)."""
+"""The three records of `mark_sent` at once, unless the order is finished: one command,
+where MULTI/EXEC costs redis-py a third more CPU (and its cluster client a helper thread
+per queued command)."""
 
 
 class OrderRecords:
@@ -74,7 +88,8 @@ class OrderRecords:
         return None if raw is None else OrderStatus(_text(raw))
 
     async def mark_sent(self, order: Order, at: float | None = None) -> float:
-        """Record the order as sent, before it is sent; returns the time recorded."""
+        """Record the order as sent, before it is sent; returns the time recorded. Raises
+        OrderFinished if its record is terminal (the order must not be sent)."""
         sent_at = time.time() if at is None else at
         entry = orjson.dumps(
             {"order": order.model_dump(mode="json"), "sent_at": sent_at, "holder": self.holder}
@@ -82,12 +97,17 @@ class OrderRecords:
         keys = [self.status_key(order.instance), self.sent_key(order.instance)]
         keys.append(self.comments_key(order.instance))
         comment = order_comment(order.order_id, order.instance)
-        await self._mark(keys=keys, args=[order.order_id, OrderStatus.SENT.value, entry, comment])
+        args: list[str | bytes] = [order.order_id, OrderStatus.SENT.value, entry, comment]
+        done = await self._mark(keys=keys, args=args)
+        if done is not None:
+            raise OrderFinished(order, OrderStatus(_text(done)))
         return sent_at
 
     def finish(self, out: Outbox, order: Order, status: OrderStatus) -> None:
-        """Write the terminal status with the handler's result and ack (same transaction)."""
-        out.call("HSET", self.status_key(order.instance), order.order_id, status.value)
+        """Write the terminal status with the handler's ack (same transaction); what the
+        handler writes after this runs only if the record was free or `sent`, not finished
+        by another (the router's rejection of a copy, reconciliation)."""
+        out.once(self.status_key(order.instance), order.order_id, status.value, "sent")
         out.call("HDEL", self.sent_key(order.instance), order.order_id)
 
     async def in_flight(self, instance: str) -> list[SentOrder]:

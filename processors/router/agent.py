@@ -1,4 +1,11 @@
-"""The `router` agent on `rtss`: one order per target instance, or a `rejected` result."""
+"""The `router` agent on `rtss`: one order per target instance, or a `rejected` result.
+
+The router's own results (a rejection, an eaoff/eaon switch) are guarded by the order's
+record (`orec:{instance}`, the executor's effectively-once record, `Outbox.once`): a signal
+sent again, or an entry handled by two routers, gets no second result, and an order the
+executor already holds is never answered by a rejection of its copy. An order routed after
+its signal was rejected finds the record terminal and is skipped by the executor.
+"""
 
 from __future__ import annotations
 
@@ -148,6 +155,8 @@ class Router:
             update={"config": spec.config.model_copy(update={"trading_state": state})}
         )
         self.instances[spec.instance_id] = updated
+        key = self.topics.order_records_key(spec.instance_id)
+        out.once(key, signal.effective_order_id, OrderStatus.MODIFIED.value)
         out.call("HSET", self.registry.key, spec.instance_id, updated.model_dump_json())
         out.call("SET", self.registry.rev_key, new_id())
         out.send(
@@ -167,6 +176,8 @@ class Router:
 
     def _reject(self, signal: Signal, instance: str, refusal: Refusal, out: Outbox) -> None:
         SIGNALS_REJECTED.labels(field=refusal.field).inc()
+        key = self.topics.order_records_key(instance)
+        out.once(key, signal.effective_order_id, OrderStatus.REJECTED.value)
         out.send(
             self.topics.rtrs,
             Result(
@@ -187,9 +198,12 @@ class Router:
     def _reject_raw(self, raw: Any, field: str, rule: str, received: float, out: Outbox) -> None:
         """A signal that failed validation: ids come from the body when they are usable."""
         body = raw if isinstance(raw, dict) else {}
-        signal_id = _usable_id(body.get("signal_id")) or new_id()
+        given = _usable_id(body.get("signal_id"))
+        signal_id = given or new_id()
         order_id = _usable_id(body.get("order_id")) or signal_id
         SIGNALS_REJECTED.labels(field=field).inc()
+        if given is not None or order_id != signal_id:  # a generated id is never seen again
+            out.once(self.topics.order_records_key("*"), order_id, OrderStatus.REJECTED.value)
         out.send(
             self.topics.rtrs,
             Result(

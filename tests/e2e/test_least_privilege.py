@@ -209,6 +209,7 @@ REFUSED: list[tuple[Role, tuple[str, ...]]] = [
     (Role.ROUTER, ("HGETALL", "ea:sim:pos:5000001")),
     (Role.ROUTER, ("XADD", "ea:rtss", "*", "d", "{}")),
     (Role.ROUTER, ("SET", "ea:trading_state", "halted")),
+    (Role.ROUTER, ("HSET", "ea:orec:demo-1", "o1", "filled")),  # it only creates records
     (Role.EXECUTOR, ("XADD", "ea:rtss", "*", "d", "{}")),
     (Role.EXECUTOR, ("XADD", "ea:orders:demo-2", "*", "d", "{}")),
     (Role.EXECUTOR, ("HSET", "ea:instances", "demo-1", "{}")),

@@ -94,3 +94,33 @@ def test_a_poisoned_entry_is_dead_lettered_and_the_worker_goes_on(
     assert worker.alive
     status = eaflow("status", "--redis", redis_url)
     assert status.returncode == 0 and "dlq" in status.stdout
+
+
+def test_a_signal_sent_again_gets_no_second_result(
+    redis_url: str, redis_client: redis.Redis, workers: Callable[..., Worker]
+) -> None:
+    """A client retrying sends signals twice: the rejected one keeps its one `rejected`
+    result, the filled one its one fill, and an order id rejected once is not executed
+    later under a corrected body (its record is terminal)."""
+    (instance,) = seed(redis_url, 1)
+    write_market(redis_client)
+    order: dict[str, object] = {"symbol": "EURUSD", "order_type": "buy", "instances": [instance]}
+    rejected = order | {"order_id": "again-r", "volume": "0.015"}  # off the 0.01 step
+    filled = order | {"order_id": "again-f", "volume": "0.01"}
+    corrected = rejected | {"volume": "0.01"}
+    marker = order | {"order_id": "again-last", "volume": "0.01"}
+    workers("rtss", "orders")
+
+    def send(batch: list[dict[str, object]]) -> None:
+        sent = eaflow("send", "-", "--redis", redis_url, input=orjson.dumps(batch).decode())
+        assert sent.returncode == 0, sent.stderr
+
+    send([rejected, filled])
+    wait_for_results(redis_client, 2)
+    send([rejected, filled, corrected, marker])  # in order: the marker's result comes last
+    wait_for_results(redis_client, 3)
+    time.sleep(1.0)  # a second result would show up now
+    found = results(redis_client)
+    assert Counter(r.order_id for r in found) == {"again-r": 1, "again-f": 1, "again-last": 1}
+    assert {r.order_id: r.status for r in found}["again-r"] is OrderStatus.REJECTED
+    assert len(positions(redis_url, 1)) == 2  # again-f and again-last, nothing else

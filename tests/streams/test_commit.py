@@ -7,6 +7,7 @@ from typing import cast
 import redis.asyncio as aioredis
 
 from streams.commit import SKIPPED, Committer, Unit, flatten, parse_reply, routing_key
+from streams.types import Command
 from tests.streams.conftest import add, values
 
 
@@ -81,6 +82,44 @@ async def test_unit_without_ack_acks_nothing(r: aioredis.Redis) -> None:
     assert await Committer(r, "g").commit(units) == {}
     assert await pending_ids(r, "s", "g") == []
     assert await r.xlen("out") == 1
+
+
+async def test_a_refused_guard_ends_its_unit_and_acks_it(r: aioredis.Redis) -> None:
+    ids = await deliver(r, "s", 3)
+    await r.hset("rec", "o2", "filled")  # set by another worker before this commit
+    guarded: list[Command] = [("ONCE", "rec", "o1", "rejected"), ("XADD", "out", "*", "d", b"o1")]
+    units = [
+        Unit("s", ids[0], guarded),
+        Unit("s", ids[1], [("ONCE", "rec", "o2", "rejected"), ("XADD", "out", "*", "d", b"o2")]),
+        Unit("s", ids[2], guarded),  # the same order again
+    ]
+    assert await Committer(r, "g").commit(units) == {}
+    assert await values(r, "out") == [b"o1"]
+    assert await r.hgetall("rec") == {b"o1": b"rejected", b"o2": b"filled"}
+    assert await pending_ids(r, "s", "g") == []
+
+
+async def test_a_guard_replaces_only_the_values_it_names(r: aioredis.Redis) -> None:
+    ids = await deliver(r, "s", 3)
+    await r.hset("rec", mapping={"o1": "sent", "o2": "rejected"})
+    units = [
+        Unit("s", i, [("ONCE", "rec", o, "filled", "sent"), ("XADD", "out", "*", "d", o.encode())])
+        for i, o in zip(ids, ("o1", "o2", "o3"), strict=True)
+    ]
+    assert await Committer(r, "g").commit(units) == {}
+    assert await values(r, "out") == [b"o1", b"o3"]  # o2 was finished by someone else
+    assert await r.hgetall("rec") == {b"o1": b"filled", b"o2": b"rejected", b"o3": b"filled"}
+    assert await pending_ids(r, "s", "g") == []
+
+
+async def test_a_guard_on_a_key_of_another_type_fails_its_unit(r: aioredis.Redis) -> None:
+    ids = await deliver(r, "s", 1)
+    await r.set("rec", "a string")
+    unit = Unit("s", ids[0], [("ONCE", "rec", "o1", "rejected"), ("XADD", "out", "*", "d", b"a")])
+    refused = await Committer(r, "g").commit([unit])
+    assert (refused[0] or "").startswith("WRONGTYPE rec holds a string, ONCE needs a hash")
+    assert await r.exists("out") == 0
+    assert await pending_ids(r, "s", "g") == ids
 
 
 async def test_nothing_to_commit_is_no_round_trip(r: aioredis.Redis) -> None:

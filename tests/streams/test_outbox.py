@@ -14,12 +14,14 @@ def test_send_and_call_collect_commands(app: App) -> None:
     out.send(orders, {"id": "o1"})
     out.send(ticks, {"bid": 1.1})
     out.call("HSET", "t:orec:a", "o1", "sent")
+    out.once("t:orec:a", "o2", "rejected")
     assert out.commands == [
         ("XADD", "t:orders:a", "*", b"d", b'{"id":"o1"}'),
         ("XADD", "t:ticks:EURUSD", "MAXLEN", "~", 1000, "*", b"d", b'{"bid":1.1}'),
         ("HSET", "t:orec:a", "o1", "sent"),
+        ("ONCE", "t:orec:a", "o2", "rejected"),
     ]
-    assert len(out) == 3
+    assert len(out) == 4
 
 
 def test_call_needs_a_command_name() -> None:

@@ -11,7 +11,7 @@ import redis
 import redis.asyncio as aioredis
 
 from brokers.mt5.broker import Mt5Broker
-from brokers.mt5.records import OrderSendResult
+from brokers.mt5.records import OrderCheckResult, OrderSendResult
 from brokers.sim.server import SimServer
 from brokers.types import TradeRequest
 from eaflow.instances import InstanceRegistry
@@ -46,6 +46,20 @@ class CutAfterFirstSend(Mt5Broker):
         self.connects += 1
         self.server.set_connected(LOGIN, True)
         await super().connect()
+
+
+class RejectedMeanwhile(Mt5Broker):
+    """The router rejects a copy of the order's signal (a client sent it again) between the
+    executor's read of the record and its send: the record turns terminal in between."""
+
+    def __init__(self, inner: Mt5Broker, client: aioredis.Redis, order_id: str) -> None:
+        super().__init__(inner.module, inner.name, inner.path, **inner.login)
+        self.client = client
+        self.order_id = order_id
+
+    async def order_check(self, request: TradeRequest) -> OrderCheckResult | None:
+        await self.client.hsetnx(f"{PREFIX}orec:{INSTANCE}", self.order_id, "rejected")
+        return await super().order_check(request)
 
 
 @pytest.fixture
@@ -126,3 +140,35 @@ async def test_the_same_order_twice_in_one_batch_ends_in_one_result(
     entries: Any = redis_client.xrange("ea:rtrs")
     assert [Result.model_validate_json(f[b"d"]).order_id for _, f in entries] == [order.order_id]
     assert len(broker.module.positions_get() or ()) == 1
+
+
+async def test_an_order_finished_while_it_is_handled_is_not_sent(
+    app: App, broker: Mt5Broker, redis_client: redis.Redis
+) -> None:
+    """The record the executor read was free; it is terminal by the time the order would be
+    sent: nothing is sent, the entry is acked, and the rejection stays its one result."""
+    client = aioredis.Redis.from_url(app.settings.redis_url)
+    registry = InstanceRegistry(client, PREFIX)
+    await registry.put(InstanceSpec(instance_id=INSTANCE, login=LOGIN, magic=MAGIC))
+    topics = Topics(app)
+    order = make_order(symbol="EURUSD", order_type="buy", volume="0.01")
+    late = RejectedMeanwhile(broker, client, order.order_id)
+    executor = Executor(topics, registry, client, {INSTANCE: late})
+    await executor.refresh()
+    await topics.orders(INSTANCE).send(order)
+    app.agent(topics.orders(INSTANCE), group="executor")(executor.handle)
+    await app.start()
+
+    async def acked() -> bool:
+        info = await client.xpending(topics.orders(INSTANCE).key, "executor")
+        read = await client.xinfo_groups(topics.orders(INSTANCE).key)
+        return read[0]["entries-read"] == 1 and int(info["pending"]) == 0
+
+    try:
+        await until(acked, "the entry acked")
+    finally:
+        await client.aclose()
+    assert redis_client.xlen("ea:rtrs") == 0  # the router's rejection is its result
+    assert redis_client.hget(f"{PREFIX}orec:{INSTANCE}", order.order_id) == b"rejected"
+    assert redis_client.hlen(f"{PREFIX}osent:{INSTANCE}") == 0
+    assert not broker.module.positions_get()
