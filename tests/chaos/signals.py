@@ -46,17 +46,21 @@ def make_signals(seed: int, count: int, instances: list[str]) -> list[dict[str, 
 @dataclass
 class Sender:
     """Sends batches with `eaflow send -` one after another, in a thread; a failed send
-    (Redis restarting) is sent again whole, as a client retrying would, so some signals
-    reach `rtss` twice — the pipeline must still execute each order once."""
+    (Redis restarting) is sent again whole, as a client retrying would, and every
+    `repeat_every`-th batch is sent twice on purpose (a client whose reply was lost), so
+    signals, rejected ones included, reach `rtss` twice — the pipeline must still give
+    each one result and execute each order once."""
 
     redis_url: str
     signals: list[dict[str, object]]
     batch: int
     pause: float
     log: Path
+    repeat_every: int = 5
     batches_done: int = 0
     sends: int = 0
     failed_sends: int = 0
+    repeated: int = 0  # batches sent twice on purpose
     error: BaseException | None = None
     _thread: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -77,8 +81,12 @@ class Sender:
     def _run(self) -> None:
         try:
             for start in range(0, len(self.signals), self.batch):
-                self._send(self.signals[start : start + self.batch])
+                batch = self.signals[start : start + self.batch]
+                self._send(batch)
                 self.batches_done += 1
+                if self.batches_done % self.repeat_every == 0:
+                    self._send(batch)
+                    self.repeated += 1
                 if self._stop.wait(self.pause):
                     return
         except BaseException as error:  # reported by the test, which owns the thread

@@ -97,6 +97,7 @@ def test_chaos(chaos_config: ChaosConfig, aof_redis: RedisServer, tmp_path: Path
         "signals": len(signals),
         "sends": sender.sends,
         "failed_sends_resent": sender.failed_sends,
+        "batches_sent_twice": sender.repeated,
         "kills": dict(cluster.kills),
         "kills_total": sum(cluster.kills.values()),
         "redis_restarts": cluster.redis_restarts,
