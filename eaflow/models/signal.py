@@ -12,8 +12,11 @@ from eaflow.models.base import EpochSeconds, Message
 from eaflow.models.enums import Action, OrderType, Side, SizingMode, StopsUnit
 from eaflow.models.ids import new_id
 
-Positive = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
-NonNegative = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+LARGEST = Decimal("1e12")
+"""No price, volume, distance or risk of any market reaches it; beyond it the exact checks
+(a price as a multiple of a 1e-8 tick) would need more than Decimal's 28 digits."""
+Positive = Annotated[Decimal, Field(gt=0, le=LARGEST, allow_inf_nan=False)]
+NonNegative = Annotated[Decimal, Field(ge=0, le=LARGEST, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:#@+\-]+$")]
 
 

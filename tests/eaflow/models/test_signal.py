@@ -37,6 +37,9 @@ def test_the_seed_trade_request_is_a_signal() -> None:
         ({"symbol": "EURUSD", "order_type": "buy", "lots": 1}, "lots", "Extra inputs"),
         ({"symbol": "EURUSD", "order_type": "buy", "sizing": "risk_percent"}, "risk", "required"),
         ({"symbol": "EURUSD", "order_type": "buy", "volume": "NaN"}, "volume", "finite"),
+        # found by fuzzing: 1e23 on a 1e-5 tick needed 29 digits and raised in the router
+        ({"symbol": "EURUSD", "order_type": "buy_limit", "price": 1e23}, "price", "1E+12"),
+        ({"symbol": "EURUSD", "order_type": "buy", "stop_loss": "1e13"}, "stop_loss", "1E+12"),
         ({"symbol": "EURUSD", "order_type": "buy", "instances": ["a b"]}, "instances.0", "match"),
     ],
 )
