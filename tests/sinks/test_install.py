@@ -171,6 +171,18 @@ async def test_a_sink_down_for_a_while_catches_up_in_order(
         ids += await run.app.send_many(run.rtrs, results[100:])
         holder.release()
         (tmp_path / "clickhouse").unlink()
+
+        async def claimable() -> bool:
+            """The stopped consumers' entries are idle enough for the next run to claim them
+            first; before that it would read the newer entries (ahead of them)."""
+            idle = run.app.settings.claim_min_idle_ms
+            for group in ("duckdb", "clickhouse"):
+                pending: Any = await r.xpending_range("t:rtrs", group, "-", "+", 200)
+                if any(int(e["time_since_delivered"]) <= idle for e in pending):
+                    return False
+            return True
+
+        await until(claimable, "the stopped sinks' entries to be claimable")
         run = Run(redis_url, cfg)
         await run.app.start()
 
