@@ -23,6 +23,7 @@ from processors.router.agent import Router
 from streams import Event, Outbox, Topic
 from streams.commit import Committer, Unit
 from streams.errors import DecodeError
+from streams.reader import text
 from streams.topic import FIELD
 
 REFRESH_MS = 500
@@ -150,9 +151,5 @@ class DryRun:
         after = self._seen.get(key, "0-0")
         entries: Any = await self.sandbox.redis.xrange(key, min=f"({after}")
         if entries:
-            self._seen[key] = _text(entries[-1][0])
-        return [(_text(entry_id), fields[FIELD]) for entry_id, fields in entries]
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+            self._seen[key] = text(entries[-1][0])
+        return [(text(entry_id), fields[FIELD]) for entry_id, fields in entries]

@@ -155,8 +155,7 @@ class Router:
             update={"config": spec.config.model_copy(update={"trading_state": state})}
         )
         self.instances[spec.instance_id] = updated
-        key = self.topics.order_records_key(spec.instance_id)
-        out.once(key, signal.effective_order_id, OrderStatus.MODIFIED.value)
+        self._once(out, spec.instance_id, signal.effective_order_id, OrderStatus.MODIFIED)
         out.call("HSET", self.registry.key, spec.instance_id, updated.model_dump_json())
         out.call("SET", self.registry.rev_key, new_id())
         out.send(
@@ -174,10 +173,13 @@ class Router:
         )
         log.warning("trading_state_changed", instance=spec.instance_id, state=state.value)
 
+    def _once(self, out: Outbox, instance: str, order_id: str, status: OrderStatus) -> None:
+        """What follows in `out` is written only if the order has no record yet."""
+        out.once(self.topics.order_records_key(instance), order_id, status.value)
+
     def _reject(self, signal: Signal, instance: str, refusal: Refusal, out: Outbox) -> None:
         SIGNALS_REJECTED.labels(field=refusal.field).inc()
-        key = self.topics.order_records_key(instance)
-        out.once(key, signal.effective_order_id, OrderStatus.REJECTED.value)
+        self._once(out, instance, signal.effective_order_id, OrderStatus.REJECTED)
         out.send(
             self.topics.rtrs,
             Result(
@@ -198,12 +200,13 @@ class Router:
     def _reject_raw(self, raw: Any, field: str, rule: str, received: float, out: Outbox) -> None:
         """A signal that failed validation: ids come from the body when they are usable."""
         body = raw if isinstance(raw, dict) else {}
-        given = _usable_id(body.get("signal_id"))
-        signal_id = given or new_id()
-        order_id = _usable_id(body.get("order_id")) or signal_id
+        given_signal_id = _usable_id(body.get("signal_id"))
+        given_order_id = _usable_id(body.get("order_id"))
+        signal_id = given_signal_id or new_id()
+        order_id = given_order_id or signal_id
         SIGNALS_REJECTED.labels(field=field).inc()
-        if given is not None or order_id != signal_id:  # a generated id is never seen again
-            out.once(self.topics.order_records_key("*"), order_id, OrderStatus.REJECTED.value)
+        if given_signal_id or given_order_id:  # a generated id is never seen again
+            self._once(out, "*", order_id, OrderStatus.REJECTED)
         out.send(
             self.topics.rtrs,
             Result(
