@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 import orjson
 import redis
 import redis.asyncio as aioredis
@@ -24,6 +25,18 @@ from eaflow.instances import InstanceRegistry
 
 PREFIX = "ea:"
 SECRET = "test-secret-0123456789abcdef"
+
+
+def _load_anyio() -> None:
+    """Import anyio's lazily loaded parts now, on pytest's thread. anyio parses source
+    with `ast` when a part is first used (Starlette's FileResponse uses `open_file`), and
+    CPython 3.11 counts `ast` depth per interpreter, not per thread (gh-106905): a parse
+    in the server thread beside one on pytest's thread raised SystemError in CI."""
+    for name in dir(anyio):
+        getattr(anyio, name)
+
+
+_load_anyio()
 
 
 @dataclass
