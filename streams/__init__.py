@@ -3,7 +3,7 @@
 from streams.agent import Agent
 from streams.app import App
 from streams.codecs import JsonCodec, ModelCodec
-from streams.errors import DecodeError, Poison
+from streams.errors import DecodeError, Defer, Poison
 from streams.event import Event
 from streams.inspect import GroupStatus, StreamStatus, stream_status, trim_acked
 from streams.outbox import Outbox
@@ -18,6 +18,7 @@ __all__ = [
     "BatchHandler",
     "Codec",
     "DecodeError",
+    "Defer",
     "Event",
     "GroupStatus",
     "Handler",

@@ -67,7 +67,8 @@ class Agent:
 
     Built by `App.agent`. Entries of one stream are handled in id order; streams of a batch
     concurrently. A failed entry (and those behind it in its stream) is retried with a
-    doubling delay and moves to the DLQ after `max_deliveries` attempts unless `dlq=False`.
+    doubling delay and moves to the DLQ after `max_deliveries` attempts unless `dlq=False`;
+    a deferred one (`Defer`) is handled again after the delay its handler gave, uncounted.
     """
 
     def __init__(
@@ -294,7 +295,7 @@ class Agent:
         retry: list[Outcome] = []
         for index, error in refused.items():
             outcome = outcomes[index]
-            if error is None or outcome.kind == "failed":
+            if error is None or outcome.stops_stream:
                 continue  # skipped behind a failure, or a failure record: stays pending
             log.error(
                 "agent.commit_refused",
@@ -315,11 +316,17 @@ class Agent:
         return committed
 
     def _settle(self, batch: dict[str, list[Entry]], committed: list[Outcome]) -> None:
-        """Count what happened; keep unfinished entries held, their stream backing off."""
+        """Count what happened; keep unfinished entries held, their stream backing off (a
+        deferred one for as long as its handler asked)."""
         finished: set[tuple[str, str]] = set()  # (stream, id): ids repeat across streams
+        deferred: dict[str, float] = {}
         for outcome in committed:
             for entry in outcome.entries:
                 labels = {"stream": entry.stream, "group": self.group}
+                if outcome.kind == "deferred":
+                    deferred[entry.stream] = outcome.after
+                    metrics.EVENTS_DEFERRED.labels(**labels).inc()
+                    continue
                 if outcome.kind == "failed":
                     entry.failures += 1
                     entry.last_error = outcome.error
@@ -345,7 +352,9 @@ class Agent:
             handled = {e.id for e in entries}
             left = [e for e in entries if (key, e.id) not in finished]
             state.held = left + [e for e in state.held if e.id not in handled]
-            if left:
+            if key in deferred:
+                state.retry_at = now + deferred[key]
+            elif left:
                 failures = max(1, left[0].failures)
                 delay = settings.retry_initial * 2 ** min(failures - 1, 32)
                 state.retry_at = now + min(settings.retry_max, delay)

@@ -18,6 +18,11 @@ EVENTS_FAILED = Counter(
     "Failed deliveries, left pending for a retry.",
     ["stream", "group"],
 )
+EVENTS_DEFERRED = Counter(
+    "eaflow_stream_events_deferred",
+    "Deliveries put off by their handler (Defer), left pending to handle later.",
+    ["stream", "group"],
+)
 EVENTS_DEAD_LETTERED = Counter(
     "eaflow_stream_events_dead_lettered", "Entries moved to their DLQ.", ["stream", "group"]
 )

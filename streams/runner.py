@@ -10,7 +10,7 @@ import structlog
 
 from streams.commit import Unit
 from streams.dlq import dead_letter, dlq_key, fails_key, forget_failures, record_failure
-from streams.errors import DecodeError, Poison
+from streams.errors import DecodeError, Defer, Poison
 from streams.event import Event
 from streams.outbox import Outbox
 from streams.reader import Entry
@@ -19,8 +19,9 @@ from streams.types import BatchHandler, Command, Handler
 
 log = structlog.get_logger(__name__)
 
-Kind = Literal["done", "failed", "dead", "dropped"]
-"""done: handled; failed: to retry; dead: moved to the DLQ; dropped: deleted while pending."""
+Kind = Literal["done", "failed", "deferred", "dead", "dropped"]
+"""done: handled; failed: to retry; deferred: to handle again later, not a failure; dead:
+moved to the DLQ; dropped: deleted while pending."""
 
 XACK_CHUNK = 1000
 
@@ -33,6 +34,13 @@ class Outcome:
     kind: Kind
     unit: Unit
     error: str = ""
+    after: float = 0.0
+    """Seconds before a deferred entry is handled again."""
+
+    @property
+    def stops_stream(self) -> bool:
+        """The entry stays pending, so its stream's later entries must wait behind it."""
+        return self.kind in ("failed", "deferred")
 
 
 def describe(exc: BaseException) -> str:
@@ -109,13 +117,20 @@ class Runner:
         touch: Command = ("XCLAIM", entry.stream, self.group, self.consumer, 0, *held, "JUSTID")
         return Outcome([entry], "failed", Unit(entry.stream, "", [*commands, touch]), error)
 
+    def deferred(self, entry: Entry, defer: Defer, held: Sequence[str]) -> Outcome:
+        """Not handled yet: nothing is recorded but the `held` ids re-claimed (as `failed`)."""
+        touch: Command = ("XCLAIM", entry.stream, self.group, self.consumer, 0, *held, "JUSTID")
+        unit = Unit(entry.stream, "", [touch])
+        return Outcome([entry], "deferred", unit, str(defer) or "deferred", defer.after)
+
     async def run_stream(self, handler: Handler[Any], entries: Sequence[Entry]) -> list[Outcome]:
-        """Handle one stream's entries in id order, stopping at the first failure."""
+        """Handle one stream's entries in id order, stopping at the first failed or
+        deferred one."""
         outcomes = []
         for index, entry in enumerate(entries):
             outcome = await self._run_one(handler, entry, entries[index:])
             outcomes.append(outcome)
-            if outcome.kind == "failed":
+            if outcome.stops_stream:
                 break
         return outcomes
 
@@ -129,6 +144,8 @@ class Runner:
             await handler(self.event(entry), out)
         except Poison as exc:
             return self.dead(entry, str(exc) or describe(exc), entry.failures + 1)
+        except Defer as exc:
+            return self.deferred(entry, exc, [e.id for e in rest])
         except Exception as exc:
             log.warning(
                 "agent.handler_failed",
@@ -168,6 +185,8 @@ class Runner:
             return outcomes + [
                 self.dead(e, str(exc) or describe(exc), e.failures + 1) for e in live
             ]
+        except Defer as exc:
+            return outcomes + [self.deferred(e, exc, [e.id]) for e in live]
         except Exception as exc:
             log.warning(
                 "agent.batch_failed",

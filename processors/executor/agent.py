@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -24,7 +23,7 @@ from processors.executor.records import OrderFinished, OrderRecords
 from processors.metrics import RESULTS, SIGNAL_LATENCY
 from processors.rules import Refusal
 from processors.topics import Topics
-from streams import Event, Outbox
+from streams import Defer, Event, Outbox
 
 log = structlog.get_logger(__name__)
 
@@ -89,7 +88,9 @@ class Executor:
         if await self._in_hand(event):
             log.info("duplicate_order_skipped", order_id=order.order_id, instance=order.instance)
             return
-        self._handled[(order.instance, order.order_id)] = event.id
+        key = (order.instance, order.order_id)
+        again = self._handled.get(key) == event.id  # deferred or failed before: admitted
+        self._handled[key] = event.id
         if len(self._handled) > REMEMBERED:
             self._handled.popitem(last=False)
         already_sent = record is OrderStatus.SENT
@@ -100,7 +101,7 @@ class Executor:
                 self.limits.opened(order)
 
         try:
-            self._admit(order, already_sent)
+            self._admit(order, already_sent or again)
         except Refusal as refusal:
             life, outcome = _rejected(order, refusal)
         else:
@@ -123,10 +124,12 @@ class Executor:
     async def _execute(
         self, order: Order, mark_sent: Callable[[], Awaitable[None]], already_sent: bool
     ) -> tuple[OrderLifecycle, Outcome]:
-        """Wait for an unreachable broker: an unsent order fails after its TTL; a sent one
-        is never given up, since only the broker knows whether it was executed."""
+        """Reconnect an unreachable broker once at once; while it stays away the order is
+        deferred (`Defer`: its instance's later orders wait behind it, other instances go
+        on) and tried again every `reconnect_interval`. An unsent order fails once past its
+        TTL; a sent one is never given up, since only the broker knows if it was executed."""
         sent = already_sent
-        while True:
+        for reconnected in (False, True):
             broker = self.brokers[order.instance]  # the manager may have opened a new session
             try:
                 return await execute(
@@ -140,18 +143,13 @@ class Executor:
                 )
             except BrokerUnavailable as error:
                 sent = sent or await self._was_marked(order)
-                if not sent and time.time() > order.routed_at + self.config.order_ttl:
-                    life = OrderLifecycle(
-                        OrderStatus.RECEIVED, {OrderStatus.RECEIVED: order.received_at}
-                    )
-                    life.advance(OrderStatus.ROUTED, order.routed_at)
-                    life.advance(OrderStatus.FAILED)
-                    return life, Outcome(
-                        OrderStatus.FAILED, field="broker", error=f"broker unavailable: {error}"
-                    )
-                log.warning("broker_unavailable", instance=order.instance, error=str(error))
-                await asyncio.sleep(self.config.reconnect_interval)
-                await self._reconnect(order, broker)
+                unavailable = error
+            if reconnected or not await self._reconnect(order, broker):
+                break
+        if not sent and time.time() > order.routed_at + self.config.order_ttl:
+            return _failed(order, f"broker unavailable: {unavailable}")
+        log.warning("broker_unavailable", instance=order.instance, error=str(unavailable))
+        raise Defer(self.config.reconnect_interval, f"broker unavailable: {unavailable}")
 
     async def _in_hand(self, event: Event[Order]) -> bool:
         """Another entry of this order (a signal sent or routed twice) was handled here and
@@ -167,16 +165,16 @@ class Executor:
         pending: Any = await self.redis.xpending_range(event.stream, GROUP, other, other, 1)
         return bool(pending)
 
-    def _admit(self, order: Order, already_sent: bool) -> None:
-        """New positions count against the instance's order rate limit."""
-        if order.action is Action.OPEN and not already_sent:
+    def _admit(self, order: Order, admitted: bool) -> None:
+        """New positions count against the instance's order rate limit, once each."""
+        if order.action is Action.OPEN and not admitted:
             limit = self.trading_config(order.instance).order_rate_limit
             self.rate.admit(order.instance, limit, time.time())
 
     async def _was_marked(self, order: Order) -> bool:
         return await self.records.status(order) is OrderStatus.SENT
 
-    async def _reconnect(self, order: Order, broker: Broker) -> None:
+    async def _reconnect(self, order: Order, broker: Broker) -> bool:
         """Reconnect, then reconcile the instance (except this order, which the caller is
         still executing): what happened while the terminal was away is recorded first."""
         try:
@@ -186,10 +184,23 @@ class Executor:
                 await self.reconciler.run(order.instance, broker, magic, skip={order.order_id})
         except BrokerUnavailable as error:
             log.warning("reconnect_failed", instance=order.instance, error=str(error))
+            return False
+        return True
+
+
+def _unsent(order: Order, status: OrderStatus) -> OrderLifecycle:
+    """Received, routed, then `status` now: an order that never reached the broker."""
+    life = OrderLifecycle(OrderStatus.RECEIVED, {OrderStatus.RECEIVED: order.received_at})
+    life.advance(OrderStatus.ROUTED, order.routed_at)
+    life.advance(status)
+    return life
 
 
 def _rejected(order: Order, refusal: Refusal) -> tuple[OrderLifecycle, Outcome]:
-    life = OrderLifecycle(OrderStatus.RECEIVED, {OrderStatus.RECEIVED: order.received_at})
-    life.advance(OrderStatus.ROUTED, order.routed_at)
-    life.advance(OrderStatus.REJECTED)
-    return life, Outcome(OrderStatus.REJECTED, field=refusal.field, error=str(refusal))
+    outcome = Outcome(OrderStatus.REJECTED, field=refusal.field, error=str(refusal))
+    return _unsent(order, OrderStatus.REJECTED), outcome
+
+
+def _failed(order: Order, error: str) -> tuple[OrderLifecycle, Outcome]:
+    outcome = Outcome(OrderStatus.FAILED, field="broker", error=error)
+    return _unsent(order, OrderStatus.FAILED), outcome

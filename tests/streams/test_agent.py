@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 from pydantic import BaseModel
 
-from streams import App, Event, ModelCodec, Outbox, Poison
+from streams import App, Defer, Event, ModelCodec, Outbox, Poison
 from tests.redis_server import RedisServer
 from tests.streams.conftest import add, entries, hash_text, pending, settings, until, values
 
@@ -129,6 +129,54 @@ async def test_a_failure_holds_its_stream_in_order_while_others_go_on(
     out = [v.decode().strip('"') for v in await values(r, "t:out")]
     assert [v for v in out if v.startswith("a")] == ["a1", "a2", "a3"]
     assert sorted(out) == ["a1", "a2", "a3", "b1", "b2"]
+
+
+async def test_a_deferred_entry_waits_uncounted_while_others_go_on(
+    redis_url: str, r: aioredis.Redis
+) -> None:
+    """`Defer` puts an entry off (its broker is away): deferred far more often than
+    max_deliveries, it is never counted nor dead-lettered; its stream keeps its order."""
+    app = App(settings(redis_url, max_deliveries=2))
+    a, b, sink = app.topic("a"), app.topic("b"), app.topic("out")
+    ready = asyncio.Event()
+    deferrals: list[int] = []
+
+    @app.agent([a, b], group="g")
+    async def copy(event: Event[object], out: Outbox) -> None:
+        if event.value == "a1" and not ready.is_set():
+            deferrals.append(event.deliveries)
+            raise Defer(0.02, "broker unavailable")
+        out.send(sink, event.value)
+
+    before = sample("eaflow_stream_events_deferred_total", "t:a", "g")
+    await a.send_many(["a1", "a2"])
+    await b.send_many(["b1", "b2"])
+    await app.start()
+    try:
+
+        async def b_done_while_a_waits() -> bool:
+            return await pending(r, "t:b", "g") == 0 and len(deferrals) > 5
+
+        await until(b_done_while_a_waits)
+        assert await pending(r, "t:a", "g") == 2, "a2 waits behind a1"
+        assert await r.exists("t:fails:a:g", "t:dlq:a") == 0
+        assert set(deferrals) == {1}, "a deferral is not a delivery that failed"
+        assert sample("eaflow_stream_events_deferred_total", "t:a", "g") >= before + 5
+        ready.set()
+
+        async def a_done() -> bool:
+            return await pending(r, "t:a", "g") == 0
+
+        await until(a_done)
+        out = [v.decode().strip('"') for v in await values(r, "t:out")]
+        assert out[:2] == ["b1", "b2"] and out[2:] == ["a1", "a2"]
+    finally:
+        await app.stop()
+
+
+def test_a_deferral_needs_a_positive_delay() -> None:
+    with pytest.raises(ValueError, match="after: must be positive"):
+        Defer(0)
 
 
 async def test_streams_of_a_batch_are_handled_concurrently(app: App, r: aioredis.Redis) -> None:

@@ -3,19 +3,25 @@ broker link does in the middle of a batch."""
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import redis
 import redis.asyncio as aioredis
+from prometheus_client import REGISTRY
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from brokers.mt5.broker import Mt5Broker
 from brokers.mt5.records import OrderCheckResult, OrderSendResult
 from brokers.sim.server import SimServer
+from brokers.sim.terminal import SimTerminal
 from brokers.types import TradeRequest
 from eaflow.instances import InstanceRegistry
-from eaflow.models import InstanceSpec, OrderStatus, Result
+from eaflow.models import InstanceSpec, OrderStatus, Result, TradingConfig
 from processors.executor.agent import Executor, ExecutorConfig
 from processors.executor.reconcile import Reconciler
 from processors.executor.records import OrderRecords
@@ -172,3 +178,172 @@ async def test_an_order_finished_while_it_is_handled_is_not_sent(
     assert redis_client.hget(f"{PREFIX}orec:{INSTANCE}", order.order_id) == b"rejected"
     assert redis_client.hlen(f"{PREFIX}osent:{INSTANCE}") == 0
     assert not broker.module.positions_get()
+
+
+LOGIN_2, MAGIC_2, INSTANCE_2 = 8_100_002, 810_002, "contract-2"
+
+
+async def results_of(client: aioredis.Redis) -> dict[str, Result]:
+    entries: Any = await client.xrange("ea:rtrs")
+    found = [Result.model_validate_json(fields[b"d"]) for _, fields in entries]
+    return {r.order_id: r for r in found}
+
+
+async def two_instances(
+    app: App, broker: Mt5Broker, server: SimServer, redis_client: redis.Redis
+) -> tuple[Executor, aioredis.Redis]:
+    """An executor process hosting the contract instance and a second simulated account."""
+    server.open_account(LOGIN_2, balance=10_000, currency="USD", leverage=100, name=INSTANCE_2)
+    terminal = SimTerminal(redis_client, prefix=PREFIX)
+    assert terminal.initialize(login=LOGIN_2, server="eaflow-sim")
+    second = Mt5Broker(terminal, name=INSTANCE_2, login=LOGIN_2, server="eaflow-sim")
+    await second.connect()
+    client = aioredis.Redis.from_url(app.settings.redis_url)
+    registry = InstanceRegistry(client, PREFIX)
+    limited = TradingConfig(order_rate_limit=2)  # two opens a minute
+    await registry.put(InstanceSpec(instance_id=INSTANCE, login=LOGIN, magic=MAGIC, config=limited))
+    await registry.put(InstanceSpec(instance_id=INSTANCE_2, login=LOGIN_2, magic=MAGIC_2))
+    topics = Topics(app)
+    executor = Executor(
+        topics,
+        registry,
+        client,
+        {INSTANCE: broker, INSTANCE_2: second},
+        ExecutorConfig(reconnect_interval=0.05),
+        reconciler=Reconciler(topics, client, OrderRecords(client, PREFIX)),
+    )
+    await executor.refresh()
+    app.agent([topics.orders(INSTANCE), topics.orders(INSTANCE_2)], group="executor")(
+        executor.handle
+    )
+    return executor, client
+
+
+def deferrals() -> float:
+    labels = {"stream": f"{PREFIX}orders:{INSTANCE}", "group": "executor"}
+    return REGISTRY.get_sample_value("eaflow_stream_events_deferred_total", labels) or 0.0
+
+
+async def test_an_instance_whose_broker_is_away_holds_up_only_its_own_orders(
+    app: App, broker: Mt5Broker, server: SimServer, redis_client: redis.Redis
+) -> None:
+    """Regression (chaos run, seed 389620566): one account's lost link held the whole
+    batch, so every instance of the process waited, and their orders failed past their
+    TTL. Now the other instance is served meanwhile; the waiting one keeps its order."""
+    executor, client = await two_instances(app, broker, server, redis_client)
+    server.set_connected(LOGIN, False)
+    first, second = (make_order(symbol="EURUSD", order_type="buy", volume="0.01") for _ in "12")
+    other = make_order(
+        instance=INSTANCE_2, magic=MAGIC_2, symbol="EURUSD", order_type="buy", volume="0.01"
+    )
+    await executor.topics.orders(INSTANCE).send_many([first, second])
+    await executor.topics.orders(INSTANCE_2).send(other)  # all three in one batch
+    deferred = deferrals()
+    await app.start()
+    try:
+
+        async def other_done() -> bool:
+            return other.order_id in await results_of(client)
+
+        await until(other_done, "the other instance's result while the link is down")
+        assert (await results_of(client))[other.order_id].status is OrderStatus.FILLED
+        assert first.order_id not in await results_of(client)
+        pending = await client.xpending(executor.topics.orders(INSTANCE).key, "executor")
+        assert int(pending["pending"]) == 2, "both orders of the cut instance wait, in order"
+        assert await client.exists(f"{PREFIX}fails:orders:{INSTANCE}:executor") == 0
+        assert deferrals() > deferred
+        server.set_connected(LOGIN, True)
+
+        async def all_done() -> bool:
+            return len(await results_of(client)) == 3
+
+        await until(all_done, "the cut instance's orders after the link is back")
+        results = await results_of(client)
+    finally:
+        await client.aclose()
+    assert {r.status for r in results.values()} == {OrderStatus.FILLED}
+    assert results[first.order_id].done_at <= results[second.order_id].done_at
+    assert len(broker.module.positions_get() or ()) == 2
+
+
+async def test_an_order_past_its_ttl_is_sent_if_its_broker_reconnects(
+    app: App, broker: Mt5Broker, server: SimServer, redis_client: redis.Redis
+) -> None:
+    """Regression (same chaos run): a session lost while Redis restarted failed every order
+    older than its TTL at once, though a reconnect would have found the broker there."""
+    executor, client = await two_instances(app, broker, server, redis_client)
+    broker.module.shutdown()  # the terminal session is gone (-10004), its server is up
+    routed = time.time() - 2 * executor.config.order_ttl
+    late = make_order(symbol="EURUSD", order_type="buy", volume="0.01", routed_at=routed)
+    await executor.topics.orders(INSTANCE).send(late)
+    await app.start()
+    try:
+
+        async def done() -> bool:
+            return late.order_id in await results_of(client)
+
+        await until(done, "the late order's result")
+        result = (await results_of(client))[late.order_id]
+    finally:
+        await client.aclose()
+    assert result.status is OrderStatus.FILLED, result
+
+
+def unreachable() -> Mt5Broker:
+    """The contract instance on a terminal whose storage (the simulator's Redis) refuses
+    connections, as during a chaos run's Redis restart: no reconnect helps."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    storage = redis.Redis(port=closed_port, retry=Retry(NoBackoff(), 0))  # refused at once
+    terminal = SimTerminal(storage, prefix=PREFIX)
+    return Mt5Broker(terminal, name=INSTANCE, login=LOGIN, server="eaflow-sim")
+
+
+async def test_an_order_deferred_before_it_is_sent_counts_once_against_the_rate_limit(
+    app: App, broker: Mt5Broker, server: SimServer, redis_client: redis.Redis
+) -> None:
+    executor, client = await two_instances(app, unreachable(), server, redis_client)
+    orders = [make_order(symbol="EURUSD", order_type="buy", volume="0.01") for _ in "12"]
+    await executor.topics.orders(INSTANCE).send_many(orders)
+    deferred = deferrals()
+    await app.start()
+    try:
+
+        async def deferred_often() -> bool:
+            return deferrals() >= deferred + 3
+
+        await until(deferred_often, "the first order deferred three times")
+        executor.brokers[INSTANCE] = broker  # as the manager does with a new session
+
+        async def done() -> bool:
+            return len(await results_of(client)) == 2
+
+        await until(done, "both results")
+        results = await results_of(client)
+    finally:
+        await client.aclose()
+    assert [results[o.order_id].status for o in orders] == [OrderStatus.FILLED] * 2, results
+
+
+async def test_an_unsent_order_fails_past_its_ttl_while_its_broker_stays_away(
+    app: App, server: SimServer, redis_client: redis.Redis
+) -> None:
+    executor, client = await two_instances(app, unreachable(), server, redis_client)
+    routed = time.time() - 2 * executor.config.order_ttl
+    late = make_order(symbol="EURUSD", order_type="buy", volume="0.01", routed_at=routed)
+    await executor.topics.orders(INSTANCE).send(late)
+    await app.start()
+    try:
+
+        async def done() -> bool:
+            return late.order_id in await results_of(client)
+
+        await until(done, "the late order's result")
+        result = (await results_of(client))[late.order_id]
+    finally:
+        await client.aclose()
+    assert (result.status, result.field) == (OrderStatus.FAILED, "broker"), result
+    assert result.error is not None
+    assert result.error.startswith("broker unavailable: "), result.error
+    assert "simulator storage" in result.error or "-10004" in result.error, result.error
