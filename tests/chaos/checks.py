@@ -40,17 +40,25 @@ class ResultCheck:
     lost: list[str] = field(default_factory=list)  # order ids without a result
     duplicated: dict[str, int] = field(default_factory=dict)  # result id → entries in rtrs
     strangers: list[str] = field(default_factory=list)  # results of orders nobody sent
+    broker_away: list[str] = field(default_factory=list)  # failed: broker away past the TTL
+    unexpected: dict[str, str] = field(default_factory=dict)  # order id → what it got instead
 
 
-def check_results(results: list[Result], order_ids: set[str]) -> ResultCheck:
+def check_results(results: list[Result], expected: Mapping[str, OrderStatus]) -> ResultCheck:
+    """`expected`: order id → the status its signal ends in when nothing breaks."""
     check = ResultCheck()
     counts = Counter(r.result_id for r in results)
     check.duplicated = {rid: n for rid, n in counts.items() if n > 1}
     seen = {r.order_id for r in results}
-    check.lost = sorted(order_ids - seen)
-    check.strangers = sorted(seen - order_ids)
+    check.lost = sorted(set(expected) - seen)
+    check.strangers = sorted(seen - set(expected))
     latest = {r.result_id: r for r in results}
     check.by_status = Counter(r.status.value for r in latest.values())
+    for r in latest.values():
+        if r.status is OrderStatus.FAILED and r.field == "broker":
+            check.broker_away.append(r.order_id)
+        elif r.order_id in expected and r.status is not expected[r.order_id]:
+            check.unexpected[r.order_id] = f"{r.status.value}: {r.error}"
     return check
 
 

@@ -11,11 +11,19 @@ from pathlib import Path
 
 import orjson
 
+from eaflow.models import OrderStatus
 from tests.e2e.workers import eaflow
 
 SYMBOLS = ("EURUSD", "NZDUSD", "XAUUSD")
 LIMIT_PRICES = {"EURUSD": "1.25000", "NZDUSD": "0.78000", "XAUUSD": "1100.00"}
 """Buy limits far below the market: placed, never filled (the market does not move)."""
+
+
+def expected_status(signal: dict[str, object]) -> OrderStatus:
+    """What a signal of `make_signals` ends in when nothing breaks."""
+    if signal["volume"] != "0.01":
+        return OrderStatus.REJECTED
+    return OrderStatus.PLACED if signal["order_type"] == "buy_limit" else OrderStatus.FILLED
 
 
 def make_signals(seed: int, count: int, instances: list[str]) -> list[dict[str, object]]:

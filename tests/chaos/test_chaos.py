@@ -35,7 +35,7 @@ from tests.chaos.drive import (
     with_redis,
 )
 from tests.chaos.schedule import ChaosConfig, Schedule
-from tests.chaos.signals import Sender, make_signals
+from tests.chaos.signals import Sender, expected_status, make_signals
 from tests.redis_server import RedisServer
 
 pytestmark = [pytest.mark.chaos, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -62,7 +62,7 @@ def test_chaos(chaos_config: ChaosConfig, aof_redis: RedisServer, tmp_path: Path
     logins = seed_instances(aof_redis.url, config.instances)
     instances = sorted(logins)
     signals = make_signals(config.seed, config.signals, instances)
-    order_ids = {str(s["order_id"]) for s in signals}
+    expected = {str(s["order_id"]): expected_status(s) for s in signals}
     cluster = Cluster(tmp_path, aof_redis, env)
     start_workers(cluster, instances)
     wait_for_executors(cluster, instances)
@@ -81,7 +81,7 @@ def test_chaos(chaos_config: ChaosConfig, aof_redis: RedisServer, tmp_path: Path
         sender.stop()
         exits = cluster.stop_all()
     chaos.timeline.note("workers stopped")
-    results_check = check_results(results, order_ids)
+    results_check = check_results(results, expected)
     stored = duckdb_result_ids(database_path(data_dir))
     brokers = with_redis(cluster, lambda c: check_brokers(c, PREFIX, logins, results))
     crash_output = {n: foreign_lines(m.worker.log) for n, m in cluster.members.items()}
@@ -104,6 +104,8 @@ def test_chaos(chaos_config: ChaosConfig, aof_redis: RedisServer, tmp_path: Path
         "broker_drops": chaos.timeline.broker_drops,
         "results": len(results),
         "results_by_status": dict(results_check.by_status),
+        "failed_broker_away": len(results_check.broker_away),
+        "unexpected_outcomes": len(results_check.unexpected),
         "duckdb_rows": sum(stored.values()),
         "deals": brokers.deals,
         "pending_orders": brokers.pending_orders,
@@ -130,6 +132,8 @@ def test_chaos(chaos_config: ChaosConfig, aof_redis: RedisServer, tmp_path: Path
     assert not results_check.lost, f"{len(results_check.lost)} signals lost {where}"
     assert not results_check.duplicated, f"duplicate results {where}: {results_check.duplicated}"
     assert not results_check.strangers, f"results nobody asked for {where}"
+    unexpected = dict(list(results_check.unexpected.items())[:20])
+    assert not unexpected, f"signals that ended otherwise than expected {where}: {unexpected}"
     assert not brokers.duplicates, f"orders executed twice {where}: {brokers.duplicates}"
     assert not brokers.unexplained, f"executions without an order {where}: {brokers.unexplained}"
     assert not brokers.mismatched, f"results disagree with the broker {where}: {brokers.mismatched}"
