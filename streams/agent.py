@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -28,7 +26,7 @@ from streams import metrics
 from streams.claim import Claimer
 from streams.commit import Committer
 from streams.reader import Entry, load_failures, read_group, stream_id
-from streams.runner import Outcome, Runner
+from streams.runner import REDIS_AWAY, Outcome, Runner
 from streams.topic import Topic
 from streams.types import BatchHandler, Handler
 
@@ -37,7 +35,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-LINK_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+LINK_ERRORS = (*REDIS_AWAY, OSError)
 """Errors of a lost or refused Redis connection: wait and reconnect, never give up."""
 
 Concurrency = Literal["per_stream", "serial"]
@@ -108,6 +106,7 @@ class Agent:
             consumer=self.consumer,
             max_deliveries=settings.max_deliveries,
             dlq=dlq,
+            redis_retry=settings.reconnect_initial,
         )
         self._committer = Committer(app.redis, group)
         self._claimer = Claimer(

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from streams.commit import Unit
 from streams.dlq import dead_letter, dlq_key, fails_key, forget_failures, record_failure
@@ -24,6 +26,8 @@ Kind = Literal["done", "failed", "deferred", "dead", "dropped"]
 moved to the DLQ; dropped: deleted while pending."""
 
 XACK_CHUNK = 1000
+REDIS_AWAY = (RedisConnectionError, RedisTimeoutError)
+"""A handler's Redis link lost (a restart, a reset): not the entry's fault, never counted."""
 
 
 @dataclass(slots=True)
@@ -58,8 +62,10 @@ class Runner:
         consumer: str,
         max_deliveries: int,
         dlq: bool,
+        redis_retry: float = 0.1,
     ) -> None:
         self.topics = topics
+        self.redis_retry = redis_retry
         self.group = group
         self.consumer = consumer
         self.max_deliveries = max_deliveries
@@ -146,6 +152,10 @@ class Runner:
             return self.dead(entry, str(exc) or describe(exc), entry.failures + 1)
         except Defer as exc:
             return self.deferred(entry, exc, [e.id for e in rest])
+        except REDIS_AWAY as exc:
+            log.warning("agent.handler_redis_unavailable", stream=entry.stream, id=entry.id)
+            away = Defer(self.redis_retry, f"redis unavailable: {describe(exc)}")
+            return self.deferred(entry, away, [e.id for e in rest])
         except Exception as exc:
             log.warning(
                 "agent.handler_failed",

@@ -43,7 +43,8 @@ RECOVERY = (
     "agent.claimed",  # a dead worker's entries taken over
     "sent_order_recovered",  # executed before a crash, result written by reconciliation
     "duplicate_order_skipped",  # redelivered order already finished: not sent again
-    "agent.handler_failed",  # a delivery that failed (Redis away) and was retried
+    "agent.handler_failed",  # a delivery that failed and was retried
+    "agent.handler_redis_unavailable",  # a handler that lost Redis: retried, not counted
     "agent.redis_unavailable",  # a worker waiting for Redis
     "install_waiting",  # a worker started while Redis was away
     "broker_unavailable",  # an order waiting for its broker link

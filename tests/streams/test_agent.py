@@ -8,6 +8,7 @@ import pytest
 import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 from pydantic import BaseModel
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from streams import App, Defer, Event, ModelCodec, Outbox, Poison
 from tests.redis_server import RedisServer
@@ -170,6 +171,37 @@ async def test_a_deferred_entry_waits_uncounted_while_others_go_on(
         await until(a_done)
         out = [v.decode().strip('"') for v in await values(r, "t:out")]
         assert out[:2] == ["b1", "b2"] and out[2:] == ["a1", "a2"]
+    finally:
+        await app.stop()
+
+
+async def test_a_handler_losing_redis_is_retried_uncounted(
+    redis_url: str, r: aioredis.Redis
+) -> None:
+    """A handler whose own Redis link drops (a restart resets it) is not the entry's fault:
+    more such failures than max_deliveries neither count nor dead-letter the entry."""
+    app = App(settings(redis_url, max_deliveries=2))
+    source, sink = app.topic("in"), app.topic("out")
+    resets: list[int] = []
+
+    @app.agent(source, group="g")
+    async def copy(event: Event[object], out: Outbox) -> None:
+        if len(resets) < 5:
+            resets.append(event.deliveries)
+            raise RedisConnectionError("Error while reading: Connection reset by peer")
+        out.send(sink, event.value)
+
+    await source.send("x")
+    await app.start()
+    try:
+
+        async def copied() -> bool:
+            return await r.xlen("t:out") == 1
+
+        await until(copied)
+        assert resets == [1] * 5
+        assert await r.exists("t:fails:in:g", "t:dlq:in") == 0
+        assert await pending(r, "t:in", "g") == 0
     finally:
         await app.stop()
 
