@@ -62,7 +62,7 @@ class Runner:
         consumer: str,
         max_deliveries: int,
         dlq: bool,
-        redis_retry: float = 0.1,
+        redis_retry: float,
     ) -> None:
         self.topics = topics
         self.redis_retry = redis_retry
@@ -120,14 +120,17 @@ class Runner:
         fails = self.fails[entry.stream]
         record = record_failure(fails, entry.id, error)
         commands = record[1:] if entry.counted else record
-        touch: Command = ("XCLAIM", entry.stream, self.group, self.consumer, 0, *held, "JUSTID")
-        return Outcome([entry], "failed", Unit(entry.stream, "", [*commands, touch]), error)
+        unit = Unit(entry.stream, "", [*commands, self._touch(entry.stream, held)])
+        return Outcome([entry], "failed", unit, error)
 
     def deferred(self, entry: Entry, defer: Defer, held: Sequence[str]) -> Outcome:
         """Not handled yet: nothing is recorded but the `held` ids re-claimed (as `failed`)."""
-        touch: Command = ("XCLAIM", entry.stream, self.group, self.consumer, 0, *held, "JUSTID")
-        unit = Unit(entry.stream, "", [touch])
+        unit = Unit(entry.stream, "", [self._touch(entry.stream, held)])
         return Outcome([entry], "deferred", unit, str(defer) or "deferred", defer.after)
+
+    def _touch(self, stream: str, held: Sequence[str]) -> Command:
+        """XCLAIM JUSTID of ids still being retried: resets their idle time."""
+        return ("XCLAIM", stream, self.group, self.consumer, 0, *held, "JUSTID")
 
     async def run_stream(self, handler: Handler[Any], entries: Sequence[Entry]) -> list[Outcome]:
         """Handle one stream's entries in id order, stopping at the first failed or

@@ -21,7 +21,7 @@ from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
 from brokers.types import TradeRequest
 from eaflow.instances import InstanceRegistry
-from eaflow.models import InstanceSpec, OrderStatus, Result, TradingConfig
+from eaflow.models import InstanceSpec, Order, OrderStatus, Result, TradingConfig
 from processors.executor.agent import Executor, ExecutorConfig
 from processors.executor.reconcile import Reconciler
 from processors.executor.records import OrderRecords
@@ -219,6 +219,28 @@ async def two_instances(
     return executor, client
 
 
+async def result_of(client: aioredis.Redis, order: Order, what: str) -> Result:
+    """The order's result, once it is in `rtrs`."""
+
+    async def written() -> bool:
+        return order.order_id in await results_of(client)
+
+    await until(written, what)
+    return (await results_of(client))[order.order_id]
+
+
+async def late_result(app: App, executor: Executor, client: aioredis.Redis) -> Result:
+    """Start the executor on one order of the contract instance routed twice its TTL ago."""
+    routed = time.time() - 2 * executor.config.order_ttl
+    late = make_order(symbol="EURUSD", order_type="buy", volume="0.01", routed_at=routed)
+    await executor.topics.orders(INSTANCE).send(late)
+    await app.start()
+    try:
+        return await result_of(client, late, "the late order's result")
+    finally:
+        await client.aclose()
+
+
 def deferrals() -> float:
     labels = {"stream": f"{PREFIX}orders:{INSTANCE}", "group": "executor"}
     return REGISTRY.get_sample_value("eaflow_stream_events_deferred_total", labels) or 0.0
@@ -241,12 +263,8 @@ async def test_an_instance_whose_broker_is_away_holds_up_only_its_own_orders(
     deferred = deferrals()
     await app.start()
     try:
-
-        async def other_done() -> bool:
-            return other.order_id in await results_of(client)
-
-        await until(other_done, "the other instance's result while the link is down")
-        assert (await results_of(client))[other.order_id].status is OrderStatus.FILLED
+        served = await result_of(client, other, "the other instance's result, link down")
+        assert served.status is OrderStatus.FILLED
         assert first.order_id not in await results_of(client)
         pending = await client.xpending(executor.topics.orders(INSTANCE).key, "executor")
         assert int(pending["pending"]) == 2, "both orders of the cut instance wait, in order"
@@ -273,19 +291,7 @@ async def test_an_order_past_its_ttl_is_sent_if_its_broker_reconnects(
     older than its TTL at once, though a reconnect would have found the broker there."""
     executor, client = await two_instances(app, broker, server, redis_client)
     broker.module.shutdown()  # the terminal session is gone (-10004), its server is up
-    routed = time.time() - 2 * executor.config.order_ttl
-    late = make_order(symbol="EURUSD", order_type="buy", volume="0.01", routed_at=routed)
-    await executor.topics.orders(INSTANCE).send(late)
-    await app.start()
-    try:
-
-        async def done() -> bool:
-            return late.order_id in await results_of(client)
-
-        await until(done, "the late order's result")
-        result = (await results_of(client))[late.order_id]
-    finally:
-        await client.aclose()
+    result = await late_result(app, executor, client)
     assert result.status is OrderStatus.FILLED, result
 
 
@@ -330,19 +336,7 @@ async def test_an_unsent_order_fails_past_its_ttl_while_its_broker_stays_away(
     app: App, server: SimServer, redis_client: redis.Redis
 ) -> None:
     executor, client = await two_instances(app, unreachable(), server, redis_client)
-    routed = time.time() - 2 * executor.config.order_ttl
-    late = make_order(symbol="EURUSD", order_type="buy", volume="0.01", routed_at=routed)
-    await executor.topics.orders(INSTANCE).send(late)
-    await app.start()
-    try:
-
-        async def done() -> bool:
-            return late.order_id in await results_of(client)
-
-        await until(done, "the late order's result")
-        result = (await results_of(client))[late.order_id]
-    finally:
-        await client.aclose()
+    result = await late_result(app, executor, client)
     assert (result.status, result.field) == (OrderStatus.FAILED, "broker"), result
     assert result.error is not None
     assert result.error.startswith("broker unavailable: "), result.error
