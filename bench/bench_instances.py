@@ -26,10 +26,10 @@ import redis.asyncio as aioredis
 from bench.common import redis_server, report
 from brokers.sim.server import SimServer
 from eaflow.demo import FIRST_LOGIN
-from eaflow.instances import InstanceRegistry
-from eaflow.models import AccountState, InstanceSpec
-from eaflow.pipeline import build_pipeline, install
+from eaflow.install.pipeline import build_pipeline, install
 from eaflow.settings import Settings
+from model import AccountState, InstanceSpec
+from processors.registry import InstanceRegistry
 
 PREFIX = "ea:"
 INTERVAL = 0.5

@@ -22,7 +22,7 @@ from bench.raw import ROUND_TRIPS, raw_chain
 from brokers.mt5.records import Tick
 from brokers.sim.ticks import encode_tick
 from eaflow.demo import seed_demo
-from eaflow.pipeline import build_pipeline, install
+from eaflow.install.pipeline import build_pipeline, install
 from eaflow.settings import Settings
 
 PREFIX = "ea:"

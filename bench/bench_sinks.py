@@ -20,7 +20,7 @@ import duckdb
 import redis.asyncio as aioredis
 
 from bench.common import redis_server, report
-from eaflow.models import Result
+from model import Result
 from sinks.batch import results_table
 from sinks.clickhouse import ClickHouseStore, chdb_url
 from sinks.config import SinkConfig

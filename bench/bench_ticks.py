@@ -22,6 +22,7 @@ from typing import Any
 
 import redis
 import redis.asyncio as aioredis
+from processors.topics import Topics
 
 from bench.common import redis_server, report
 from brokers.mt5.records import Tick
@@ -30,7 +31,6 @@ from processors.ticks.agent import TickAgent
 from processors.ticks.recorded import recorded_files
 from processors.ticks.replay import merged
 from processors.ticks.writer import TickWriter
-from processors.topics import Topics
 from streams import App, AppSettings, Event, Outbox
 from streams.ring import TickRing, tick_array
 from tests.redis_server import free_port

@@ -24,7 +24,7 @@ from brokers.mt5.records import Tick
 from brokers.sim.ticks import encode_tick
 from eaflow.demo import seed_demo
 from eaflow.gateway.sources import Source, SourceStore
-from eaflow.instances import InstanceRegistry
+from processors.registry import InstanceRegistry
 from tests.redis_server import free_port
 
 PREFIX = "ea:"

@@ -6,11 +6,8 @@ from urllib.parse import urlparse
 
 from brokers.mt5.broker import Mt5Broker
 from brokers.mt5.config import TerminalConfig
+from model.errors import MissingExtra
 from streams.clients import sync_client
-
-
-class MissingExtra(RuntimeError):
-    """An optional dependency is not installed; the message says how to install it."""
 
 
 def broker_for(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from brokers.sim.server import SimServer
-from eaflow.instances import InstanceRegistry
-from eaflow.models import InstanceSpec, TradingConfig
+from model import InstanceSpec, TradingConfig
+from processors.registry import InstanceRegistry
 from streams.clients import sync_client
 
 FIRST_LOGIN = 5_000_001

@@ -13,7 +13,7 @@ import structlog
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
-from eaflow.pipeline import Pipeline
+from eaflow.install.pipeline import Pipeline
 from streams import metrics as stream_metrics
 from streams.inspect import stream_status
 

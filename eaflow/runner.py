@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from eaflow.pipeline import Pipeline
+from eaflow.install.pipeline import Pipeline
 
 log = structlog.get_logger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from eaflow.models.base import Message
+from model.base import Message
 
 
 def _env(name: str, default: str | None = None) -> str | None:

@@ -17,7 +17,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from brokers.types import BrokerUnavailable
-from eaflow.pipeline import Pipeline, install
+from eaflow.install.pipeline import Pipeline, install
 
 log = structlog.get_logger(__name__)
 

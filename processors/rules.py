@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
 from brokers.mt5.records import SymbolInfo, Tick
-from eaflow.models import OrderType
+from model import OrderType
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from brokers.mt5 import constants as mt5
 from brokers.mt5.api import MT5Api
 from brokers.mt5.records import OrderSendResult, SymbolInfo, Tick, TradePosition
 from brokers.mt5.retcodes import retcode
-from eaflow.models import Action, OrderStatus, Result, TradingConfig, TrailingStop
+from model import Action, OrderStatus, Result, TradingConfig, TrailingStop
 
 
 class SlMove(NamedTuple):

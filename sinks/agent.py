@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from eaflow.models import Result
+from model import Result
 from sinks.batch import results_table
 from sinks.metrics import SINK_BATCH_SECONDS, SINK_DUPLICATES, SINK_FAILURES, SINK_ROWS
 from sinks.types import ResultStore, first_line

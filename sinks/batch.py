@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import structlog
 
-from eaflow.models import Result
+from model import Result
 from sinks.schema import ARROW_SCHEMA, COLUMNS
 
 log = structlog.get_logger(__name__)

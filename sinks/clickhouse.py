@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from brokers.factory import MissingExtra
+from model.errors import MissingExtra
 from sinks.schema import CLICKHOUSE_MIGRATIONS, CLICKHOUSE_TABLE
 from sinks.types import SinkUnavailable, first_line
 

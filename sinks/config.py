@@ -7,9 +7,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from eaflow.database import database_path
 from eaflow.settings import Settings
 from sinks.clickhouse import chdb_url
+from sinks.database import database_path
 
 
 class SinkConfig(BaseModel):

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from eaflow.database import connect, migrate
+from sinks.database import connect, migrate
 from sinks.schema import COLUMN_NAMES, DUCKDB_MIGRATIONS, TABLE
 from sinks.types import SinkUnavailable, first_line
 

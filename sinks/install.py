@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import structlog
 from redis.asyncio import Redis
 
-from eaflow.models import Result
+from model import Result
 from sinks.agent import ResultSink
 from sinks.clickhouse import CHDB_HINT, ClickHouseStore
 from sinks.config import SinkConfig
@@ -19,7 +19,7 @@ from sinks.types import ResultStore
 from streams import App, Topic
 
 if TYPE_CHECKING:
-    from eaflow.pipeline import Pipeline
+    from eaflow.install.pipeline import Pipeline
 
 log = structlog.get_logger(__name__)
 
@@ -86,7 +86,7 @@ def install_result_sinks(
 
 
 async def install_sinks(p: Pipeline) -> None:
-    """Installer of the `rtrs` worker topic (see eaflow/components.py)."""
+    """Installer of the `rtrs` worker topic (see eaflow/install/__init__.py)."""
     config = SinkConfig.from_settings(p.settings)
     sinks = install_result_sinks(p.app, p.topics.rtrs, config)
     for sink in sinks:

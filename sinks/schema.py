@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from eaflow.database import Migration
+from sinks.database import Migration
 
 TABLE = "results"
 CLICKHOUSE_TABLE = "results_log"  # the ReplacingMergeTree; `results` is its FINAL view

@@ -40,8 +40,9 @@ def stream_id(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-def text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def text(value: bytes | str, errors: str = "strict") -> str:
+    """A Redis reply as text (replies are bytes on RESP2 clients, str on decoding ones)."""
+    return value.decode(errors=errors) if isinstance(value, bytes) else value
 
 
 def parse_entries(stream: str, raw: Iterable[Sequence[Any]]) -> list[Entry]:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from brokers.mt5 import constants as mt5
 from brokers.mt5.records import SymbolInfo, Tick, TradeOrder, TradePosition
 from brokers.types import TradeRequest
-from eaflow.models import Action, Order, OrderType, Side
+from model import Action, Order, OrderType, Side
 
 ORDER_TYPES = {
     OrderType.BUY: mt5.ORDER_TYPE_BUY,

@@ -18,8 +18,8 @@ from eaflow.cli.options import PrefixOption, RedisOption, settings_from
 from eaflow.config import GLOBAL, ConfigRefused, ConfigService, ConfigStore
 from eaflow.config.scopes import parse_value, scope_name
 from eaflow.config.store import VersionConflict
-from eaflow.database import database_path
-from eaflow.instances import InstanceRegistry
+from processors.registry import InstanceRegistry
+from sinks.database import database_path
 from streams.clients import async_client
 
 T = TypeVar("T")

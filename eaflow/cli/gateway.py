@@ -13,11 +13,11 @@ from rich.console import Console
 from eaflow.cli.options import PrefixOption, RedisOption, require_redis, settings_from
 from eaflow.config.service import ConfigService
 from eaflow.config.store import ConfigStore
-from eaflow.database import database_path
 from eaflow.gateway.app import create_app
 from eaflow.gateway.config import GatewayConfig
 from eaflow.gateway.server import GatewayServer, usage
-from eaflow.instances import InstanceRegistry
+from processors.registry import InstanceRegistry
+from sinks.database import database_path
 from streams.clients import async_client
 
 ListOption = Annotated[list[str] | None, typer.Option(help="Repeat or separate with commas.")]

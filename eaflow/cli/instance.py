@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from brokers.factory import MissingExtra, broker_for
+from brokers.factory import broker_for
 from brokers.mt5.config import TerminalConfig
 from brokers.types import BrokerUnavailable
 from eaflow.cli.options import (
@@ -22,8 +22,9 @@ from eaflow.cli.options import (
     settings_from,
     with_mt5,
 )
-from eaflow.instances import InstanceRegistry
-from eaflow.models import InstanceSpec, refusal_of
+from model import InstanceSpec, refusal_of
+from model.errors import MissingExtra
+from processors.registry import InstanceRegistry
 from streams.clients import async_client
 
 instance_app = typer.Typer(

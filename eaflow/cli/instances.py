@@ -14,9 +14,9 @@ from rich.console import Console
 from rich.table import Table
 
 from eaflow.cli.options import PrefixOption, RedisOption, require_redis, settings_from
-from eaflow.instances import InstanceRegistry
-from eaflow.manager import commands
-from eaflow.manager.commands import InstanceRow, UnknownInstance
+from processors.manager import commands
+from processors.manager.commands import InstanceRow, UnknownInstance
+from processors.registry import InstanceRegistry
 from streams.clients import async_client
 
 T = TypeVar("T")

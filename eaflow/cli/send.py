@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from rich.console import Console
 
 from eaflow.cli.options import PrefixOption, RedisOption, require_redis, settings_from
-from eaflow.models import Result, Signal, refusal_of
+from model import Result, Signal, refusal_of
 from streams.clients import async_client
 
 

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from eaflow.cli.options import PrefixOption, RedisOption, require_redis, settings_from
 from eaflow.gateway.sources import Source, SourceStore, new_secret
-from eaflow.models import StopsUnit, refusal_of
+from model import StopsUnit, refusal_of
 from streams.clients import async_client
 
 sources = typer.Typer(

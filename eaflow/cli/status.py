@@ -12,9 +12,9 @@ from rich.table import Table
 
 from eaflow.cli.instances import instances_table
 from eaflow.cli.options import PrefixOption, RedisOption, require_redis, settings_from
-from eaflow.instances import InstanceRegistry
-from eaflow.manager.commands import InstanceRow
-from eaflow.manager.commands import rows as instance_rows
+from processors.manager.commands import InstanceRow
+from processors.manager.commands import rows as instance_rows
+from processors.registry import InstanceRegistry
 from sinks.lag import SinkStatus, sink_status
 from streams.clients import async_client
 from streams.inspect import StreamStatus, stream_status

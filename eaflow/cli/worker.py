@@ -18,7 +18,7 @@ from eaflow.cli.options import (
     with_mt5,
 )
 from eaflow.exporter import export_metrics
-from eaflow.pipeline import build_pipeline
+from eaflow.install.pipeline import build_pipeline
 from eaflow.runner import serve
 from eaflow.startup import install_when_ready
 from processors.ticks.replay import ReplayConfig

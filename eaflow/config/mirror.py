@@ -1,6 +1,6 @@
 """The configuration in Redis: publish a version, back it up, restore it into an empty Redis.
 
-Instances read only Redis (`eaflow.instances.InstanceRegistry` keys). A trading state
+Instances read only Redis (`processors.registry.InstanceRegistry` keys). A trading state
 switched at run time (an `eaoff` alert) lives in Redis; publishing another change keeps
 it, and only a change that sets `trading_state` itself overrides it.
 """
@@ -16,8 +16,9 @@ from redis.typing import EncodableT, FieldT
 
 from eaflow.config.scopes import GLOBAL, Document, effective
 from eaflow.config.store import Backup, ConfigSnapshot
-from eaflow.instances import InstanceRegistry
-from eaflow.models import InstanceSpec, TradingState, new_id
+from model import InstanceSpec, TradingState, new_id
+from processors.registry import InstanceRegistry
+from streams.reader import text
 
 
 def specs_of(snapshot: ConfigSnapshot) -> dict[str, InstanceSpec]:
@@ -50,20 +51,20 @@ async def publish(
     async with redis.pipeline(transaction=True) as pipe:
         while True:
             try:
-                await pipe.watch(registry.key, registry.state_key)
-                current = await pipe.hgetall(registry.key)
-                has_state = await pipe.exists(registry.state_key)
+                await pipe.watch(registry.keys.instances, registry.keys.trading_state)
+                current = await pipe.hgetall(registry.keys.instances)
+                has_state = await pipe.exists(registry.keys.trading_state)
                 specs = {i: _keep_state(s, current, states_from) for i, s in specs.items()}
                 pipe.multi()  # type: ignore[no-untyped-call]
                 if specs:
                     mapping: dict[FieldT, EncodableT] = {
                         i: s.model_dump_json() for i, s in specs.items()
                     }
-                    pipe.hset(registry.key, mapping=mapping)
+                    pipe.hset(registry.keys.instances, mapping=mapping)
                 if GLOBAL in states_from or not has_state:
-                    pipe.set(registry.state_key, global_state(snapshot).value)
-                pipe.set(registry.version_key, snapshot.version)
-                pipe.set(registry.rev_key, new_id())
+                    pipe.set(registry.keys.trading_state, global_state(snapshot).value)
+                pipe.set(registry.keys.config_version, snapshot.version)
+                pipe.set(registry.keys.instances_rev, new_id())
                 await pipe.execute()
                 return specs
             except WatchError:
@@ -102,23 +103,23 @@ async def backup_entries(registry: InstanceRegistry) -> tuple[int, list[Entry]]:
     """The configuration keys of Redis as (key, field, value) rows, and their version."""
     redis = registry.redis
     pipe = redis.pipeline(transaction=True)
-    pipe.hgetall(registry.key)
-    pipe.get(registry.state_key)
-    pipe.get(registry.version_key)
+    pipe.hgetall(registry.keys.instances)
+    pipe.get(registry.keys.trading_state)
+    pipe.get(registry.keys.config_version)
     specs, state, version = await pipe.execute()
     entries: list[Entry] = [
-        (registry.key, _text(field), _text(value)) for field, value in specs.items()
+        (registry.keys.instances, text(field), text(value)) for field, value in specs.items()
     ]
     if state is not None:
-        entries.append((registry.state_key, None, _text(state)))
+        entries.append((registry.keys.trading_state, None, text(state)))
     if version is not None:
-        entries.append((registry.version_key, None, _text(version)))
+        entries.append((registry.keys.config_version, None, text(version)))
     return int(version or 0), entries
 
 
 async def is_empty(registry: InstanceRegistry) -> bool:
     """No configuration in Redis: no instances, no version (a fresh or lost Redis)."""
-    return not await registry.redis.exists(registry.key, registry.version_key)
+    return not await registry.redis.exists(registry.keys.instances, registry.keys.config_version)
 
 
 async def restore(registry: InstanceRegistry, backup: Backup) -> int:
@@ -127,25 +128,21 @@ async def restore(registry: InstanceRegistry, backup: Backup) -> int:
     Keys are re-rooted on the registry's prefix, so a backup restores under another one.
     """
     roots = {
-        "instances": registry.key,
-        "trading_state": registry.state_key,
-        "config:version": registry.version_key,
+        "instances": registry.keys.instances,
+        "trading_state": registry.keys.trading_state,
+        "config:version": registry.keys.config_version,
     }
     pipe = registry.redis.pipeline(transaction=True)
     specs: dict[FieldT, EncodableT] = {}
     for key, field, value in backup.entries:
         target = next((k for suffix, k in roots.items() if key.endswith(suffix)), None)
-        if target == registry.key and field is not None:
+        if target == registry.keys.instances and field is not None:
             InstanceSpec.model_validate_json(value)  # refuse a backup that no longer loads
             specs[field] = value
         elif target is not None:
             pipe.set(target, value)
     if specs:
-        pipe.hset(registry.key, mapping=specs)
-    pipe.set(registry.rev_key, new_id())
+        pipe.hset(registry.keys.instances, mapping=specs)
+    pipe.set(registry.keys.instances_rev, new_id())
     await pipe.execute()
     return len(backup.entries)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from eaflow.models import TradingConfig, refusal_of
+from model import TradingConfig, refusal_of
 
 GLOBAL = "*"
 """The scope of global defaults (no instance id can be `*`)."""

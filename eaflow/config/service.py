@@ -27,8 +27,9 @@ from eaflow.config.scopes import (
     validate,
 )
 from eaflow.config.store import Change, ConfigSnapshot, ConfigStore, VersionConflict
-from eaflow.instances import InstanceRegistry
-from eaflow.models import InstanceSpec, TradingConfig
+from model import InstanceSpec, TradingConfig
+from processors.registry import InstanceRegistry
+from streams.reader import text
 
 ATTEMPTS = 5  # optimistic retries when another writer commits in between
 
@@ -214,10 +215,10 @@ class ConfigService:
         if self.registry is None:
             return {}
         try:
-            raw = await self.registry.redis.hgetall(self.registry.applied_key)
+            raw = await self.registry.redis.hgetall(self.registry.keys.config_applied)
         except (RedisError, OSError):
             return {}
-        return {_text(k): int(v) for k, v in raw.items()}
+        return {text(k): int(v) for k, v in raw.items()}
 
     async def backup(self) -> int:
         """Copy Redis's configuration keys into DuckDB; returns the backup id."""
@@ -256,7 +257,3 @@ def _refuse_in(scope: str, check: Callable[[], TradingConfig]) -> TradingConfig:
         where = "" if scope == GLOBAL else f" (instance {scope})"
         raise ConfigRefused(refused.field, f"{refused.rule}{where}", scope) from refused
     return config
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

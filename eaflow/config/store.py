@@ -18,7 +18,7 @@ import orjson
 import pyarrow as pa
 
 from eaflow.config.scopes import Document
-from eaflow.database import Migration, connect, migrate
+from sinks.database import Migration, connect, migrate
 
 TABLES = [
     "CREATE TABLE config_scopes (scope VARCHAR PRIMARY KEY, body VARCHAR NOT NULL)",

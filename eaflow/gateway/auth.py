@@ -10,7 +10,7 @@ from typing import Any
 from eaflow.gateway.addresses import Address, allowed, parse_allowlist
 from eaflow.gateway.events import Refused
 from eaflow.gateway.sources import Source
-from eaflow.models import InstanceSpec
+from model import InstanceSpec
 
 
 def signature_of(secret: str, body: bytes) -> str:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from eaflow.gateway.context import Gateway, gateway
 from eaflow.gateway.markers import marker, position_types
 from eaflow.gateway.symbols import ChartSymbols, chart_symbols
-from eaflow.models import AccountState, Result
+from model import AccountState, Result
 
 STATIC = Path(__file__).parent / "static"
 router = APIRouter(tags=["chart"])
@@ -44,7 +44,7 @@ async def symbols(found: Annotated[ChartSymbols, Depends(chart_symbols)]) -> lis
 
 
 async def state_of(gw: Gateway, instance: str) -> AccountState | None:
-    raw = await gw.redis.get(gw.state_key(instance))
+    raw = await gw.redis.get(gw.keys.state(instance))
     if raw is None:
         return None
     try:
@@ -63,7 +63,7 @@ async def state(instance: str, gw: Gw) -> dict[str, Any]:
 
 async def recent_results(gw: Gateway, instance: str, symbol: str, limit: int) -> list[Result]:
     """Newest first, from the last `results_shown` entries of `rtrs`."""
-    entries: Any = await gw.redis.xrevrange(gw.key("rtrs"), count=gw.config.results_shown)
+    entries: Any = await gw.redis.xrevrange(gw.keys.rtrs, count=gw.config.results_shown)
     found = []
     for _, fields in entries:
         try:

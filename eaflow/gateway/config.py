@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 
 from eaflow.gateway.addresses import ANY, Network, parse_allowlist
-from eaflow.models.base import Message
+from model.base import Message
 
 ENV = {
     "allow": "EAFLOW_GATEWAY_ALLOW",

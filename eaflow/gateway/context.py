@@ -11,7 +11,7 @@ from eaflow.gateway.config import GatewayConfig
 from eaflow.gateway.events import SecurityLog
 from eaflow.gateway.ratelimit import RateLimiter
 from eaflow.gateway.sources import SourceStore
-from eaflow.instances import InstanceRegistry
+from processors.registry import InstanceRegistry
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Gateway:
         self.proxies = self.config.proxies
         self.sources = SourceStore(self.redis, self.prefix)
         self.registry = InstanceRegistry(self.redis, self.prefix)
-        self.security = SecurityLog(self.redis, self.key("security"), self.config.security_maxlen)
+        self.security = SecurityLog(self.redis, self.keys.security, self.config.security_maxlen)
         self.limiter = RateLimiter(self.redis, self.prefix)
 
     def key(self, name: str) -> str:

@@ -20,7 +20,7 @@ from brokers.sim.ticks import TickFormatError, decode_tick
 from eaflow.gateway.chart import state_of
 from eaflow.gateway.context import Gateway, gateway
 from eaflow.gateway.markers import marker, position_types
-from eaflow.models import AccountState, Result
+from model import AccountState, Result
 
 router = APIRouter(tags=["chart"])
 BLOCK_MS = 1000
@@ -72,7 +72,7 @@ def result_events(
 
 
 async def stream(gw: Gateway, request: Request, symbol: str, instance: str) -> AsyncIterator[bytes]:
-    ticks, rtrs = gw.ticks_key(symbol), gw.key("rtrs")
+    ticks, rtrs = gw.keys.ticks(symbol), gw.keys.rtrs
     last = {ticks: await last_id(gw, ticks), rtrs: await last_id(gw, rtrs)}
     seen_state: float | None = None
     quiet_since = time.monotonic()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from eaflow.models import AccountState, Action, OrderStatus, Result
+from model import AccountState, Action, OrderStatus, Result
 
 BUY, SELL = 0, 1  # POSITION_TYPE_BUY / POSITION_TYPE_SELL
 UP, DOWN, GREY, ORANGE, BLUE = "#26a69a", "#ef5350", "#787b86", "#ff9800", "#2962ff"

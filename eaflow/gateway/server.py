@@ -13,13 +13,13 @@ from fastapi import FastAPI
 
 from eaflow.config.service import ConfigService
 from eaflow.config.store import ConfigStore
-from eaflow.database import database_path
 from eaflow.gateway.app import create_app
 from eaflow.gateway.config import GatewayConfig
 from eaflow.gateway.sources import Source
+from sinks.database import database_path
 
 if TYPE_CHECKING:
-    from eaflow.pipeline import Pipeline
+    from eaflow.install.pipeline import Pipeline
 
 log = structlog.get_logger(__name__)
 

@@ -14,8 +14,8 @@ from redis.asyncio import Redis
 
 from eaflow.gateway.addresses import parse_allowlist
 from eaflow.gateway.alerts import Defaults
-from eaflow.models.base import Message
-from eaflow.models.enums import StopsUnit
+from model.base import Message
+from model.enums import StopsUnit
 
 SourceName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:#@+\-]+$")]
 DEFAULT_SOURCE = "tradingview"

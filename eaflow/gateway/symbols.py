@@ -42,7 +42,7 @@ class ChartSymbols:
     async def digits(self, symbol: str) -> int:
         """Digits of a symbol without a spec: read off its latest quote (5 when none)."""
         try:
-            tick = entry_tick(await self.gw.redis.xrevrange(self.gw.ticks_key(symbol), count=1))
+            tick = entry_tick(await self.gw.redis.xrevrange(self.gw.keys.ticks(symbol), count=1))
         except TickFormatError:
             return 5
         return 5 if tick is None else max(decimals(tick.bid), decimals(tick.ask))

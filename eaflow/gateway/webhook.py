@@ -23,7 +23,7 @@ from eaflow.gateway.context import Gateway, gateway
 from eaflow.gateway.events import Refused
 from eaflow.gateway.events import Request as Seen
 from eaflow.gateway.sources import Source
-from eaflow.models import InstanceSpec, Signal, refusal_of
+from model import InstanceSpec, Signal, refusal_of
 
 router = APIRouter(tags=["webhook"])
 
@@ -163,7 +163,7 @@ async def accept(gw: Gateway, request: Request, seen: dict[str, Any]) -> JSONRes
             out.append(validated(fields, source))
     pipe = gw.redis.pipeline(transaction=True)
     for signal in out:
-        pipe.xadd(gw.key("rtss"), {"d": orjson.dumps(signal)})
+        pipe.xadd(gw.keys.rtss, {"d": orjson.dumps(signal)})
     await pipe.execute()
     ids = [s["signal_id"] for s in out]
     return JSONResponse(

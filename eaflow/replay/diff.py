@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from eaflow.models import Result
+from model import Result
 
 COMPARED = (
     "action",

@@ -14,11 +14,11 @@ from typing import Any
 
 import orjson
 
-from eaflow.instances import InstanceRegistry
-from eaflow.models import Order, Result
 from eaflow.replay.sandbox import Sandbox
 from eaflow.replay.source import Entry
+from model import Order, Result
 from processors.executor.agent import Executor
+from processors.registry import InstanceRegistry
 from processors.router.agent import Router
 from streams import Event, Outbox, Topic
 from streams.commit import Committer, Unit

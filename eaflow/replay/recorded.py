@@ -10,9 +10,9 @@ from typing import Any
 import duckdb
 from redis.asyncio import Redis
 
-from eaflow.database import connect
-from eaflow.models import Result
 from eaflow.replay.source import PAGE
+from model import Result
+from sinks.database import connect
 
 RESULT_FIELDS = tuple(Result.model_fields)
 

@@ -10,14 +10,14 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from eaflow.database import database_path
-from eaflow.instances import InstanceRegistry
-from eaflow.models import Result
 from eaflow.replay.diff import Row, compare
 from eaflow.replay.dryrun import DryRun, Replayed, kind_of
 from eaflow.replay.recorded import from_duckdb, from_stream
 from eaflow.replay.sandbox import Sandbox
 from eaflow.replay.source import Entry, copy_range, debug_stream, read_range
+from model import Result
+from processors.registry import InstanceRegistry
+from sinks.database import database_path
 
 Progress = Callable[[int, int], None]
 """Called with (entries done, entries in the range) as a replay advances."""

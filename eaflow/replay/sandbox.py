@@ -11,14 +11,14 @@ from typing import Any
 import orjson
 import redis
 import redis.asyncio as aioredis
+from processors.topics import Topics
 
 from brokers.factory import broker_for
 from brokers.mt5.broker import Mt5Broker
 from brokers.sim.server import SimServer
-from eaflow.instances import InstanceRegistry
-from eaflow.models import InstanceSpec
-from processors.state_sync import snapshot
-from processors.topics import Topics
+from model import InstanceSpec
+from processors.manager.state_sync import snapshot
+from processors.registry import InstanceRegistry
 from streams import App, AppSettings
 
 SANDBOX_ROOT = "eaflow-replay:"
@@ -77,7 +77,7 @@ class Sandbox:
         for instance, broker in self.brokers.items():
             state = await snapshot(instance, broker)
             if state is not None:
-                pipe.set(self.topics.state_key(instance), state.model_dump_json())
+                pipe.set(self.topics.keys.state(instance), state.model_dump_json())
         await pipe.execute()
 
     async def place_ticks(self, symbols: Iterable[str], entry_id: str) -> None:
@@ -92,7 +92,7 @@ class Sandbox:
                 continue
             tick_id, fields = found[0]
             if self._placed.get(symbol) != tick_id:
-                await self.redis.xadd(self.topics.ticks_key(symbol), {b"d": fields[b"d"]})
+                await self.redis.xadd(self.topics.keys.ticks(symbol), {b"d": fields[b"d"]})
                 self._placed[symbol] = tick_id
 
     async def close(self) -> int:

@@ -7,12 +7,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from streams.reader import text
+
 Entry = tuple[str, dict[bytes, bytes]]
 PAGE = 1000
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 async def read_range(
@@ -31,7 +29,7 @@ async def read_range(
     lower = start
     while True:
         page: Any = await redis.xrange(key, min=lower, max=end, count=PAGE)
-        entries.extend((_text(entry_id), fields) for entry_id, fields in page)
+        entries.extend((text(entry_id), fields) for entry_id, fields in page)
         if on_page is not None:
             on_page(len(page))
         if len(entries) > limit:
@@ -69,7 +67,7 @@ async def copy_range(
         for entry_id, fields in chunk:
             copied: dict[Any, Any] = {**fields, b"replayed_from": f"{origin} {entry_id}".encode()}
             pipe.xadd(target, copied)
-        ids.extend(_text(new_id) for new_id in await pipe.execute())
+        ids.extend(text(new_id) for new_id in await pipe.execute())
         if on_copied is not None:
             on_copied(len(chunk))
     return ids

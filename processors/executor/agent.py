@@ -12,8 +12,7 @@ import structlog
 from redis.asyncio import Redis
 
 from brokers.types import Broker, BrokerUnavailable
-from eaflow.instances import InstanceRegistry
-from eaflow.models import Action, InstanceSpec, Order, OrderLifecycle, OrderStatus, TradingConfig
+from model import Action, InstanceSpec, Order, OrderLifecycle, OrderStatus, TradingConfig
 from processors.executor.execute import RetryPolicy, execute
 from processors.executor.limits import AccountLimits
 from processors.executor.outcome import Outcome, build_result
@@ -21,6 +20,7 @@ from processors.executor.rate import OrderRate
 from processors.executor.reconcile import Reconciler
 from processors.executor.records import OrderFinished, OrderRecords
 from processors.metrics import RESULTS, SIGNAL_LATENCY
+from processors.registry import InstanceRegistry
 from processors.rules import Refusal
 from processors.topics import Topics
 from streams import Defer, Event, Outbox
@@ -28,7 +28,7 @@ from streams import Defer, Event, Outbox
 log = structlog.get_logger(__name__)
 
 GROUP = "executor"
-"""The consumer group executors read `orders:{instance}` as (see eaflow/components.py)."""
+"""The consumer group executors read `orders:{instance}` as (see eaflow/install/__init__.py)."""
 REMEMBERED = 10_000
 """Entries whose order id is remembered, to tell a second entry of an order in one batch."""
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from brokers.mt5 import constants as mt5
 from brokers.mt5.requests import matching_orders, matching_positions
 from brokers.types import Broker
-from eaflow.models import Action, Order, OrderStatus
+from model import Action, Order, OrderStatus
 from processors.executor.outcome import Outcome
 
 HISTORY = timedelta(days=3)

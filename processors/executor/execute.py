@@ -14,7 +14,7 @@ from brokers.mt5.records import OrderSendResult
 from brokers.mt5.requests import order_comment
 from brokers.mt5.retcodes import retcode
 from brokers.types import Broker, BrokerUnavailable, TradeRequest
-from eaflow.models import Order, OrderLifecycle, OrderStatus, TradingConfig
+from model import Order, OrderLifecycle, OrderStatus, TradingConfig
 from processors.executor.applied import find_applied
 from processors.executor.limits import AccountLimits
 from processors.executor.outcome import SUCCESS_RETCODES, Outcome, status_for

@@ -24,7 +24,7 @@ import orjson
 from redis.asyncio import Redis
 
 from brokers.mt5 import constants as mt5
-from eaflow.models import Order, TradingConfig
+from model import Order, TradingConfig
 from processors.topics import Topics
 
 
@@ -65,7 +65,7 @@ class AccountLimits:
         """Read the latest states of `instances` in one round trip."""
         if not instances:
             return
-        raw = await self.redis.mget([self.topics.state_key(i) for i in instances])
+        raw = await self.redis.mget([self.topics.keys.state(i) for i in instances])
         for instance, value in zip(instances, raw, strict=True):
             snapshot = _snapshot(value) if value else None
             if snapshot is None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5.retcodes import retcode
-from eaflow.models import Action, Order, OrderLifecycle, OrderStatus, Result
+from model import Action, Order, OrderLifecycle, OrderStatus, Result
 
 SUCCESS_RETCODES = frozenset(
     {mt5.TRADE_RETCODE_DONE, mt5.TRADE_RETCODE_DONE_PARTIAL, mt5.TRADE_RETCODE_PLACED}

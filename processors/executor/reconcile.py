@@ -24,7 +24,7 @@ from redis.exceptions import WatchError
 
 from brokers.mt5.records import TradeOrder, TradePosition
 from brokers.types import Broker
-from eaflow.models import OrderLifecycle, OrderStatus, Result
+from model import OrderLifecycle, OrderStatus, Result
 from processors.executor.applied import find_applied
 from processors.executor.execute import find_on_broker
 from processors.executor.outcome import build_result

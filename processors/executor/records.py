@@ -26,8 +26,9 @@ import orjson
 from redis.asyncio import Redis
 
 from brokers.mt5.requests import order_comment
-from eaflow.models import Order, OrderStatus
+from model import Order, OrderStatus
 from streams import Outbox
+from streams.reader import text
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class OrderRecords:
 
     async def status(self, order: Order) -> OrderStatus | None:
         raw = await self.redis.hget(self.status_key(order.instance), order.order_id)
-        return None if raw is None else OrderStatus(_text(raw))
+        return None if raw is None else OrderStatus(text(raw))
 
     async def mark_sent(self, order: Order, at: float | None = None) -> float:
         """Record the order as sent, before it is sent; returns the time recorded. Raises
@@ -100,7 +101,7 @@ class OrderRecords:
         args: list[str | bytes] = [order.order_id, OrderStatus.SENT.value, entry, comment]
         done = await self._mark(keys=keys, args=args)
         if done is not None:
-            raise OrderFinished(order, OrderStatus(_text(done)))
+            raise OrderFinished(order, OrderStatus(text(done)))
         return sent_at
 
     def finish(self, out: Outbox, order: Order, status: OrderStatus) -> None:
@@ -126,8 +127,4 @@ class OrderRecords:
         if not wanted:
             return {}
         ids = await self.redis.hmget(self.comments_key(instance), wanted)
-        return {c: _text(i) for c, i in zip(wanted, ids, strict=True) if i is not None}
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+        return {c: text(i) for c, i in zip(wanted, ids, strict=True) if i is not None}

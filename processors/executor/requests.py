@@ -6,7 +6,7 @@ from brokers.mt5 import constants as mt5
 from brokers.mt5 import requests as build
 from brokers.mt5.records import SymbolInfo, Tick
 from brokers.types import Broker, BrokerUnavailable, TradeRequest
-from eaflow.models import Action, Order, TradingConfig
+from model import Action, Order, TradingConfig
 from processors.executor.limits import AccountLimits
 from processors.rules import Refusal
 

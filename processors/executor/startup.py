@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 
-from brokers.factory import MissingExtra, broker_for, terminal_endpoint
+from brokers.factory import broker_for, terminal_endpoint
 from brokers.mt5.broker import Mt5Broker
 from brokers.mt5.session import connect_with_retry
-from eaflow.models import InstanceSpec
+from model import InstanceSpec
+from model.errors import MissingExtra
 from processors.executor import faults
 from processors.executor.reconcile import Reconciler
 

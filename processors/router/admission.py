@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from eaflow.models import Action, Signal, TradingConfig
+from model import Action, Signal, TradingConfig
 from processors.rules import Refusal
 
 

@@ -19,8 +19,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from brokers.mt5.records import SymbolInfo, Tick
-from eaflow.instances import InstanceRegistry
-from eaflow.models import (
+from model import (
     Action,
     InstanceSpec,
     Order,
@@ -32,6 +31,7 @@ from eaflow.models import (
     refusal_of,
 )
 from processors.metrics import SIGNALS_RECEIVED, SIGNALS_REJECTED
+from processors.registry import InstanceRegistry
 from processors.router.plan import Market, plan_order
 from processors.router.prices import LatestTicks
 from processors.router.targets import resolve_targets
@@ -54,10 +54,10 @@ class Router:
         self.symbols: dict[str, dict[str, SymbolInfo]] = {}
         self.balances: dict[str, Decimal] = {}
         self.global_state = TradingState.ACTIVE
-        self._rev_keys = [registry.rev_key, registry.symbols_rev_key]
+        self._rev_keys = [registry.keys.instances_rev, registry.keys.symbols_rev]
         self._revs: list[Any] = [None, None]  # the publications the last refresh read
         self._unreadable: dict[str, bytes | str] = {}  # instance → its refused snapshot
-        self.prices = LatestTicks(redis, topics.ticks_key)  # its `run` is an app task
+        self.prices = LatestTicks(redis, topics.keys.ticks)  # its `run` is an app task
 
     async def refresh(self) -> None:
         revs = await self.redis.mget(self._rev_keys)  # read before what they stand for
@@ -67,7 +67,7 @@ class Router:
         if rev is None or rev != self._revs[1] or self.instances.keys() - self.symbols:
             self.symbols = await self.registry.all_symbols(list(self.instances))
         self._revs = revs  # symbols are read again only after a new publication
-        states = await self.redis.mget([self.topics.state_key(i) for i in self.instances])
+        states = await self.redis.mget([self.topics.keys.state(i) for i in self.instances])
         balances = {i: self._balance(i, raw) for i, raw in zip(self.instances, states, strict=True)}
         self.balances = {i: b for i, b in balances.items() if b is not None}
 
@@ -156,8 +156,8 @@ class Router:
         )
         self.instances[spec.instance_id] = updated
         self._once(out, spec.instance_id, signal.effective_order_id, OrderStatus.MODIFIED)
-        out.call("HSET", self.registry.key, spec.instance_id, updated.model_dump_json())
-        out.call("SET", self.registry.rev_key, new_id())
+        out.call("HSET", self.registry.keys.instances, spec.instance_id, updated.model_dump_json())
+        out.call("SET", self.registry.keys.instances_rev, new_id())
         out.send(
             self.topics.rtrs,
             Result(
@@ -175,7 +175,7 @@ class Router:
 
     def _once(self, out: Outbox, instance: str, order_id: str, status: OrderStatus) -> None:
         """What follows in `out` is written only if the order has no record yet."""
-        out.once(self.topics.order_records_key(instance), order_id, status.value)
+        out.once(self.topics.keys.order_records(instance), order_id, status.value)
 
     def _reject(self, signal: Signal, instance: str, refusal: Refusal, out: Outbox) -> None:
         SIGNALS_REJECTED.labels(field=refusal.field).inc()

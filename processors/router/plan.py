@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from brokers.mt5.records import SymbolInfo, Tick
-from eaflow.models import (
+from model import (
     EXIT_ACTIONS,
     Action,
     InstanceSpec,

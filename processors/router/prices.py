@@ -38,7 +38,7 @@ def newest_valid(symbol: str, entries: Any) -> Tick | None:
 
 
 class LatestTicks:
-    """Example: ``prices = LatestTicks(redis, topics.ticks_key)``; ``app.task(prices.run)``;
+    """Example: ``prices = LatestTicks(redis, topics.keys.ticks)``; ``app.task(prices.run)``;
     ``tick = await prices.get("EURUSD")``."""
 
     def __init__(self, redis: Redis, key_of: Callable[[str], str], block_ms: int = 1000) -> None:

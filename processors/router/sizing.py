@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from brokers.mt5.records import SymbolInfo
-from eaflow.models import Signal, SizingMode, TradingConfig
+from model import Signal, SizingMode, TradingConfig
 from processors.rules import Refusal, check_volume, dec, floor_volume, tick_size
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from brokers.mt5.records import SymbolInfo
-from eaflow.models import StopsUnit
+from model import StopsUnit
 from processors.rules import dec, round_price
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from brokers.mt5.records import SymbolInfo
-from eaflow.models import Action, InstanceSpec, Signal, TradingState
+from model import Action, InstanceSpec, Signal, TradingState
 from processors.rules import Refusal
 
 

@@ -18,7 +18,7 @@ from brokers.mt5 import constants as mt5
 from brokers.mt5.api import MT5Api
 from brokers.mt5.records import Tick, TradeDeal, TradePosition
 from brokers.mt5.retcodes import retcode
-from eaflow.models import Action, OrderStatus, Result, TradingConfig
+from model import Action, OrderStatus, Result, TradingConfig
 from processors.trailing import SlMove, Trailer, sl_result
 
 log = structlog.get_logger(__name__)

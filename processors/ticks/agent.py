@@ -18,7 +18,7 @@ import structlog
 from redis.asyncio import Redis
 
 from brokers.mt5.records import AccountInfo, Tick
-from eaflow.models import Result
+from model import Result
 from processors.ticks.accounts import TickAccount
 from processors.topics import Topics
 from streams import Event, Outbox
@@ -66,7 +66,7 @@ class TickAgent:
         self.table = table
         self.accounts: dict[str, TickAccount] = dict(accounts or {})
         self.always = always
-        self.stream_prefix = topics.ticks_key("")
+        self.stream_prefix = topics.keys.ticks("")
         self.seen: Counter[str] = Counter()
         self._reported: Counter[str] = Counter()
         self._reported_at = time.monotonic()

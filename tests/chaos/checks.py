@@ -14,7 +14,7 @@ import redis
 
 from brokers.mt5.requests import order_comment
 from brokers.sim.terminal import SimTerminal
-from eaflow.models import OrderStatus, Result
+from model import OrderStatus, Result
 from streams.reader import stream_id
 
 EXECUTED = {OrderStatus.FILLED: "deal", OrderStatus.PLACED: "order"}

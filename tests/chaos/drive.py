@@ -13,8 +13,8 @@ import redis
 import redis.asyncio as aioredis
 
 from brokers.sim.server import SimServer
-from eaflow.instances import InstanceRegistry
-from eaflow.models import InstanceSpec, TradingConfig
+from model import InstanceSpec, TradingConfig
+from processors.registry import InstanceRegistry
 from tests.chaos.checks import groups_left
 from tests.chaos.cluster import Cluster
 from tests.chaos.schedule import ChaosConfig, Fault, Schedule

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 
-from eaflow.models import OrderStatus
+from model import OrderStatus
 from tests.e2e.workers import eaflow
 
 SYMBOLS = ("EURUSD", "NZDUSD", "XAUUSD")

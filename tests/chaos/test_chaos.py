@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from eaflow.database import database_path
+from sinks.database import database_path
 from tests.chaos.checks import (
     check_brokers,
     check_results,

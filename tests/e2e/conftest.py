@@ -17,8 +17,8 @@ from brokers.mt5.records import Tick, TradePosition
 from brokers.sim.terminal import SimTerminal
 from brokers.sim.ticks import encode_tick
 from eaflow.demo import FIRST_LOGIN, seed_demo
-from eaflow.instances import InstanceRegistry
-from eaflow.models import Result
+from model import Result
+from processors.registry import InstanceRegistry
 from tests.e2e.workers import Worker
 
 PREFIX = "ea:"

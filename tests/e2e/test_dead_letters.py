@@ -10,7 +10,7 @@ import orjson
 import pytest
 import redis
 
-from eaflow.models import OrderStatus
+from model import OrderStatus
 from tests.e2e.conftest import results, seed, send_raw, wait_for_results, write_market
 from tests.e2e.workers import Worker, eaflow
 

@@ -13,7 +13,7 @@ import orjson
 import pytest
 import redis
 
-from eaflow.models import InstanceReport, InstanceStatus, OrderStatus, ReportKind, Result
+from model import InstanceReport, InstanceStatus, OrderStatus, ReportKind, Result
 from tests.e2e.conftest import entries as stream
 from tests.e2e.conftest import results, seed, send_raw, write_market
 from tests.e2e.workers import Worker, eaflow

@@ -20,8 +20,8 @@ import pytest
 import redis
 
 from eaflow.acl import Role
-from eaflow.database import connect, database_path
-from eaflow.models import OrderStatus, Result
+from model import OrderStatus, Result
+from sinks.database import connect, database_path
 from tests.acl_redis import PREFIX, AclRedis, make_certs
 from tests.e2e.conftest import seed, write_market
 from tests.redis_server import free_port

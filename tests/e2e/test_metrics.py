@@ -14,7 +14,7 @@ import httpx
 import pytest
 import redis
 
-from eaflow.models import OrderStatus
+from model import OrderStatus
 from tests.e2e.conftest import seed, send_raw, wait_for_results, write_market
 from tests.e2e.workers import Worker
 from tests.redis_server import free_port

@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from brokers.mt5 import constants as mt5
-from eaflow.models import OrderStatus
+from model import OrderStatus
 from tests.e2e.conftest import (
     positions,
     results,

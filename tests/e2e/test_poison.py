@@ -14,8 +14,8 @@ import orjson
 import pytest
 import redis
 
-from eaflow.database import database_path
-from eaflow.models import OrderStatus
+from model import OrderStatus
+from sinks.database import database_path
 from tests.e2e.conftest import seed as seed_demo
 from tests.e2e.conftest import send_raw, write_market
 from tests.e2e.warmup import results_of, warm_up

@@ -11,7 +11,7 @@ import orjson
 import pytest
 import redis
 
-from eaflow.models import OrderStatus
+from model import OrderStatus
 from tests.e2e.conftest import (
     entries,
     positions,

@@ -25,8 +25,8 @@ from redis.cluster import RedisCluster
 from brokers.mt5.records import Tick
 from brokers.sim.ticks import encode_tick
 from eaflow.demo import seed_demo
-from eaflow.instances import InstanceRegistry
-from eaflow.models import OrderStatus, Result
+from model import OrderStatus, Result
+from processors.registry import InstanceRegistry
 from streams.clients import async_client, sync_client
 from tests.e2e.conftest import PREFIX, QUOTES, seed, send_raw, wait_for_results, write_market
 from tests.e2e.conftest import workers as workers  # the e2e worker processes fixture

@@ -7,7 +7,7 @@ from typing import Any
 
 import redis
 
-from eaflow.models import OrderStatus, Result
+from model import OrderStatus, Result
 from tests.e2e.conftest import send_raw
 
 PROBE = {"symbol": "EURUSD", "order_type": "buy", "volume": "0.01"}

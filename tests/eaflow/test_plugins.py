@@ -16,7 +16,7 @@ import orjson
 import pytest
 import redis
 
-from eaflow.pipeline import Pipeline, build_pipeline
+from eaflow.install.pipeline import Pipeline, build_pipeline
 from eaflow.plugins import Plugin, discover, load, with_plugins
 from eaflow.settings import Settings
 from sinks.lag import sink_lag

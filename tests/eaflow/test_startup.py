@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from eaflow.pipeline import Pipeline, build_pipeline
+from eaflow.install.pipeline import Pipeline, build_pipeline
 from eaflow.settings import Settings
 from eaflow.startup import discard, install_when_ready
 from tests.redis_server import RedisServer, free_port

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from eaflow.models import Action, OrderStatus, OrderType, Result, Signal, SizingMode, StopsUnit
+from model import Action, OrderStatus, OrderType, Result, Signal, SizingMode, StopsUnit
 
 FUZZ = settings(
     max_examples=200,

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from typer.testing import Result as CliResult
 
 from eaflow.cli.main import app
-from eaflow.models import TradingConfig
+from model import TradingConfig
 from tests.fuzz.strategies import FUZZ, WORDS, json_values, signal_like
 
 CLI = settings(FUZZ, max_examples=100)  # each example runs a whole command

@@ -16,12 +16,12 @@ import redis
 import redis.asyncio as aioredis
 from hypothesis import given
 from hypothesis import strategies as st
+from processors.topics import Topics
 from pydantic import ValidationError
 
-from eaflow.instances import InstanceRegistry
-from eaflow.models import InstanceSpec, TradingConfig, TradingState, new_id
+from model import InstanceSpec, TradingConfig, TradingState, new_id
+from processors.registry import InstanceRegistry
 from processors.router.agent import Router
-from processors.topics import Topics
 from streams import App, AppSettings
 from tests.fuzz.conftest import assert_refusal
 from tests.fuzz.strategies import FUZZ, json_values, near

@@ -16,16 +16,16 @@ import redis
 import redis.asyncio as aioredis
 from hypothesis import event, given
 from hypothesis import strategies as st
+from processors.topics import Topics
 
 from brokers.mt5.broker import Mt5Broker
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
-from eaflow.instances import InstanceRegistry
-from eaflow.models import Action, InstanceSpec, Order, OrderStatus, OrderType, Result, Side
+from model import Action, InstanceSpec, Order, OrderStatus, OrderType, Result, Side
 from processors.executor.agent import Executor, ExecutorConfig
 from processors.executor.reconcile import Reconciler
 from processors.executor.records import OrderRecords
-from processors.topics import Topics
+from processors.registry import InstanceRegistry
 from streams import App, AppSettings, Defer, Event, ModelCodec, Outbox
 from streams.errors import DecodeError
 from tests.brokers.mt5.conftest import INSTANCE, LOGIN, MAGIC, PREFIX, QUOTES, quote

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eaflow.models import OrderStatus, Result
+from model import OrderStatus, Result
 from sinks.batch import results_table
 from sinks.duckdb import DuckDbStore
 from streams.codecs import ModelCodec

@@ -10,14 +10,14 @@ import pytest
 import redis.asyncio as aioredis
 from hypothesis import given
 from hypothesis import strategies as st
+from processors.topics import Topics
 from pydantic import ValidationError
 
 from brokers.sim.symbols import default_symbols
 from brokers.sim.ticks import encode_tick
-from eaflow.instances import InstanceRegistry
-from eaflow.models import InstanceSpec, Order, OrderStatus, Result, Signal, refusal_of
+from model import InstanceSpec, Order, OrderStatus, Result, Signal, refusal_of
+from processors.registry import InstanceRegistry
 from processors.router.agent import Router
-from processors.topics import Topics
 from streams import App, AppSettings, Event, Outbox
 from streams.errors import Poison
 from tests.fuzz.conftest import assert_refusal

@@ -21,7 +21,7 @@ from eaflow.gateway.app import create_app
 from eaflow.gateway.config import GatewayConfig
 from eaflow.gateway.server import GatewayServer
 from eaflow.gateway.sources import Source
-from eaflow.instances import InstanceRegistry
+from processors.registry import InstanceRegistry
 
 PREFIX = "ea:"
 SECRET = "test-secret-0123456789abcdef"

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from eaflow.models import InstanceSpec
+from model import InstanceSpec
 from tests.gateway.served import PREFIX, SECRET, Served, serving
 
 ADMIN_SECRET = "admin-secret-0123456789abcdef"

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import orjson
 
-from eaflow.models import AccountState, Action, OrderStatus, PositionState
+from model import AccountState, Action, OrderStatus, PositionState
 from tests.gateway.market import EURUSD, publish_specs, write_result, write_ticks
 from tests.gateway.served import PREFIX, Served
 

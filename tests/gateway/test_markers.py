@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from eaflow.gateway.markers import marker
-from eaflow.models import Action, OrderStatus, Result
+from model import Action, OrderStatus, Result
 
 
 def result(status: OrderStatus, action: Action = Action.OPEN, ticket: int | None = 9) -> Result:

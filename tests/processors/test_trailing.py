@@ -7,7 +7,7 @@ from typing import Any
 from brokers.mt5 import constants as mt5
 from brokers.mt5.records import SymbolInfo, Tick, TradePosition
 from brokers.sim.symbols import default_symbols
-from eaflow.models import OrderStatus, TrailingStop
+from model import OrderStatus, TrailingStop
 from processors.trailing import SlMove, next_sl, sl_result
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from eaflow.models import Action, OrderStatus, Result
+from model import Action, OrderStatus, Result
 from sinks.clickhouse import ClickHouseStore, chdb_url
 
 T0 = 1_715_000_000.0  # 2024-05-06 12:53:20 UTC

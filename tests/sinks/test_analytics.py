@@ -13,7 +13,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from eaflow.models import Result
+from model import Result
 from sinks.batch import results_table
 from sinks.clickhouse import ClickHouseStore, chdb_url, connect
 from sinks.duckdb import DuckDbStore

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from brokers.factory import MissingExtra
+from model.errors import MissingExtra
 from sinks.batch import results_table
 from sinks.clickhouse import ClickHouseStore, chdb_url, check_url
 from sinks.schema import COLUMNS

@@ -7,8 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from eaflow.database import schema_version
 from sinks.batch import results_table
+from sinks.database import schema_version
 from sinks.duckdb import DuckDbStore
 from sinks.schema import COLUMNS, DUCKDB_MIGRATIONS
 from sinks.types import SinkUnavailable

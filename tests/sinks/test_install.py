@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from clickhouse_connect.driver.exceptions import DatabaseError
 from prometheus_client import REGISTRY
 
-from eaflow.models import Result
+from model import Result
 from sinks.batch import results_table
 from sinks.clickhouse import ClickHouseStore, chdb_url, connect
 from sinks.config import SinkConfig

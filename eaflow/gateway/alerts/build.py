@@ -16,7 +16,7 @@ from eaflow.gateway.alerts.commands import (
 from eaflow.gateway.alerts.draft import UNIT_WORDS, Draft
 from eaflow.gateway.alerts.positions import strategy_steps
 from eaflow.gateway.alerts.values import AlertError, integer, names, number, text, word
-from eaflow.models import Action, OrderType, SizingMode, StopsUnit
+from model import Action, OrderType, SizingMode, StopsUnit
 
 SIDE_WORDS = {"long": "long", "buy": "long", "short": "short", "sell": "short"}
 SIDED_EXITS = ("close", "cancel", "newsltp")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from eaflow.gateway.alerts.values import AlertError
-from eaflow.models import Action, OrderType, Side
+from model import Action, OrderType, Side
 
 Step = dict[str, Any]
 

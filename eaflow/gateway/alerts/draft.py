@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from eaflow.gateway.alerts.values import AlertError
-from eaflow.models import StopsUnit
+from model import StopsUnit
 
 UNIT_WORDS = {
     "price": StopsUnit.PRICE,

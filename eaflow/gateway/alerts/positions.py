@@ -12,7 +12,7 @@ from decimal import Decimal
 from eaflow.gateway.alerts.commands import Step
 from eaflow.gateway.alerts.draft import Draft
 from eaflow.gateway.alerts.values import AlertError, number, word
-from eaflow.models import Action, OrderType, Side
+from model import Action, OrderType, Side
 
 POSITIONS = ("long", "short", "flat")
 

@@ -20,10 +20,10 @@ from brokers.mt5.records import Tick
 from brokers.sim.ticks import encode_tick
 from eaflow.demo import seed_demo
 from eaflow.embedded import EmbeddedRedis
-from eaflow.models import Result
-from eaflow.pipeline import build_pipeline, install
+from eaflow.install.pipeline import build_pipeline, install
 from eaflow.plugins import discover
 from eaflow.settings import Settings
+from model import Result
 
 FOREX = TradingHours.parse("sun 22:00-24:00, mon-thu 00:00-24:00, fri 00:00-22:00")
 

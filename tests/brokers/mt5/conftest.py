@@ -20,7 +20,7 @@ from brokers.mt5.records import Tick
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
 from brokers.sim.ticks import encode_tick
-from eaflow.models import Action, Order, OrderLifecycle, TradingConfig
+from model import Action, Order, OrderLifecycle, TradingConfig
 from processors.executor.execute import execute
 from processors.executor.outcome import Outcome
 

@@ -17,7 +17,7 @@ from brokers.sim.server import SimServer
 from brokers.sim.symbols import SymbolTable, default_symbols
 from brokers.sim.terminal import SimTerminal
 from brokers.types import BrokerUnavailable
-from eaflow.models import Action, OrderStatus
+from model import Action, OrderStatus
 from processors.executor.outcome import build_result, status_for
 from tests.brokers.mt5.conftest import LOGIN, MAGIC, PREFIX, QUOTES, make_order, run
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from brokers.mt5.config import PARAMETERS
 from brokers.mt5.retcodes import RETCODES
-from eaflow.models import Action
+from model import Action
 from processors.executor.outcome import SUCCESS_RETCODES, status_for
 
 DOC = (Path(__file__).parents[3] / "docs" / "mt5.md").read_text(encoding="utf-8")

@@ -28,7 +28,7 @@ from brokers.mt5.records import (
 )
 from brokers.sim.server import SimServer
 from brokers.types import BrokerUnavailable
-from eaflow.models import OrderStatus
+from model import OrderStatus
 from tests.brokers.mt5.conftest import LOGIN, MAGIC, PREFIX, make_order, run
 from tests.redis_server import free_port
 

@@ -14,7 +14,7 @@ from brokers.mt5.requests import (
     order_comment,
 )
 from brokers.sim.symbols import default_symbols
-from eaflow.models import Action, Order, OrderType, Side
+from model import Action, Order, OrderType, Side
 from tests.processors.router.conftest import EURUSD_TICK
 
 

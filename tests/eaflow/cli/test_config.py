@@ -12,8 +12,8 @@ import redis.asyncio as aioredis
 from typer.testing import CliRunner
 
 from eaflow.cli.main import app
-from eaflow.instances import InstanceRegistry
-from eaflow.models import InstanceSpec
+from model import InstanceSpec
+from processors.registry import InstanceRegistry
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from eaflow.config import ConfigService, ConfigStore
-from eaflow.instances import InstanceRegistry
-from eaflow.models import InstanceSpec
+from model import InstanceSpec
+from processors.registry import InstanceRegistry
 
 PREFIX = "ea:"
 

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from eaflow.config import ConfigService
 from eaflow.config.http import config_router
-from eaflow.instances import InstanceRegistry
+from processors.registry import InstanceRegistry
 
 
 def client(service: ConfigService) -> httpx.AsyncClient:

@@ -17,7 +17,7 @@ from eaflow.config.scopes import (
     remove,
     validate,
 )
-from eaflow.models import SizingMode, TradingState
+from model import SizingMode, TradingState
 
 
 def test_values_from_the_command_line() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from eaflow.config import GLOBAL, ConfigRefused, ConfigService, ConfigStore
-from eaflow.instances import InstanceRegistry
-from eaflow.models import TradingState
+from model import TradingState
+from processors.registry import InstanceRegistry
 
 
 async def test_instances_found_in_redis_are_adopted_with_their_own_values(
@@ -93,11 +93,11 @@ async def test_backup_and_restore_into_an_empty_redis(
     await service.set("a", {"max_open_orders": "2"}, "ops")
     await registry.set_instance_state("b", TradingState.HALTED)
     backup_id = await service.backup()
-    before = await registry.redis.hgetall(registry.key)
+    before = await registry.redis.hgetall(registry.keys.instances)
     version = await registry.version()
     await registry.redis.flushall()
     assert await service.restore() == (backup_id, 4)  # 2 specs, trading state, version
-    assert await registry.redis.hgetall(registry.key) == before
+    assert await registry.redis.hgetall(registry.keys.instances) == before
     assert await registry.version() == version
     assert (await registry.all())["b"].config.trading_state is TradingState.HALTED
     with pytest.raises(ConfigRefused) as refused:

@@ -12,9 +12,9 @@ import orjson
 import redis
 import redis.asyncio as aioredis
 
-from eaflow.models import Result
-from eaflow.pipeline import build_pipeline, install
+from eaflow.install.pipeline import build_pipeline, install
 from eaflow.settings import Settings
+from model import Result
 from tests.e2e.conftest import PREFIX, seed, write_market
 
 SIGNALS: list[dict[str, Any]] = [

@@ -9,9 +9,9 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 
-from eaflow.instances import InstanceRegistry
 from eaflow.replay.diff import summary
 from eaflow.replay.run import copy_into, dry_run
+from processors.registry import InstanceRegistry
 from tests.e2e.conftest import PREFIX, terminal
 from tests.eaflow.replay.recording import RESULTS, SIGNALS, record
 

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from eaflow.gateway.alerts import AlertError, Defaults, read_body, signals
-from eaflow.models import Action, OrderType, Side
+from model import Action, OrderType, Side
 
 
 def steps(action: str, contracts: str, **positions: str) -> list[tuple[Any, ...]]:

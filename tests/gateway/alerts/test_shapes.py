@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from eaflow.gateway.alerts import AlertError, Defaults, read_body, signals
-from eaflow.models import Action, OrderType, Side, StopsUnit
+from model import Action, OrderType, Side, StopsUnit
 
 
 def read(body: Any) -> tuple[list[dict[str, Any]], list[str]]:

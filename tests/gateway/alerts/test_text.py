@@ -7,7 +7,7 @@ from decimal import Decimal as D
 import pytest
 
 from eaflow.gateway.alerts import AlertError, Defaults, read_body, signals
-from eaflow.models import Action, OrderType, Side, SizingMode, StopsUnit
+from model import Action, OrderType, Side, SizingMode, StopsUnit
 
 PINE = Defaults()  # pips, risk= in lots: PineConnector's defaults
 

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
+from processors.topics import Topics
 
 from processors.executor.reconcile import Reconciler
 from processors.executor.records import OrderRecords
-from processors.topics import Topics
 from streams import App, AppSettings
 from tests.brokers.mt5.conftest import PREFIX, broker, server, terminal
 

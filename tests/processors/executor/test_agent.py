@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import redis
 import redis.asyncio as aioredis
+from processors.topics import Topics
 from prometheus_client import REGISTRY
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -20,12 +21,11 @@ from brokers.mt5.records import OrderCheckResult, OrderSendResult
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
 from brokers.types import TradeRequest
-from eaflow.instances import InstanceRegistry
-from eaflow.models import InstanceSpec, Order, OrderStatus, Result, TradingConfig
+from model import InstanceSpec, Order, OrderStatus, Result, TradingConfig
 from processors.executor.agent import Executor, ExecutorConfig
 from processors.executor.reconcile import Reconciler
 from processors.executor.records import OrderRecords
-from processors.topics import Topics
+from processors.registry import InstanceRegistry
 from streams import App
 from tests.brokers.mt5.conftest import INSTANCE, LOGIN, MAGIC, PREFIX, make_order
 from tests.streams.conftest import settings, until

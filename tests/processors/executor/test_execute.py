@@ -5,7 +5,7 @@ from __future__ import annotations
 from brokers.mt5.broker import Mt5Broker
 from brokers.mt5.records import OrderCheckResult
 from brokers.types import TradeRequest
-from eaflow.models import Action, OrderStatus, TradingConfig
+from model import Action, OrderStatus, TradingConfig
 from processors.executor.execute import execute
 from tests.brokers.mt5.conftest import make_order, run
 

@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from brokers.mt5.requests import order_comment
-from eaflow.models import Order, OrderStatus
+from model import Order, OrderStatus
 from processors.executor.faults import KILL_AFTER_SEND, VARIABLE
 from tests.e2e.conftest import PREFIX, results, seed, terminal, wait_for_results, write_market
 from tests.e2e.conftest import workers as workers  # the e2e worker processes fixture

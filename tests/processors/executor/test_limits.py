@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from processors.topics import Topics
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5.broker import Mt5Broker
-from eaflow.models import AccountState, OrderStatus, TradingConfig
+from model import AccountState, OrderStatus, TradingConfig
 from processors.executor.execute import execute
 from processors.executor.limits import AccountLimits
-from processors.topics import Topics
 from tests.brokers.mt5.conftest import INSTANCE, make_order
 
 BUY: dict[str, Any] = {"symbol": "EURUSD", "order_type": "buy", "volume": "0.01"}
@@ -37,7 +37,7 @@ def state(**fields: Any) -> dict[str, Any]:
 
 
 async def limits_with(aredis: aioredis.Redis, topics: Topics, **fields: Any) -> AccountLimits:
-    await aredis.set(topics.state_key(INSTANCE), AccountState(**state(**fields)).model_dump_json())
+    await aredis.set(topics.keys.state(INSTANCE), AccountState(**state(**fields)).model_dump_json())
     limits = AccountLimits(aredis, topics)
     await limits.refresh([INSTANCE])
     return limits
@@ -61,7 +61,7 @@ async def test_no_stale_or_broken_snapshot_clears_anything(
     assert not stale.clears(order, config)
     failed = await limits_with(aredis, topics, last_error="terminal unreachable")
     assert not failed.clears(order, config)
-    await aredis.set(topics.state_key(INSTANCE), b"{not json")
+    await aredis.set(topics.keys.state(INSTANCE), b"{not json")
     await failed.refresh([INSTANCE])
     assert INSTANCE not in failed.snapshots
 

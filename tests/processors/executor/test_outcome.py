@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from brokers.mt5.retcodes import RETCODES, retcode
-from eaflow.models import Action, OrderStatus
+from model import Action, OrderStatus
 from processors.executor.outcome import (
     FAILING_RETCODES,
     REJECTING_RETCODES,

@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from processors.topics import Topics
 
 from brokers.mt5.broker import Mt5Broker
-from eaflow.instances import InstanceRegistry
-from eaflow.models import Action, InstanceSpec, OrderStatus, Result
+from model import Action, InstanceSpec, OrderStatus, Result
 from processors.executor.agent import Executor
 from processors.executor.rate import OrderRate
+from processors.registry import InstanceRegistry
 from processors.rules import Refusal
-from processors.topics import Topics
 from streams import Event, Outbox
 from tests.brokers.mt5.conftest import INSTANCE, LOGIN, MAGIC, PREFIX, make_order, quote
 

@@ -18,7 +18,7 @@ from brokers.mt5.requests import (
     sltp_request,
 )
 from brokers.sim.terminal import SimTerminal
-from eaflow.models import Action, Order, OrderStatus, Result
+from model import Action, Order, OrderStatus, Result
 from processors.executor.reconcile import Reconciler
 from processors.executor.records import OrderRecords
 from tests.brokers.mt5.conftest import INSTANCE, MAGIC, PREFIX, make_order

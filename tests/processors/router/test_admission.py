@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from brokers.mt5.records import SymbolInfo
-from eaflow.models import InstanceSpec, Order, Signal, TradingState
+from model import InstanceSpec, Order, Signal, TradingState
 from processors.router.plan import Market, plan_order
 from processors.rules import Refusal
 from tests.processors.router.conftest import EURUSD_TICK

@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 import orjson
 import pytest
 import redis.asyncio as aioredis
+from processors.topics import Topics
 
 from brokers.mt5.records import SymbolInfo
 from brokers.sim.ticks import encode_tick
-from eaflow.instances import InstanceRegistry
-from eaflow.models import InstanceSpec, Order, OrderStatus, Result
+from model import InstanceSpec, Order, OrderStatus, Result
+from processors.registry import InstanceRegistry
 from processors.router.agent import Router
-from processors.topics import Topics
 from streams import App, AppSettings, Event, Outbox
 from tests.processors.router.conftest import EURUSD_TICK
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from brokers.mt5.records import SymbolInfo
-from eaflow.models import InstanceSpec, Signal, TradingConfig, TradingState
+from model import InstanceSpec, Signal, TradingConfig, TradingState
 from processors.router.targets import resolve_targets
 from processors.rules import Refusal
 

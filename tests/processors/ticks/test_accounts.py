@@ -22,7 +22,7 @@ from brokers.sim.server import SimServer
 from brokers.sim.symbols import default_symbols
 from brokers.sim.terminal import SimTerminal
 from brokers.sim.ticks import encode_tick, tick_key
-from eaflow.models import OrderStatus, Result, TradingConfig, TrailingStop
+from model import OrderStatus, Result, TradingConfig, TrailingStop
 from processors.ticks.accounts import TickAccount
 from processors.ticks.recorded import read_ticks, recorded_files
 

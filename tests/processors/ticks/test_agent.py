@@ -14,18 +14,18 @@ import numpy as np
 import pytest
 import redis
 import redis.asyncio as aioredis
+from processors.topics import Topics
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5.records import Tick
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
 from brokers.sim.ticks import encode_tick, entry_tick, tick_key
-from eaflow.models import OrderStatus, Result, TradingConfig
+from model import OrderStatus, Result, TradingConfig
 from processors.ticks.accounts import TickAccount
 from processors.ticks.agent import TickAgent, subscribe, subscribed
 from processors.ticks.recorded import read_ticks, recorded_files
 from processors.ticks.replay import ReplayConfig, TickReplay
-from processors.topics import Topics
 from streams import App, AppSettings
 from streams.bars import tumbling_bars
 from streams.ring import Ticks

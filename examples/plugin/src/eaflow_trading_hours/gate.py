@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from eaflow.models import OrderStatus, Result, Signal
 from eaflow_trading_hours.hours import TradingHours
+from model import OrderStatus, Result, Signal
 from streams import Event, JsonCodec, Outbox, Topic
 
 if TYPE_CHECKING:
-    from eaflow.pipeline import Pipeline
+    from eaflow.install.pipeline import Pipeline
 
 DEFAULT_HOURS = "sun 22:00-24:00, mon-thu 00:00-24:00, fri 00:00-22:00"
 DEFAULT_INBOX = "rtss:in"

@@ -1,0 +1,55 @@
+"""Domain messages that flow through the streams: signals, orders, results, state."""
+
+from model.base import Message, refusal_of
+from model.config import (
+    InstanceSpec,
+    SymbolConfig,
+    TradingConfig,
+    TradingState,
+    TrailingStop,
+)
+from model.enums import (
+    EXIT_ACTIONS,
+    Action,
+    OrderStatus,
+    OrderType,
+    Side,
+    SizingMode,
+    StopsUnit,
+)
+from model.ids import new_id
+from model.lifecycle import IllegalTransition, OrderLifecycle
+from model.order import Order
+from model.report import InstanceReport, InstanceStatus, ReportKind
+from model.result import Result
+from model.signal import Signal
+from model.state import AccountState, PendingOrderState, PositionState
+
+__all__ = [
+    "EXIT_ACTIONS",
+    "AccountState",
+    "Action",
+    "IllegalTransition",
+    "InstanceReport",
+    "InstanceSpec",
+    "InstanceStatus",
+    "Message",
+    "Order",
+    "OrderLifecycle",
+    "OrderStatus",
+    "OrderType",
+    "PendingOrderState",
+    "PositionState",
+    "ReportKind",
+    "Result",
+    "Side",
+    "Signal",
+    "SizingMode",
+    "StopsUnit",
+    "SymbolConfig",
+    "TradingConfig",
+    "TradingState",
+    "TrailingStop",
+    "new_id",
+    "refusal_of",
+]

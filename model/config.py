@@ -1,0 +1,125 @@
+"""Trading configuration (the seed's settings plus what many accounts need) and instances."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import Field, model_validator
+
+from model.base import Message
+from model.enums import SizingMode
+
+SESSION = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$")
+
+
+class TradingState(StrEnum):
+    ACTIVE = "active"
+    REDUCING = "reducing"  # exits only
+    HALTED = "halted"  # the kill switch: nothing is sent
+
+
+class TrailingStop(Message):
+    """Distances in points. The SL moves only in the profitable direction."""
+
+    enabled: bool = False
+    distance: Annotated[int, Field(ge=0)] = 0
+    step: Annotated[int, Field(ge=0)] = 0
+    activation: Annotated[int, Field(ge=0)] = 0
+    breakeven_trigger: Annotated[int, Field(ge=0)] = 0
+    breakeven_offset: Annotated[int, Field(ge=0)] = 0
+
+
+class SymbolConfig(Message):
+    """Per-symbol overrides of an instance's configuration; unset fields inherit."""
+
+    lot_size: Annotated[Decimal, Field(gt=0)] | None = None
+    sizing: SizingMode | None = None
+    risk_per_trade: Annotated[Decimal, Field(gt=0, le=100)] | None = None
+    slippage: Annotated[int, Field(ge=0)] | None = None
+    max_spread: Annotated[int, Field(ge=0)] | None = None
+    pyramiding: Annotated[int, Field(ge=1)] | None = None
+    trailing_stop: TrailingStop | None = None
+
+
+class TradingConfig(Message):
+    """Effective configuration of one instance (global defaults + its overrides).
+
+    Example: ``TradingConfig(max_open_orders=5, symbols={"XAUUSD": {"lot_size": "0.1"}})``.
+    """
+
+    lot_size: Annotated[Decimal, Field(gt=0)] = Decimal("0.01")
+    sizing: SizingMode = SizingMode.FIXED
+    risk_per_trade: Annotated[Decimal, Field(gt=0, le=100)] = Decimal("1")
+    max_drawdown: Annotated[Decimal, Field(gt=0, le=100)] = Decimal("50")
+    max_open_orders: Annotated[int, Field(ge=0)] = 200
+    slippage: Annotated[int, Field(ge=0)] = 10
+    trailing_stop: TrailingStop = TrailingStop()
+    allowed_symbols: tuple[Annotated[str, Field(min_length=1, max_length=32)], ...] = ()
+    symbols: dict[Annotated[str, Field(min_length=1, max_length=32)], SymbolConfig] = Field(
+        default_factory=dict
+    )
+    max_spread: Annotated[int, Field(ge=0)] | None = None  # points
+    pyramiding: Annotated[int, Field(ge=1)] | None = None  # positions per symbol and direction
+    order_rate_limit: Annotated[int, Field(ge=1)] | None = None  # orders per minute
+    allowed_sources: tuple[Annotated[str, Field(min_length=1, max_length=64)], ...] = ()
+    allowed_sessions: tuple[str, ...] = ()  # "HH:MM-HH:MM" in UTC; empty: always
+    trading_state: TradingState = TradingState.ACTIVE
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        for name in ("allowed_symbols", "allowed_sources", "allowed_sessions"):
+            values = getattr(self, name)
+            if len(set(values)) != len(values):
+                raise ValueError(f"{name}: must not repeat a value")
+        for symbol in self.symbols:
+            if self.allowed_symbols and symbol not in self.allowed_symbols:
+                raise ValueError(f"symbols.{symbol}: is not in allowed_symbols")
+        for session in self.allowed_sessions:
+            match = SESSION.match(session)
+            if match is None or (match[3] == "24" and match[4] != "00"):
+                raise ValueError(f"allowed_sessions: {session!r} must be HH:MM-HH:MM (UTC)")
+            if session[:5] == session[6:]:
+                raise ValueError(f"allowed_sessions: {session!r} must not be empty")
+        return self
+
+    def for_symbol(self, symbol: str | None) -> TradingConfig:
+        """This configuration with the symbol's overrides applied (itself when none)."""
+        override = self.symbols.get(symbol or "")
+        if override is None:
+            return self
+        merged = self.model_dump()
+        for name, value in override.model_dump(exclude_unset=True, exclude_none=True).items():
+            merged[name] = {**merged[name], **value} if isinstance(value, dict) else value
+        return TradingConfig.model_validate(merged)
+
+    def in_session(self, at: time) -> bool:
+        """Whether `at` (UTC) falls in an allowed session; always true without sessions."""
+        return not self.allowed_sessions or any(_within(s, at) for s in self.allowed_sessions)
+
+
+def _within(session: str, at: time) -> bool:
+    start = time.fromisoformat(session[:5])
+    end = time.max if session[6:] == "24:00" else time.fromisoformat(session[6:])
+    if start < end:
+        return start <= at < end
+    return at >= start or at < end  # over midnight, e.g. 22:00-06:00
+
+
+class InstanceSpec(Message):
+    """One trading account: its broker URL, groups and configuration.
+
+    `config_version` is the configuration version this spec was published with, so each
+    instance can say which version it applies.
+    """
+
+    instance_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+    broker: str = "sim://"
+    login: Annotated[int, Field(gt=0)]
+    groups: tuple[str, ...] = ()
+    magic: Annotated[int, Field(ge=0, lt=2**64)] = 0
+    config: TradingConfig = TradingConfig()
+    config_version: Annotated[int, Field(ge=0)] = 0
