@@ -26,7 +26,8 @@ import redis.asyncio as aioredis
 from bench.common import redis_server, report
 from brokers.sim.server import SimServer
 from eaflow.demo import FIRST_LOGIN
-from eaflow.install.pipeline import build_pipeline, install
+from eaflow.install.pipeline import build_pipeline
+from eaflow.install.workers import install
 from eaflow.settings import Settings
 from model import AccountState, InstanceSpec
 from processors.registry import InstanceRegistry
@@ -94,9 +95,7 @@ async def eaflow_run(url: str, count: int, seconds: float) -> dict[str, Any]:
     synced = len(sync.last_sync)
     rss = rss_mb()
     await pipeline.app.stop()
-    for broker in pipeline.brokers.values():
-        await broker.close()
-    await pipeline.redis.aclose()
+    await pipeline.close()
     await client.aclose()
     return {
         "cpu": cpu,

@@ -22,7 +22,8 @@ from bench.raw import ROUND_TRIPS, raw_chain
 from brokers.mt5.records import Tick
 from brokers.sim.ticks import encode_tick
 from eaflow.demo import seed_demo
-from eaflow.install.pipeline import build_pipeline, install
+from eaflow.install.pipeline import build_pipeline
+from eaflow.install.workers import install
 from eaflow.settings import Settings
 
 PREFIX = "ea:"
@@ -92,9 +93,7 @@ async def eaflow_latency(url: str, instances: int, n: int) -> dict[str, Any]:
         samples.append(time.perf_counter() - start)
     per_signal = (await commands_processed(client) - before) / n
     await pipeline.app.stop()
-    for broker in pipeline.brokers.values():
-        await broker.close()
-    await pipeline.redis.aclose()
+    await pipeline.close()
     await client.aclose()
     return {**percentiles(samples[n // 10 :]), "commands_per_signal": per_signal}
 

@@ -26,7 +26,8 @@ from bench.common import percentiles, redis_server, report
 from brokers.mt5.records import Tick
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
-from brokers.sim.ticks import encode_tick, tick_key
+from brokers.sim.ticks import encode_tick
+from model.keys import Keys
 from tests.redis_server import free_port
 
 PREFIX = "bench:"
@@ -50,7 +51,7 @@ def main() -> None:
     with redis_server(free_port()) as url:
         client = redis.Redis.from_url(url)
         SimServer(client, PREFIX).open_account(LOGIN, balance=10_000_000)
-        client.xadd(tick_key(PREFIX, "EURUSD"), {"d": encode_tick(QUOTE)})
+        client.xadd(Keys(PREFIX).ticks("EURUSD"), {"d": encode_tick(QUOTE)})
         mt5 = SimTerminal(client, PREFIX)
         assert mt5.initialize(login=LOGIN)
         deal = {"action": 1, "symbol": "EURUSD", "volume": 0.01, "type": 0, "sl": 1.38}

@@ -22,11 +22,11 @@ from typing import Any
 
 import redis
 import redis.asyncio as aioredis
-from processors.topics import Topics
 
 from bench.common import redis_server, report
 from brokers.mt5.records import Tick
 from brokers.sim.ticks import encode_tick
+from model.topics import Topics
 from processors.ticks.agent import TickAgent
 from processors.ticks.recorded import recorded_files
 from processors.ticks.replay import merged

@@ -13,12 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import TYPE_CHECKING
 
 import structlog
 
-if TYPE_CHECKING:
-    from eaflow.install.pipeline import Installer
+from eaflow.install.pipeline import Installer
 
 log = structlog.get_logger(__name__)
 
@@ -31,7 +29,7 @@ class Plugin:
     streams it reads and writes (names without the prefix, as in `eaflow status`).
 
     `install` is an async function of the pipeline, like the built-in installers in
-    eaflow/install/__init__.py: it adds agents, timers and tasks to `pipeline.app`.
+    eaflow/install/: it adds agents, timers and tasks to `pipeline.app`.
     """
 
     install: Installer

@@ -32,9 +32,7 @@ async def serve(
         log.info("stopping")
     finally:
         await pipeline.app.stop()
-        for broker in pipeline.brokers.values():
-            await broker.close()
-        await pipeline.redis.aclose()
+        await pipeline.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 loop.remove_signal_handler(sig)

@@ -9,7 +9,6 @@ failed attempt registered is installed twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Sequence
 
 import structlog
@@ -17,7 +16,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from brokers.types import BrokerUnavailable
-from eaflow.install.pipeline import Pipeline, install
+from eaflow.install.pipeline import Pipeline
+from eaflow.install.workers import install
 
 log = structlog.get_logger(__name__)
 
@@ -47,15 +47,6 @@ async def install_when_ready(
                 error=f"{type(error).__name__}: {error}",
                 retry_in=interval,
             )
-            await discard(pipeline)
+            await pipeline.close()
             await asyncio.sleep(interval)
             attempt += 1
-
-
-async def discard(pipeline: Pipeline) -> None:
-    """Close what a failed attempt opened: brokers and both Redis clients."""
-    for broker in pipeline.brokers.values():
-        with contextlib.suppress(*UNAVAILABLE):  # a broker already gone has nothing to close
-            await broker.close()
-    await pipeline.app.redis.aclose()
-    await pipeline.redis.aclose()

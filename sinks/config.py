@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from eaflow.settings import Settings
-from sinks.clickhouse import chdb_url
-from sinks.database import database_path
 
 
 class SinkConfig(BaseModel):
@@ -30,12 +25,3 @@ class SinkConfig(BaseModel):
         3600.0, ge=0, description="Acked results younger than this stay in rtrs, seconds."
     )
     lag_interval: float = Field(5.0, gt=0, description="Seconds between sink lag readings.")
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SinkConfig:
-        """DuckDB in the data dir; ClickHouse at the configured URL, else embedded chDB
-        when it is installed (None otherwise: see `chdb_missing`)."""
-        url = settings.clickhouse_url
-        if url is None and importlib.util.find_spec("chdb") is not None:
-            url = chdb_url(settings.data_dir)
-        return cls(duckdb_path=database_path(settings.data_dir), clickhouse_url=url)

@@ -1,25 +1,22 @@
-"""The `rtrs` worker: DuckDB and ClickHouse sinks, the trim of `rtrs`, the sink lag gauge."""
+"""Result stores as agents of an app: each a batch agent on `rtrs`, plus the trim of `rtrs`
+and the sink lag gauge. The `rtrs` worker (eaflow/install/sinks.py) and sink plugins use it."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
 import structlog
 from redis.asyncio import Redis
 
 from model import Result
 from sinks.agent import ResultSink
-from sinks.clickhouse import CHDB_HINT, ClickHouseStore
+from sinks.clickhouse import ClickHouseStore
 from sinks.config import SinkConfig
 from sinks.duckdb import DuckDbStore
 from sinks.lag import sink_lag
 from sinks.trim import trim_results
 from sinks.types import ResultStore
 from streams import App, Topic
-
-if TYPE_CHECKING:
-    from eaflow.install.pipeline import Pipeline
 
 log = structlog.get_logger(__name__)
 
@@ -83,15 +80,3 @@ def install_result_sinks(
     app.timer(config.trim_interval, name="rtrs-trim")(trim)
     app.timer(config.lag_interval, name="sink-lag")(lag)
     return sinks
-
-
-async def install_sinks(p: Pipeline) -> None:
-    """Installer of the `rtrs` worker topic (see eaflow/install/__init__.py)."""
-    config = SinkConfig.from_settings(p.settings)
-    sinks = install_result_sinks(p.app, p.topics.rtrs, config)
-    for sink in sinks:
-        where = getattr(sink.store, "path", None) or getattr(sink.store, "url", "")
-        p.running.append(f"sink {sink.name}: rtrs → {where} (group {sink.name})")
-    if config.clickhouse_url is None:
-        p.running.append(f"sink clickhouse: off — {CHDB_HINT}")
-        log.warning("clickhouse_sink_off", hint=CHDB_HINT)

@@ -20,7 +20,7 @@ from brokers.sim.book import Book, Summary
 from brokers.sim.booking import Execution
 from brokers.sim.checks import Reject
 from brokers.sim.matching import Levels, crossed
-from brokers.sim.store import COMMIT, Conflict, Keys, commit, dry_tickets, load, writes
+from brokers.sim.store import COMMIT, AccountKeys, Conflict, commit, dry_tickets, load, writes
 from brokers.sim.symbols import SymbolTable
 from brokers.sim.trading import execute
 from brokers.sim.triggers import apply_tick
@@ -50,8 +50,8 @@ class TradeServer:
         self.retries = retries
         self._script = client.register_script(COMMIT)
 
-    def keys(self, login: int) -> Keys:
-        return Keys(self.prefix, login)
+    def keys(self, login: int) -> AccountKeys:
+        return AccountKeys(self.prefix, login)
 
     def _quotes(self, symbol: str, currency: str) -> Iterable[str]:
         return self.symbols.quote_symbols(symbol, currency) if symbol in self.symbols else ()

@@ -17,7 +17,15 @@ import redis
 from brokers.mt5 import constants as mt5
 from brokers.mt5.records import TradeDeal
 from brokers.sim.book import Account
-from brokers.sim.store import COMMIT, AccountMissing, Conflict, Keys, account_fields, commit, dump
+from brokers.sim.store import (
+    COMMIT,
+    AccountKeys,
+    AccountMissing,
+    Conflict,
+    account_fields,
+    commit,
+    dump,
+)
 
 
 class SimServer:
@@ -29,7 +37,7 @@ class SimServer:
         self._script = redis.register_script(COMMIT)
 
     def account_exists(self, login: int) -> bool:
-        return bool(self.redis.exists(Keys(self.prefix, login).account))
+        return bool(self.redis.exists(AccountKeys(self.prefix, login).account))
 
     def open_account(
         self,
@@ -52,7 +60,7 @@ class SimServer:
             raise ValueError(f"currency: must be a 3-letter ISO code like USD, got {currency!r}")
         if isinstance(leverage, bool) or not isinstance(leverage, int) or leverage < 1:
             raise ValueError(f"leverage: must be an integer >= 1, got {leverage!r}")
-        keys = Keys(self.prefix, login)
+        keys = AccountKeys(self.prefix, login)
         account = Account(login, name, currency, leverage, hedging, float(balance))
         now_ms = int(time.time() * 1000)
         ticket = int(self.redis.incr(keys.tickets))
@@ -91,14 +99,14 @@ class SimServer:
 
     def set_market_open(self, symbol: str, open: bool) -> None:
         """Open or close a symbol's market for every account (closed: 10018)."""
-        key = Keys(self.prefix, 0).closed
+        key = AccountKeys(self.prefix, 0).closed
         if open:
             self.redis.srem(key, symbol)
         else:
             self.redis.sadd(key, symbol)
 
     def _set(self, login: int, field: str, value: str) -> None:
-        keys = Keys(self.prefix, login)
+        keys = AccountKeys(self.prefix, login)
         if not self.account_exists(login):
             raise AccountMissing(f"login: simulated account {login} does not exist")
         self.redis.hset(keys.account, field, value)

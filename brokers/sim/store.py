@@ -29,6 +29,7 @@ from brokers.sim.book import Account, Book
 from brokers.sim.matching import levels
 from brokers.sim.symbols import SymbolTable
 from brokers.sim.ticks import newest_tick, queue_latest
+from model.keys import Keys
 
 COMMIT = """
 local version = redis.call('HGET', KEYS[1], 'version') or '0'
@@ -53,14 +54,14 @@ class Conflict(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Keys:
+class AccountKeys:
     """Redis keys of one account and the simulator's shared keys."""
 
     prefix: str
     login: int
 
     def _k(self, kind: str) -> str:
-        return f"{self.prefix}sim:{kind}:{self.login}"
+        return Keys(self.prefix).sim(kind, self.login)
 
     @property
     def account(self) -> str:
@@ -88,11 +89,11 @@ class Keys:
 
     @property
     def tickets(self) -> str:
-        return f"{self.prefix}sim:tickets"
+        return Keys(self.prefix).sim_tickets
 
     @property
     def closed(self) -> str:
-        return f"{self.prefix}sim:closed"
+        return Keys(self.prefix).sim_closed
 
     @property
     def all(self) -> list[str]:
@@ -131,7 +132,7 @@ def account_fields(account: Account) -> dict[str, str]:
 
 def load(
     client: redis.Redis,
-    keys: Keys,
+    keys: AccountKeys,
     symbols: SymbolTable,
     quotes: Iterable[str],
     *,
@@ -193,7 +194,9 @@ def fetch_ticks(client: redis.Redis, prefix: str, wanted: set[str], into: dict[s
             into[symbol] = tick
 
 
-def ticket_source(client: redis.Redis, keys: Keys, reserved: Iterator[int]) -> Callable[[], int]:
+def ticket_source(
+    client: redis.Redis, keys: AccountKeys, reserved: Iterator[int]
+) -> Callable[[], int]:
     """Hand out the reserved tickets first, then reserve blocks that double each time."""
     block = 8
 
@@ -216,7 +219,7 @@ def dry_tickets() -> Callable[[], int]:
     return lambda: next(numbers)
 
 
-def writes(book: Book, keys: Keys) -> list[list[Any]]:
+def writes(book: Book, keys: AccountKeys) -> list[list[Any]]:
     """The Redis commands that persist the Book's changes."""
     ops: list[list[Any]] = []
     if book.balance_changed:
@@ -246,7 +249,7 @@ def _score(row: TradeDeal | TradeOrder) -> int:
     return row.time_msc if isinstance(row, TradeDeal) else row.time_done_msc
 
 
-def commit(script: Script, keys: Keys, version: int, ops: list[list[Any]]) -> None:
+def commit(script: Script, keys: AccountKeys, version: int, ops: list[list[Any]]) -> None:
     """Apply `ops` atomically if the account is still at `version`; Conflict otherwise.
 
     `script` is `client.register_script(COMMIT)`, made once per client.

@@ -45,7 +45,8 @@ from brokers.sim.margin import PricingError, margin, money, profit, tick_values,
 from brokers.sim.request import RequestError, parse_request
 from brokers.sim.store import AccountMissing, fetch_ticks
 from brokers.sim.symbols import SymbolTable, default_symbols, with_quote
-from brokers.sim.ticks import entry_tick, latest_tick, tick_array, tick_key
+from brokers.sim.ticks import entry_tick, latest_tick, tick_array
+from model.keys import Keys
 
 SERVER = "eaflow-sim"
 BUILD = 5000
@@ -355,7 +356,7 @@ class SimTerminal:
         if not self._ready() or not self._known(symbol):
             return None
         start = history.millis(date_from)
-        entries = self.redis.xrange(tick_key(self.prefix, symbol)) or []
+        entries = self.redis.xrange(Keys(self.prefix).ticks(symbol)) or []
         ticks = [t for e in entries if (t := entry_tick([e])) and t.time_msc >= start]
         if flags == constants.COPY_TICKS_TRADE:
             ticks = [t for t in ticks if t.last > 0]

@@ -17,6 +17,7 @@ import orjson
 import redis
 
 from brokers.mt5.records import Tick
+from model.keys import Keys
 
 FIELD = b"d"
 # copy_ticks_from's record layout in the MetaTrader5 package
@@ -36,10 +37,6 @@ TICK_DTYPE = np.dtype(
 
 class TickFormatError(ValueError):
     """A stream entry is not a tick this module wrote."""
-
-
-def tick_key(prefix: str, symbol: str) -> str:
-    return f"{prefix}ticks:{symbol}"
 
 
 def encode_tick(tick: Tick) -> bytes:
@@ -102,13 +99,13 @@ def newest_tick(entries: Any) -> Tick | None:
 
 def latest_tick(client: redis.Redis, prefix: str, symbol: str) -> Tick | None:
     """The symbol's current quote: its newest valid tick (None before the first tick)."""
-    return newest_tick(client.xrevrange(tick_key(prefix, symbol), count=LOOK_BACK))
+    return newest_tick(client.xrevrange(Keys(prefix).ticks(symbol), count=LOOK_BACK))
 
 
 def queue_latest(pipe: redis.client.Pipeline, prefix: str, symbols: Iterable[str]) -> None:
     """Queue one XREVRANGE COUNT LOOK_BACK per symbol; read the replies with `newest_tick`."""
     for symbol in symbols:
-        pipe.xrevrange(tick_key(prefix, symbol), count=LOOK_BACK)
+        pipe.xrevrange(Keys(prefix).ticks(symbol), count=LOOK_BACK)
 
 
 def tick_array(ticks: Iterable[Tick]) -> npt.NDArray[np.void]:

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import signal
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from eaflow.cli.options import PrefixOption, RedisOption, require_redis, settings_from
-from eaflow.config.service import ConfigService
-from eaflow.config.store import ConfigStore
-from eaflow.gateway.app import create_app
 from eaflow.gateway.config import GatewayConfig
-from eaflow.gateway.server import GatewayServer, usage
-from processors.registry import InstanceRegistry
-from sinks.database import database_path
-from streams.clients import async_client
+from eaflow.install.gateway import install_gateway
+from eaflow.install.pipeline import Pipeline, build_pipeline
+from eaflow.runner import serve
 
 ListOption = Annotated[list[str] | None, typer.Option(help="Repeat or separate with commas.")]
 
@@ -54,29 +48,19 @@ def gateway(
         )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
-    asyncio.run(_serve(url, settings.prefix, config, database_path(settings.data_dir)))
+    asyncio.run(_serve(build_pipeline(settings, url), config))
 
 
-async def _serve(url: str, prefix: str, config: GatewayConfig, db: Path) -> None:
-    client = async_client(url)
-    service = ConfigService(ConfigStore(db), InstanceRegistry(client, prefix))
-    app = create_app(client, prefix, config, settings=service)
-    created = await app.state.gateway.sources.ensure_default()
+async def _serve(pipeline: Pipeline, config: GatewayConfig) -> None:
+    await install_gateway(pipeline, config)
     console = Console(stderr=True)
-    where = f"http://{config.host}:{config.port}"
-    console.print(f"eaflow gateway on {where} (chart /, webhook /webhook/tradingview, API /docs)")
-    for line in usage(created, where) if created is not None else []:
-        console.print(line, highlight=False, soft_wrap=True)
-    serving = asyncio.ensure_future(GatewayServer(app, config.host, config.port).run())
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, serving.cancel)
-    try:
-        await serving
-    except asyncio.CancelledError:
-        console.print("eaflow gateway stopped")
-    finally:
-        await client.aclose()
+
+    async def show() -> None:
+        for line in pipeline.running:
+            console.print(line, highlight=False, soft_wrap=True)
+
+    await serve(pipeline, show)
+    console.print("eaflow gateway stopped")
 
 
 def register(app: typer.Typer) -> None:

@@ -22,7 +22,8 @@ from eaflow.cli.options import (
 from eaflow.demo import seed_demo
 from eaflow.embedded import EmbeddedRedis
 from eaflow.exporter import export_metrics
-from eaflow.install.pipeline import Pipeline, build_pipeline, install
+from eaflow.install.pipeline import Pipeline, build_pipeline
+from eaflow.install.workers import install
 from eaflow.passwords import redact_url
 from eaflow.runner import serve
 from processors.ticks.replay import ReplayConfig

@@ -2,7 +2,7 @@
 
 from eaflow.gateway.app import create_app
 from eaflow.gateway.config import GatewayConfig
-from eaflow.gateway.server import GatewayServer, install_gateway
+from eaflow.gateway.server import GatewayServer
 from eaflow.gateway.sources import Source, SourceStore
 
 __all__ = [
@@ -11,5 +11,4 @@ __all__ = [
     "Source",
     "SourceStore",
     "create_app",
-    "install_gateway",
 ]

@@ -17,6 +17,7 @@ from eaflow.gateway.chart import STATIC
 from eaflow.gateway.config import GatewayConfig
 from eaflow.gateway.context import Gateway
 from eaflow.gateway.symbols import ChartSymbols
+from model.topics import Topics
 
 DESCRIPTION = """TradingView in and out.
 
@@ -29,17 +30,20 @@ DESCRIPTION = """TradingView in and out.
 
 def create_app(
     redis: Redis,
-    prefix: str = "ea:",
+    topics: Topics,
     config: GatewayConfig | None = None,
     bars: BarSource | None = None,
     settings: ConfigService | None = None,
 ) -> FastAPI:
-    """The app over one Redis client; `bars` defaults to reading the tick streams;
+    """The app over one Redis client, publishing signals through `topics.rtss`; `bars`
+    defaults to reading the tick streams;
     with `settings`, the configuration API is served at `/config` for admin sources."""
     app = FastAPI(title="eaflow gateway", description=DESCRIPTION, version="1")
-    gw = Gateway(redis, prefix, config or GatewayConfig())
+    gw = Gateway(redis, topics, config or GatewayConfig())
     app.state.gateway = gw
-    app.state.symbols = ChartSymbols(gw, bars or StreamBars(redis, prefix), gw.config.symbols_ttl)
+    app.state.symbols = ChartSymbols(
+        gw, bars or StreamBars(redis, topics.prefix), gw.config.symbols_ttl
+    )
     for router in (webhook.router, udf.router, chart.router, live.router):
         app.include_router(router)
     if settings is not None:

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from redis.asyncio import Redis
 
 from brokers.sim.ticks import TickFormatError, decode_tick
+from model.keys import Keys
 
 RESOLUTIONS = {
     "1S": 1,
@@ -77,10 +78,10 @@ class StreamBars:
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
-        self.prefix = prefix
+        self.keys = Keys(prefix)
 
     async def ticks(self, symbol: str) -> list[tuple[int, float]]:
-        entries: Any = await self.redis.xrange(f"{self.prefix}ticks:{symbol}")
+        entries: Any = await self.redis.xrange(self.keys.ticks(symbol))
         ticks = []
         for _, fields in entries:
             try:
@@ -96,7 +97,7 @@ class StreamBars:
 
     async def symbols(self) -> list[str]:
         """Symbols that have a tick stream."""
-        pattern = f"{self.prefix}ticks:*"
+        pattern = self.keys.ticks("*")
         found = [
             key.decode()[len(pattern) - 1 :]
             async for key in self.redis.scan_iter(match=pattern, count=1000, _type="stream")

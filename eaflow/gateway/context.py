@@ -11,34 +11,28 @@ from eaflow.gateway.config import GatewayConfig
 from eaflow.gateway.events import SecurityLog
 from eaflow.gateway.ratelimit import RateLimiter
 from eaflow.gateway.sources import SourceStore
+from model.topics import Topics
 from processors.registry import InstanceRegistry
 
 
 @dataclass
 class Gateway:
-    """Keys follow DESIGN.md's streams: `rtss`, `rtrs`, `security`, `ticks:{symbol}`,
-    and the latest account snapshot `state:{instance}`."""
+    """Signals are published through `topics.rtss` (its codec); every other key comes from
+    `keys` (model.keys)."""
 
     redis: Redis
-    prefix: str = "ea:"
+    topics: Topics
     config: GatewayConfig = field(default_factory=GatewayConfig)
 
     def __post_init__(self) -> None:
+        self.prefix = self.topics.prefix
+        self.keys = self.topics.keys
         self.allowlist = self.config.allowlist  # parsed once, checked on every request
         self.proxies = self.config.proxies
         self.sources = SourceStore(self.redis, self.prefix)
         self.registry = InstanceRegistry(self.redis, self.prefix)
         self.security = SecurityLog(self.redis, self.keys.security, self.config.security_maxlen)
         self.limiter = RateLimiter(self.redis, self.prefix)
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}{name}"
-
-    def ticks_key(self, symbol: str) -> str:
-        return f"{self.prefix}ticks:{symbol}"
-
-    def state_key(self, instance: str) -> str:
-        return f"{self.prefix}state:{instance}"
 
 
 async def gateway(request: Request) -> Gateway:

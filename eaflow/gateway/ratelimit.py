@@ -6,6 +6,8 @@ import time
 
 from redis.asyncio import Redis
 
+from model.keys import Keys
+
 WINDOW = 60
 
 
@@ -14,13 +16,13 @@ class RateLimiter:
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
-        self.prefix = prefix
+        self.keys = Keys(prefix)
 
     async def hit(self, source: str, per_minute: int, now: float | None = None) -> int | None:
         """Count one request; the seconds to wait when it is over the limit, else None."""
         now = time.time() if now is None else now
         window = int(now // WINDOW)
-        key = f"{self.prefix}gateway:rate:{source}:{window}"
+        key = self.keys.gateway_rate(source, window)
         pipe = self.redis.pipeline(transaction=False)
         pipe.incr(key)
         pipe.expire(key, WINDOW * 2)

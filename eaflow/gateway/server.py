@@ -1,25 +1,16 @@
-"""Serve the gateway with uvicorn inside a running event loop, and its `eaflow run` installer."""
+"""Serve the gateway with uvicorn inside a running event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import structlog
 import uvicorn
 from fastapi import FastAPI
 
-from eaflow.config.service import ConfigService
-from eaflow.config.store import ConfigStore
-from eaflow.gateway.app import create_app
-from eaflow.gateway.config import GatewayConfig
 from eaflow.gateway.sources import Source
-from sinks.database import database_path
-
-if TYPE_CHECKING:
-    from eaflow.install.pipeline import Pipeline
 
 log = structlog.get_logger(__name__)
 
@@ -89,22 +80,3 @@ def usage(source: Source, url: str) -> list[str]:
         f"  text alert: {source.name}, buy, EURUSD, vol_lots=0.01, secret={source.secret}",
         f"  webhook URL: {url}/webhook/tradingview (TLS on port 443: docs/alerts.md)",
     ]
-
-
-async def install_gateway(p: Pipeline) -> None:
-    """The `gateway` worker: the HTTP gateway on settings.http_host/http_port."""
-    config = GatewayConfig.from_env(host=p.settings.http_host, port=p.settings.http_port)
-    service = ConfigService(ConfigStore(database_path(p.settings.data_dir)), p.registry)
-    app = create_app(p.redis, p.settings.prefix, config, settings=service)
-    created = await app.state.gateway.sources.ensure_default()
-    server = GatewayServer(app, config.host, config.port)
-    p.app.task(server.run)
-    url = f"http://{config.host}:{config.port}"
-    p.running.append(
-        f"gateway: {url} (chart /, webhook /webhook/tradingview, API /docs, "
-        "/config for admin sources)"
-    )
-    if created is not None:
-        p.running += usage(created, url)
-    else:
-        p.running.append("  alert sources: eaflow sources list --show-secrets")

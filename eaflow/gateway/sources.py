@@ -16,6 +16,7 @@ from eaflow.gateway.addresses import parse_allowlist
 from eaflow.gateway.alerts import Defaults
 from model.base import Message
 from model.enums import StopsUnit
+from model.keys import Keys
 
 SourceName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:#@+\-]+$")]
 DEFAULT_SOURCE = "tradingview"
@@ -84,7 +85,7 @@ class SourceStore:
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
-        self.key = f"{prefix}sources"
+        self.key = Keys(prefix).sources
 
     async def get(self, name: str) -> Source | None:
         raw = await self.redis.hget(self.key, name)

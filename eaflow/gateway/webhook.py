@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
@@ -162,8 +161,9 @@ async def accept(gw: Gateway, request: Request, seen: dict[str, Any]) -> JSONRes
             bind(fields, source, specs or {})
             out.append(validated(fields, source))
     pipe = gw.redis.pipeline(transaction=True)
+    rtss = gw.topics.rtss
     for signal in out:
-        pipe.xadd(gw.keys.rtss, {"d": orjson.dumps(signal)})
+        pipe.xadd(rtss.key, rtss.fields(signal), **rtss.limits())
     await pipe.execute()
     ids = [s["signal_id"] for s in out]
     return JSONResponse(

@@ -1,8 +1,10 @@
-"""Plug the instance manager into an orders worker: who runs where, and its app task.
+"""The `orders` worker: executors for the instances this process hosts, and their manager.
 
-`eaflow worker orders` hosts simulated instances as tasks in its own process and starts
-one child worker per MT5 instance (`--spawn` chooses the broker schemes); a worker given a
-single instance hosts it itself.
+Installing takes five steps, in this order, before any order runs: choose who runs here
+(`eaflow worker orders` hosts simulated instances as tasks in its own process and starts one
+child worker per MT5 instance, `--spawn` choosing the schemes; a worker given one instance
+hosts it itself), connect their brokers, publish their symbols for the router, reconcile
+what a crash left `sent`, then start the executor agent and the instance manager.
 """
 
 from __future__ import annotations
@@ -10,17 +12,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from urllib.parse import urlparse
 
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-
 from brokers.factory import broker_for
 from brokers.mt5.broker import Mt5Broker
-from brokers.types import Broker
 from eaflow.install.pipeline import Pipeline
 from model import InstanceSpec
+from processors.executor.agent import GROUP, Executor
+from processors.executor.reconcile import Reconciler
+from processors.executor.records import OrderRecords
+from processors.executor.startup import connect_instances, reconcile_instances
 from processors.manager.children import Child, worker_command
-from processors.manager.config import ManagerConfig
+from processors.manager.config import ManagerConfig, manager_redis
 from processors.manager.manager import InstanceManager
 from processors.manager.simbulk import SimAccounts
 from processors.manager.slot import Slot
@@ -28,9 +29,9 @@ from processors.manager.snapshots import StateArchive, archive_states
 from processors.manager.state_sync import StateSync, SyncConfig
 from processors.registry import InstanceRegistry
 from sinks.database import database_path
-from streams.clients import async_client
 
-REDIS_TIMEOUT = 2.0  # seconds: a Redis that does not answer counts as down
+LIMITS_INTERVAL = 0.5
+"""Seconds between reads of the hosted instances' states for the account limits."""
 
 
 def spawn_schemes(text: str) -> frozenset[str]:
@@ -48,14 +49,27 @@ def split_hosting(
     return [i for i in hosted if i not in apart], apart
 
 
-def manager_redis(url: str) -> Redis:
-    """A client that fails fast, so the manager's own retries decide (3, then every 2 s)."""
-    return async_client(
-        url,
-        socket_timeout=REDIS_TIMEOUT,
-        socket_connect_timeout=REDIS_TIMEOUT,
-        retry=Retry(NoBackoff(), 0),
-    )
+async def install_executors(p: Pipeline) -> None:
+    specs = await p.registry.all()
+    missing = set(p.instances) - set(specs)
+    if missing:
+        raise ValueError(f"instances: unknown instance {', '.join(sorted(missing))}")
+    hosted = [i for i in (p.instances or tuple(specs)) if i in specs]
+    local, apart = split_hosting(specs, hosted, spawn_schemes(p.settings.spawn))
+    s = p.settings
+    brokers = await connect_instances(specs, local, p.redis_url, s.prefix, s.mt5)
+    for instance, broker in brokers.items():
+        p.sessions.put(instance, broker)
+        await p.registry.publish_symbols(instance, list(await broker.symbols()))
+    reconciler = Reconciler(p.topics, p.redis, OrderRecords(p.redis, s.prefix))
+    await reconcile_instances(reconciler, brokers, specs)
+    executor = Executor(p.topics, p.registry, p.redis, p.sessions, reconciler=reconciler)
+    await executor.refresh()
+    p.app.timer(LIMITS_INTERVAL)(executor.refresh_limits)
+    if local:
+        p.app.agent([p.topics.orders(i) for i in local], group=GROUP)(executor.handle)
+    await install_manager(p, specs, local, apart, executor.refresh)
+    p.running.append(f"executor: orders:{{{', '.join(local)}}} → rtrs")
 
 
 async def install_manager(
@@ -63,13 +77,10 @@ async def install_manager(
     specs: Mapping[str, InstanceSpec],
     local: Sequence[str],
     apart: Sequence[str],
-    brokers: dict[str, Broker],
     on_pull: Callable[[], Awaitable[None]] | None = None,
 ) -> InstanceManager:
-    """Add the manager (and the DuckDB state archive) to the app as background work.
-
-    `brokers` is the executor's map: the manager swaps sessions in it on restarts.
-    """
+    """Add the manager (and the DuckDB state archive) to the app as background work; it
+    opens, swaps and stops the sessions of `p.sessions` that the executor trades through."""
     settings = p.settings
     client = manager_redis(p.redis_url)
     config = ManagerConfig(interval=settings.sync_interval, spawn=spawn_schemes(settings.spawn))
@@ -79,8 +90,7 @@ async def install_manager(
             spec.broker, spec.instance_id, spec.login, p.redis_url, settings.prefix, settings.mt5
         )
 
-    live: dict[str, Mt5Broker] = p.brokers
-    slots = {i: Slot(specs[i], factory, brokers, live, config) for i in local}
+    slots = {i: Slot(specs[i], factory, p.sessions, config) for i in local}
     extra = [
         "--log-format",
         settings.log_format,

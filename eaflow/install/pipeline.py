@@ -1,4 +1,5 @@
-"""Assemble the pipeline: an App with the agents of the requested worker topics."""
+"""The pipeline a worker process installs its components into: app, topics, Redis, registry,
+broker sessions, and a human-readable list of what runs here."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
-from processors.topics import Topics
 
-from brokers.mt5.broker import Mt5Broker
 from eaflow.settings import Settings
+from model.topics import Topics
 from processors.registry import InstanceRegistry
+from processors.sessions import Sessions
 from processors.ticks.replay import ReplayConfig
 from streams import App, AppSettings
 from streams.clients import async_client
@@ -18,7 +19,7 @@ from streams.clients import async_client
 
 @dataclass
 class Pipeline:
-    """What components need to install themselves into an app."""
+    """What components need to install themselves into an app (plugins receive it too)."""
 
     settings: Settings
     redis_url: str
@@ -28,11 +29,19 @@ class Pipeline:
     registry: InstanceRegistry
     instances: tuple[str, ...] = ()  # the instances this process hosts; () = all
     replay: ReplayConfig = field(default_factory=ReplayConfig)
-    brokers: dict[str, Mt5Broker] = field(default_factory=dict)
+    sessions: Sessions = field(default_factory=Sessions)  # broker sessions of this process
     running: list[str] = field(default_factory=list)  # human-readable "what runs here"
+
+    async def close(self) -> None:
+        """Close what the pipeline opened: broker sessions and both Redis clients (the app's
+        agents, if started, are stopped by `App.stop` first)."""
+        await self.sessions.close()
+        await self.app.redis.aclose()
+        await self.redis.aclose()
 
 
 Installer = Callable[[Pipeline], Awaitable[None]]
+"""Installs one worker topic's components (agents, timers, tasks) into a pipeline."""
 
 
 def build_pipeline(
@@ -41,6 +50,7 @@ def build_pipeline(
     instances: Sequence[str] = (),
     replay: ReplayConfig | None = None,
 ) -> Pipeline:
+    """An empty pipeline on `redis_url`: nothing runs until installers add to its app."""
     replay = replay or ReplayConfig()
     app = App(
         AppSettings(
@@ -64,17 +74,3 @@ def build_pipeline(
         instances=tuple(instances),
         replay=replay,
     )
-
-
-async def install(pipeline: Pipeline, workers: Sequence[str]) -> None:
-    """Install the components of each worker topic (`rtss`, `orders`, `ticks`, ...)."""
-    from eaflow.install import installers
-
-    available = installers()
-    unknown = [w for w in workers if w not in available]
-    if unknown:
-        raise ValueError(
-            f"worker: unknown topic {', '.join(unknown)} (known: {', '.join(sorted(available))})"
-        )
-    for worker in workers:
-        await available[worker](pipeline)

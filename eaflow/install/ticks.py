@@ -7,21 +7,17 @@ and runs the agent that buffers them and trades the simulated instances on them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import structlog
 
 from brokers.sim.symbols import default_symbols
 from brokers.sim.terminal import SERVER, SimTerminal
+from eaflow.install.pipeline import Pipeline
 from model import InstanceSpec
 from processors.ticks.accounts import TickAccount
 from processors.ticks.agent import TickAgent
 from processors.ticks.replay import TickReplay
 from streams.clients import sync_client
 from streams.table import TableConfig
-
-if TYPE_CHECKING:
-    from eaflow.install.pipeline import Pipeline
 
 log = structlog.get_logger(__name__)
 

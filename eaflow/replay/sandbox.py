@@ -11,12 +11,12 @@ from typing import Any
 import orjson
 import redis
 import redis.asyncio as aioredis
-from processors.topics import Topics
 
 from brokers.factory import broker_for
 from brokers.mt5.broker import Mt5Broker
 from brokers.sim.server import SimServer
 from model import InstanceSpec
+from model.topics import Topics
 from processors.manager.state_sync import snapshot
 from processors.registry import InstanceRegistry
 from streams import App, AppSettings

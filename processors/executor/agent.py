@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from brokers.types import Broker, BrokerUnavailable
 from model import Action, InstanceSpec, Order, OrderLifecycle, OrderStatus, TradingConfig
+from model.topics import Topics
 from processors.executor.execute import RetryPolicy, execute
 from processors.executor.limits import AccountLimits
 from processors.executor.outcome import Outcome, build_result
@@ -22,7 +23,6 @@ from processors.executor.records import OrderFinished, OrderRecords
 from processors.metrics import RESULTS, SIGNAL_LATENCY
 from processors.registry import InstanceRegistry
 from processors.rules import Refusal
-from processors.topics import Topics
 from streams import Defer, Event, Outbox
 
 log = structlog.get_logger(__name__)
@@ -50,7 +50,7 @@ class Executor:
         topics: Topics,
         registry: InstanceRegistry,
         redis: Redis,
-        brokers: dict[str, Broker],
+        brokers: Mapping[str, Broker],
         config: ExecutorConfig = ExecutorConfig(),
         reconciler: Reconciler | None = None,
     ) -> None:

@@ -25,7 +25,7 @@ from redis.asyncio import Redis
 
 from brokers.mt5 import constants as mt5
 from model import Order, TradingConfig
-from processors.topics import Topics
+from model.topics import Topics
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,11 @@ from redis.exceptions import WatchError
 from brokers.mt5.records import TradeOrder, TradePosition
 from brokers.types import Broker
 from model import OrderLifecycle, OrderStatus, Result
+from model.topics import Topics
 from processors.executor.applied import find_applied
 from processors.executor.execute import find_on_broker
 from processors.executor.outcome import build_result
 from processors.executor.records import OrderRecords, SentOrder
-from processors.topics import Topics
 
 log = structlog.get_logger(__name__)
 
@@ -54,7 +54,7 @@ class Reconciler:
         self.records = records
 
     def external_key(self, instance: str) -> str:
-        return f"{self.topics.prefix}external:{instance}"
+        return self.topics.keys.external(instance)
 
     async def run(
         self, instance: str, broker: Broker, magic: int, skip: Collection[str] = ()
@@ -102,18 +102,20 @@ class Reconciler:
     async def _finish(self, sent: SentOrder, result: Result) -> bool:
         """Result + terminal record in one transaction, only if the record is still `sent`."""
         order = sent.order
-        status_key = self.records.status_key(order.instance)
+        status_key = self.records.keys.order_records(order.instance)
         async with self.redis.pipeline(transaction=True) as pipe:
             try:
                 await pipe.watch(status_key)
                 if await pipe.hget(status_key, order.order_id) != OrderStatus.SENT.value.encode():
                     await pipe.unwatch()  # type: ignore[no-untyped-call]
-                    await self.redis.hdel(self.records.sent_key(order.instance), order.order_id)
+                    await self.redis.hdel(
+                        self.records.keys.sent_orders(order.instance), order.order_id
+                    )
                     return False  # finished meanwhile by the executor
                 pipe.multi()  # type: ignore[no-untyped-call]
                 pipe.execute_command(*self.topics.rtrs.xadd(self.topics.rtrs.encode(result)))
                 pipe.hset(status_key, order.order_id, result.status.value)
-                pipe.hdel(self.records.sent_key(order.instance), order.order_id)
+                pipe.hdel(self.records.keys.sent_orders(order.instance), order.order_id)
                 await pipe.execute()
             except WatchError:
                 return False

@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 
 from brokers.mt5.requests import order_comment
 from model import Order, OrderStatus
+from model.keys import Keys
 from streams import Outbox
 from streams.reader import text
 
@@ -72,20 +73,12 @@ class OrderRecords:
     def __init__(self, redis: Redis, prefix: str, holder: str | None = None) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.keys = Keys(prefix)
         self.holder = holder or secrets.token_hex(8)
         self._mark = redis.register_script(MARK_SENT)
 
-    def status_key(self, instance: str) -> str:
-        return f"{self.prefix}orec:{instance}"
-
-    def sent_key(self, instance: str) -> str:
-        return f"{self.prefix}osent:{instance}"
-
-    def comments_key(self, instance: str) -> str:
-        return f"{self.prefix}ocomment:{instance}"
-
     async def status(self, order: Order) -> OrderStatus | None:
-        raw = await self.redis.hget(self.status_key(order.instance), order.order_id)
+        raw = await self.redis.hget(self.keys.order_records(order.instance), order.order_id)
         return None if raw is None else OrderStatus(text(raw))
 
     async def mark_sent(self, order: Order, at: float | None = None) -> float:
@@ -95,8 +88,8 @@ class OrderRecords:
         entry = orjson.dumps(
             {"order": order.model_dump(mode="json"), "sent_at": sent_at, "holder": self.holder}
         )
-        keys = [self.status_key(order.instance), self.sent_key(order.instance)]
-        keys.append(self.comments_key(order.instance))
+        keys = [self.keys.order_records(order.instance), self.keys.sent_orders(order.instance)]
+        keys.append(self.keys.comments(order.instance))
         comment = order_comment(order.order_id, order.instance)
         args: list[str | bytes] = [order.order_id, OrderStatus.SENT.value, entry, comment]
         done = await self._mark(keys=keys, args=args)
@@ -108,12 +101,12 @@ class OrderRecords:
         """Write the terminal status with the handler's ack (same transaction); what the
         handler writes after this runs only if the record was free or `sent`, not finished
         by another (the router's rejection of a copy, reconciliation)."""
-        out.once(self.status_key(order.instance), order.order_id, status.value, "sent")
-        out.call("HDEL", self.sent_key(order.instance), order.order_id)
+        out.once(self.keys.order_records(order.instance), order.order_id, status.value, "sent")
+        out.call("HDEL", self.keys.sent_orders(order.instance), order.order_id)
 
     async def in_flight(self, instance: str) -> list[SentOrder]:
         """Orders marked sent whose result was never written (a crash in between)."""
-        raw = await self.redis.hgetall(self.sent_key(instance))
+        raw = await self.redis.hgetall(self.keys.sent_orders(instance))
         found = []
         for value in raw.values():
             entry = orjson.loads(value)
@@ -126,5 +119,5 @@ class OrderRecords:
         wanted = sorted(set(comments))
         if not wanted:
             return {}
-        ids = await self.redis.hmget(self.comments_key(instance), wanted)
+        ids = await self.redis.hmget(self.keys.comments(instance), wanted)
         return {c: text(i) for c, i in zip(wanted, ids, strict=True) if i is not None}

@@ -14,8 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from model import InstanceReport, InstanceSpec
-from processors.manager.manager import desired_key, restart_key
-from processors.manager.state_sync import status_key
+from model.keys import Keys
 from processors.registry import InstanceRegistry
 from streams.reader import text
 
@@ -71,20 +70,20 @@ async def stop(registry: InstanceRegistry, instances: Sequence[str]) -> None:
     """Stopped instances send nothing to their brokers until started again."""
     chosen = await _known(registry, instances)
     await registry.redis.hset(
-        desired_key(registry.prefix), mapping=dict.fromkeys(chosen, "stopped")
+        Keys(registry.prefix).instances_desired, mapping=dict.fromkeys(chosen, "stopped")
     )
 
 
 async def start(registry: InstanceRegistry, instances: Sequence[str]) -> None:
     chosen = await _known(registry, instances)
-    await registry.redis.hdel(desired_key(registry.prefix), *chosen)
+    await registry.redis.hdel(Keys(registry.prefix).instances_desired, *chosen)
 
 
 async def restart(registry: InstanceRegistry, instances: Sequence[str]) -> None:
     """A new broker session for each (a running instance is stopped and started)."""
     chosen = await _known(registry, instances)
     await registry.redis.hset(
-        restart_key(registry.prefix), mapping=dict.fromkeys(chosen, repr(time.time()))
+        Keys(registry.prefix).instances_restart, mapping=dict.fromkeys(chosen, repr(time.time()))
     )
 
 
@@ -92,9 +91,9 @@ async def rows(registry: InstanceRegistry) -> list[InstanceRow]:
     """Every registered instance with its wishes, versions and latest report."""
     pipe = registry.redis.pipeline(transaction=False)
     pipe.hgetall(registry.keys.instances)
-    pipe.hgetall(desired_key(registry.prefix))
+    pipe.hgetall(Keys(registry.prefix).instances_desired)
     pipe.hgetall(registry.keys.config_applied)
-    pipe.hgetall(status_key(registry.prefix))
+    pipe.hgetall(Keys(registry.prefix).instances_status)
     specs_raw, desired, applied, reports = (
         {text(k): v for k, v in found.items()} for found in await pipe.execute()
     )

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from streams.clients import async_client
+
 
 @dataclass(frozen=True, kw_only=True)
 class ManagerConfig:
@@ -29,3 +35,17 @@ class ManagerConfig:
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name}: must be greater than 0")
+
+
+REDIS_TIMEOUT = 2.0
+"""Seconds: a Redis that does not answer within this counts as down."""
+
+
+def manager_redis(url: str) -> Redis:
+    """A client that fails fast, so the manager's own retries decide (3, then every 2 s)."""
+    return async_client(
+        url,
+        socket_timeout=REDIS_TIMEOUT,
+        socket_connect_timeout=REDIS_TIMEOUT,
+        retry=Retry(NoBackoff(), 0),
+    )

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 import structlog
 
 from model import InstanceReport, InstanceSpec, InstanceStatus, ReportKind
+from model.keys import Keys
 from processors.manager import metrics
 from processors.manager.children import Child
 from processors.manager.config import ManagerConfig
@@ -30,16 +31,6 @@ from streams.types import Command
 log = structlog.get_logger(__name__)
 
 STOPPED = b"stopped"
-
-
-def desired_key(prefix: str) -> str:
-    """Hash instance → "stopped" for instances an operator stopped (absent: run it)."""
-    return f"{prefix}instances:desired"
-
-
-def restart_key(prefix: str) -> str:
-    """Hash instance → unix time of the last restart an operator asked for."""
-    return f"{prefix}instances:restart"
 
 
 class InstanceManager:
@@ -157,8 +148,8 @@ class InstanceManager:
         try:
             specs = await self.registry.all()
             pipe = self.registry.redis.pipeline(transaction=False)
-            pipe.hgetall(desired_key(self.prefix))
-            pipe.hgetall(restart_key(self.prefix))
+            pipe.hgetall(Keys(self.prefix).instances_desired)
+            pipe.hgetall(Keys(self.prefix).instances_restart)
             desired, restarts = await pipe.execute()
             if self.on_pull is not None:
                 await self.on_pull()

@@ -18,10 +18,11 @@ import orjson
 
 from brokers.mt5.records import Tick, TradeOrder, TradePosition
 from brokers.sim.book import Book
-from brokers.sim.store import AccountMissing, Keys, dry_tickets, parse_account
+from brokers.sim.store import AccountKeys, AccountMissing, dry_tickets, parse_account
 from brokers.sim.symbols import SymbolTable, default_symbols
-from brokers.sim.ticks import LOOK_BACK, newest_tick, tick_key
+from brokers.sim.ticks import LOOK_BACK, newest_tick
 from model import AccountState
+from model.keys import Keys
 from processors.manager.state_sync import account_state
 from streams.clients import async_client, is_cluster
 
@@ -52,7 +53,7 @@ class SimAccounts:
         """instance → its state now (or the error), for `logins` (instance → login)."""
         keys = []
         for login in logins.values():
-            account = Keys(self.prefix, login)
+            account = AccountKeys(self.prefix, login)
             keys += [account.account, account.positions, account.orders]
         replies = await self._hashes(keys)
         now = time.time()
@@ -125,7 +126,7 @@ class SimAccounts:
             return {}
         pipe = self.client.pipeline(transaction=False)
         for symbol in wanted:
-            pipe.xrevrange(tick_key(self.prefix, symbol), count=LOOK_BACK)
+            pipe.xrevrange(Keys(self.prefix).ticks(symbol), count=LOOK_BACK)
         found = {}
         for symbol, reply in zip(wanted, await pipe.execute(), strict=True):
             tick = newest_tick(reply)

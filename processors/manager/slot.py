@@ -15,12 +15,12 @@ import structlog
 
 from brokers.mt5.broker import Mt5Broker
 from brokers.sim.store import AccountMissing
-from brokers.types import Broker, BrokerUnavailable
+from brokers.types import BrokerUnavailable
 from model import AccountState, InstanceReport, InstanceSpec, InstanceStatus, ReportKind
 from processors.manager.config import ManagerConfig
 from processors.manager.simbulk import Answer
 from processors.manager.state_sync import NETWORK_ERRORS, snapshot
-from processors.manager.stopped import StoppedBroker
+from processors.sessions import Sessions, close_session
 
 log = structlog.get_logger(__name__)
 
@@ -32,21 +32,19 @@ UNREACHABLE = (BrokerUnavailable, *NETWORK_ERRORS)
 
 
 class Slot:
-    """`brokers` is shared with the executor, so it always uses the current session;
-    `live` holds the sessions to close at shutdown."""
+    """Opens, swaps and stops the instance's session in `sessions`, which the executor shares,
+    so it always trades through the current one."""
 
     def __init__(
         self,
         spec: InstanceSpec,
         factory: BrokerFactory,
-        brokers: dict[str, Broker],
-        live: dict[str, Mt5Broker],
+        sessions: Sessions,
         config: ManagerConfig,
     ) -> None:
         self.spec = spec
         self.factory = factory
-        self.brokers = brokers
-        self.live = live
+        self.sessions = sessions
         self.config = config
         self.status = InstanceStatus.STOPPED
         self.error: str | None = None
@@ -54,11 +52,10 @@ class Slot:
         self.state: AccountState | None = None
         self.started_at = 0.0  # time.time() of the last start: restart requests before it are done
         self._next_attempt = 0.0  # monotonic time of the next start or reconnect
-        self._session: Mt5Broker | None = live.get(spec.instance_id)
+        self._session: Mt5Broker | None = sessions.opened(spec.instance_id)
         self._connecting: asyncio.Task[None] | None = None
         if self._session is not None:  # connected by the executor's start-up
             self.status, self.started_at = InstanceStatus.RUNNING, time.time()
-            brokers[spec.instance_id] = self._session
 
     @property
     def instance(self) -> str:
@@ -127,12 +124,12 @@ class Slot:
             await asyncio.wait_for(session.connect(), self.config.call_timeout)
         except BaseException:
             if session is not self._session:
-                await _close(session)
+                await close_session(session)
             raise
-        old, self._session = self._session, session
-        self.brokers[self.instance] = self.live[self.instance] = session
-        if old is not None and old is not session:
-            await _close(old)
+        self._session = session
+        old = self.sessions.put(self.instance, session)
+        if old is not None:
+            await close_session(old)
 
     def _connected(self, now: float) -> list[InstanceReport]:
         task = self._connecting
@@ -201,11 +198,10 @@ class Slot:
         if self._connecting is not None:
             self._connecting.cancel()
             self._connecting = None
-        self.brokers[self.instance] = StoppedBroker(self.instance)
-        if self._session is not None:
-            self.live.pop(self.instance, None)
-            await _close(self._session)
-            self._session = None
+        session = self.sessions.stop(self.instance)
+        if session is not None:
+            await close_session(session)
+        self._session = None
         self.state = None
         return self._become(InstanceStatus.STOPPED)
 
@@ -221,10 +217,3 @@ class Slot:
         if self._connecting is not None:
             self._connecting.cancel()
             self._connecting = None
-
-
-async def _close(session: Mt5Broker) -> None:
-    try:
-        await session.close()
-    except Exception as error:  # a broken terminal may fail to shut down: it is gone anyway
-        log.warning("broker_close_failed", broker=session.name, error=str(error))

@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-from processors.topics import Topics
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from model import AccountState
+from model.topics import Topics
 from sinks.database import Migration, connect, migrate
 
 MIGRATIONS: list[Migration] = [

@@ -17,7 +17,6 @@ from typing import Protocol
 
 import orjson
 import structlog
-from processors.topics import Topics
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -26,6 +25,8 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from brokers.mt5.records import TradeOrder, TradePosition
 from brokers.types import Broker
 from model import AccountState, InstanceReport, PendingOrderState, PositionState
+from model.keys import Keys
+from model.topics import Topics
 from processors.metrics import REDIS_RECONNECTS, STATE_SYNC_ENABLED
 from streams.types import Command
 
@@ -179,7 +180,7 @@ class StateSync:
         for report in reports_now:
             raw = report.model_dump_json()
             batch.append(self.topics.ris.xadd(raw.encode()))
-            batch.append(("HSET", status_key(self.topics.prefix), report.instance, raw))
+            batch.append(("HSET", Keys(self.topics.prefix).instances_status, report.instance, raw))
         batch += commands
         if not batch:
             return True
@@ -253,11 +254,6 @@ def _content(raw: str) -> str:
     """A state's JSON without its time stamp (AccountState's last field), to see what
     changed without comparing models field by field."""
     return raw[: raw.rfind('"ts":')]
-
-
-def status_key(prefix: str) -> str:
-    """Hash instance → its latest InstanceReport (JSON)."""
-    return f"{prefix}instances:status"
 
 
 def latest_state(raw: bytes | None) -> AccountState | None:

@@ -30,16 +30,19 @@ from model import (
     new_id,
     refusal_of,
 )
+from model.topics import Topics
 from processors.metrics import SIGNALS_RECEIVED, SIGNALS_REJECTED
 from processors.registry import InstanceRegistry
 from processors.router.plan import Market, plan_order
 from processors.router.prices import LatestTicks
 from processors.router.targets import resolve_targets
 from processors.rules import Refusal
-from processors.topics import Topics
 from streams import Event, Outbox
 
 log = structlog.get_logger(__name__)
+
+GROUP = "router"
+"""The consumer group routers read `rtss` as."""
 
 
 class Router:

@@ -19,27 +19,23 @@ from redis.asyncio import Redis
 
 from brokers.mt5.records import AccountInfo, Tick
 from model import Result
+from model.keys import Keys
+from model.topics import Topics
 from processors.ticks.accounts import TickAccount
-from processors.topics import Topics
 from streams import Event, Outbox
 from streams.table import Row, TickFieldError, TickTable, row_of
 
 log = structlog.get_logger(__name__)
 
 
-def subscriptions_key(prefix: str) -> str:
-    """Sorted set symbol → until when (unix seconds) someone wants its ticks buffered."""
-    return f"{prefix}tick_subscriptions"
-
-
 async def subscribe(redis: Redis, prefix: str, symbol: str, seconds: float = 60.0) -> None:
     """Ask every ticks worker to buffer `symbol` for `seconds` more (a chart renews it)."""
-    await redis.zadd(subscriptions_key(prefix), {symbol: time.time() + seconds})
+    await redis.zadd(Keys(prefix).tick_subscriptions, {symbol: time.time() + seconds})
 
 
 async def subscribed(redis: Redis, prefix: str) -> set[str]:
     """Symbols whose subscription has not lapsed; lapsed ones are removed."""
-    key, now = subscriptions_key(prefix), time.time()
+    key, now = Keys(prefix).tick_subscriptions, time.time()
     pipe = redis.pipeline(transaction=False)
     pipe.zremrangebyscore(key, "-inf", now)
     pipe.zrangebyscore(key, now, "+inf")

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 
 from brokers.mt5.records import Tick
-from brokers.sim.ticks import encode_tick, tick_key
+from brokers.sim.ticks import encode_tick
+from model.keys import Keys
 
 APPEND = """
 local maxlen = ARGV[1]
@@ -41,6 +42,6 @@ class TickWriter:
     async def write(self, batch: Sequence[tuple[str, Tick]]) -> None:
         if not batch:
             return
-        keys = [tick_key(self.prefix, symbol) for symbol, _ in batch]
+        keys = [Keys(self.prefix).ticks(symbol) for symbol, _ in batch]
         await self._append(keys=keys, args=[self.maxlen, *(encode_tick(t) for _, t in batch)])
         self.written.update(symbol for symbol, _ in batch)

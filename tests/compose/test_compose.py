@@ -17,7 +17,7 @@ from typer.core import TyperGroup
 
 from eaflow.acl import Role, username
 from eaflow.cli.main import app
-from eaflow.install import installers
+from eaflow.install.workers import installers
 from eaflow.passwords import env_name
 
 ROOT = Path(__file__).resolve().parents[2]

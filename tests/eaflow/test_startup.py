@@ -9,7 +9,7 @@ import pytest
 
 from eaflow.install.pipeline import Pipeline, build_pipeline
 from eaflow.settings import Settings
-from eaflow.startup import discard, install_when_ready
+from eaflow.startup import install_when_ready
 from tests.redis_server import RedisServer, free_port
 
 
@@ -23,7 +23,7 @@ async def test_an_unknown_worker_topic_is_refused_at_once(redis_url: str) -> Non
     with pytest.raises(ValueError, match="worker: unknown topic nope"):
         await install_when_ready(build, ["nope"], interval=0.01)
     assert len(built) == 1
-    await discard(built[0])
+    await built[0].close()
 
 
 async def test_install_waits_for_redis_then_runs_on_a_fresh_pipeline(tmp_path: Path) -> None:

@@ -16,10 +16,10 @@ import redis
 import redis.asyncio as aioredis
 from hypothesis import given
 from hypothesis import strategies as st
-from processors.topics import Topics
 from pydantic import ValidationError
 
 from model import InstanceSpec, TradingConfig, TradingState, new_id
+from model.topics import Topics
 from processors.registry import InstanceRegistry
 from processors.router.agent import Router
 from streams import App, AppSettings

@@ -16,12 +16,12 @@ import redis
 import redis.asyncio as aioredis
 from hypothesis import event, given
 from hypothesis import strategies as st
-from processors.topics import Topics
 
 from brokers.mt5.broker import Mt5Broker
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
 from model import Action, InstanceSpec, Order, OrderStatus, OrderType, Result, Side
+from model.topics import Topics
 from processors.executor.agent import Executor, ExecutorConfig
 from processors.executor.reconcile import Reconciler
 from processors.executor.records import OrderRecords

@@ -10,12 +10,12 @@ import pytest
 import redis.asyncio as aioredis
 from hypothesis import given
 from hypothesis import strategies as st
-from processors.topics import Topics
 from pydantic import ValidationError
 
 from brokers.sim.symbols import default_symbols
 from brokers.sim.ticks import encode_tick
 from model import InstanceSpec, Order, OrderStatus, Result, Signal, refusal_of
+from model.topics import Topics
 from processors.registry import InstanceRegistry
 from processors.router.agent import Router
 from streams import App, AppSettings, Event, Outbox

@@ -21,7 +21,9 @@ from eaflow.gateway.app import create_app
 from eaflow.gateway.config import GatewayConfig
 from eaflow.gateway.server import GatewayServer
 from eaflow.gateway.sources import Source
+from model.topics import Topics
 from processors.registry import InstanceRegistry
+from streams import App, AppSettings
 
 PREFIX = "ea:"
 SECRET = "test-secret-0123456789abcdef"
@@ -80,10 +82,11 @@ def serving(
 
     async def main() -> None:
         client = aioredis.Redis.from_url(redis_url)
+        streams = App(AppSettings(redis_url=redis_url, prefix=PREFIX))
         service = None
         if config_db is not None:
             service = ConfigService(ConfigStore(config_db), InstanceRegistry(client, PREFIX))
-        app = create_app(client, PREFIX, config, settings=service)
+        app = create_app(client, Topics(streams), config, settings=service)
         server = GatewayServer(app, "127.0.0.1", config.port)
         holder.append(server)
         task = asyncio.ensure_future(server.run())
@@ -94,6 +97,7 @@ def serving(
             await task
         finally:
             await client.aclose()
+            await streams.redis.aclose()
 
     def thread_main() -> None:
         try:

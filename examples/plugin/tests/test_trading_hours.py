@@ -20,7 +20,8 @@ from brokers.mt5.records import Tick
 from brokers.sim.ticks import encode_tick
 from eaflow.demo import seed_demo
 from eaflow.embedded import EmbeddedRedis
-from eaflow.install.pipeline import build_pipeline, install
+from eaflow.install.pipeline import build_pipeline
+from eaflow.install.workers import install
 from eaflow.plugins import discover
 from eaflow.settings import Settings
 from model import Result
@@ -121,9 +122,7 @@ async def test_the_gate_rejects_late_signals_and_passes_the_others(
             await asyncio.sleep(0.05)
     finally:
         await pipeline.app.stop()
-        for broker in pipeline.brokers.values():
-            await broker.close()
-        await pipeline.redis.aclose()
+        await pipeline.close()
         client.close()
     assert results["tuesday"].status == "filled"
     assert results["tuesday"].instance == "demo-1"

@@ -12,7 +12,8 @@ import redis
 from brokers.mt5.records import AccountInfo, Tick
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
-from brokers.sim.ticks import encode_tick, tick_key
+from brokers.sim.ticks import encode_tick
+from model.keys import Keys
 
 PREFIX = "ea:"
 LOGIN = 7_000_001
@@ -61,7 +62,7 @@ def make_tick(row: tuple[int, float, float]) -> Tick:
 def quote(client: redis.Redis, symbol: str, row: tuple[int, float, float]) -> Tick:
     """Publish a tick as the feed does; it becomes the symbol's latest quote."""
     tick = make_tick(row)
-    client.xadd(tick_key(PREFIX, symbol), {"d": encode_tick(tick)})
+    client.xadd(Keys(PREFIX).ticks(symbol), {"d": encode_tick(tick)})
     return tick
 
 

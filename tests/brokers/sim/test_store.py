@@ -7,7 +7,7 @@ import threading
 import pytest
 import redis
 
-from brokers.sim.store import COMMIT, Conflict, Keys, commit, load, writes
+from brokers.sim.store import COMMIT, AccountKeys, Conflict, commit, load, writes
 from brokers.sim.symbols import default_symbols
 from brokers.sim.terminal import SimTerminal
 from tests.brokers.sim.conftest import (
@@ -24,7 +24,7 @@ from tests.brokers.sim.conftest import (
 
 
 def test_keys_live_under_the_prefix() -> None:
-    keys = Keys("ea:", 42)
+    keys = AccountKeys("ea:", 42)
     assert keys.all == [
         "ea:sim:acct:42",
         "ea:sim:pos:42",
@@ -79,7 +79,7 @@ def test_a_new_terminal_finds_the_account_as_it_was(
 
 def test_a_stale_commit_writes_nothing(mt5: SimTerminal, redis_client: redis.Redis) -> None:
     quote(redis_client, "EURUSD", EURUSD_OPEN)
-    keys = Keys(PREFIX, LOGIN)
+    keys = AccountKeys(PREFIX, LOGIN)
     stale = load(redis_client, keys, default_symbols(), ["EURUSD"])
     assert mt5.order_send(buy(mt5, "EURUSD", 0.1)) is not None  # bumps the version
     stale.account.balance = 1.0

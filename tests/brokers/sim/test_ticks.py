@@ -18,8 +18,8 @@ from brokers.sim.ticks import (
     latest_tick,
     newest_tick,
     tick_array,
-    tick_key,
 )
+from model.keys import Keys
 
 # the first EURUSD tick of MetaQuotes' copy_ticks_from example (flags 134)
 DOC_TICK = Tick(1578614400, 1.11051, 1.11069, 0.0, 0, 1578614400987, 134, 0.0)
@@ -53,14 +53,14 @@ def test_latest_tick_is_the_last_stream_entry(redis_client: redis.Redis) -> None
     assert latest_tick(redis_client, "ea:", "EURUSD") is None
     older = DOC_TICK._replace(bid=1.1105, time_msc=1578614400000)
     for tick in (older, DOC_TICK):
-        redis_client.xadd(tick_key("ea:", "EURUSD"), {"d": encode_tick(tick)})
+        redis_client.xadd(Keys("ea:").ticks("EURUSD"), {"d": encode_tick(tick)})
     assert latest_tick(redis_client, "ea:", "EURUSD") == DOC_TICK
 
 
 def test_malformed_newest_ticks_are_passed_over(redis_client: redis.Redis) -> None:
     """Regression: one garbage tick made every order on its symbol fail in the executor
     until the order was dead-lettered (found by the poison e2e test)."""
-    key = tick_key("ea:", "EURUSD")
+    key = Keys("ea:").ticks("EURUSD")
     redis_client.xadd(key, {"d": encode_tick(DOC_TICK)})
     redis_client.xadd(key, {"d": b"garbage"})
     redis_client.xadd(key, {"other": b"field"})
@@ -73,7 +73,7 @@ def test_malformed_newest_ticks_are_passed_over(redis_client: redis.Redis) -> No
 
 def test_a_client_decoding_responses_reads_ticks_too(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url, decode_responses=True)
-    client.xadd(tick_key("ea:", "EURUSD"), {"d": encode_tick(DOC_TICK)})
+    client.xadd(Keys("ea:").ticks("EURUSD"), {"d": encode_tick(DOC_TICK)})
     assert latest_tick(client, "ea:", "EURUSD") == DOC_TICK
     client.close()
 

@@ -12,10 +12,12 @@ import redis
 from brokers.mt5 import constants as mt5
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
-from brokers.sim.ticks import encode_tick, tick_key
-from eaflow.install.pipeline import build_pipeline, install
+from brokers.sim.ticks import encode_tick
+from eaflow.install.pipeline import build_pipeline
+from eaflow.install.workers import install
 from eaflow.settings import Settings
 from model import InstanceSpec, OrderStatus, Result, TradingConfig, TrailingStop
+from model.keys import Keys
 from processors.ticks.recorded import read_ticks, recorded_files
 from processors.ticks.replay import ReplayConfig
 
@@ -30,7 +32,7 @@ async def test_the_installed_worker_trails_a_sim_instance_on_the_recorded_feed(
     SimServer(redis_client, prefix=PREFIX).open_account(LOGIN)
     terminal = SimTerminal(redis_client, prefix=PREFIX)
     assert terminal.initialize(login=LOGIN, server="eaflow-sim")
-    redis_client.xadd(tick_key(PREFIX, "EURUSD"), {"d": encode_tick(first)})
+    redis_client.xadd(Keys(PREFIX).ticks("EURUSD"), {"d": encode_tick(first)})
     sent = terminal.order_send({
         "action": mt5.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": 0.1, "magic": 77,
         "type": mt5.ORDER_TYPE_BUY, "type_filling": mt5.ORDER_FILLING_FOK,

@@ -12,7 +12,8 @@ import orjson
 import redis
 import redis.asyncio as aioredis
 
-from eaflow.install.pipeline import build_pipeline, install
+from eaflow.install.pipeline import build_pipeline
+from eaflow.install.workers import install
 from eaflow.settings import Settings
 from model import Result
 from tests.e2e.conftest import PREFIX, seed, write_market
@@ -78,7 +79,5 @@ async def record(redis_url: str, data_dir: Path) -> list[Result]:
         return found
     finally:
         await pipeline.app.stop()
-        for broker in pipeline.brokers.values():
-            await broker.close()
-        await pipeline.redis.aclose()
+        await pipeline.close()
         await client.aclose()

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
-from processors.topics import Topics
 
+from model.topics import Topics
 from processors.executor.reconcile import Reconciler
 from processors.executor.records import OrderRecords
 from streams import App, AppSettings

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import redis
 import redis.asyncio as aioredis
-from processors.topics import Topics
 from prometheus_client import REGISTRY
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -22,10 +21,12 @@ from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
 from brokers.types import TradeRequest
 from model import InstanceSpec, Order, OrderStatus, Result, TradingConfig
+from model.topics import Topics
 from processors.executor.agent import Executor, ExecutorConfig
 from processors.executor.reconcile import Reconciler
 from processors.executor.records import OrderRecords
 from processors.registry import InstanceRegistry
+from processors.sessions import Sessions
 from streams import App
 from tests.brokers.mt5.conftest import INSTANCE, LOGIN, MAGIC, PREFIX, make_order
 from tests.streams.conftest import settings, until
@@ -204,11 +205,14 @@ async def two_instances(
     await registry.put(InstanceSpec(instance_id=INSTANCE, login=LOGIN, magic=MAGIC, config=limited))
     await registry.put(InstanceSpec(instance_id=INSTANCE_2, login=LOGIN_2, magic=MAGIC_2))
     topics = Topics(app)
+    sessions = Sessions()
+    sessions.put(INSTANCE, broker)
+    sessions.put(INSTANCE_2, second)
     executor = Executor(
         topics,
         registry,
         client,
-        {INSTANCE: broker, INSTANCE_2: second},
+        sessions,
         ExecutorConfig(reconnect_interval=0.05),
         reconciler=Reconciler(topics, client, OrderRecords(client, PREFIX)),
     )
@@ -320,7 +324,8 @@ async def test_an_order_deferred_before_it_is_sent_counts_once_against_the_rate_
             return deferrals() >= deferred + 3
 
         await until(deferred_often, "the first order deferred three times")
-        executor.brokers[INSTANCE] = broker  # as the manager does with a new session
+        assert isinstance(executor.brokers, Sessions)
+        executor.brokers.put(INSTANCE, broker)  # as the manager does with a new session
 
         async def done() -> bool:
             return len(await results_of(client)) == 2

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from processors.topics import Topics
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5.broker import Mt5Broker
 from model import AccountState, OrderStatus, TradingConfig
+from model.topics import Topics
 from processors.executor.execute import execute
 from processors.executor.limits import AccountLimits
 from tests.brokers.mt5.conftest import INSTANCE, make_order

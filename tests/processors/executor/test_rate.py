@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from processors.topics import Topics
 
 from brokers.mt5.broker import Mt5Broker
 from model import Action, InstanceSpec, OrderStatus, Result
+from model.topics import Topics
 from processors.executor.agent import Executor
 from processors.executor.rate import OrderRate
 from processors.registry import InstanceRegistry

@@ -154,7 +154,7 @@ async def test_a_record_finished_meanwhile_is_not_finished_twice(
 ) -> None:
     order = make_order(symbol="EURUSD", order_type="buy", volume="0.10")
     await crash_after_send(order, records, terminal)
-    redis_client.hset(records.status_key(INSTANCE), order.order_id, "filled")
+    redis_client.hset(records.keys.order_records(INSTANCE), order.order_id, "filled")
     report = await reconciler.run(INSTANCE, broker, MAGIC)
     assert report.resolved == [] and results(redis_client) == []
     assert await records.in_flight(INSTANCE) == []

@@ -12,19 +12,18 @@ from typing import Any
 import pytest
 import redis
 import redis.asyncio as aioredis
-from processors.topics import Topics
 
 from brokers.factory import broker_for
 from brokers.mt5.broker import Mt5Broker
 from brokers.sim.server import SimServer
-from brokers.types import Broker
-from eaflow.install.orders import manager_redis
 from model import InstanceReport, InstanceSpec
-from processors.manager.config import ManagerConfig
+from model.topics import Topics
+from processors.manager.config import ManagerConfig, manager_redis
 from processors.manager.manager import InstanceManager
 from processors.manager.slot import Slot
 from processors.manager.state_sync import StateSync, SyncConfig
 from processors.registry import InstanceRegistry
+from processors.sessions import Sessions
 from streams import App, AppSettings
 from tests.redis_server import RedisServer
 
@@ -38,8 +37,7 @@ CONFIG = ManagerConfig(
 class Rig:
     manager: InstanceManager
     registry: InstanceRegistry
-    brokers: dict[str, Broker]
-    live: dict[str, Mt5Broker]
+    sessions: Sessions
     server: RedisServer
     sim: SimServer
 
@@ -88,14 +86,12 @@ async def rig(own_redis: RedisServer, redis_url: str) -> AsyncIterator[Rig]:
     def factory(s: InstanceSpec) -> Mt5Broker:
         return broker_for(s.broker, s.instance_id, s.login, redis_url, PREFIX)
 
-    brokers: dict[str, Broker] = {}
-    live: dict[str, Mt5Broker] = {}
-    slots = {s.instance_id: Slot(s, factory, brokers, live, CONFIG) for s in specs}
+    sessions = Sessions()
+    slots = {s.instance_id: Slot(s, factory, sessions, CONFIG) for s in specs}
     topics = Topics(App(AppSettings(redis_url=own_redis.url, prefix=PREFIX)))
     sync = StateSync(client, topics, SyncConfig(backoff=0.01, reconnect_interval=0.3))
     manager = InstanceManager(registry, sync, slots, config=CONFIG)
-    yield Rig(manager, registry, brokers, live, own_redis, sim)
+    yield Rig(manager, registry, sessions, own_redis, sim)
     await manager.close()
-    for session in live.values():
-        await session.close()
+    await sessions.close()
     await client.aclose()

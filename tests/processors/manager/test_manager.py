@@ -8,11 +8,11 @@ from typing import Any
 import orjson
 import pytest
 
-from brokers.sim.store import Keys
+from brokers.sim.store import AccountKeys
 from brokers.types import BrokerUnavailable
 from model import AccountState, InstanceReport, InstanceStatus, ReportKind
+from model.keys import Keys
 from processors.manager import metrics
-from processors.manager.manager import desired_key, restart_key
 from processors.manager.stopped import StoppedBroker
 from tests.processors.manager.conftest import CONFIG, PREFIX, Rig, spec
 
@@ -74,21 +74,21 @@ async def test_a_new_configuration_applies_and_a_bad_one_is_refused(rig: Rig) ->
 
 async def test_operators_stop_start_and_restart_an_instance(rig: Rig) -> None:
     await rig.until(lambda: set(statuses(rig).values()) == {RUNNING})
-    first = rig.live["a"]
-    await rig.redis.hset(desired_key(PREFIX), "a", "stopped")
+    first = rig.sessions.opened("a")
+    await rig.redis.hset(Keys(PREFIX).instances_desired, "a", "stopped")
     await rig.until(lambda: statuses(rig)["a"] is InstanceStatus.STOPPED)
-    assert isinstance(rig.brokers["a"], StoppedBroker)
+    assert isinstance(rig.sessions["a"], StoppedBroker)
     with pytest.raises(BrokerUnavailable, match="instance a is stopped"):
-        await rig.brokers["a"].order_send({})
-    assert "a" not in rig.live and statuses(rig)["b"] is RUNNING
-    await rig.redis.hdel(desired_key(PREFIX), "a")
+        await rig.sessions["a"].order_send({})
+    assert rig.sessions.opened("a") is None and statuses(rig)["b"] is RUNNING
+    await rig.redis.hdel(Keys(PREFIX).instances_desired, "a")
     await rig.until(lambda: statuses(rig)["a"] is RUNNING)
-    second = rig.live["a"]
+    second = rig.sessions.opened("a")
     assert second is not first
-    assert rig.brokers.get("a") is second
-    await rig.redis.hset(restart_key(PREFIX), "a", time.time())
+    assert rig.sessions.get("a") is second
+    await rig.redis.hset(Keys(PREFIX).instances_restart, "a", time.time())
     await rig.until(lambda: rig.manager.slots["a"].restarts == 1 and statuses(rig)["a"] is RUNNING)
-    assert rig.live["a"] is not second
+    assert rig.sessions.opened("a") is not second
 
 
 def kinds(reports: list[InstanceReport], instance: str) -> list[tuple[ReportKind, str]]:
@@ -101,7 +101,7 @@ def kinds(reports: list[InstanceReport], instance: str) -> list[tuple[ReportKind
 
 async def test_a_crashed_instance_is_restarted_after_the_delay_until_it_works(rig: Rig) -> None:
     await rig.until(lambda: set(statuses(rig).values()) == {RUNNING})
-    account = Keys(PREFIX, 6001).account
+    account = AccountKeys(PREFIX, 6001).account
     rig.sim.redis.hset(account, "balance", "garbage")  # the terminal now raises ValueError
     await rig.until(lambda: statuses(rig)["a"] is InstanceStatus.RESTARTING)
     # every restart fails the same way: reported, tried again after the delay
@@ -129,7 +129,7 @@ async def test_a_crashed_instance_is_restarted_after_the_delay_until_it_works(ri
 
 async def test_a_lost_broker_is_degraded_and_reconnected(rig: Rig) -> None:
     await rig.until(lambda: set(statuses(rig).values()) == {RUNNING})
-    account = Keys(PREFIX, 6002).account
+    account = AccountKeys(PREFIX, 6002).account
     saved: Any = rig.sim.redis.dump(account)
     rig.sim.redis.delete(account)  # the trade server no longer knows the account
     await rig.until(lambda: statuses(rig)["b"] is InstanceStatus.DEGRADED)

@@ -9,7 +9,7 @@ import redis
 from brokers.mt5 import constants as mt5
 from brokers.mt5.broker import Mt5Broker
 from brokers.sim.server import SimServer
-from brokers.sim.store import AccountMissing, Keys
+from brokers.sim.store import AccountKeys, AccountMissing
 from brokers.sim.terminal import SimTerminal
 from model import AccountState
 from processors.manager.simbulk import SimAccounts
@@ -105,8 +105,8 @@ async def test_bulk_states_equal_the_terminals_answers(
     again = await bulk.read(logins)  # unchanged flat accounts are not valued again, only re-stamped
     flat = again["flat"]
     assert isinstance(flat, AccountState) and same(flat, answers["flat"])  # type: ignore[arg-type]
-    redis_client.delete(Keys(PREFIX, 103).account)
-    redis_client.hset(Keys(PREFIX, 102).account, "leverage", "many")
+    redis_client.delete(AccountKeys(PREFIX, 103).account)
+    redis_client.hset(AccountKeys(PREFIX, 102).account, "leverage", "many")
     broken = await bulk.read(logins)
     assert isinstance(broken["flat"], AccountMissing)
     assert isinstance(broken["euro"], ValueError)

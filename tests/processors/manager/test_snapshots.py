@@ -8,12 +8,13 @@ from pathlib import Path
 
 import duckdb
 import redis.asyncio as aioredis
-from processors.topics import Topics
 
 from eaflow.demo import seed_demo
-from eaflow.install.pipeline import build_pipeline, install
+from eaflow.install.pipeline import build_pipeline
+from eaflow.install.workers import install
 from eaflow.settings import Settings
 from model import AccountState, PositionState
+from model.topics import Topics
 from processors.manager.snapshots import StateArchive, archive_states
 from sinks.database import database_path
 from streams import App, AppSettings
@@ -95,9 +96,7 @@ async def test_a_worker_snapshots_its_instances_at_the_configured_interval(
                     break
     finally:
         await pipeline.app.stop()
-        for broker in pipeline.brokers.values():
-            await broker.close()
-        await pipeline.redis.aclose()
+        await pipeline.close()
     snapshots = rows(path)
     assert len(snapshots) >= 4
     assert {s[0] for s in snapshots} == {"demo-1", "demo-2"}

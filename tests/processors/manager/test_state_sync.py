@@ -11,15 +11,16 @@ from typing import Any, TypeVar
 import pytest
 import redis
 import redis.asyncio as aioredis
-from processors.topics import Topics
 from pydantic import BaseModel
 
 from brokers.mt5.broker import Mt5Broker
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
-from eaflow.install.orders import manager_redis
 from model import AccountState, InstanceReport, InstanceStatus, ReportKind
-from processors.manager.state_sync import StateSync, SyncConfig, snapshot, status_key
+from model.keys import Keys
+from model.topics import Topics
+from processors.manager.config import manager_redis
+from processors.manager.state_sync import StateSync, SyncConfig, snapshot
 from processors.metrics import REDIS_RECONNECTS
 from streams import App, AppSettings
 from tests.redis_server import RedisServer
@@ -129,4 +130,4 @@ async def test_redis_down_disables_sync_after_three_retries_and_resumes(
     assert (await latest(client, topics.keys.state("a"))).equity == 970.0
     written = await entries(client, topics.ris.key, InstanceReport)
     assert [(r.instance, r.kind) for r in written] == [("a", ReportKind.NETWORK_ERROR)]
-    assert await client.hget(status_key("ea:"), "a") is not None
+    assert await client.hget(Keys("ea:").instances_status, "a") is not None

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 import orjson
 import pytest
 import redis.asyncio as aioredis
-from processors.topics import Topics
 
 from brokers.mt5.records import SymbolInfo
 from brokers.sim.ticks import encode_tick
 from model import InstanceSpec, Order, OrderStatus, Result
+from model.topics import Topics
 from processors.registry import InstanceRegistry
 from processors.router.agent import Router
 from streams import App, AppSettings, Event, Outbox

@@ -21,8 +21,9 @@ from brokers.mt5.records import Tick
 from brokers.sim.server import SimServer
 from brokers.sim.symbols import default_symbols
 from brokers.sim.terminal import SimTerminal
-from brokers.sim.ticks import encode_tick, tick_key
+from brokers.sim.ticks import encode_tick
 from model import OrderStatus, Result, TradingConfig, TrailingStop
+from model.keys import Keys
 from processors.ticks.accounts import TickAccount
 from processors.ticks.recorded import read_ticks, recorded_files
 
@@ -54,7 +55,7 @@ class Market:
 
     def publish(self, index: int) -> Tick:
         tick = recorded()[index]
-        self.client.xadd(tick_key(PREFIX, "EURUSD"), {"d": encode_tick(tick)})
+        self.client.xadd(Keys(PREFIX).ticks("EURUSD"), {"d": encode_tick(tick)})
         return tick
 
     def run(self, start: int, stop: int) -> None:
@@ -68,7 +69,7 @@ class Market:
         does when it is behind; results carry the batch's first index."""
         pipe = self.client.pipeline(transaction=False)
         for tick in recorded()[start:stop]:
-            pipe.xadd(tick_key(PREFIX, "EURUSD"), {"d": encode_tick(tick)})
+            pipe.xadd(Keys(PREFIX).ticks("EURUSD"), {"d": encode_tick(tick)})
         pipe.execute()
         batch = list(recorded()[start:stop])
         self.results += [(start, r) for r in self.account.apply("EURUSD", batch)]

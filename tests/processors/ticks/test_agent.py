@@ -14,14 +14,15 @@ import numpy as np
 import pytest
 import redis
 import redis.asyncio as aioredis
-from processors.topics import Topics
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5.records import Tick
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
-from brokers.sim.ticks import encode_tick, entry_tick, tick_key
+from brokers.sim.ticks import encode_tick, entry_tick
 from model import OrderStatus, Result, TradingConfig
+from model.keys import Keys
+from model.topics import Topics
 from processors.ticks.accounts import TickAccount
 from processors.ticks.agent import TickAgent, subscribe, subscribed
 from processors.ticks.recorded import read_ticks, recorded_files
@@ -67,7 +68,7 @@ class Worker:
         """Wait until the table holds each stream's newest tick."""
         while True:
             newest = [
-                entry_tick(await client.xrevrange(tick_key(PREFIX, s), count=1)) for s in symbols
+                entry_tick(await client.xrevrange(Keys(PREFIX).ticks(s), count=1)) for s in symbols
             ]
             if all(
                 t is not None and self.table.ring(s).newest_msc() == t.time_msc
@@ -107,7 +108,7 @@ async def test_the_replayed_recordings_end_in_the_table_exactly(
         expected = duckdb_bars(held, 60_000)
         for field in bars.dtype.names or ():
             assert np.array_equal(bars[field], expected[field]), (symbol, field)
-        assert await redis_async.xlen(tick_key(PREFIX, symbol)) < 1200  # MAXLEN ~ 1000
+        assert await redis_async.xlen(Keys(PREFIX).ticks(symbol)) < 1200  # MAXLEN ~ 1000
 
 
 async def test_a_restarted_worker_rebuilds_its_table_from_the_stream(
@@ -143,7 +144,7 @@ async def test_a_simulated_account_trades_on_the_replayed_ticks(
     SimServer(redis_client, prefix=PREFIX).open_account(6_200_001, balance=10_000)
     terminal = SimTerminal(redis_client, prefix=PREFIX)
     assert terminal.initialize(login=6_200_001, server="eaflow-sim")
-    redis_client.xadd(tick_key(PREFIX, "EURUSD"), {"d": encode_tick(ticks[0])})
+    redis_client.xadd(Keys(PREFIX).ticks("EURUSD"), {"d": encode_tick(ticks[0])})
     sl = round(ticks[0].bid + 0.0030, 5)
     sent = terminal.order_send({
         "action": mt5.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": 0.1,

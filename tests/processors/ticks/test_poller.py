@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from brokers.mt5.records import Tick
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
-from brokers.sim.ticks import decode_tick, encode_tick, tick_key
+from brokers.sim.ticks import decode_tick, encode_tick
+from model.keys import Keys
 from processors.ticks.poller import Cursor, Mt5TickPoller, read_new, ticks_after
 from processors.ticks.recorded import read_ticks, recorded_files
 from processors.ticks.writer import TickWriter
@@ -88,10 +89,10 @@ async def test_a_poller_copies_a_terminal_feed_tick_for_tick(
     writer = TickWriter(client, "dst:", maxlen=5000)
     for start in range(0, len(ticks), 150):  # the terminal receives ticks between polls
         for tick in ticks[start : start + 150]:
-            redis_client.xadd(tick_key("src:", "EURUSD"), {"d": encode_tick(tick)})
+            redis_client.xadd(Keys("src:").ticks("EURUSD"), {"d": encode_tick(tick)})
         await writer.write(poller.poll())
     await writer.write(poller.poll())
-    entries: Any = redis_client.xrange(tick_key("dst:", "EURUSD"))
+    entries: Any = redis_client.xrange(Keys("dst:").ticks("EURUSD"))
     copied = [decode_tick(fields[b"d"]) for _, fields in entries]
     await client.aclose()
     assert copied == list(ticks)
