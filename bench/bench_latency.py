@@ -19,12 +19,11 @@ import redis.asyncio as aioredis
 
 from bench.common import percentiles, redis_server, report
 from bench.raw import ROUND_TRIPS, raw_chain
-from brokers.mt5.records import Tick
-from brokers.sim.ticks import encode_tick
 from eaflow.demo import seed_demo
 from eaflow.install.pipeline import build_pipeline
 from eaflow.install.workers import install
 from eaflow.settings import Settings
+from model.tick import Tick, encode_tick
 
 PREFIX = "ea:"
 

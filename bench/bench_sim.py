@@ -23,11 +23,10 @@ from typing import Any
 import redis
 
 from bench.common import percentiles, redis_server, report
-from brokers.mt5.records import Tick
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
-from brokers.sim.ticks import encode_tick
 from model.keys import Keys
+from model.tick import Tick, encode_tick
 from tests.redis_server import free_port
 
 PREFIX = "bench:"

@@ -24,8 +24,7 @@ import redis
 import redis.asyncio as aioredis
 
 from bench.common import redis_server, report
-from brokers.mt5.records import Tick
-from brokers.sim.ticks import encode_tick
+from model.tick import Tick, encode_tick
 from model.topics import Topics
 from processors.ticks.agent import TickAgent
 from processors.ticks.recorded import recorded_files

@@ -20,10 +20,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from brokers.mt5.records import Tick
-from brokers.sim.ticks import encode_tick
 from eaflow.demo import seed_demo
 from eaflow.gateway.sources import Source, SourceStore
+from model.tick import Tick, encode_tick
 from processors.registry import InstanceRegistry
 from tests.redis_server import free_port
 

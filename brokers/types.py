@@ -16,11 +16,11 @@ from brokers.mt5.records import (
     OrderCheckResult,
     OrderSendResult,
     SymbolInfo,
-    Tick,
     TradeDeal,
     TradeOrder,
     TradePosition,
 )
+from model.tick import Tick
 
 TradeRequest = dict[str, Any]
 

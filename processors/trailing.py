@@ -23,9 +23,10 @@ from typing import NamedTuple
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5.api import MT5Api
-from brokers.mt5.records import OrderSendResult, SymbolInfo, Tick, TradePosition
+from brokers.mt5.records import OrderSendResult, SymbolInfo, TradePosition
 from brokers.mt5.retcodes import retcode
 from model import Action, OrderStatus, Result, TradingConfig, TrailingStop
+from model.tick import Tick
 
 
 class SlMove(NamedTuple):

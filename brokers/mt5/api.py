@@ -20,11 +20,11 @@ from brokers.mt5.records import (
     OrderSendResult,
     SymbolInfo,
     TerminalInfo,
-    Tick,
     TradeDeal,
     TradeOrder,
     TradePosition,
 )
+from model.tick import Tick
 
 Date = datetime | int
 

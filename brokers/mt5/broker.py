@@ -23,12 +23,12 @@ from brokers.mt5.records import (
     OrderCheckResult,
     OrderSendResult,
     SymbolInfo,
-    Tick,
     TradeDeal,
     TradeOrder,
     TradePosition,
 )
 from brokers.types import BrokerUnavailable, TradeRequest
+from model.tick import Tick
 
 T = TypeVar("T")
 

@@ -28,12 +28,12 @@ from brokers.mt5.records import (
     OrderSendResult,
     SymbolInfo,
     TerminalInfo,
-    Tick,
     TradeDeal,
     TradeOrder,
     TradePosition,
     TradeRequest,
 )
+from model.tick import Tick
 
 
 class Record(Protocol):

@@ -163,19 +163,6 @@ class SymbolInfo(NamedTuple):
     path: str
 
 
-class Tick(NamedTuple):
-    """`symbol_info_tick()`: the latest quote; `time` in seconds, `time_msc` in milliseconds."""
-
-    time: int
-    bid: float
-    ask: float
-    last: float = 0.0
-    volume: int = 0
-    time_msc: int = 0
-    flags: int = 0
-    volume_real: float = 0.0
-
-
 class AccountInfo(NamedTuple):
     """`account_info()`: balance, equity and margin in the account currency."""
 

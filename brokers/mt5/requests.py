@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from brokers.mt5 import constants as mt5
-from brokers.mt5.records import SymbolInfo, Tick, TradeOrder, TradePosition
+from brokers.mt5.records import SymbolInfo, TradeOrder, TradePosition
 from brokers.types import TradeRequest
 from model import Action, Order, OrderType, Side
+from model.tick import Tick
 
 ORDER_TYPES = {
     OrderType.BUY: mt5.ORDER_TYPE_BUY,

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from brokers.mt5 import constants as mt5
-from brokers.mt5.records import SymbolInfo, Tick, TradeDeal, TradeOrder, TradePosition
+from brokers.mt5.records import SymbolInfo, TradeDeal, TradeOrder, TradePosition
 from brokers.sim import margin as money
 from brokers.sim.matching import close_price
 from brokers.sim.symbols import SymbolTable
+from model.tick import Tick
 
 
 @dataclass

@@ -10,8 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from brokers.mt5 import constants as mt5
-from brokers.mt5.records import SymbolInfo, Tick
+from brokers.mt5.records import SymbolInfo
 from brokers.sim.matching import LIMIT_TYPES, STOP_LIMIT_TYPES, is_buy
+from model.tick import Tick
 
 SYMBOL_FILLING_FOK = 1
 SYMBOL_FILLING_IOC = 2

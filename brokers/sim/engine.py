@@ -15,7 +15,7 @@ import orjson
 import redis
 
 from brokers.mt5 import constants as mt5
-from brokers.mt5.records import Tick, TradeDeal, TradeRequest
+from brokers.mt5.records import TradeDeal, TradeRequest
 from brokers.sim.book import Book, Summary
 from brokers.sim.booking import Execution
 from brokers.sim.checks import Reject
@@ -24,6 +24,7 @@ from brokers.sim.store import COMMIT, AccountKeys, Conflict, commit, dry_tickets
 from brokers.sim.symbols import SymbolTable
 from brokers.sim.trading import execute
 from brokers.sim.triggers import apply_tick
+from model.tick import Tick
 
 TICKETS = {mt5.TRADE_ACTION_DEAL: 2, mt5.TRADE_ACTION_PENDING: 1, mt5.TRADE_ACTION_CLOSE_BY: 3}
 

@@ -6,12 +6,13 @@ Like `checks`, each raises `Reject` with MT5's retcode; these need the loaded `B
 from __future__ import annotations
 
 from brokers.mt5 import constants as mt5
-from brokers.mt5.records import SymbolInfo, Tick, TradePosition
+from brokers.mt5.records import SymbolInfo, TradePosition
 from brokers.sim import checks
 from brokers.sim.book import Book
 from brokers.sim.checks import Reject
 from brokers.sim.margin import PricingError
 from brokers.sim.matching import close_price
+from model.tick import Tick
 
 
 def symbol_info(book: Book, name: str) -> SymbolInfo:

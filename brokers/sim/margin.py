@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from brokers.mt5 import constants as mt5
-from brokers.mt5.records import SymbolInfo, Tick
+from brokers.mt5.records import SymbolInfo
 from brokers.sim.symbols import Leg, SymbolTable
+from model.tick import Tick
 
 CURRENCY_DIGITS = 2
 

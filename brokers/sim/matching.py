@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from brokers.mt5 import constants as mt5
-from brokers.mt5.records import Tick, TradeOrder, TradePosition
+from brokers.mt5.records import TradeOrder, TradePosition
+from model.tick import Tick
 
 BUY_TYPES = frozenset(
     {

@@ -9,13 +9,14 @@ placement or after `expiration`, SPECIFIED at `expiration`.
 from __future__ import annotations
 
 from brokers.mt5 import constants as mt5
-from brokers.mt5.records import SymbolInfo, Tick, TradeOrder, TradeRequest
+from brokers.mt5.records import SymbolInfo, TradeOrder, TradeRequest
 from brokers.sim import checks
 from brokers.sim.book import Book
 from brokers.sim.booking import Execution
 from brokers.sim.checks import Reject
 from brokers.sim.guards import market_tick, symbol_info, trade_mode
 from brokers.sim.matching import PENDING_TYPES, STOP_LIMIT_TYPES, is_buy
+from model.tick import Tick
 
 DAY = 86_400
 

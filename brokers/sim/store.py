@@ -24,12 +24,13 @@ import orjson
 import redis
 from redis.commands.core import Script
 
-from brokers.mt5.records import Tick, TradeDeal, TradeOrder, TradePosition
+from brokers.mt5.records import TradeDeal, TradeOrder, TradePosition
 from brokers.sim.book import Account, Book
 from brokers.sim.matching import levels
 from brokers.sim.symbols import SymbolTable
-from brokers.sim.ticks import newest_tick, queue_latest
+from brokers.sim.ticks import queue_latest
 from model.keys import Keys
+from model.tick import Tick, newest_tick
 
 COMMIT = """
 local version = redis.call('HGET', KEYS[1], 'version') or '0'

@@ -13,7 +13,8 @@ from functools import cache
 from importlib.resources import files
 from typing import NamedTuple
 
-from brokers.mt5.records import SymbolInfo, Tick
+from brokers.mt5.records import SymbolInfo
+from model.tick import Tick
 
 
 class Leg(NamedTuple):

@@ -31,7 +31,6 @@ from brokers.mt5.records import (
     OrderSendResult,
     SymbolInfo,
     TerminalInfo,
-    Tick,
     TradeDeal,
     TradeOrder,
     TradePosition,
@@ -45,8 +44,9 @@ from brokers.sim.margin import PricingError, margin, money, profit, tick_values,
 from brokers.sim.request import RequestError, parse_request
 from brokers.sim.store import AccountMissing, fetch_ticks
 from brokers.sim.symbols import SymbolTable, default_symbols, with_quote
-from brokers.sim.ticks import entry_tick, latest_tick, tick_array
+from brokers.sim.ticks import latest_tick, tick_array
 from model.keys import Keys
+from model.tick import Tick, entry_tick
 
 SERVER = "eaflow-sim"
 BUILD = 5000

@@ -9,7 +9,7 @@ closes are deals with reason DEAL_REASON_SL / DEAL_REASON_TP and comment `[sl 1.
 from __future__ import annotations
 
 from brokers.mt5 import constants as mt5
-from brokers.mt5.records import Tick, TradeDeal, TradeOrder, TradePosition
+from brokers.mt5.records import TradeDeal, TradeOrder, TradePosition
 from brokers.sim.book import Book
 from brokers.sim.booking import Origin, close_volume, finished_order
 from brokers.sim.checks import Reject
@@ -22,6 +22,7 @@ from brokers.sim.matching import (
     stop_hit,
 )
 from brokers.sim.trading import enter
+from model.tick import Tick
 
 LIMIT_OF_STOP_LIMIT = {
     mt5.ORDER_TYPE_BUY_STOP_LIMIT: mt5.ORDER_TYPE_BUY_LIMIT,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from brokers.mt5 import constants as mt5
-from brokers.mt5.records import AccountInfo, TerminalInfo, Tick, TradeOrder
+from brokers.mt5.records import AccountInfo, TerminalInfo, TradeOrder
 from brokers.sim.book import Account, Summary
 from brokers.sim.matching import is_buy
+from model.tick import Tick
 
 COMPANY = "eaflow"
 

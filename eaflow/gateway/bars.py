@@ -11,8 +11,8 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
-from brokers.sim.ticks import TickFormatError, decode_tick
 from model.keys import Keys
+from model.tick import TickFormatError, decode_tick
 
 RESOLUTIONS = {
     "1S": 1,

@@ -16,11 +16,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
-from brokers.sim.ticks import TickFormatError, decode_tick
 from eaflow.gateway.chart import state_of
 from eaflow.gateway.context import Gateway, gateway
 from eaflow.gateway.markers import marker, position_types
 from model import AccountState, Result
+from model.tick import TickFormatError, decode_tick
 
 router = APIRouter(tags=["chart"])
 BLOCK_MS = 1000

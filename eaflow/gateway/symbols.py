@@ -7,9 +7,9 @@ import time
 from fastapi import Request
 
 from brokers.mt5.records import SymbolInfo
-from brokers.sim.ticks import TickFormatError, entry_tick
 from eaflow.gateway.bars import BarSource
 from eaflow.gateway.context import Gateway
+from model.tick import TickFormatError, entry_tick
 
 
 def decimals(price: float) -> int:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5 import requests as build
-from brokers.mt5.records import SymbolInfo, Tick
+from brokers.mt5.records import SymbolInfo
 from brokers.types import Broker, BrokerUnavailable, TradeRequest
 from model import Action, Order, TradingConfig
+from model.tick import Tick
 from processors.executor.limits import AccountLimits
 from processors.rules import Refusal
 

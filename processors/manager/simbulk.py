@@ -16,13 +16,13 @@ from typing import Any
 
 import orjson
 
-from brokers.mt5.records import Tick, TradeOrder, TradePosition
+from brokers.mt5.records import TradeOrder, TradePosition
 from brokers.sim.book import Book
 from brokers.sim.store import AccountKeys, AccountMissing, dry_tickets, parse_account
 from brokers.sim.symbols import SymbolTable, default_symbols
-from brokers.sim.ticks import LOOK_BACK, newest_tick
 from model import AccountState
 from model.keys import Keys
+from model.tick import LOOK_BACK, Tick, newest_tick
 from processors.manager.state_sync import account_state
 from streams.clients import async_client, is_cluster
 

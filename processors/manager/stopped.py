@@ -15,12 +15,12 @@ from brokers.mt5.records import (
     OrderCheckResult,
     OrderSendResult,
     SymbolInfo,
-    Tick,
     TradeDeal,
     TradeOrder,
     TradePosition,
 )
 from brokers.types import BrokerUnavailable, TradeRequest
+from model.tick import Tick
 
 
 class StoppedBroker:

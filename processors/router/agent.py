@@ -18,7 +18,7 @@ import structlog
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
-from brokers.mt5.records import SymbolInfo, Tick
+from brokers.mt5.records import SymbolInfo
 from model import (
     Action,
     InstanceSpec,
@@ -30,6 +30,7 @@ from model import (
     new_id,
     refusal_of,
 )
+from model.tick import Tick
 from model.topics import Topics
 from processors.metrics import SIGNALS_RECEIVED, SIGNALS_REJECTED
 from processors.registry import InstanceRegistry

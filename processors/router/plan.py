@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from brokers.mt5.records import SymbolInfo, Tick
+from brokers.mt5.records import SymbolInfo
 from model import (
     EXIT_ACTIONS,
     Action,
@@ -15,6 +15,7 @@ from model import (
     TradingConfig,
     TradingState,
 )
+from model.tick import Tick
 from processors.router.admission import check_admission
 from processors.router.sizing import size
 from processors.router.stops import absolute_stop

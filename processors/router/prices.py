@@ -16,8 +16,7 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 
-from brokers.mt5.records import Tick
-from brokers.sim.ticks import TickFormatError, decode_tick
+from model.tick import Tick, TickFormatError, decode_tick
 
 log = structlog.get_logger(__name__)
 

@@ -16,9 +16,10 @@ import structlog
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5.api import MT5Api
-from brokers.mt5.records import Tick, TradeDeal, TradePosition
+from brokers.mt5.records import TradeDeal, TradePosition
 from brokers.mt5.retcodes import retcode
 from model import Action, OrderStatus, Result, TradingConfig
+from model.tick import Tick
 from processors.trailing import SlMove, Trailer, sl_result
 
 log = structlog.get_logger(__name__)

@@ -17,9 +17,10 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 
-from brokers.mt5.records import AccountInfo, Tick
+from brokers.mt5.records import AccountInfo
 from model import Result
 from model.keys import Keys
+from model.tick import Tick
 from model.topics import Topics
 from processors.ticks.accounts import TickAccount
 from streams import Event, Outbox

@@ -19,7 +19,7 @@ import structlog
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5.api import MT5Api
-from brokers.mt5.records import Tick
+from model.tick import Tick
 from processors.ticks.writer import TickWriter
 
 log = structlog.get_logger(__name__)

@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from brokers.mt5 import constants as mt5
-from brokers.mt5.records import Tick
+from model.tick import Tick
 
 BID_ASK = mt5.TICK_FLAG_BID | mt5.TICK_FLAG_ASK
 

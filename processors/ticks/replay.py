@@ -12,7 +12,7 @@ from pathlib import Path
 import structlog
 from redis.asyncio import Redis
 
-from brokers.mt5.records import Tick
+from model.tick import Tick
 from processors.ticks.recorded import read_ticks, recorded_files
 from processors.ticks.writer import TickWriter
 

@@ -14,9 +14,8 @@ from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
-from brokers.mt5.records import Tick
-from brokers.sim.ticks import encode_tick
 from model.keys import Keys
+from model.tick import Tick, encode_tick
 
 APPEND = """
 local maxlen = ARGV[1]

@@ -13,11 +13,11 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from brokers.mt5.records import Tick, TradePosition
+from brokers.mt5.records import TradePosition
 from brokers.sim.terminal import SimTerminal
-from brokers.sim.ticks import encode_tick
 from eaflow.demo import FIRST_LOGIN, seed_demo
 from model import Result
+from model.tick import Tick, encode_tick
 from processors.registry import InstanceRegistry
 from tests.e2e.workers import Worker
 

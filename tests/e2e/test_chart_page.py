@@ -15,8 +15,7 @@ import orjson
 import pytest
 import redis
 
-from brokers.mt5.records import Tick
-from brokers.sim.ticks import encode_tick
+from model.tick import Tick, encode_tick
 from tests.e2e.conftest import PREFIX, seed
 from tests.e2e.workers import Worker
 from tests.redis_server import free_port

@@ -22,10 +22,9 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from brokers.mt5.records import Tick
-from brokers.sim.ticks import encode_tick
 from eaflow.demo import seed_demo
 from model import OrderStatus, Result
+from model.tick import Tick, encode_tick
 from processors.registry import InstanceRegistry
 from streams.clients import async_client, sync_client
 from tests.e2e.conftest import PREFIX, QUOTES, seed, send_raw, wait_for_results, write_market

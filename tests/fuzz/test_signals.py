@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from brokers.sim.symbols import default_symbols
-from brokers.sim.ticks import encode_tick
 from model import InstanceSpec, Order, OrderStatus, Result, Signal, refusal_of
+from model.tick import encode_tick
 from model.topics import Topics
 from processors.registry import InstanceRegistry
 from processors.router.agent import Router

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from brokers.sim.ticks import TickFormatError, decode_tick
+from model.tick import TickFormatError, decode_tick
 from streams.codecs import JsonCodec
 from streams.errors import DecodeError
 from streams.table import TickFieldError, row_of

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from brokers.mt5 import constants as mt5
-from brokers.mt5.records import SymbolInfo, Tick, TradePosition
+from brokers.mt5.records import SymbolInfo, TradePosition
 from brokers.sim.symbols import default_symbols
 from model import OrderStatus, TrailingStop
+from model.tick import Tick
 from processors.trailing import SlMove, next_sl, sl_result
 
 

@@ -11,7 +11,7 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
-from brokers.mt5.records import Tick
+from model.tick import Tick
 from processors.ticks.recorded import read_ticks, recorded_files
 from processors.ticks.writer import TickWriter
 from streams.bars import tumbling_bars

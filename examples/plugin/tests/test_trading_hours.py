@@ -16,8 +16,6 @@ import redis
 from eaflow_trading_hours import plugin
 from eaflow_trading_hours.hours import TradingHours
 
-from brokers.mt5.records import Tick
-from brokers.sim.ticks import encode_tick
 from eaflow.demo import seed_demo
 from eaflow.embedded import EmbeddedRedis
 from eaflow.install.pipeline import build_pipeline
@@ -25,6 +23,7 @@ from eaflow.install.workers import install
 from eaflow.plugins import discover
 from eaflow.settings import Settings
 from model import Result
+from model.tick import Tick, encode_tick
 
 FOREX = TradingHours.parse("sun 22:00-24:00, mon-thu 00:00-24:00, fri 00:00-22:00")
 

@@ -16,11 +16,10 @@ import pytest
 import redis
 
 from brokers.mt5.broker import Mt5Broker
-from brokers.mt5.records import Tick
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
-from brokers.sim.ticks import encode_tick
 from model import Action, Order, OrderLifecycle, TradingConfig
+from model.tick import Tick, encode_tick
 from processors.executor.execute import execute
 from processors.executor.outcome import Outcome
 

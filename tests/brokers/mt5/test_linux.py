@@ -21,7 +21,6 @@ from brokers.mt5.records import (
     AccountInfo,
     OrderSendResult,
     SymbolInfo,
-    Tick,
     TradeDeal,
     TradePosition,
     TradeRequest,
@@ -29,6 +28,7 @@ from brokers.mt5.records import (
 from brokers.sim.server import SimServer
 from brokers.types import BrokerUnavailable
 from model import OrderStatus
+from model.tick import Tick
 from tests.brokers.mt5.conftest import LOGIN, MAGIC, PREFIX, make_order, run
 from tests.redis_server import free_port
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import pytest
 import redis
 
-from brokers.mt5.records import AccountInfo, Tick
+from brokers.mt5.records import AccountInfo
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
-from brokers.sim.ticks import encode_tick
 from model.keys import Keys
+from model.tick import Tick, encode_tick
 
 PREFIX = "ea:"
 LOGIN = 7_000_001

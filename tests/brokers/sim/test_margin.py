@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from brokers.mt5.records import SymbolInfo, Tick
+from brokers.mt5.records import SymbolInfo
 from brokers.sim.margin import PricingError, convert, margin, profit, tick_values, to_account
 from brokers.sim.symbols import Leg, default_symbols
+from model.tick import Tick
 
 DUMPS = Path(__file__).parents[2] / "data" / "mt5" / "mt5_symbol_info_dumps.json"
 

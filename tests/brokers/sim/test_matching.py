@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from brokers.mt5 import constants as mt5
-from brokers.mt5.records import Tick, TradeOrder, TradePosition
+from brokers.mt5.records import TradeOrder, TradePosition
 from brokers.sim.matching import Levels, crossed, levels, pending_triggered, stop_hit
+from model.tick import Tick
 
 TICK = Tick(time=0, bid=1.10000, ask=1.10010)
 

@@ -7,19 +7,17 @@ import orjson
 import pytest
 import redis
 
-from brokers.mt5.records import Tick
-from brokers.sim.ticks import (
+from brokers.sim.ticks import TICK_DTYPE, latest_tick, tick_array
+from model.keys import Keys
+from model.tick import (
     LOOK_BACK,
-    TICK_DTYPE,
+    Tick,
     TickFormatError,
     decode_tick,
     encode_tick,
     entry_tick,
-    latest_tick,
     newest_tick,
-    tick_array,
 )
-from model.keys import Keys
 
 # the first EURUSD tick of MetaQuotes' copy_ticks_from example (flags 134)
 DOC_TICK = Tick(1578614400, 1.11051, 1.11069, 0.0, 0, 1578614400987, 134, 0.0)

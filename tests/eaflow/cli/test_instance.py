@@ -7,10 +7,9 @@ import pytest
 import redis
 from typer.testing import CliRunner
 
-from brokers.mt5.records import Tick
 from brokers.sim.server import SimServer
-from brokers.sim.ticks import encode_tick
 from eaflow.cli.main import app
+from model.tick import Tick, encode_tick
 from tests.redis_server import free_port
 
 LOGIN = 6_100_001

@@ -12,12 +12,12 @@ import redis
 from brokers.mt5 import constants as mt5
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
-from brokers.sim.ticks import encode_tick
 from eaflow.install.pipeline import build_pipeline
 from eaflow.install.workers import install
 from eaflow.settings import Settings
 from model import InstanceSpec, OrderStatus, Result, TradingConfig, TrailingStop
 from model.keys import Keys
+from model.tick import encode_tick
 from processors.ticks.recorded import read_ticks, recorded_files
 from processors.ticks.replay import ReplayConfig
 

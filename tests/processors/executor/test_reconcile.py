@@ -9,7 +9,7 @@ import redis
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5.broker import Mt5Broker
-from brokers.mt5.records import SymbolInfo, Tick
+from brokers.mt5.records import SymbolInfo
 from brokers.mt5.requests import (
     modify_request,
     open_request,
@@ -19,6 +19,7 @@ from brokers.mt5.requests import (
 )
 from brokers.sim.terminal import SimTerminal
 from model import Action, Order, OrderStatus, Result
+from model.tick import Tick
 from processors.executor.reconcile import Reconciler
 from processors.executor.records import OrderRecords
 from tests.brokers.mt5.conftest import INSTANCE, MAGIC, PREFIX, make_order

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from brokers.mt5.records import SymbolInfo, Tick
+from brokers.mt5.records import SymbolInfo
 from brokers.sim.symbols import default_symbols
+from model.tick import Tick
 
 # EURUSD, 2014-05-06 00:00:00.158 UTC (Lean/OANDA recording)
 EURUSD_TICK = Tick(

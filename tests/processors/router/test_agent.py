@@ -9,8 +9,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from brokers.mt5.records import SymbolInfo
-from brokers.sim.ticks import encode_tick
 from model import InstanceSpec, Order, OrderStatus, Result
+from model.tick import encode_tick
 from model.topics import Topics
 from processors.registry import InstanceRegistry
 from processors.router.agent import Router

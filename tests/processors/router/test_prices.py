@@ -11,8 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 from structlog.testing import capture_logs
 
-from brokers.mt5.records import Tick
-from brokers.sim.ticks import encode_tick
+from model.tick import Tick, encode_tick
 from processors.router.prices import LatestTicks
 from tests.processors.router.conftest import EURUSD_TICK
 

@@ -17,13 +17,12 @@ import pytest
 import redis
 
 from brokers.mt5 import constants as mt5
-from brokers.mt5.records import Tick
 from brokers.sim.server import SimServer
 from brokers.sim.symbols import default_symbols
 from brokers.sim.terminal import SimTerminal
-from brokers.sim.ticks import encode_tick
 from model import OrderStatus, Result, TradingConfig, TrailingStop
 from model.keys import Keys
+from model.tick import Tick, encode_tick
 from processors.ticks.accounts import TickAccount
 from processors.ticks.recorded import read_ticks, recorded_files
 

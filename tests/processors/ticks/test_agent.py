@@ -16,12 +16,11 @@ import redis
 import redis.asyncio as aioredis
 
 from brokers.mt5 import constants as mt5
-from brokers.mt5.records import Tick
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
-from brokers.sim.ticks import encode_tick, entry_tick
 from model import OrderStatus, Result, TradingConfig
 from model.keys import Keys
+from model.tick import Tick, encode_tick, entry_tick
 from model.topics import Topics
 from processors.ticks.accounts import TickAccount
 from processors.ticks.agent import TickAgent, subscribe, subscribed

@@ -14,11 +14,10 @@ import redis.asyncio as aioredis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from brokers.mt5.records import Tick
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
-from brokers.sim.ticks import decode_tick, encode_tick
 from model.keys import Keys
+from model.tick import Tick, decode_tick, encode_tick
 from processors.ticks.poller import Cursor, Mt5TickPoller, read_new, ticks_after
 from processors.ticks.recorded import read_ticks, recorded_files
 from processors.ticks.writer import TickWriter
