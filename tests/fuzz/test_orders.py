@@ -28,9 +28,9 @@ from processors.executor.records import OrderRecords
 from processors.registry import InstanceRegistry
 from streams import App, AppSettings, Defer, Event, ModelCodec, Outbox
 from streams.errors import DecodeError
-from tests.brokers.mt5.conftest import INSTANCE, LOGIN, MAGIC, PREFIX, QUOTES, quote
 from tests.fuzz.conftest import assert_refusal
 from tests.fuzz.strategies import FUZZ, json_values, near
+from tests.stubs import INSTANCE, LOGIN, MAGIC, PREFIX, QUOTES, quote
 
 Run = Callable[[Awaitable[Any]], Any]
 CODEC = ModelCodec(Order)

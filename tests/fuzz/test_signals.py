@@ -22,7 +22,7 @@ from streams import App, AppSettings, Event, Outbox
 from streams.errors import Poison
 from tests.fuzz.conftest import assert_refusal
 from tests.fuzz.strategies import FUZZ, json_values, signal_like
-from tests.processors.router.conftest import EURUSD_TICK, XAUUSD_TICK
+from tests.stubs import EURUSD_TICK, XAUUSD_TICK
 
 PREFIX = "fz:"
 Run = Callable[[Awaitable[Any]], Any]

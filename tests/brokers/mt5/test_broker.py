@@ -9,7 +9,7 @@ from brokers.mt5.broker import Mt5Broker
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
 from brokers.types import BrokerUnavailable
-from tests.brokers.mt5.conftest import PREFIX, quote
+from tests.stubs import PREFIX, quote
 
 
 async def test_initialize_failure_carries_mt5s_last_error(

@@ -14,7 +14,7 @@ from brokers.mt5.records import TradeDeal
 from brokers.mt5.requests import close_by_plan, close_by_request, order_comment
 from brokers.sim.terminal import SimTerminal
 from model import Action, OrderStatus, TradingConfig
-from tests.brokers.mt5.conftest import INSTANCE, LOGIN, MAGIC, QUOTES, make_order, run
+from tests.stubs import INSTANCE, LOGIN, MAGIC, QUOTES, make_order, run
 
 BID, ASK = QUOTES["EURUSD"]
 

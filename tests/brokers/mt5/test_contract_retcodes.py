@@ -19,7 +19,7 @@ from brokers.sim.terminal import SimTerminal
 from brokers.types import BrokerUnavailable
 from model import Action, OrderStatus
 from processors.executor.outcome import build_result, status_for
-from tests.brokers.mt5.conftest import LOGIN, MAGIC, PREFIX, QUOTES, make_order, run
+from tests.stubs import LOGIN, MAGIC, PREFIX, QUOTES, make_order, run
 
 BID, ASK = QUOTES["EURUSD"]
 Request = dict[str, Any]

@@ -29,8 +29,8 @@ from brokers.sim.server import SimServer
 from brokers.types import BrokerUnavailable
 from model import OrderStatus
 from model.tick import Tick
-from tests.brokers.mt5.conftest import LOGIN, MAGIC, PREFIX, make_order, run
 from tests.redis_server import free_port
+from tests.stubs import LOGIN, MAGIC, PREFIX, make_order, run
 
 ROOT = Path(__file__).parents[3]
 

@@ -15,7 +15,7 @@ from brokers.mt5.requests import (
 )
 from brokers.sim.symbols import default_symbols
 from model import Action, Order, OrderType, Side
-from tests.processors.router.conftest import EURUSD_TICK
+from tests.stubs import EURUSD_TICK
 
 
 def _eurusd() -> SymbolInfo:

@@ -11,7 +11,7 @@ from brokers.mt5.session import connect_with_retry
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
 from brokers.types import BrokerUnavailable
-from tests.brokers.mt5.conftest import LOGIN, PREFIX
+from tests.stubs import LOGIN, PREFIX
 
 
 async def test_gives_up_after_the_attempts_with_the_last_error(

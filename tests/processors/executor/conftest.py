@@ -11,7 +11,7 @@ from model.topics import Topics
 from processors.executor.reconcile import Reconciler
 from processors.executor.records import OrderRecords
 from streams import App, AppSettings
-from tests.brokers.mt5.conftest import PREFIX, broker, server, terminal
+from tests.stubs import PREFIX, broker, server, terminal
 
 __all__ = ["broker", "server", "terminal"]  # the simulated terminal's fixtures, shared
 

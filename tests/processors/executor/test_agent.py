@@ -28,8 +28,8 @@ from processors.executor.records import OrderRecords
 from processors.registry import InstanceRegistry
 from processors.sessions import Sessions
 from streams import App
-from tests.brokers.mt5.conftest import INSTANCE, LOGIN, MAGIC, PREFIX, make_order
 from tests.streams.conftest import settings, until
+from tests.stubs import INSTANCE, LOGIN, MAGIC, PREFIX, make_order
 
 
 class CutAfterFirstSend(Mt5Broker):

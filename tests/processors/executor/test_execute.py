@@ -7,7 +7,7 @@ from brokers.mt5.records import OrderCheckResult
 from brokers.types import TradeRequest
 from model import Action, OrderStatus, TradingConfig
 from processors.executor.execute import execute
-from tests.brokers.mt5.conftest import make_order, run
+from tests.stubs import make_order, run
 
 
 async def resend(order_action: Action, broker: Mt5Broker, **fields: object) -> OrderStatus:

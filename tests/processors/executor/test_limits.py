@@ -15,7 +15,7 @@ from model import AccountState, OrderStatus, TradingConfig
 from model.topics import Topics
 from processors.executor.execute import execute
 from processors.executor.limits import AccountLimits
-from tests.brokers.mt5.conftest import INSTANCE, make_order
+from tests.stubs import INSTANCE, make_order
 
 BUY: dict[str, Any] = {"symbol": "EURUSD", "order_type": "buy", "volume": "0.01"}
 

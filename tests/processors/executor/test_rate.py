@@ -15,7 +15,7 @@ from processors.executor.rate import OrderRate
 from processors.registry import InstanceRegistry
 from processors.rules import Refusal
 from streams import Event, Outbox
-from tests.brokers.mt5.conftest import INSTANCE, LOGIN, MAGIC, PREFIX, make_order, quote
+from tests.stubs import INSTANCE, LOGIN, MAGIC, PREFIX, make_order, quote
 
 
 def test_a_sliding_minute_per_instance() -> None:

@@ -22,7 +22,7 @@ from model import Action, Order, OrderStatus, Result
 from model.tick import Tick
 from processors.executor.reconcile import Reconciler
 from processors.executor.records import OrderRecords
-from tests.brokers.mt5.conftest import INSTANCE, MAGIC, PREFIX, make_order
+from tests.stubs import INSTANCE, MAGIC, PREFIX, make_order
 
 
 def entries(client: redis.Redis, stream: str) -> list[bytes]:

@@ -14,7 +14,7 @@ from brokers.sim.terminal import SimTerminal
 from model import AccountState
 from processors.manager.simbulk import SimAccounts
 from processors.manager.state_sync import snapshot
-from tests.brokers.mt5.conftest import PREFIX, quote
+from tests.stubs import PREFIX, quote
 
 
 def trade(terminal: SimTerminal, **request: Any) -> None:

@@ -1,4 +1,4 @@
-"""Real symbol specifications and recorded prices for the router's unit tests."""
+"""Real symbol specifications for the router's unit tests (quotes: tests/stubs.py)."""
 
 from __future__ import annotations
 
@@ -6,30 +6,6 @@ import pytest
 
 from brokers.mt5.records import SymbolInfo
 from brokers.sim.symbols import default_symbols
-from model.tick import Tick
-
-# EURUSD, 2014-05-06 00:00:00.158 UTC (Lean/OANDA recording)
-EURUSD_TICK = Tick(
-    time=1399334400,
-    bid=1.38742,
-    ask=1.38755,
-    last=0.0,
-    volume=0,
-    time_msc=1399334400158,
-    flags=6,
-    volume_real=0.0,
-)
-# XAUUSD, 2014-05-11 22:00:00.976 UTC, the Sunday open's wide spread
-XAUUSD_TICK = Tick(
-    time=1399845600,
-    bid=1289.056,
-    ask=1290.606,
-    last=0.0,
-    volume=0,
-    time_msc=1399845600976,
-    flags=6,
-    volume_real=0.0,
-)
 
 
 @pytest.fixture

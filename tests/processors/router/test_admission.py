@@ -11,7 +11,7 @@ from brokers.mt5.records import SymbolInfo
 from model import InstanceSpec, Order, Signal, TradingState
 from processors.router.plan import Market, plan_order
 from processors.rules import Refusal
-from tests.processors.router.conftest import EURUSD_TICK
+from tests.stubs import EURUSD_TICK
 
 NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC).timestamp()
 NIGHT = datetime(2026, 11, 25, 23, 30, tzinfo=UTC).timestamp()

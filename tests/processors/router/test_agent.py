@@ -15,7 +15,7 @@ from model.topics import Topics
 from processors.registry import InstanceRegistry
 from processors.router.agent import Router
 from streams import App, AppSettings, Event, Outbox
-from tests.processors.router.conftest import EURUSD_TICK
+from tests.stubs import EURUSD_TICK
 
 PREFIX = "ea:"
 

@@ -10,7 +10,7 @@ from brokers.mt5.records import SymbolInfo
 from model import InstanceSpec, Signal, TradingConfig, TradingState
 from processors.router.plan import Market, plan_order
 from processors.rules import Refusal
-from tests.processors.router.conftest import EURUSD_TICK
+from tests.stubs import EURUSD_TICK
 
 SPEC = InstanceSpec(instance_id="acct-1", login=1, magic=77)
 

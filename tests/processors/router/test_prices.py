@@ -13,7 +13,7 @@ from structlog.testing import capture_logs
 
 from model.tick import Tick, encode_tick
 from processors.router.prices import LatestTicks
-from tests.processors.router.conftest import EURUSD_TICK
+from tests.stubs import EURUSD_TICK
 
 KEY = "ea:ticks:{}".format
 
