@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
+from model.keys import NAMES, SANDBOX_ROOT
+
 
 class Role(StrEnum):
     """Who connects: one Redis user per role."""
@@ -65,67 +67,71 @@ RECORD = (*READ, "+set", "+del", "+hset", "+hsetnx", "+hdel", "+hincrby", "+incr
 OWN = ("+@read", "+@write", "+@transaction", *SCRIPTS, "-@dangerous", "-scan", "-randomkey")
 SUBSCRIPTIONS = ("+zadd", "+zrem", "+zremrangebyscore", "+zrangebyscore", "+zrange", "+type")
 FAILS = ("+hget", "+hmget", "+hgetall", "+hincrby", "+hset", "+hdel", "+type")
+# Key patterns relative to the prefix, from the one key layout (model.keys): "*" for an id.
+K = NAMES
+ANY = "*"
 # The registry and configuration (written by the admin CLI): instances, their status, the
 # kill switch, config versions.
-CONFIG = ("instances", "instances:*", "trading_state", "config:*")
-
-
-# Where `eaflow replay` re-runs signals: throwaway prefixes beside the deployment's
-# (eaflow.replay.sandbox.SANDBOX_ROOT; not imported, to keep this module light).
-REPLAY_SANDBOXES = "eaflow-replay:*"
+CONFIG = (K.instances, K.key("instances:*"), K.trading_state, K.key("config:*"))
+# Where `eaflow replay` re-runs signals: throwaway prefixes beside the deployment's.
+REPLAY_SANDBOXES = f"{SANDBOX_ROOT}*"
 # Order records (effectively-once), reconciliation, states, symbol specs, and the instance
 # manager's status and applied config versions.
-EXECUTOR_RECORDS = ("orec:*", "osent:*", "ocomment:*", "external:*", "state:*", "symbols:*",
-                    "instances:status", "config:applied")  # fmt: skip
+EXECUTOR_RECORDS = (K.order_records(ANY), K.sent_orders(ANY), K.comments(ANY), K.external(ANY),
+                    K.state(ANY), K.symbols(ANY), K.instances_status, K.config_applied)  # fmt: skip
 
 
 def consume(topics: tuple[str, ...], group: str) -> tuple[Grant, ...]:
     """Read `topics` as consumer group `group`, with its failure records and dead letters."""
     return (
         Grant(CONSUME, topics),
-        Grant(FAILS, tuple(f"fails:{topic}:{group}" for topic in topics)),
-        Grant(APPEND, tuple(f"dlq:{topic}" for topic in topics)),
+        Grant(FAILS, tuple(K.fails(topic, group) for topic in topics)),
+        Grant(APPEND, tuple(K.dlq(topic) for topic in topics)),
     )
 
 
 GRANTS: dict[Role, tuple[Grant, ...]] = {
     Role.GATEWAY: (
-        Grant(("+xadd",), ("rtss", "security"), "W"),
+        Grant(("+xadd",), (K.rtss, K.security), "W"),
         # Secrets are read; HSETNX creates the first source but never overwrites one.
-        Grant(("+hget", "+hgetall", "+hlen", "+hsetnx"), ("sources",)),
-        Grant(("+incr", "+incrby", "+expire"), ("gateway:rate:*",)),
+        Grant(("+hget", "+hgetall", "+hlen", "+hsetnx"), (K.sources,)),
+        Grant(("+incr", "+incrby", "+expire"), (K.key("gateway:rate:*"),)),
         Grant(READ, CONFIG, "R"),
     ),
     Role.VIEWER: (
-        Grant(("+scan", *READ), ("rtrs", "rts", "ris", "state:*", "ticks:*", "symbols:*"), "R"),
+        Grant(
+            ("+scan", *READ),
+            (K.rtrs, K.rts, K.ris, K.state(ANY), K.ticks(ANY), K.symbols(ANY)),
+            "R",
+        ),
         Grant(READ, CONFIG, "R"),
-        Grant(("+hlen",), ("sources",), "R"),  # whether sources exist, not their secrets
+        Grant(("+hlen",), (K.sources,), "R"),  # whether sources exist, not their secrets
     ),
     Role.ROUTER: (
-        *consume(("rtss",), "router"),
-        Grant(APPEND, ("orders:*", "rtrs", "security")),
+        *consume((K.rtss,), "router"),
+        Grant(APPEND, (K.orders(ANY), K.rtrs, K.security)),
         # Its rejections' records: created, never overwritten (the commit's ONCE guard).
-        Grant(("+hsetnx", "+type"), ("orec:*",)),
-        Grant(READ, (*CONFIG, "symbols:*", "state:*", "ticks:*"), "R"),
+        Grant(("+hsetnx", "+type"), (K.order_records(ANY),)),
+        Grant(READ, (*CONFIG, K.symbols(ANY), K.state(ANY), K.ticks(ANY)), "R"),
     ),
     Role.EXECUTOR: (
-        *consume(("orders:*",), "executor"),
-        Grant(APPEND, ("rtrs", "rts", "ris")),
+        *consume((K.orders(ANY),), "executor"),
+        Grant(APPEND, (K.rtrs, K.rts, K.ris)),
         Grant((*RECORD, *SCRIPTS), EXECUTOR_RECORDS),  # mark_sent is one script
-        Grant(READ, (*CONFIG, "ticks:*"), "R"),
-        Grant(OWN, ("sim:*",)),
+        Grant(READ, (*CONFIG, K.ticks(ANY)), "R"),
+        Grant(OWN, (K.key("sim:*"),)),
     ),
     Role.TICKS: (
-        *consume(("ticks:*",), "ticks"),
-        Grant(("+xadd", "+xtrim", *READ), ("ticks:*",)),
-        Grant(SUBSCRIPTIONS, ("tick_subscriptions",)),
-        Grant(APPEND, ("rtrs",)),
-        Grant(READ, (*CONFIG, "symbols:*", "state:*"), "R"),
-        Grant(OWN, ("sim:*",)),
+        *consume((K.ticks(ANY),), "ticks"),
+        Grant(("+xadd", "+xtrim", *READ), (K.ticks(ANY),)),
+        Grant(SUBSCRIPTIONS, (K.tick_subscriptions,)),
+        Grant(APPEND, (K.rtrs,)),
+        Grant(READ, (*CONFIG, K.symbols(ANY), K.state(ANY)), "R"),
+        Grant(OWN, (K.key("sim:*"),)),
     ),
     Role.SINKS: (
-        *consume(("rtrs",), "*"),
-        Grant(("+xtrim", *READ), ("rtrs",)),
+        *consume((K.rtrs,), "*"),
+        Grant(("+xtrim", *READ), (K.rtrs,)),
     ),
     # The CLI: everything under the prefix, and the sandboxes of `eaflow replay`.
     Role.ADMIN: (Grant(("+@all", "allchannels", f"~{REPLAY_SANDBOXES}"), ("*",)),),

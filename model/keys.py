@@ -170,5 +170,8 @@ class Keys:
         return f"{self.prefix}sim:closed"
 
 
+SANDBOX_ROOT = "eaflow-replay:"
+"""Prefixes of the throwaway key spaces where `eaflow replay` re-runs a recorded range."""
+
 NAMES = Keys("")
 """Names relative to the prefix; with `"*"` for an id, the ACL's patterns."""

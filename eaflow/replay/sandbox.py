@@ -16,12 +16,12 @@ from brokers.factory import broker_for
 from brokers.mt5.broker import Mt5Broker
 from brokers.sim.server import SimServer
 from model import InstanceSpec
+from model.keys import SANDBOX_ROOT, Keys
 from model.topics import Topics
 from processors.manager.state_sync import snapshot
 from processors.registry import InstanceRegistry
 from streams import App, AppSettings
 
-SANDBOX_ROOT = "eaflow-replay:"
 DEFAULT_BALANCE = 10_000.0
 
 
@@ -67,7 +67,7 @@ class Sandbox:
         return [spec.instance_id for spec in copies]
 
     async def _live_states(self, specs: dict[str, InstanceSpec]) -> dict[str, dict[str, Any]]:
-        keys = [f"{self.live_prefix}state:{instance}" for instance in specs]
+        keys = [Keys(self.live_prefix).state(instance) for instance in specs]
         raw = await self.redis.mget(keys) if keys else []
         return {i: orjson.loads(v) for i, v in zip(specs, raw, strict=True) if v}
 
@@ -84,7 +84,7 @@ class Sandbox:
         """Make the latest live tick at `entry_id` (or the oldest kept, when the live stream
         has lost those) the sandbox's latest tick of each symbol."""
         for symbol in symbols:
-            live = f"{self.live_prefix}ticks:{symbol}"
+            live = Keys(self.live_prefix).ticks(symbol)
             found: Any = await self.redis.xrevrange(live, max=entry_id, min="-", count=1)
             if not found:
                 found = await self.redis.xrange(live, min="-", max="+", count=1)
