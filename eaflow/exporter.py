@@ -14,7 +14,6 @@ from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
 from eaflow.install.pipeline import Pipeline
-from streams import metrics as stream_metrics
 from streams.inspect import stream_status
 
 log = structlog.get_logger(__name__)
@@ -37,7 +36,7 @@ def export_metrics(p: Pipeline, port: int, host: str = "0.0.0.0") -> int:
 
     async def scan() -> None:
         try:
-            stream_metrics.publish(await stream_status(p.redis, p.settings.prefix))
+            await stream_status(p.redis, p.settings.prefix)  # sets the stream gauges
         except (RedisError, OSError) as error:
             log.warning("stream_scan_failed", error=str(error))
 

@@ -14,6 +14,7 @@ from brokers.mt5.records import SymbolInfo
 from model import InstanceSpec, TradingState, new_id, refusal_of
 from model.keys import Keys
 from streams.reader import text
+from streams.types import Command
 
 log = structlog.get_logger(__name__)
 
@@ -36,11 +37,15 @@ class InstanceRegistry:
     async def put(self, *specs: InstanceSpec) -> None:
         if specs:
             pipe = self.redis.pipeline(transaction=True)
-            pipe.hset(
-                self.keys.instances, mapping={s.instance_id: s.model_dump_json() for s in specs}
-            )
-            pipe.set(self.keys.instances_rev, new_id())
+            for command in self.writes(*specs):
+                pipe.execute_command(*command)
             await pipe.execute()
+
+    def writes(self, *specs: InstanceSpec) -> list[Command]:
+        """The commands that publish `specs`, for a caller committing them with other writes
+        in one transaction (the router's eaoff/eaon)."""
+        mapping = [part for s in specs for part in (s.instance_id, s.model_dump_json())]
+        return [("HSET", self.keys.instances, *mapping), ("SET", self.keys.instances_rev, new_id())]
 
     async def all(self) -> dict[str, InstanceSpec]:
         """Every instance's spec; one GET when nothing changed since the last call.

@@ -5,11 +5,12 @@ from streams.app import App
 from streams.codecs import JsonCodec, ModelCodec
 from streams.errors import DecodeError, Defer, Poison
 from streams.event import Event
+from streams.handlers import BatchHandler, Handler
 from streams.inspect import GroupStatus, StreamStatus, stream_status, trim_acked
 from streams.outbox import Outbox
 from streams.settings import AppSettings
 from streams.topic import Topic
-from streams.types import BatchHandler, Codec, Handler
+from streams.types import Codec
 
 __all__ = [
     "Agent",

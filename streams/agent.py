@@ -10,9 +10,10 @@ import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import structlog
+from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 from tenacity import (
     AsyncRetrying,
@@ -25,13 +26,11 @@ from tenacity import (
 from streams import metrics
 from streams.claim import Claimer
 from streams.commit import Committer
+from streams.handlers import BatchHandler, Handler
 from streams.reader import Entry, load_failures, read_group, stream_id
 from streams.runner import REDIS_AWAY, Outcome, Runner
+from streams.settings import AppSettings
 from streams.topic import Topic
-from streams.types import BatchHandler, Handler
-
-if TYPE_CHECKING:
-    from streams.app import App
 
 log = structlog.get_logger(__name__)
 
@@ -71,7 +70,8 @@ class Agent:
 
     def __init__(
         self,
-        app: App,
+        redis: Redis,
+        settings: AppSettings,
         topics: Sequence[Topic[Any]],
         fn: Handler[Any] | BatchHandler[Any],
         *,
@@ -89,8 +89,8 @@ class Agent:
             raise ValueError("group: must not be empty")
         if batch_size is not None and batch_size <= 0:
             raise ValueError(f"batch_size: must be positive, got {batch_size}")
-        settings = app.settings
-        self.app = app
+        self.redis = redis
+        self.settings = settings
         self.fn = fn
         self.group = group
         self.batch = batch
@@ -108,9 +108,9 @@ class Agent:
             dlq=dlq,
             redis_retry=settings.reconnect_initial,
         )
-        self._committer = Committer(app.redis, group)
+        self._committer = Committer(redis, group)
         self._claimer = Claimer(
-            app.redis,
+            redis,
             group=group,
             consumer=self.consumer,
             fails=self.runner.fails,
@@ -144,13 +144,13 @@ class Agent:
         """XGROUP CREATE ... MKSTREAM for each stream; an existing group is left as it is."""
         for key in self.streams:
             try:
-                await self.app.redis.xgroup_create(key, self.group, id=start_id, mkstream=True)
+                await self.redis.xgroup_create(key, self.group, id=start_id, mkstream=True)
             except ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
 
     def _retrying(self) -> AsyncRetrying:
-        settings = self.app.settings
+        settings = self.settings
         return AsyncRetrying(
             retry=retry_if_exception_type(LINK_ERRORS),
             wait=wait_exponential(multiplier=settings.reconnect_initial, max=settings.reconnect_max)
@@ -192,7 +192,7 @@ class Agent:
                     with attempt:
                         if loop.time() >= next_claim:
                             await self._claim()
-                            next_claim = loop.time() + self.app.settings.claim_interval
+                            next_claim = loop.time() + self.settings.claim_interval
                         await self._tick()
             except LINK_ERRORS:
                 break  # stop requested while Redis was out of reach
@@ -209,12 +209,12 @@ class Agent:
     async def _recover_from(self, exc: Exception) -> None:
         log.exception("agent.loop_failed", agent=self.name, error=str(exc))
         self._forget()
-        await self._pause(self.app.settings.retry_max)
+        await self._pause(self.settings.retry_max)
 
     async def _tick(self) -> None:
         """One step: recover own pending entries, retry held ones, or read new ones."""
         loop = asyncio.get_running_loop()
-        redis = self.app.redis
+        redis = self.redis
         recovering = {k: "0" for k, s in self.streams.items() if s.recovering and not s.held}
         if recovering:
             found = await read_group(
@@ -235,7 +235,7 @@ class Agent:
             await self._handle(ready)
             return
         waits = [s.retry_at - now for s in self.streams.values() if s.held]
-        block_ms = self.app.settings.block_ms
+        block_ms = self.settings.block_ms
         if waits:
             block_ms = max(1, min(block_ms, int(min(waits) * 1000) + 1))
         fresh = {k: ">" for k, s in self.streams.items() if not s.held and not s.recovering}
@@ -277,7 +277,7 @@ class Agent:
         ]  # fmt: skip
         if not todo:
             return
-        pipe = self.app.redis.pipeline(transaction=False)
+        pipe = self.redis.pipeline(transaction=False)
         for entry in todo:
             pipe.hincrby(self.runner.fails[entry.stream], entry.id, 1)
         await pipe.execute()
@@ -345,7 +345,7 @@ class Agent:
                 elif outcome.kind == "done":
                     metrics.EVENTS_PROCESSED.labels(**labels).inc()
         now = asyncio.get_running_loop().time()
-        settings = self.app.settings
+        settings = self.settings
         for key, entries in batch.items():
             state = self.streams[key]
             handled = {e.id for e in entries}

@@ -16,12 +16,12 @@ from redis.backoff import ExponentialWithJitterBackoff
 from streams.agent import Agent, Concurrency
 from streams.clients import async_client
 from streams.codecs import JsonCodec
-from streams.reader import text
+from streams.handlers import BatchHandler, Handler
 from streams.settings import AppSettings
 from streams.table import TableConfig, TickTable
 from streams.timer import Task, Timer
 from streams.topic import Topic
-from streams.types import BatchHandler, Codec, Handler, Service, T, TaskFunction
+from streams.types import Codec, Service, T, TaskFunction
 
 log = structlog.get_logger(__name__)
 
@@ -74,7 +74,9 @@ class App:
         self, name: str, *, codec: Codec[Any] | None = None, maxlen: int | None = None
     ) -> Topic[Any]:
         """The stream `{prefix}{name}`; JSON unless a codec is given; `maxlen` caps it (~)."""
-        return Topic(self, name, codec or JsonCodec(), maxlen)
+        return Topic(
+            name, codec or JsonCodec(), prefix=self.settings.prefix, redis=self.redis, maxlen=maxlen
+        )
 
     @overload
     def agent(
@@ -125,7 +127,8 @@ class App:
 
         def register(fn: Handler[Any] | BatchHandler[Any]) -> Agent:
             agent = Agent(
-                self,
+                self.redis,
+                self.settings,
                 listed,
                 fn,
                 group=group,
@@ -164,15 +167,11 @@ class App:
 
     async def send(self, topic: Topic[T], value: T) -> str:
         """Append `value` to `topic`; returns the entry id."""
-        entry_id = await self.redis.xadd(topic.key, topic.fields(value), **topic.limits())
-        return text(entry_id)
+        return await topic.send(value)
 
     async def send_many(self, topic: Topic[T], values: Iterable[T]) -> list[str]:
         """Append `values` in one pipelined round trip; returns their ids in order."""
-        pipe = self.redis.pipeline(transaction=False)
-        for value in values:
-            pipe.xadd(topic.key, topic.fields(value), **topic.limits())
-        return [text(entry_id) for entry_id in await pipe.execute()]
+        return await topic.send_many(values)
 
     async def start(self) -> None:
         """Create the consumer groups and start agents, timers and tasks."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
 
 from streams import metrics
+from streams.dlq import dlq_key
 from streams.reader import stream_id, text
 
 TRIM_SCRIPT = """
@@ -70,10 +71,22 @@ async def stream_status(redis: Redis, prefix: str) -> list[StreamStatus]:
     for key in keys:
         name = key[len(prefix) :]
         groups = [await group_status(redis, key, info) for info in await redis.xinfo_groups(key)]
-        dlq = 0 if name.startswith("dlq:") else await redis.xlen(f"{prefix}dlq:{name}")
+        dlq = 0 if name.startswith("dlq:") else await redis.xlen(dlq_key(prefix, name))
         statuses.append(StreamStatus(key, name, await redis.xlen(key), tuple(groups), dlq))
-    metrics.publish(statuses)
+    publish(statuses)
     return statuses
+
+
+def publish(statuses: Iterable[StreamStatus]) -> None:
+    """Set the stream and group gauges from a `stream_status` scan."""
+    for status in statuses:
+        metrics.STREAM_LENGTH.labels(stream=status.key).set(status.length)
+        metrics.DLQ_LENGTH.labels(stream=status.key).set(status.dlq_length)
+        for group in status.groups:
+            labels = {"stream": status.key, "group": group.name}
+            metrics.GROUP_PENDING.labels(**labels).set(group.pending)
+            metrics.GROUP_LAG.labels(**labels).set(group.lag)
+            metrics.GROUP_CONSUMERS.labels(**labels).set(group.consumers)
 
 
 async def group_status(redis: Redis, key: str, info: Mapping[str, Any]) -> GroupStatus:

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
-
 from prometheus_client import Counter, Gauge, Histogram
-
-if TYPE_CHECKING:
-    from streams.inspect import StreamStatus
 
 EVENTS_PROCESSED = Counter(
     "eaflow_stream_events_processed", "Entries handled and acked.", ["stream", "group"]
@@ -43,15 +37,3 @@ GROUP_CONSUMERS = Gauge(
     "eaflow_stream_group_consumers", "Consumers known to the group.", ["stream", "group"]
 )
 DLQ_LENGTH = Gauge("eaflow_stream_dlq_length", "Entries in the stream's DLQ.", ["stream"])
-
-
-def publish(statuses: Iterable[StreamStatus]) -> None:
-    """Set the gauges from a `stream_status` scan."""
-    for status in statuses:
-        STREAM_LENGTH.labels(stream=status.key).set(status.length)
-        DLQ_LENGTH.labels(stream=status.key).set(status.dlq_length)
-        for group in status.groups:
-            labels = {"stream": status.key, "group": group.name}
-            GROUP_PENDING.labels(**labels).set(group.pending)
-            GROUP_LAG.labels(**labels).set(group.lag)
-            GROUP_CONSUMERS.labels(**labels).set(group.consumers)

@@ -14,10 +14,11 @@ from streams.commit import Unit
 from streams.dlq import dead_letter, dlq_key, fails_key, forget_failures, record_failure
 from streams.errors import DecodeError, Defer, Poison
 from streams.event import Event
+from streams.handlers import BatchHandler, Handler
 from streams.outbox import Outbox
 from streams.reader import Entry
 from streams.topic import FIELD, Topic
-from streams.types import BatchHandler, Command, Handler
+from streams.types import Command
 
 log = structlog.get_logger(__name__)
 
@@ -71,7 +72,7 @@ class Runner:
         self.max_deliveries = max_deliveries
         self.dlq = dlq
         first = next(iter(topics.values()))
-        prefix = first.app.settings.prefix
+        prefix = first.prefix
         self.fails = {key: fails_key(prefix, t.name, group) for key, t in topics.items()}
         self.dlqs = {key: dlq_key(prefix, t.name) for key, t in topics.items()}
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Generic
+from typing import Any, Generic
 
+from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
+from streams.reader import text
 from streams.types import Codec, Command, T
-
-if TYPE_CHECKING:
-    from streams.app import App
 
 FIELD = b"d"
 """The one field of an entry, holding the codec's bytes."""
@@ -23,14 +22,17 @@ class Topic(Generic[T]):
     streams such as ticks whose old entries may purge themselves.
     """
 
-    def __init__(self, app: App, name: str, codec: Codec[T], maxlen: int | None = None) -> None:
+    def __init__(
+        self, name: str, codec: Codec[T], *, prefix: str, redis: Redis, maxlen: int | None = None
+    ) -> None:
         if not name:
             raise ValueError("name: must not be empty")
         if maxlen is not None and maxlen <= 0:
             raise ValueError(f"maxlen: must be positive, got {maxlen}")
-        self.app = app
+        self.redis = redis
         self.name = name
-        self.key = f"{app.settings.prefix}{name}"
+        self.prefix = prefix
+        self.key = f"{prefix}{name}"
         self.codec = codec
         self.maxlen = maxlen
 
@@ -62,11 +64,14 @@ class Topic(Generic[T]):
 
     async def send(self, value: T) -> str:
         """Append one value; returns its entry id. For producers outside agents."""
-        return await self.app.send(self, value)
+        return text(await self.redis.xadd(self.key, self.fields(value), **self.limits()))
 
     async def send_many(self, values: Iterable[T]) -> list[str]:
-        """Append many values in one pipelined round trip; returns their ids."""
-        return await self.app.send_many(self, values)
+        """Append many values in one pipelined round trip; returns their ids in order."""
+        pipe = self.redis.pipeline(transaction=False)
+        for value in values:
+            pipe.xadd(self.key, self.fields(value), **self.limits())
+        return [text(entry_id) for entry_id in await pipe.execute()]
 
     def __repr__(self) -> str:
         return f"Topic({self.key!r}, {self.codec!r})"

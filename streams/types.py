@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
-
-if TYPE_CHECKING:
-    from streams.event import Event
-    from streams.outbox import Outbox
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -16,12 +12,6 @@ Arg = str | bytes | int | float
 
 Command = tuple[Arg, ...]
 """A Redis command and its arguments, e.g. ``("HSET", "ea:orec:a", "o1", "sent")``."""
-
-Handler = Callable[["Event[T]", "Outbox"], Awaitable[None]]
-"""Handles one event; its outputs go to the outbox and commit with its ack."""
-
-BatchHandler = Callable[[list["Event[T]"], "Outbox"], Awaitable[None]]
-"""Handles a whole batch; the outputs and every ack commit together or not at all."""
 
 TaskFunction = Callable[[], Awaitable[Any]]
 """A coroutine function run by a timer or as a background task."""

@@ -18,7 +18,9 @@ from rich.console import Console
 
 from eaflow.cli.options import PrefixOption, RedisOption, require_redis, settings_from
 from model import Result, Signal, refusal_of
-from streams.clients import async_client
+from model.topics import Topics
+from streams import App, AppSettings
+from streams.topic import FIELD
 
 
 def read_body(source: str) -> Any:
@@ -83,29 +85,36 @@ def send(
 
 
 async def _send(url: str, prefix: str, signals: list[dict[str, Any]], wait: float) -> list[Result]:
-    client = async_client(url)
+    app = App(AppSettings(redis_url=url, prefix=prefix, name="send"))
+    topics = Topics(app)
+    try:
+        return await _publish(app.redis, topics, signals, wait)
+    finally:
+        await app.redis.aclose()
+
+
+async def _publish(
+    client: aioredis.Redis, topics: Topics, signals: list[dict[str, Any]], wait: float
+) -> list[Result]:
+    """Send through `rtss`'s codec; with `wait`, read `rtrs` for their results until then."""
     last: bytes = b"0-0"
     if wait:
         with contextlib.suppress(aioredis.ResponseError):  # no results yet: from the start
-            last = (await client.xinfo_stream(f"{prefix}rtrs"))["last-generated-id"]
-    pipe = client.pipeline(transaction=False)
-    for item in signals:
-        pipe.xadd(f"{prefix}rtss", {"d": orjson.dumps(item)})
-    await pipe.execute()
+            last = (await client.xinfo_stream(topics.rtrs.key))["last-generated-id"]
+    await topics.rtss.send_many(signals)
     ids = {item.get("signal_id") for item in signals}
     results: list[Result] = []
     deadline = time.monotonic() + wait
     while wait and time.monotonic() < deadline:
-        entries: Any = await client.xread({f"{prefix}rtrs": last}, block=200, count=1000)
+        entries: Any = await client.xread({topics.rtrs.key: last}, block=200, count=1000)
         for _, batch in entries:
             for entry_id, fields in batch:
                 last = entry_id
-                result = Result.model_validate_json(fields[b"d"])
+                result = topics.rtrs.decode(fields[FIELD])
                 if result.signal_id in ids:
                     results.append(result)
         if results and not entries:
             break
-    await client.aclose()
     return results
 
 

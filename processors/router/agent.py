@@ -160,8 +160,8 @@ class Router:
         )
         self.instances[spec.instance_id] = updated
         self._once(out, spec.instance_id, signal.effective_order_id, OrderStatus.MODIFIED)
-        out.call("HSET", self.registry.keys.instances, spec.instance_id, updated.model_dump_json())
-        out.call("SET", self.registry.keys.instances_rev, new_id())
+        for name, *args in self.registry.writes(updated):
+            out.call(str(name), *args)
         out.send(
             self.topics.rtrs,
             Result(

@@ -22,7 +22,7 @@ from eaflow.passwords import env_name
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose"
-PACKAGES = ("eaflow", "streams", "processors", "sinks", "brokers")
+PACKAGES = ("eaflow", "streams", "model", "processors", "sinks", "brokers")
 WORKER_TOPICS = {"rtss": "router", "orders": "executor", "ticks": "ticks", "rtrs": "sinks"}
 ROLES = {"gateway": Role.GATEWAY, "chart": Role.VIEWER, "router": Role.ROUTER,
          "executor": Role.EXECUTOR, "ticks": Role.TICKS, "sinks": Role.SINKS,
