@@ -1,3 +1,3 @@
 """eaflow: TradingView signals to MetaTrader 5 orders, as streams over Redis."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
