@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.gateway.served import Served, serving
+from tests.eaflow.gateway.served import Served, serving
 from tests.redis_server import RedisServer
 
 

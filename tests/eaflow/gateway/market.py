@@ -10,7 +10,7 @@ import orjson
 from brokers.sim.symbols import default_symbols
 from model import Action, InstanceSpec, OrderStatus, Result
 from model.tick import Tick, encode_tick
-from tests.gateway.served import PREFIX, Served
+from tests.eaflow.gateway.served import PREFIX, Served
 
 # Recorded EURUSD quotes (Lean/OANDA 2014-05-06 00:00:00-00:00:20 UTC), in seconds from the start.
 EURUSD = [

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from model import InstanceSpec
-from tests.gateway.served import PREFIX, SECRET, Served, serving
+from tests.eaflow.gateway.served import PREFIX, SECRET, Served, serving
 
 ADMIN_SECRET = "admin-secret-0123456789abcdef"
 

@@ -10,8 +10,8 @@ import httpx
 import orjson
 
 from model import AccountState, Action, OrderStatus, PositionState
-from tests.gateway.market import EURUSD, publish_specs, write_result, write_ticks
-from tests.gateway.served import PREFIX, Served
+from tests.eaflow.gateway.market import EURUSD, publish_specs, write_result, write_ticks
+from tests.eaflow.gateway.served import PREFIX, Served
 
 
 def put_state(served: Served, instance: str = "demo-1", ticket: int = 7) -> AccountState:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.gateway.docs import Example, examples
-from tests.gateway.served import SECRET, Served
+from tests.eaflow.gateway.docs import Example, examples
+from tests.eaflow.gateway.served import SECRET, Served
 
 EXAMPLES = examples()
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from eaflow.gateway.alerts.commands import KNOWN
 from eaflow.gateway.alerts.draft import ALIASES, INFORMATIONAL
 from eaflow.gateway.config import GatewayConfig
-from tests.gateway.served import SECRET, Served, serving
+from tests.eaflow.gateway.served import SECRET, Served, serving
 
 FUZZ = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from eaflow.gateway.alerts.draft import ALIASES, normalise
-from tests.gateway.docs import payload_table
-from tests.gateway.served import SECRET, Served
+from tests.eaflow.gateway.docs import payload_table
+from tests.eaflow.gateway.served import SECRET, Served
 
 DATA = Path(__file__).parents[1] / "data" / "tradingview" / "tv_webhook_payloads.jsonl"
 PAYLOADS = {p["id"]: p for p in map(orjson.loads, DATA.read_bytes().splitlines()) if p}

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 
 from eaflow.gateway.bars import RESOLUTIONS
-from tests.gateway.market import EURUSD, publish_specs, write_ticks
-from tests.gateway.served import Served
+from tests.eaflow.gateway.market import EURUSD, publish_specs, write_ticks
+from tests.eaflow.gateway.served import Served
 
 START = 1_700_000_040_000  # ms, on a minute boundary
 

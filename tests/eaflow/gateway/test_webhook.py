@@ -12,7 +12,7 @@ import pytest
 from eaflow.gateway.auth import signature_of
 from eaflow.gateway.config import GatewayConfig
 from model import InstanceSpec
-from tests.gateway.served import PREFIX, SECRET, Served, serving
+from tests.eaflow.gateway.served import PREFIX, SECRET, Served, serving
 
 BUY = {"secret": SECRET, "action": "buy", "symbol": "EURUSD", "volume": 0.1}
 
