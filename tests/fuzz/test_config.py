@@ -23,9 +23,9 @@ from model.topics import Topics
 from processors.registry import InstanceRegistry
 from processors.router.agent import Router
 from streams import App, AppSettings
+from tests.eaflow.gateway.served import PREFIX, Served, serving
 from tests.fuzz.conftest import assert_refusal
 from tests.fuzz.strategies import FUZZ, json_values, near
-from tests.gateway.served import PREFIX, Served, serving
 from tests.redis_server import RedisServer
 
 Run = Callable[[Awaitable[Any]], Any]

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-DOC = Path(__file__).parents[2] / "docs" / "alerts.md"
+DOC = Path(__file__).parents[3] / "docs" / "alerts.md"
 BLOCK = re.compile(r"^```(\w*)([^\n]*)\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 

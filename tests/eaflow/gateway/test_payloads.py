@@ -13,7 +13,7 @@ from eaflow.gateway.alerts.draft import ALIASES, normalise
 from tests.eaflow.gateway.docs import payload_table
 from tests.eaflow.gateway.served import SECRET, Served
 
-DATA = Path(__file__).parents[1] / "data" / "tradingview" / "tv_webhook_payloads.jsonl"
+DATA = Path(__file__).parents[2] / "data" / "tradingview" / "tv_webhook_payloads.jsonl"
 PAYLOADS = {p["id"]: p for p in map(orjson.loads, DATA.read_bytes().splitlines()) if p}
 TABLE = payload_table()
 SECRET_NAMES = set(ALIASES["secret"])
