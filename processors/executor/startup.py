@@ -10,7 +10,6 @@ from brokers.mt5.broker import Mt5Broker
 from brokers.mt5.session import connect_with_retry
 from model import InstanceSpec
 from model.errors import MissingExtra
-from processors.executor import faults
 from processors.executor.reconcile import Reconciler
 
 
@@ -42,7 +41,7 @@ async def connect_instances(
             broker = broker_for(specs[i].broker, i, specs[i].login, redis_url, prefix, mt5)
         except (MissingExtra, ValueError) as error:
             raise ValueError(f"instances: {i}: {error}") from error
-        brokers[i] = faults.inject(broker)
+        brokers[i] = broker
     await asyncio.gather(*(connect_with_retry(b, i) for i, b in brokers.items()))
     return brokers
 

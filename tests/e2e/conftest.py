@@ -102,9 +102,10 @@ def workers(tmp_path: Path, redis_url: str) -> Iterator[Callable[..., Worker]]:
         extra: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
         name: str = "worker",
+        program: tuple[str, ...] = ("-m", "eaflow"),
     ) -> Worker:
         log = tmp_path / f"{name}-{len(started)}.log"
-        worker = Worker(topics, redis_url, log, extra, env).start()
+        worker = Worker(topics, redis_url, log, extra, env, program).start()
         started.append(worker)
         return worker
 

@@ -35,11 +35,12 @@ class Worker:
         log: Path,
         extra: Sequence[str] = (),
         env: dict[str, str] | None = None,
+        program: Sequence[str] = ("-m", "eaflow"),
     ) -> None:
+        """`program`: what Python runs, `-m eaflow` or a test's own entry point."""
         self.args = [
             sys.executable,
-            "-m",
-            "eaflow",
+            *program,
             "worker",
             *topics,
             "--redis",

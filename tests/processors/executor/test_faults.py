@@ -3,6 +3,9 @@
 The trade server executed the order; the worker recorded it `sent` and died before writing the
 result. On restart, reconciliation finds the order on the terminal by its comment and writes its
 one result; the redelivered stream entry is then skipped, so nothing new is placed.
+
+The doomed worker runs through `kill_after_send.py`, which arms the fault in its own process:
+eaflow has no fault hook that a production setting could reach.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import redis
 
 from brokers.mt5.requests import order_comment
 from model import Order, OrderStatus
-from processors.executor.faults import KILL_AFTER_SEND, VARIABLE
 from tests.e2e.conftest import PREFIX, results, seed, terminal, wait_for_results, write_market
 from tests.e2e.conftest import workers as workers  # the e2e worker processes fixture
 from tests.e2e.workers import Worker
@@ -25,6 +27,7 @@ from tests.e2e.workers import Worker
 pytestmark = pytest.mark.chaos
 
 STREAM = f"{PREFIX}orders:demo-1"
+KILL_AFTER_SEND = Path(__file__).with_name("kill_after_send.py")
 
 
 def wait(
@@ -58,7 +61,7 @@ def test_a_worker_killed_after_order_send_recovers_without_trading_twice(
         "EAFLOW_CLAIM_IDLE_MS": "500",
         "EAFLOW_CLAIM_INTERVAL_MS": "200",
     }
-    doomed = workers("orders", env={**env, VARIABLE: KILL_AFTER_SEND}, name="doomed")
+    doomed = workers("orders", env=env, name="doomed", program=(str(KILL_AFTER_SEND),))
     wait(lambda: has_executor_group(redis_client), "executor group", doomed)
     sim = terminal(redis_url, 1)
     magic = sim.account_info().login % 1_000_000  # type: ignore[union-attr]  # seed_demo's magic
