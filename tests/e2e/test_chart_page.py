@@ -19,12 +19,10 @@ from model.tick import Tick, encode_tick
 from tests.e2e.conftest import PREFIX, seed
 from tests.e2e.workers import Worker
 from tests.redis_server import free_port
+from tests.tools import needs, which
 
-CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or DRIVER is None,
-    reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
-)
+CHROMIUM, DRIVER = which("chromium"), which("chromedriver")
+pytestmark = needs("chromium", "chromedriver")
 FLAGS = (
     "--headless",
     "--no-sandbox",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -18,14 +17,10 @@ from model import OrderStatus
 from tests.e2e.conftest import seed, send_raw, wait_for_results, write_market
 from tests.e2e.workers import Worker
 from tests.redis_server import free_port
+from tests.tools import needs, which
 
-PROMETHEUS = shutil.which("prometheus")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        PROMETHEUS is None, reason="needs Debian's prometheus: apt-get install prometheus"
-    ),
-]
+PROMETHEUS = which("prometheus")
+pytestmark = [pytest.mark.slow, needs("prometheus")]
 
 SERIES = (
     "eaflow_signals_received_total",

@@ -20,6 +20,7 @@ from tests.e2e.conftest import seed as seed_demo
 from tests.e2e.conftest import send_raw, write_market
 from tests.e2e.warmup import results_of, warm_up
 from tests.e2e.workers import Worker
+from tests.tools import need
 
 pytestmark = pytest.mark.slow
 
@@ -70,7 +71,7 @@ def test_poison_in_every_stream_is_dead_lettered_and_the_workers_go_on(
     warm_up(redis_client)
     port = str(redis_client.connection_pool.connection_kwargs["port"])
     for stream, fields, _ in POISON:
-        cli = ["redis-cli", "-p", port, "XADD", f"ea:{stream}", "*", *fields]
+        cli = [need("redis-cli"), "-p", port, "XADD", f"ea:{stream}", "*", *fields]
         subprocess.run(cli, capture_output=True, check=True)
 
     send_raw(redis_client, GOOD)

@@ -21,6 +21,7 @@ from tests.e2e.conftest import (
     write_market,
 )
 from tests.e2e.workers import Worker, eaflow
+from tests.tools import need
 
 pytestmark = pytest.mark.slow
 FAST_CLAIM = {"EAFLOW_CLAIM_IDLE_MS": "300", "EAFLOW_CLAIM_INTERVAL_MS": "200"}
@@ -68,7 +69,7 @@ def test_a_poisoned_entry_is_dead_lettered_and_the_worker_goes_on(
     worker = workers("rtss", "orders")
     port = redis_client.connection_pool.connection_kwargs["port"]
     poison = subprocess.run(
-        ["redis-cli", "-p", str(port), "XADD", "ea:rtss", "*", "d", "{this is not json"],
+        [need("redis-cli"), "-p", str(port), "XADD", "ea:rtss", "*", "d", "{this is not json"],
         capture_output=True,
         text=True,
         check=True,

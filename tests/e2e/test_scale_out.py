@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import shutil
 import socket
 import subprocess
 import time
@@ -31,6 +30,7 @@ from tests.e2e.conftest import PREFIX, QUOTES, seed, send_raw, wait_for_results,
 from tests.e2e.conftest import workers as workers  # the e2e worker processes fixture
 from tests.e2e.workers import Worker, eaflow
 from tests.redis_server import free_port
+from tests.tools import need, need_redis
 
 BUY = {"symbol": "EURUSD", "order_type": "buy", "volume": "0.01"}
 
@@ -147,9 +147,7 @@ def _router_consumers(client: redis.Redis) -> dict[str, int]:
 def cluster(tmp_path: Path) -> Iterator[str]:
     """Three master nodes on loopback (`redis-server --cluster-enabled yes`), created with
     `redis-cli --cluster create`; yields the `redis+cluster://` URL of the first."""
-    server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
-    if server is None or cli is None:
-        pytest.skip("needs redis-server and redis-cli on PATH")
+    server, cli = need_redis(), need("redis-cli")
     ports = cluster_ports(3)
     nodes = []
     for port in ports:
