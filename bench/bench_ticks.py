@@ -2,7 +2,7 @@
 
 In one run on one local redis-server:
 - raw: redis-py pipelined `XADD MAXLEN ~ 1000` of already encoded ticks (asyncio, the
-  client eaflow uses, and the synchronous client, which FACTS.md measured 2.3× faster);
+  client eaflow uses, and the synchronous client, which is faster per call);
 - eaflow: the real recordings written by `TickWriter` (encoding included) while a `ticks`
   worker (App, TickAgent, TickTable) reads them, until the table holds the newest tick of
   every symbol: stream + table, end to end;

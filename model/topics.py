@@ -1,4 +1,4 @@
-"""The pipeline's topics: each stream of DESIGN.md with its codec and cap, built once per app."""
+"""The pipeline's topics: each stream with its codec and cap, built once per app."""
 
 from __future__ import annotations
 

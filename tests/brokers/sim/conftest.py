@@ -1,7 +1,8 @@
 """Simulator fixtures: a USD hedging account on the session's real Redis, and real quotes.
 
-Quotes are rows of the tick files in /work/shared/data/ticks (OANDA EURUSD 2014-05-06,
-TrueFX USDJPY 2013-01-01, OANDA XAUUSD 2014-05-11), copied as (time_msc, bid, ask).
+Quotes are rows of real recordings (OANDA EURUSD 2014-05-06 and XAUUSD 2014-05-11, in
+eaflow/data/ticks; TrueFX USDJPY 2013-01-01, tests/data/SOURCES.md), copied as (time_msc,
+bid, ask).
 """
 
 from __future__ import annotations
