@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,10 @@ from model import OrderStatus, Result
 from streams.reader import stream_id
 
 EXECUTED = {OrderStatus.FILLED: "deal", OrderStatus.PLACED: "order"}
+OUTAGE_SLACK = 5.0
+"""Seconds after an outage in which a broker failure still counts as caused by it: the
+executor judges the order when its last try found the broker away, and builds the result
+moments later, or later still on a starved machine."""
 
 
 def rtrs_results(client: redis.Redis, prefix: str, page: int = 2000) -> list[Result]:
@@ -40,7 +45,7 @@ class ResultCheck:
     lost: list[str] = field(default_factory=list)  # order ids without a result
     duplicated: dict[str, int] = field(default_factory=dict)  # result id → entries in rtrs
     strangers: list[str] = field(default_factory=list)  # results of orders nobody sent
-    broker_away: list[str] = field(default_factory=list)  # failed: broker away past the TTL
+    broker_away: list[Result] = field(default_factory=list)  # failed naming the `broker`
     unexpected: dict[str, str] = field(default_factory=dict)  # order id → what it got instead
 
 
@@ -56,10 +61,56 @@ def check_results(results: list[Result], expected: Mapping[str, OrderStatus]) ->
     check.by_status = Counter(r.status.value for r in latest.values())
     for r in latest.values():
         if r.status is OrderStatus.FAILED and r.field == "broker":
-            check.broker_away.append(r.order_id)
+            check.broker_away.append(r)
         elif r.order_id in expected and r.status is not expected[r.order_id]:
             check.unexpected[r.order_id] = f"{r.status.value}: {r.error}"
     return check
+
+
+@dataclass
+class Outage:
+    """A time when brokers were away, on the wall clock like a result's `done_at`: one
+    account's link cut (`login`), or Redis restarting (`login` None), which takes every
+    simulated account with it. `end` is infinite while the outage lasts."""
+
+    login: int | None
+    start: float
+    end: float = math.inf
+
+    def covers(self, login: int, when: float, slack: float = OUTAGE_SLACK) -> bool:
+        return self.login in (None, login) and self.start <= when <= self.end + slack
+
+
+def unexplained_failures(
+    failed: list[Result],
+    logins: Mapping[str, int],
+    outages: list[Outage],
+    ttl: float,
+    origin: float,
+) -> dict[str, str]:
+    """Order id → why its `broker` failure is not one the fault schedule accounts for.
+
+    The executor fails an order naming the `broker` only when it is unsent, its last try
+    found the broker away and it was routed more than `ttl` seconds before; otherwise it
+    waits for the broker. So each such failure must lie in an outage of its own account
+    (or of Redis) and come at least `ttl` after its routing. `origin`: the run's start on
+    the wall clock, to say when."""
+    why = {}
+    for r in failed:
+        login = logins.get(r.instance)
+        age = r.done_at - r.routed_at if r.routed_at is not None else None
+        at = f"at {r.done_at - origin:.2f}s"
+        if login is None:
+            why[r.order_id] = f"{r.instance}: not an instance of the run"
+        elif age is None or age < ttl:
+            routed = "no routing time" if age is None else f"{age:.1f}s after its routing"
+            why[r.order_id] = f"{r.instance} {at}: {routed}, within its {ttl:g}s TTL: {r.error}"
+        elif not any(o.covers(login, r.done_at) for o in outages):
+            why[r.order_id] = (
+                f"{r.instance} {at}: its broker was reachable (no cut of login {login} nor "
+                f"Redis restart within {OUTAGE_SLACK:g}s): {r.error}"
+            )
+    return why
 
 
 def duckdb_result_ids(path: Path) -> Counter[str]:

@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from brokers.sim.server import SimServer
 from model import InstanceSpec, TradingConfig
 from processors.registry import InstanceRegistry
-from tests.chaos.checks import groups_left
+from tests.chaos.checks import Outage, groups_left
 from tests.chaos.cluster import Cluster
 from tests.chaos.schedule import ChaosConfig, Fault, Schedule
 from tests.chaos.signals import Sender
@@ -80,11 +80,14 @@ def wait_for_executors(cluster: Cluster, instances: list[str], timeout: float = 
 
 @dataclass
 class Timeline:
-    """What the run did and when (seconds since start), printed for the record."""
+    """What the run did and when (seconds since start), printed for the record, and when
+    brokers were away (on the wall clock, to hold against the results)."""
 
     started: float = field(default_factory=time.monotonic)
+    wall_started: float = field(default_factory=time.time)
     events: list[str] = field(default_factory=list)
     broker_drops: int = 0
+    outages: list[Outage] = field(default_factory=list)
 
     def note(self, text: str) -> None:
         line = f"{time.monotonic() - self.started:7.2f}s {text}"
@@ -156,21 +159,30 @@ class Chaos:
     def _apply(self, fault: Fault) -> None:
         self.timeline.note(f"{fault.kind} {fault.target} for {fault.down}s")
         if fault.kind == "redis":
+            outage = self._outage(None)
             self.cluster.restart_redis(fault.down)
+            outage.end = time.time()
             self.timeline.note("redis back")
         elif fault.kind == "kill":
             self.cluster.kill(fault.target)
             self._later(fault, lambda: self.cluster.restart(fault.target))
         else:
             login = int(fault.target)
+            cut = self._outage(login)
             with_redis(self.cluster, lambda c: SimServer(c, PREFIX).set_connected(login, False))
             self.timeline.broker_drops += 1
-            self._later(
-                fault,
-                lambda: with_redis(
-                    self.cluster, lambda c: SimServer(c, PREFIX).set_connected(login, True)
-                ),
-            )
+
+            def reconnect() -> None:
+                with_redis(self.cluster, lambda c: SimServer(c, PREFIX).set_connected(login, True))
+                cut.end = time.time()
+
+            self._later(fault, reconnect)
+
+    def _outage(self, login: int | None) -> Outage:
+        """An outage starting now (before the fault lands), ended by whoever undoes it."""
+        outage = Outage(login, time.time())
+        self.timeline.outages.append(outage)
+        return outage
 
     def _later(self, fault: Fault, undo: Callable[[], None]) -> None:
         self._undo.append((time.monotonic() + fault.down, f"{fault.kind} {fault.target}", undo))

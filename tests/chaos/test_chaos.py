@@ -15,6 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from processors.executor.agent import ExecutorConfig
 from sinks.database import database_path
 from tests.chaos.checks import (
     check_brokers,
@@ -23,6 +24,7 @@ from tests.chaos.checks import (
     duckdb_result_ids,
     groups_left,
     rtrs_results,
+    unexplained_failures,
 )
 from tests.chaos.cluster import Cluster, foreign_lines, log_events
 from tests.chaos.drive import (
@@ -81,8 +83,14 @@ def test_chaos(chaos_config: ChaosConfig, aof_redis: RedisServer, tmp_path: Path
         chaos.restore()
         sender.stop()
         exits = cluster.stop_all()
-    chaos.timeline.note("workers stopped")
+    timeline = chaos.timeline
+    timeline.note("workers stopped")
     results_check = check_results(results, expected)
+    # The workers run with the executor's default TTL (the env above does not change it).
+    ttl = ExecutorConfig().order_ttl
+    broker_failures = unexplained_failures(
+        results_check.broker_away, logins, timeline.outages, ttl, timeline.wall_started
+    )
     stored = duckdb_result_ids(database_path(data_dir))
     brokers = with_redis(cluster, lambda c: check_brokers(c, PREFIX, logins, results))
     crash_output = {n: foreign_lines(m.worker.log) for n, m in cluster.members.items()}
@@ -93,7 +101,7 @@ def test_chaos(chaos_config: ChaosConfig, aof_redis: RedisServer, tmp_path: Path
         "seed": config.seed,
         "when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "cpus": os.cpu_count(),
-        "seconds": round(time.monotonic() - chaos.timeline.started, 1),
+        "seconds": round(time.monotonic() - timeline.started, 1),
         "instances": config.instances,
         "signals": len(signals),
         "sends": sender.sends,
@@ -102,10 +110,11 @@ def test_chaos(chaos_config: ChaosConfig, aof_redis: RedisServer, tmp_path: Path
         "kills": dict(cluster.kills),
         "kills_total": sum(cluster.kills.values()),
         "redis_restarts": cluster.redis_restarts,
-        "broker_drops": chaos.timeline.broker_drops,
+        "broker_drops": timeline.broker_drops,
         "results": len(results),
         "results_by_status": dict(results_check.by_status),
         "failed_broker_away": len(results_check.broker_away),
+        "failed_broker_reachable": len(broker_failures),
         "unexpected_outcomes": len(results_check.unexpected),
         "duckdb_rows": sum(stored.values()),
         "deals": brokers.deals,
@@ -122,7 +131,7 @@ def test_chaos(chaos_config: ChaosConfig, aof_redis: RedisServer, tmp_path: Path
     shown = orjson.dumps(figures, option=orjson.OPT_INDENT_2)
     print(shown.decode())
     (tmp_path / "figures.json").write_bytes(shown)
-    (tmp_path / "timeline.txt").write_text("\n".join(chaos.timeline.events) + "\n")
+    (tmp_path / "timeline.txt").write_text("\n".join(timeline.events) + "\n")
     record(figures)
 
     where = f"(seed {config.seed}; replay with EAFLOW_CHAOS_SEED={config.seed})"
@@ -135,13 +144,25 @@ def test_chaos(chaos_config: ChaosConfig, aof_redis: RedisServer, tmp_path: Path
     assert not results_check.strangers, f"results nobody asked for {where}"
     unexpected = dict(list(results_check.unexpected.items())[:20])
     assert not unexpected, f"signals that ended otherwise than expected {where}: {unexpected}"
+    # A `broker` failure is the one outcome a kind of signal does not call for that the
+    # faults may cause: an unsent order whose account's link was cut (or Redis restarting)
+    # when its TTL had run out. Any other is an order failed for a reachable broker.
+    reachable = dict(list(broker_failures.items())[:20])
+    assert not reachable, (
+        f"{len(broker_failures)} of {len(results_check.broker_away)} orders failed for a "
+        f"reachable broker {where}: {reachable}"
+    )
     assert not brokers.duplicates, f"orders executed twice {where}: {brokers.duplicates}"
     assert not brokers.unexplained, f"executions without an order {where}: {brokers.unexplained}"
     assert not brokers.mismatched, f"results disagree with the broker {where}: {brokers.mismatched}"
     assert set(stored) == rtrs_ids and set(stored.values()) == {1}, f"DuckDB differs {where}"
     assert not left, f"groups with work left {where}: {left}"
     assert not dlq, f"dead letters {where}: {dlq}"
-    assert cluster.redis_restarts >= 1 and sum(cluster.kills.values()) > 0
+    assert cluster.redis_restarts == config.redis_restarts, (
+        f"{cluster.redis_restarts} Redis restarts of {config.redis_restarts} scheduled {where}"
+    )
+    assert sum(cluster.kills.values()) > 0, f"no worker was killed {where}"
+    assert timeline.broker_drops > 0, f"no broker link was cut {where}"
 
 
 def record(figures: dict[str, object]) -> None:
