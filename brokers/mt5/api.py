@@ -1,9 +1,12 @@
 """`MT5Api`: the module-level functions of the MetaTrader5 package, as a typing.Protocol.
 
-`import MetaTrader5 as mt5`, an mt5linux client and `brokers.sim.SimTerminal` all satisfy it, so
-the adapter is written once. Conventions are MT5's: blocking calls; a failed call returns None
-(False for the bool functions) and `last_error()` tells why, e.g. `(-10004, "No IPC connection")`
-before `initialize()`. Dates are `datetime` (naive means UTC) or Unix seconds.
+This is the one description of the API: `import MetaTrader5 as mt5` satisfies it as it is, and
+eaflow's own look-alikes derive from it through `Mt5Module` (the mt5linux client
+`brokers.mt5.linux.LinuxTerminal` forwards each function by its signature here, the simulator
+`brokers.sim.SimTerminal` implements them), so the adapter is written once. Conventions are
+MT5's: blocking calls; a failed call returns None (False for the bool functions) and
+`last_error()` tells why, e.g. `(-10004, "No IPC connection")` before `initialize()`. Dates are
+`datetime` (naive means UTC) or Unix seconds.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from brokers.mt5 import constants
 from brokers.mt5.records import (
     AccountInfo,
     OrderCheckResult,
@@ -117,3 +121,17 @@ class MT5Api(Protocol):
     def copy_ticks_from(
         self, symbol: str, date_from: Date, count: int, flags: int
     ) -> npt.NDArray[np.void] | None: ...
+
+
+class Mt5Module(MT5Api):
+    """Base of eaflow's MetaTrader5 look-alikes: the functions above, and MT5's constants as
+    attributes (`mt5.TRADE_ACTION_DEAL`), as the package has them.
+
+    A subclass that leaves a function out cannot be instantiated (mypy: abstract class).
+    """
+
+    def __getattr__(self, name: str) -> int:
+        value = getattr(constants, name, None) if name.isupper() else None
+        if not isinstance(value, int):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return value

@@ -15,9 +15,8 @@ from typing import Any
 import orjson
 import redis
 
+from brokers.mt5.api import Date
 from brokers.mt5.records import TradeDeal, TradeOrder
-
-Date = datetime | int
 
 
 def in_group(symbol: str, group: str | None) -> bool:

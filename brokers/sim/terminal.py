@@ -8,9 +8,11 @@ Use it exactly like the package::
                              "volume": 0.1, "type": mt5.ORDER_TYPE_BUY})
 
 Calls are synchronous, answer MT5's record types, return None (or False) on failure with the
-reason in `last_error()`, and carry every MT5 constant as an attribute. The account lives in
-Redis, so a new terminal (after a crash) finds it as it was. `on_tick` is the simulator's own
-addition: the tick worker feeds each tick through it to fill orders and hit SL/TP.
+reason in `last_error()`, and carry every MT5 constant as an attribute; their signatures are
+`MT5Api`'s (`brokers/mt5/api.py`), checked by mypy since the class derives from it. The
+account lives in Redis, so a new terminal (after a crash) finds it as it was. `on_tick` is the
+simulator's own addition: the tick worker feeds each tick through it to fill orders and hit
+SL/TP.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import redis
 
 from brokers.mt5 import constants
+from brokers.mt5.api import Date, Mt5Module
 from brokers.mt5.records import (
     AccountInfo,
     OrderCheckResult,
@@ -39,7 +42,6 @@ from brokers.mt5.records import (
 from brokers.mt5.retcodes import retcode
 from brokers.sim import history, views
 from brokers.sim.engine import Answer, TradeServer
-from brokers.sim.history import Date
 from brokers.sim.margin import PricingError, margin, money, profit, tick_values, to_account
 from brokers.sim.request import RequestError, parse_request
 from brokers.sim.store import AccountMissing, fetch_ticks
@@ -76,16 +78,12 @@ def _ipc(
     return call
 
 
-class SimTerminal:
+class SimTerminal(Mt5Module):
     """One terminal session on one simulated account.
 
     `redis` must answer bytes (the default `decode_responses=False`); `symbols` replaces the
     bundled specs; `clock` is the server time in seconds (wall clock by default).
     """
-
-    if TYPE_CHECKING:
-
-        def __getattr__(self, name: str) -> int: ...  # the MT5 constants, set below
 
     def __init__(
         self,
@@ -458,8 +456,3 @@ def _selected(
         and (ticket is None or number == ticket)
         and history.in_group(name, group)
     )
-
-
-for _name, _value in vars(constants).items():
-    if _name.isupper():
-        setattr(SimTerminal, _name, _value)

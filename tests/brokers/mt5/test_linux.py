@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import socket
 import subprocess
 import sys
@@ -9,12 +10,15 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 import redis
 
 from brokers.factory import broker_for
 from brokers.mt5 import constants as mt5
+from brokers.mt5.api import MT5Api
 from brokers.mt5.broker import Mt5Broker
 from brokers.mt5.linux import LinuxTerminal
 from brokers.mt5.records import (
@@ -26,6 +30,7 @@ from brokers.mt5.records import (
     TradeRequest,
 )
 from brokers.sim.server import SimServer
+from brokers.sim.terminal import SimTerminal
 from brokers.types import BrokerUnavailable
 from model import OrderStatus
 from model.tick import Tick
@@ -186,3 +191,62 @@ def test_only_plain_values_are_sent_to_the_server(
         linux.order_check({"action": 1, "symbol": object()})
     with pytest.raises(TypeError, match="cannot be sent"):
         linux.order_check({"action": 1, "price": float("nan")})
+
+
+def test_every_mt5_function_answers_through_mt5linux_as_the_terminal_it_serves(
+    linux: LinuxTerminal, terminal: SimTerminal, redis_client: redis.Redis
+) -> None:
+    """The client's functions are generated from `MT5Api`: each one, called with the same
+    arguments on the client and on a simulator like the one its server serves, answers the
+    same value of the same type."""
+    request = {
+        "action": mt5.TRADE_ACTION_DEAL,
+        "symbol": "EURUSD",
+        "volume": 0.1,
+        "type": mt5.ORDER_TYPE_BUY,
+        "magic": MAGIC,
+        "type_filling": mt5.ORDER_FILLING_FOK,
+    }
+    bought = terminal.order_send(request)
+    assert bought is not None and bought.retcode == mt5.TRADE_RETCODE_DONE
+    limit = {**request, "action": mt5.TRADE_ACTION_PENDING, "type": mt5.ORDER_TYPE_BUY_LIMIT}
+    placed = terminal.order_send({**limit, "price": 1.3, "type_filling": mt5.ORDER_FILLING_RETURN})
+    assert placed is not None and placed.retcode == mt5.TRADE_RETCODE_PLACED
+    now, hour = datetime.now(UTC), timedelta(hours=1)
+    calls: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
+        "initialize": ((), {"login": LOGIN, "server": "eaflow-sim"}),
+        "login": ((LOGIN,), {"server": "eaflow-sim"}),
+        "last_error": ((), {}),
+        "version": ((), {}),
+        "account_info": ((), {}),
+        "terminal_info": ((), {}),
+        "symbols_get": ((), {"group": "*USD*,!XAU*"}),
+        "symbol_info": (("EURUSD",), {}),
+        "symbol_info_tick": (("EURUSD",), {}),
+        "symbol_select": (("USDJPY", True), {}),
+        "order_calc_margin": ((mt5.ORDER_TYPE_BUY, "EURUSD", 0.1, 1.38755), {}),
+        "order_calc_profit": ((mt5.ORDER_TYPE_SELL, "EURUSD", 0.1, 1.38742, 1.3), {}),
+        "order_check": ((request,), {}),
+        "order_send": (({**request, "volume": 0.0},), {}),  # refused: the account stays as it is
+        "positions_total": ((), {}),
+        "positions_get": ((), {"symbol": "EURUSD"}),
+        "orders_total": ((), {}),
+        "orders_get": ((), {"ticket": placed.order}),
+        "history_orders_get": ((now - hour, now + hour), {}),
+        "history_deals_get": ((), {"position": bought.order}),
+        "copy_ticks_from": (("EURUSD", now - hour, 10, mt5.COPY_TICKS_ALL), {}),
+        "shutdown": ((), {}),
+    }
+    functions = {n for n, f in vars(MT5Api).items() if inspect.isfunction(f) and n[0] != "_"}
+    assert set(calls) == functions
+    twin = SimTerminal(redis_client, prefix=PREFIX)  # new, as the server's: request ids from 1
+    for name, (args, kwargs) in calls.items():
+        served = getattr(twin, name)(*args, **kwargs)
+        answer = getattr(linux, name)(*args, **kwargs)
+        assert name == "shutdown" or (served is not None and served is not False), name
+        assert not isinstance(served, tuple | np.ndarray) or len(served) > 0, name
+        assert type(answer) is type(served), name
+        if isinstance(served, np.ndarray):
+            assert answer.dtype == served.dtype and answer.tolist() == served.tolist()
+        else:
+            assert answer == served, name
