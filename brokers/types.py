@@ -3,7 +3,9 @@
 Requests are MT5 trade-request dicts (`action`, `symbol`, `volume`, `type`, `price`, `sl`,
 `tp`, `deviation`, `magic`, `comment`, `type_filling`, `position`, `order`...) and answers
 are the MT5 record types of `brokers.mt5.records`, so the executor speaks one language to
-a real terminal and to the simulator alike.
+a real terminal and to the simulator alike. The signatures are written here only:
+`Mt5Broker` derives from the protocol (mypy checks it where it is defined) and a stand-in
+that refuses everything reads the calls off this class.
 """
 
 from __future__ import annotations

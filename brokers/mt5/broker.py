@@ -3,40 +3,49 @@
 The real `MetaTrader5` package, an mt5linux client and the simulator's `SimTerminal` all
 fit, so the executor runs the same code against each. Calls are blocking (IPC to the
 terminal), so they run on one thread per broker, which also serializes them as a terminal
-requires.
+requires. Broker methods that are an MT5 function as it is (`terminal_call`) take their
+signature from `MT5Api`; the others add what the `Broker` protocol promises on top.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5.api import MT5Api
-from brokers.mt5.records import (
-    AccountInfo,
-    OrderCheckResult,
-    OrderSendResult,
-    SymbolInfo,
-    TradeDeal,
-    TradeOrder,
-    TradePosition,
-)
-from brokers.types import BrokerUnavailable, TradeRequest
-from model.tick import Tick
+from brokers.mt5.records import SymbolInfo, TradeDeal, TradeOrder, TradePosition
+from brokers.types import Broker, BrokerUnavailable
 
+P = ParamSpec("P")
+R = TypeVar("R")
 T = TypeVar("T")
 
 SPEC_TTL = 60.0
 """Seconds a symbol's specification is reused before `symbol_info` asks the terminal again."""
 
 
-class Mt5Broker:
+def terminal_call(
+    function: Callable[Concatenate[MT5Api, P], R],
+) -> Callable[Concatenate[Mt5Broker, P], Coroutine[Any, Any, R]]:
+    """An `Mt5Broker` method that is the terminal's `MT5Api` function of the same name, run on
+    the broker's thread: `terminal_call(MT5Api.order_send)` is `async (request) ->
+    OrderSendResult | None`."""
+    name = function.__name__
+
+    async def call(broker: Mt5Broker, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return await broker._call(getattr(broker.module, name), *args, **kwargs)
+
+    call.__name__, call.__qualname__ = name, f"Mt5Broker.{name}"
+    return call
+
+
+class Mt5Broker(Broker):
     """One terminal session. `connect()` raises BrokerUnavailable with MT5's last error.
 
     `path` is the terminal's executable (MT5 takes it first and unnamed); `login` holds the
@@ -113,14 +122,10 @@ class Mt5Broker:
             self._specs[symbol] = (now, info)
         return info
 
-    async def symbol_info_tick(self, symbol: str) -> Tick | None:
-        return await self._call(self.module.symbol_info_tick, symbol)
-
-    async def order_check(self, request: TradeRequest) -> OrderCheckResult | None:
-        return await self._call(self.module.order_check, request)
-
-    async def order_send(self, request: TradeRequest) -> OrderSendResult | None:
-        return await self._call(self.module.order_send, request)
+    symbol_info_tick = terminal_call(MT5Api.symbol_info_tick)
+    order_check = terminal_call(MT5Api.order_check)
+    order_send = terminal_call(MT5Api.order_send)
+    account_info = terminal_call(MT5Api.account_info)
 
     async def positions_get(
         self, symbol: str | None = None, ticket: int | None = None
@@ -143,9 +148,6 @@ class Mt5Broker:
         self, date_from: datetime, date_to: datetime
     ) -> tuple[TradeDeal, ...]:
         return await self._many(self.module.history_deals_get, date_from, date_to)
-
-    async def account_info(self) -> AccountInfo | None:
-        return await self._call(self.module.account_info)
 
     async def last_error(self) -> tuple[int, str]:
         code, text = await self._call(self.module.last_error)
