@@ -34,51 +34,69 @@ class Origin(NamedTuple):
     reason: int = mt5.DEAL_REASON_EXPERT
 
 
+class Fill(NamedTuple):
+    """One order executing `volume` lots of `symbol` at `price` at `now_ms`: what its deal, the
+    position it opens or moves, and its history entry all carry.
+
+    `buy` is the order's side (a close-by order, closing both sides, gives the first
+    position's closing side); `sl` and `tp` are the stops of a position the fill opens.
+    """
+
+    order: int
+    now_ms: int
+    symbol: str
+    buy: bool
+    volume: float
+    price: float
+    origin: Origin
+    sl: float = 0.0
+    tp: float = 0.0
+
+
 def lots(a: float, b: float, sign: int = 1) -> float:
     """a + sign*b in exact decimal lots."""
     return float(Decimal(str(a)) + sign * Decimal(str(b)))
 
 
+def _deal_type(buy: bool) -> int:
+    return mt5.DEAL_TYPE_BUY if buy else mt5.DEAL_TYPE_SELL
+
+
 def finished_order(
     book: Book,
-    ticket: int,
-    now_ms: int,
+    fill: Fill,
     order_type: int,
-    volume: float,
-    price: float,
-    symbol: str,
-    origin: Origin,
     *,
     position_id: int = 0,
     position_by_id: int = 0,
     state: int = mt5.ORDER_STATE_FILLED,
 ) -> TradeOrder:
     """A market or close-by order that executed at once, added to the history."""
-    now = now_ms // 1000
+    now = fill.now_ms // 1000
     order = TradeOrder(
-        ticket=ticket,
+        ticket=fill.order,
         time_setup=now,
-        time_setup_msc=now_ms,
+        time_setup_msc=fill.now_ms,
         time_done=now,
-        time_done_msc=now_ms,
+        time_done_msc=fill.now_ms,
         time_expiration=0,
         type=order_type,
         type_time=mt5.ORDER_TIME_GTC,
         type_filling=mt5.ORDER_FILLING_FOK,
         state=state,
-        magic=origin.magic,
+        magic=fill.origin.magic,
         position_id=position_id,
         position_by_id=position_by_id,
-        reason=origin.reason,
-        volume_initial=volume,
+        reason=fill.origin.reason,
+        volume_initial=fill.volume,
         volume_current=0.0,
-        price_open=price,
+        price_open=fill.price,
         sl=0.0,
         tp=0.0,
-        price_current=price,
+        price_current=fill.price,
         price_stoplimit=0.0,
-        symbol=symbol,
-        comment=origin.comment,
+        symbol=fill.symbol,
+        comment=fill.origin.comment,
         external_id="",
     )
     book.add_history(order)
@@ -86,128 +104,77 @@ def finished_order(
 
 
 def book_deal(
-    book: Book,
-    order: int,
-    now_ms: int,
-    deal_type: int,
-    entry: int,
-    position_id: int,
-    volume: float,
-    price: float,
-    profit: float,
-    symbol: str,
-    origin: Origin,
+    book: Book, fill: Fill, deal_type: int, entry: int, position_id: int, profit: float = 0.0
 ) -> TradeDeal:
     deal = TradeDeal(
         ticket=book.next_ticket(),
-        order=order,
-        time=now_ms // 1000,
-        time_msc=now_ms,
+        order=fill.order,
+        time=fill.now_ms // 1000,
+        time_msc=fill.now_ms,
         type=deal_type,
         entry=entry,
-        magic=origin.magic,
+        magic=fill.origin.magic,
         position_id=position_id,
-        reason=origin.reason,
-        volume=volume,
-        price=price,
+        reason=fill.origin.reason,
+        volume=fill.volume,
+        price=fill.price,
         commission=0.0,
         swap=0.0,
         profit=profit,
         fee=0.0,
-        symbol=symbol,
-        comment=origin.comment,
+        symbol=fill.symbol,
+        comment=fill.origin.comment,
         external_id="",
     )
     book.add_deal(deal)
     return deal
 
 
-def open_position(
-    book: Book,
-    ticket: int,
-    now_ms: int,
-    buy: bool,
-    volume: float,
-    price: float,
-    sl: float,
-    tp: float,
-    symbol: str,
-    origin: Origin,
-) -> TradeDeal:
+def open_position(book: Book, fill: Fill) -> TradeDeal:
     """A new position with the opening order's ticket, and its IN deal."""
-    position_type = mt5.POSITION_TYPE_BUY if buy else mt5.POSITION_TYPE_SELL
+    now = fill.now_ms // 1000
     book.put_position(
         TradePosition(
-            ticket,
-            now_ms // 1000,
-            now_ms,
-            now_ms // 1000,
-            now_ms,
-            position_type,
-            origin.magic,
-            ticket,
-            mt5.POSITION_REASON_EXPERT,
-            volume,
-            price,
-            sl,
-            tp,
-            price,
-            0.0,
-            0.0,
-            symbol,
-            origin.comment,
-            "",
+            ticket=fill.order,
+            time=now,
+            time_msc=fill.now_ms,
+            time_update=now,
+            time_update_msc=fill.now_ms,
+            type=mt5.POSITION_TYPE_BUY if fill.buy else mt5.POSITION_TYPE_SELL,
+            magic=fill.origin.magic,
+            identifier=fill.order,
+            reason=mt5.POSITION_REASON_EXPERT,
+            volume=fill.volume,
+            price_open=fill.price,
+            sl=fill.sl,
+            tp=fill.tp,
+            price_current=fill.price,
+            swap=0.0,
+            profit=0.0,
+            symbol=fill.symbol,
+            comment=fill.origin.comment,
+            external_id="",
         )
     )
-    deal_type = mt5.DEAL_TYPE_BUY if buy else mt5.DEAL_TYPE_SELL
-    return book_deal(
-        book,
-        ticket,
-        now_ms,
-        deal_type,
-        mt5.DEAL_ENTRY_IN,
-        ticket,
-        volume,
-        price,
-        0.0,
-        symbol,
-        origin,
-    )
+    return book_deal(book, fill, _deal_type(fill.buy), mt5.DEAL_ENTRY_IN, fill.order)
 
 
 def close_volume(
-    book: Book,
-    position: TradePosition,
-    volume: float,
-    price: float,
-    order: int,
-    now_ms: int,
-    origin: Origin,
-    entry: int = mt5.DEAL_ENTRY_OUT,
+    book: Book, position: TradePosition, fill: Fill, entry: int = mt5.DEAL_ENTRY_OUT
 ) -> TradeDeal:
-    """Close `volume` of `position` at `price`: an OUT deal with the profit; the rest stays open."""
-    profit = book.closing_profit(position, volume, price)
-    buy = position.type == mt5.POSITION_TYPE_BUY
-    deal_type = mt5.DEAL_TYPE_SELL if buy else mt5.DEAL_TYPE_BUY
-    deal = book_deal(
-        book,
-        order,
-        now_ms,
-        deal_type,
-        entry,
-        position.ticket,
-        volume,
-        price,
-        profit,
-        position.symbol,
-        origin,
-    )
-    remaining = lots(position.volume, volume, -1)
+    """Close `fill.volume` of `position` at `fill.price`: a deal on the position's opposite
+    side with the profit; the rest stays open."""
+    profit = book.closing_profit(position, fill.volume, fill.price)
+    closing_side = position.type != mt5.POSITION_TYPE_BUY
+    deal = book_deal(book, fill, _deal_type(closing_side), entry, position.ticket, profit)
+    remaining = lots(position.volume, fill.volume, -1)
     if remaining <= 0:
         book.drop_position(position.ticket)
     else:
         book.put_position(
-            position._replace(volume=remaining, time_update=now_ms // 1000, time_update_msc=now_ms)
+            position._replace(
+                volume=remaining, time_update=fill.now_ms // 1000, time_update_msc=fill.now_ms
+            )
         )
     return deal
 
@@ -220,68 +187,43 @@ def net_volume_after(position: TradePosition | None, buy: bool, volume: float) -
     return lots(held, volume, 1 if buy else -1)
 
 
-def net_fill(
-    book: Book,
-    ticket: int,
-    now_ms: int,
-    buy: bool,
-    volume: float,
-    price: float,
-    sl: float,
-    tp: float,
-    symbol: str,
-    origin: Origin,
-) -> TradeDeal:
+def net_fill(book: Book, fill: Fill) -> TradeDeal:
     """A deal on a netting account: open, add to, reduce, close or reverse the one position."""
-    position = next(book.of_symbol(symbol), None)
+    position = next(book.of_symbol(fill.symbol), None)
     if position is None:
-        return open_position(book, ticket, now_ms, buy, volume, price, sl, tp, symbol, origin)
-    same_side = (position.type == mt5.POSITION_TYPE_BUY) == buy
+        return open_position(book, fill)
+    same_side = (position.type == mt5.POSITION_TYPE_BUY) == fill.buy
     if same_side:
-        total = lots(position.volume, volume)
-        info = book.symbols.get(symbol)
+        total = lots(position.volume, fill.volume)
+        info = book.symbols.get(fill.symbol)
         digits = info.digits if info else 8
-        average = round((position.price_open * position.volume + price * volume) / total, digits)
+        weighted = position.price_open * position.volume + fill.price * fill.volume
         book.put_position(
             position._replace(
                 volume=total,
-                price_open=average,
-                sl=sl or position.sl,
-                tp=tp or position.tp,
-                time_update=now_ms // 1000,
-                time_update_msc=now_ms,
+                price_open=round(weighted / total, digits),
+                sl=fill.sl or position.sl,
+                tp=fill.tp or position.tp,
+                time_update=fill.now_ms // 1000,
+                time_update_msc=fill.now_ms,
             )
         )
-        deal_type = mt5.DEAL_TYPE_BUY if buy else mt5.DEAL_TYPE_SELL
-        return book_deal(
-            book,
-            ticket,
-            now_ms,
-            deal_type,
-            mt5.DEAL_ENTRY_IN,
-            position.ticket,
-            volume,
-            price,
-            0.0,
-            symbol,
-            origin,
-        )
-    if volume <= position.volume:
-        return close_volume(book, position, volume, price, ticket, now_ms, origin)
-    deal = close_volume(
-        book, position, position.volume, price, ticket, now_ms, origin, mt5.DEAL_ENTRY_INOUT
-    )
-    book.deals[-1] = deal = deal._replace(volume=volume)
+        return book_deal(book, fill, _deal_type(fill.buy), mt5.DEAL_ENTRY_IN, position.ticket)
+    if fill.volume <= position.volume:
+        return close_volume(book, position, fill)
+    closing = fill._replace(volume=position.volume)
+    deal = close_volume(book, position, closing, mt5.DEAL_ENTRY_INOUT)
+    book.deals[-1] = deal = deal._replace(volume=fill.volume)
     book.put_position(
         position._replace(
-            type=mt5.POSITION_TYPE_BUY if buy else mt5.POSITION_TYPE_SELL,
-            volume=lots(volume, position.volume, -1),
-            price_open=price,
-            price_current=price,
-            sl=sl,
-            tp=tp,
-            time_update=now_ms // 1000,
-            time_update_msc=now_ms,
+            type=mt5.POSITION_TYPE_BUY if fill.buy else mt5.POSITION_TYPE_SELL,
+            volume=lots(fill.volume, position.volume, -1),
+            price_open=fill.price,
+            price_current=fill.price,
+            sl=fill.sl,
+            tp=fill.tp,
+            time_update=fill.now_ms // 1000,
+            time_update_msc=fill.now_ms,
         )
     )
     return deal

@@ -16,6 +16,7 @@ from brokers.sim import checks, pending
 from brokers.sim.book import Book
 from brokers.sim.booking import (
     Execution,
+    Fill,
     Origin,
     close_volume,
     finished_order,
@@ -49,7 +50,6 @@ def deal(book: Book, req: TradeRequest, now_ms: int) -> Execution:
     checks.filling(info, req.type, req.type_filling, pending=False)
     price = fill_price(buy, tick)
     checks.deviation(info, req.price, price, req.deviation)
-    origin = Origin(req.magic, req.comment)
     if position is not None:
         if position.symbol != info.name or position.type == req.type:
             raise Reject(
@@ -63,48 +63,27 @@ def deal(book: Book, req: TradeRequest, now_ms: int) -> Execution:
                 f"volume {req.volume} exceeds position {position.ticket} volume {position.volume}",
             )
         position_frozen(info, position, tick)
-        order = book.next_ticket()
-        done = close_volume(book, position, req.volume, price, order, now_ms, origin)
     else:
         trade_mode(info, buy)
         checks.stops(info, buy, tick.bid if buy else tick.ask, req.sl, req.tp)
-        order = book.next_ticket()
-        done = enter(book, order, now_ms, buy, req.volume, price, req.sl, req.tp, info.name, origin)
-    finished_order(
-        book,
-        order,
-        now_ms,
-        req.type,
-        req.volume,
-        price,
-        info.name,
-        origin,
-        position_id=done.position_id,
-    )
+    origin = Origin(req.magic, req.comment)
+    order = book.next_ticket()
+    fill = Fill(order, now_ms, info.name, buy, req.volume, price, origin, sl=req.sl, tp=req.tp)
+    done = enter(book, fill) if position is None else close_volume(book, position, fill)
+    finished_order(book, fill, req.type, position_id=done.position_id)
     return Execution(mt5.TRADE_RETCODE_DONE, done.ticket, order, req.volume, price)
 
 
-def enter(
-    book: Book,
-    order: int,
-    now_ms: int,
-    buy: bool,
-    volume: float,
-    price: float,
-    sl: float,
-    tp: float,
-    symbol: str,
-    origin: Origin,
-) -> TradeDeal:
-    """A new hedging position, or the netting position moved by this deal; margin checked."""
+def enter(book: Book, fill: Fill) -> TradeDeal:
+    """A new hedging position, or the netting position moved by this fill; margin checked."""
     if book.account.hedging:
-        require_margin(book, symbol, buy, volume, price, None)
-        return open_position(book, order, now_ms, buy, volume, price, sl, tp, symbol, origin)
-    held = next(book.of_symbol(symbol), None)
-    net = net_volume_after(held, buy, volume)
+        require_margin(book, fill.symbol, fill.buy, fill.volume, fill.price, None)
+        return open_position(book, fill)
+    held = next(book.of_symbol(fill.symbol), None)
+    net = net_volume_after(held, fill.buy, fill.volume)
     if abs(net) > (held.volume if held else 0.0):
-        require_margin(book, symbol, net > 0, abs(net), price, held)
-    return net_fill(book, order, now_ms, buy, volume, price, sl, tp, symbol, origin)
+        require_margin(book, fill.symbol, net > 0, abs(net), fill.price, held)
+    return net_fill(book, fill)
 
 
 def sltp(book: Book, req: TradeRequest, now_ms: int) -> Execution:
@@ -149,23 +128,19 @@ def close_by(book: Book, req: TradeRequest, now_ms: int) -> Execution:
     position_frozen(info, second, tick)
     volume = min(first.volume, second.volume)
     price = second.price_open
+    closes_first = first.type == mt5.POSITION_TYPE_SELL
     origin = Origin(req.magic, req.comment)
-    order = book.next_ticket()
-    done = close_volume(book, first, volume, price, order, now_ms, origin, mt5.DEAL_ENTRY_OUT_BY)
-    close_volume(book, second, volume, price, order, now_ms, origin, mt5.DEAL_ENTRY_OUT_BY)
+    fill = Fill(book.next_ticket(), now_ms, info.name, closes_first, volume, price, origin)
+    done = close_volume(book, first, fill, mt5.DEAL_ENTRY_OUT_BY)
+    close_volume(book, second, fill, mt5.DEAL_ENTRY_OUT_BY)
     finished_order(
         book,
-        order,
-        now_ms,
+        fill,
         mt5.ORDER_TYPE_CLOSE_BY,
-        volume,
-        price,
-        info.name,
-        origin,
         position_id=first.ticket,
         position_by_id=second.ticket,
     )
-    return Execution(mt5.TRADE_RETCODE_DONE, done.ticket, order, volume, price)
+    return Execution(mt5.TRADE_RETCODE_DONE, done.ticket, fill.order, volume, price)
 
 
 HANDLERS: dict[int, Handler] = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 from brokers.mt5 import constants as mt5
 from brokers.mt5.records import TradeDeal, TradeOrder, TradePosition
 from brokers.sim.book import Book
-from brokers.sim.booking import Origin, close_volume, finished_order
+from brokers.sim.booking import Fill, Origin, close_volume, finished_order
 from brokers.sim.checks import Reject
 from brokers.sim.matching import (
     STOP_LIMIT_TYPES,
@@ -72,19 +72,10 @@ def _fill(book: Book, order: TradeOrder, tick: Tick, now_ms: int) -> None:
     buy = is_buy(order.type)
     price = fill_price(buy, tick)
     origin = Origin(order.magic, order.comment, mt5.DEAL_REASON_EXPERT)
+    volume = order.volume_current
+    fill = Fill(order.ticket, now_ms, order.symbol, buy, volume, price, origin, order.sl, order.tp)
     try:
-        deal = enter(
-            book,
-            order.ticket,
-            now_ms,
-            buy,
-            order.volume_current,
-            price,
-            order.sl,
-            order.tp,
-            order.symbol,
-            origin,
-        )
+        deal = enter(book, fill)
     except Reject:
         _finish(book, order, mt5.ORDER_STATE_REJECTED, now_ms)
         return
@@ -109,27 +100,12 @@ def _close_at_stop(
     digits = info.digits if info else 5
     level = position.sl if reason == mt5.DEAL_REASON_SL else position.tp
     comment = f"[{'sl' if reason == mt5.DEAL_REASON_SL else 'tp'} {level:.{digits}f}]"
-    order = book.next_ticket()
-    close_volume(
-        book,
-        position,
-        position.volume,
-        price,
-        order,
-        now_ms,
-        Origin(position.magic, comment, reason),
-    )
-    closing_type = (
-        mt5.ORDER_TYPE_SELL if position.type == mt5.POSITION_TYPE_BUY else mt5.ORDER_TYPE_BUY
-    )
+    buy = position.type == mt5.POSITION_TYPE_SELL  # the side that closes the position
+    origin = Origin(position.magic, comment, reason)
+    fill = Fill(book.next_ticket(), now_ms, position.symbol, buy, position.volume, price, origin)
+    close_volume(book, position, fill)
+    order_origin = origin._replace(reason=ORDER_REASON_OF_DEAL[reason])
+    closing_type = mt5.ORDER_TYPE_BUY if buy else mt5.ORDER_TYPE_SELL
     finished_order(
-        book,
-        order,
-        now_ms,
-        closing_type,
-        position.volume,
-        price,
-        position.symbol,
-        Origin(position.magic, comment, ORDER_REASON_OF_DEAL[reason]),
-        position_id=position.ticket,
+        book, fill._replace(origin=order_origin), closing_type, position_id=position.ticket
     )
