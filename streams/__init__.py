@@ -2,10 +2,11 @@
 
 from streams.agent import Agent
 from streams.app import App
+from streams.batch import Batch
 from streams.codecs import JsonCodec, ModelCodec
 from streams.errors import DecodeError, Defer, Poison
 from streams.event import Event
-from streams.handlers import BatchHandler, Handler
+from streams.handlers import BatchHandler, Handler, StreamsHandler
 from streams.inspect import GroupStatus, StreamStatus, stream_status, trim_acked
 from streams.outbox import Outbox
 from streams.settings import AppSettings
@@ -16,6 +17,7 @@ __all__ = [
     "Agent",
     "App",
     "AppSettings",
+    "Batch",
     "BatchHandler",
     "Codec",
     "DecodeError",
@@ -28,6 +30,7 @@ __all__ = [
     "Outbox",
     "Poison",
     "StreamStatus",
+    "StreamsHandler",
     "Topic",
     "stream_status",
     "trim_acked",

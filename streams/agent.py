@@ -8,11 +8,13 @@ import os
 import secrets
 import socket
 import time
+from collections import Counter as Tally
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import structlog
+from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 from tenacity import (
@@ -26,9 +28,10 @@ from tenacity import (
 from streams import metrics
 from streams.claim import Claimer
 from streams.commit import Committer
-from streams.handlers import BatchHandler, Handler
+from streams.errors import Defer
+from streams.handlers import BatchHandler, Handler, StreamsHandler
 from streams.reader import Entry, load_failures, read_group, stream_id
-from streams.runner import REDIS_AWAY, Outcome, Runner
+from streams.runner import REDIS_AWAY, Kind, Outcome, Runner
 from streams.settings import AppSettings
 from streams.topic import Topic
 
@@ -38,6 +41,17 @@ LINK_ERRORS = (*REDIS_AWAY, OSError)
 """Errors of a lost or refused Redis connection: wait and reconnect, never give up."""
 
 Concurrency = Literal["per_stream", "serial"]
+
+Mode = bool | Literal["streams"]
+"""How the handler is called: per event (False), once per batch, all or nothing (True), or
+once per batch with a verdict per event and a unit per stream ("streams", `streams.Batch`)."""
+
+CONFLICT = "CONFLICT"
+"""How a refused `EXPECT` begins: a stream unit whose expectation a concurrent writer broke
+is handled again at once (its handler reloads), uncounted."""
+
+AGAIN = 0.001
+"""Seconds before a conflicted unit's entries are handled again."""
 
 
 def consumer_name() -> str:
@@ -54,9 +68,22 @@ class StreamState:
     """
 
     topic: Topic[Any]
+    group: str
     held: list[Entry] = field(default_factory=list)
     recovering: bool = True
     retry_at: float = 0.0
+    counters: dict[str, Counter] = field(default_factory=dict)
+
+    def count(self, kind: str, n: int) -> None:
+        """Add `n` to this stream's counter of events that ended as `kind`, its labels looked
+        up once (a label lookup per entry cost more than the entry's own bookkeeping)."""
+        found = self.counters.get(kind)
+        if found is None:
+            metric = metrics.EVENTS_BY_KIND.get(kind)
+            if metric is None:
+                return
+            found = self.counters[kind] = metric.labels(stream=self.topic.key, group=self.group)
+        found.inc(n)
 
 
 class Agent:
@@ -73,10 +100,10 @@ class Agent:
         redis: Redis,
         settings: AppSettings,
         topics: Sequence[Topic[Any]],
-        fn: Handler[Any] | BatchHandler[Any],
+        fn: Handler[Any] | BatchHandler[Any] | StreamsHandler[Any],
         *,
         group: str,
-        batch: bool = False,
+        batch: Mode = False,
         dlq: bool = True,
         batch_size: int | None = None,
         concurrency: Concurrency = "per_stream",
@@ -99,7 +126,7 @@ class Agent:
         self.start_id = start_id or settings.start_id
         self.consumer = settings.consumer or consumer_name()
         self._name = name or str(getattr(fn, "__qualname__", group))
-        self.streams = {topic.key: StreamState(topic) for topic in topics}
+        self.streams = {topic.key: StreamState(topic, group) for topic in topics}
         self.runner = Runner(
             topics={key: state.topic for key, state in self.streams.items()},
             group=group,
@@ -120,6 +147,7 @@ class Agent:
         )
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._retry = self._retrying()  # the loop's, reused: it restarts on each iteration
 
     @property
     def name(self) -> str:
@@ -188,7 +216,7 @@ class Agent:
         next_claim = loop.time()
         while not self._stopping.is_set():
             try:
-                async for attempt in self._retrying():
+                async for attempt in self._retry:
                     with attempt:
                         if loop.time() >= next_claim:
                             await self._claim()
@@ -230,7 +258,7 @@ class Agent:
         now = loop.time()
         ready = {k: s.held for k, s in self.streams.items() if s.held and s.retry_at <= now}
         if ready:
-            if not self.batch:  # one at a time while it may be the entry that kills workers
+            if self.batch is not True:  # one at a time while it may be what kills workers
                 ready = {k: held[:1] if held[0].careful else held for k, held in ready.items()}
             await self._handle(ready)
             return
@@ -250,7 +278,9 @@ class Agent:
         """Run the handler over `batch`, commit, and keep what did not finish for a retry."""
         started = time.perf_counter()
         await self._count_attempts([e for v in batch.values() for e in v])
-        if self.batch:
+        if self.batch == "streams":
+            outcomes = await self.runner.run_streams(self.fn, batch)  # type: ignore[arg-type]
+        elif self.batch:
             entries = sorted((e for v in batch.values() for e in v), key=lambda e: stream_id(e.id))
             outcomes = await self.runner.run_batch(self.fn, entries)  # type: ignore[arg-type]
         else:
@@ -296,19 +326,27 @@ class Agent:
             outcome = outcomes[index]
             if error is None or outcome.stops_stream:
                 continue  # skipped behind a failure, or a failure record: stays pending
+            if outcome.kind != "done":
+                log.error("agent.commit_refused", agent=self.name, kind=outcome.kind, error=error)
+                continue
+            first = outcome.entries[0]
+            held = [e.id for e in batch[first.stream] if stream_id(e.id) >= stream_id(first.id)]
+            if error.startswith(CONFLICT):
+                log.info("agent.conflict", agent=self.name, stream=first.stream, error=error)
+                retry.append(self.runner.deferred(first, Defer(AGAIN, error), held))
+                continue
             log.error(
                 "agent.commit_refused",
                 agent=self.name,
-                kind=outcome.kind,
                 error=error,
                 ids=[e.id for e in outcome.entries],
             )
-            if outcome.kind == "done":
-                for entry in outcome.entries:
-                    held = [
-                        e.id for e in batch[entry.stream] if stream_id(e.id) >= stream_id(entry.id)
-                    ]
-                    retry.append(self.runner.failed(entry, f"commit: {error}", held))
+            if outcome.unit.stream:  # one stream's entries: the first fails, the rest wait
+                retry.append(self.runner.failed(first, f"commit: {error}", held))
+                continue
+            for entry in outcome.entries:  # a whole batch's unit: each of its entries failed
+                held = [e.id for e in batch[entry.stream] if stream_id(e.id) >= stream_id(entry.id)]
+                retry.append(self.runner.failed(entry, f"commit: {error}", held))
         if retry:
             again = await self._committer.commit([o.unit for o in retry])
             committed += [o for i, o in enumerate(retry) if i not in again]
@@ -319,22 +357,20 @@ class Agent:
         deferred one for as long as its handler asked)."""
         finished: set[tuple[str, str]] = set()  # (stream, id): ids repeat across streams
         deferred: dict[str, float] = {}
+        counts: Tally[tuple[str, Kind]] = Tally()
         for outcome in committed:
             for entry in outcome.entries:
-                labels = {"stream": entry.stream, "group": self.group}
+                counts[(entry.stream, outcome.kind)] += 1
                 if outcome.kind == "deferred":
                     deferred[entry.stream] = outcome.after
-                    metrics.EVENTS_DEFERRED.labels(**labels).inc()
                     continue
                 if outcome.kind == "failed":
                     entry.failures += 1
                     entry.last_error = outcome.error
                     entry.counted = False
-                    metrics.EVENTS_FAILED.labels(**labels).inc()
                     continue
                 finished.add((entry.stream, entry.id))
                 if outcome.kind == "dead":
-                    metrics.EVENTS_DEAD_LETTERED.labels(**labels).inc()
                     log.error(
                         "agent.dead_lettered",
                         agent=self.name,
@@ -342,8 +378,8 @@ class Agent:
                         id=entry.id,
                         error=outcome.error,
                     )
-                elif outcome.kind == "done":
-                    metrics.EVENTS_PROCESSED.labels(**labels).inc()
+        for (stream, kind), count in counts.items():
+            self.streams[stream].count(kind, count)
         now = asyncio.get_running_loop().time()
         settings = self.settings
         for key, entries in batch.items():

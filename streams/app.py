@@ -13,10 +13,10 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
-from streams.agent import Agent, Concurrency
+from streams.agent import Agent, Concurrency, Mode
 from streams.clients import async_client
 from streams.codecs import JsonCodec
-from streams.handlers import BatchHandler, Handler
+from streams.handlers import BatchHandler, Handler, StreamsHandler
 from streams.settings import AppSettings
 from streams.table import TableConfig, TickTable
 from streams.timer import Task, Timer
@@ -106,12 +106,26 @@ class App:
         name: str | None = None,
     ) -> Callable[[BatchHandler[T]], Agent]: ...
 
+    @overload
+    def agent(
+        self,
+        topics: Topic[T] | Sequence[Topic[T]],
+        *,
+        group: str,
+        batch: Literal["streams"],
+        dlq: bool = True,
+        batch_size: int | None = None,
+        concurrency: Concurrency = "per_stream",
+        start_id: str | None = None,
+        name: str | None = None,
+    ) -> Callable[[StreamsHandler[T]], Agent]: ...
+
     def agent(
         self,
         topics: Topic[Any] | Sequence[Topic[Any]],
         *,
         group: str,
-        batch: bool = False,
+        batch: Mode = False,
         dlq: bool = True,
         batch_size: int | None = None,
         concurrency: Concurrency = "per_stream",
@@ -120,12 +134,14 @@ class App:
     ) -> Callable[[Any], Agent]:
         """Decorator: run the handler over `topics` as consumer group `group`.
 
-        `batch=True` hands the whole batch to the handler; `dlq=False` retries failures
+        `batch=True` hands the whole batch to the handler, all or nothing (sinks);
+        `batch="streams"` hands it the whole batch as a `streams.Batch`, with a verdict per
+        event and one commit unit per stream (the executor). `dlq=False` retries failures
         forever instead of dead-lettering them (sinks that must not lose results).
         """
         listed = [topics] if isinstance(topics, Topic) else list(topics)
 
-        def register(fn: Handler[Any] | BatchHandler[Any]) -> Agent:
+        def register(fn: Handler[Any] | BatchHandler[Any] | StreamsHandler[Any]) -> Agent:
             agent = Agent(
                 self.redis,
                 self.settings,

@@ -12,6 +12,12 @@ XACK included, still apply, and the entry would be acked without its output. The
 checks types first, stops a unit at its first error and acks last, so an entry is never
 acked without its output. A command that still fails mid-unit (a wrong argument) leaves
 that unit's earlier commands applied: they are redone with the retry (at least once).
+A key's type is read once per commit and remembered as the unit's writes set it.
+
+`EXPECT key field value` makes a unit conditional: it applies only if the hash field holds
+`value` ("" for absent) when the unit runs; otherwise nothing of it applies and it is
+refused with an error beginning `CONFLICT` (optimistic locking, e.g. on a simulated
+account's version that another writer may have moved since it was read).
 """
 
 from __future__ import annotations
@@ -32,14 +38,14 @@ local needs = {
   HSET='hash', HSETNX='hash', HMSET='hash', HINCRBY='hash', HINCRBYFLOAT='hash', HDEL='hash',
   INCR='string', INCRBY='string', INCRBYFLOAT='string', DECR='string', DECRBY='string',
   APPEND='string', SETRANGE='string', SETBIT='string',
-  ONCE='hash', SADD='set', SREM='set', ZADD='zset', ZREM='zset', ZINCRBY='zset',
+  ONCE='hash', EXPECT='hash', SADD='set', SREM='set', ZADD='zset', ZREM='zset', ZINCRBY='zset',
   LPUSH='list', RPUSH='list', LPUSHX='list', RPUSHX='list', LTRIM='list', LREM='list',
   LSET='list', LPOP='list', RPOP='list'
 }
 local group = ARGV[1]
 local units = tonumber(ARGV[2])
 local pos = 3
-local failed, acks, streams, out = {}, {}, {}, {}
+local failed, acks, streams, out, types = {}, {}, {}, {}, {}
 for unit = 1, units do
   local stream, ack, ncmd = ARGV[pos], ARGV[pos + 1], tonumber(ARGV[pos + 2])
   pos = pos + 3
@@ -57,10 +63,22 @@ for unit = 1, units do
     for _, cmd in ipairs(cmds) do
       local want = needs[string.upper(cmd[1])]
       if want and cmd[2] then
-        local have = redis.call('TYPE', cmd[2])['ok']
+        local have = types[cmd[2]]
+        if not have then
+          have = redis.call('TYPE', cmd[2])['ok']
+          types[cmd[2]] = have
+        end
         if have ~= 'none' and have ~= want then
           err = 'WRONGTYPE ' .. cmd[2] .. ' holds a ' .. have .. ', ' .. cmd[1]
             .. ' needs a ' .. want
+          break
+        end
+      end
+      if cmd[1] == 'EXPECT' then
+        local have = redis.call('HGET', cmd[2], cmd[3])
+        if (cmd[4] == '' and have) or (cmd[4] ~= '' and have ~= cmd[4]) then
+          err = 'CONFLICT ' .. cmd[2] .. ' ' .. cmd[3] .. ' is ' .. tostring(have or 'absent')
+            .. ', expected ' .. (cmd[4] == '' and 'absent' or cmd[4])
           break
         end
       end
@@ -68,7 +86,9 @@ for unit = 1, units do
     if not err then
       for _, cmd in ipairs(cmds) do
         local reply
-        if cmd[1] == 'ONCE' then
+        if cmd[1] == 'EXPECT' then
+          reply = 1
+        elseif cmd[1] == 'ONCE' then
           if #cmd == 4 then
             reply = redis.pcall('HSETNX', cmd[2], cmd[3], cmd[4])
             if reply == 0 then break end
@@ -85,6 +105,12 @@ for unit = 1, units do
           err = reply['err']
           break
         end
+      end
+    end
+    if not err then
+      for _, cmd in ipairs(cmds) do
+        local want = needs[string.upper(cmd[1])]
+        if want and cmd[2] and cmd[1] ~= 'EXPECT' then types[cmd[2]] = want end
       end
     end
     if err then

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from streams.batch import Batch
 from streams.event import Event
 from streams.outbox import Outbox
 from streams.types import T
@@ -13,3 +14,6 @@ Handler = Callable[[Event[T], Outbox], Awaitable[None]]
 
 BatchHandler = Callable[[list[Event[T]], Outbox], Awaitable[None]]
 """Handles a whole batch; the outputs and every ack commit together or not at all."""
+
+StreamsHandler = Callable[[Batch[T]], Awaitable[None]]
+"""Handles a whole batch with a verdict per event; one commit unit per stream."""

@@ -20,6 +20,13 @@ EVENTS_DEFERRED = Counter(
 EVENTS_DEAD_LETTERED = Counter(
     "eaflow_stream_events_dead_lettered", "Entries moved to their DLQ.", ["stream", "group"]
 )
+EVENTS_BY_KIND = {
+    "done": EVENTS_PROCESSED,
+    "failed": EVENTS_FAILED,
+    "deferred": EVENTS_DEFERRED,
+    "dead": EVENTS_DEAD_LETTERED,
+}
+"""The counter of each way an event ends (a dropped entry, deleted while pending, has none)."""
 BATCH_SECONDS = Histogram(
     "eaflow_stream_batch_seconds",
     "Time to handle and commit one batch.",

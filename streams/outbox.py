@@ -44,5 +44,11 @@ class Outbox:
         or a copy of it, is handled, or whoever else finishes its record first."""
         self.commands.append(("ONCE", key, field, value, *replacing))
 
+    def expect(self, key: str, field: str, value: str) -> None:
+        """Commit this unit only if field `field` of hash `key` holds `value` ("" for
+        absent) at commit time; otherwise nothing of it is written and its events are
+        handled again at once (their handler rereads what it relied on)."""
+        self.commands.append(("EXPECT", key, field, value))
+
     def __len__(self) -> int:
         return len(self.commands)

@@ -10,13 +10,14 @@ import structlog
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from streams.batch import Batch, Stop
 from streams.commit import Unit
 from streams.dlq import dead_letter, dlq_key, fails_key, forget_failures, record_failure
 from streams.errors import DecodeError, Defer, Poison
 from streams.event import Event
-from streams.handlers import BatchHandler, Handler
+from streams.handlers import BatchHandler, Handler, StreamsHandler
 from streams.outbox import Outbox
-from streams.reader import Entry
+from streams.reader import Entry, stream_id
 from streams.topic import FIELD, Topic
 from streams.types import Command
 
@@ -211,6 +212,90 @@ class Runner:
             )
             return outcomes + [self.failed(e, describe(exc), [e.id]) for e in live]
         return [*outcomes, self.batch_done(live, out.commands)]
+
+    async def run_streams(
+        self, handler: StreamsHandler[Any], batch: Mapping[str, Sequence[Entry]]
+    ) -> list[Outcome]:
+        """Handle a batch in one call with a verdict per event: per stream, the handled
+        events commit as one unit (the stream's writes and their acks), a failed or
+        deferred event stops its stream, a poisoned one is dead-lettered."""
+        outcomes: list[Outcome] = []
+        entries: dict[tuple[str, str], Entry] = {}
+        events: dict[str, list[Event[Any]]] = {}
+        for stream, read in batch.items():
+            live = events.setdefault(stream, [])
+            for entry in read:
+                if entry.deleted:
+                    outcomes.append(self.dropped(entry))
+                elif self.exhausted(entry):
+                    outcomes.append(self.dead(entry, gave_up(entry), entry.failures))
+                else:
+                    try:
+                        live.append(self.event(entry))
+                    except Poison as exc:
+                        outcomes.append(self.dead(entry, str(exc), entry.failures + 1))
+                        continue
+                    entries[(stream, entry.id)] = entry
+        work = Batch(events)
+        if not work.streams:
+            return outcomes
+        try:
+            await handler(work)
+        except Exception as exc:
+            return outcomes + self._batch_lost(work, entries, exc)
+        for stream, handled in work.streams.items():
+            stop = work.stops.get(stream)
+            done: list[Entry] = []
+            for event in handled:
+                entry = entries[(stream, event.id)]
+                if stop is not None and stream_id(event.id) >= stream_id(stop.event.id):
+                    break
+                reason = work.poisoned.get((stream, event.id))
+                if reason is not None:
+                    outcomes.append(self.dead(entry, reason, entry.failures + 1))
+                else:
+                    done.append(entry)
+            if done:
+                outcomes.append(self.stream_done(stream, done, work.written(stream)))
+            if stop is not None:
+                held = [e.id for e in handled if stream_id(e.id) >= stream_id(stop.event.id)]
+                outcomes.append(self._stopped(entries[(stream, stop.event.id)], stop, held))
+        return outcomes
+
+    def _stopped(self, entry: Entry, stop: Stop, held: Sequence[str]) -> Outcome:
+        if stop.verdict == "deferred":
+            return self.deferred(entry, Defer(stop.after, stop.reason), held)
+        return self.failed(entry, stop.reason, held)
+
+    def _batch_lost(
+        self, work: Batch[Any], entries: Mapping[tuple[str, str], Entry], exc: Exception
+    ) -> list[Outcome]:
+        """The handler raised: each stream stops at its first event, deferred when the
+        reason is not the entries' (`Defer`, Redis away), failed otherwise."""
+        if isinstance(exc, REDIS_AWAY):
+            log.warning("agent.handler_redis_unavailable", size=len(work))
+            exc = Defer(self.redis_retry, f"redis unavailable: {describe(exc)}")
+        elif not isinstance(exc, Defer):
+            log.warning("agent.batch_failed", group=self.group, size=len(work), error=describe(exc))
+        outcomes = []
+        for stream, listed in work.streams.items():
+            first = entries[(stream, listed[0].id)]
+            held = [e.id for e in listed]
+            if isinstance(exc, Defer):
+                outcomes.append(self.deferred(first, exc, held))
+            else:
+                outcomes.append(self.failed(first, describe(exc), held))
+        return outcomes
+
+    def stream_done(self, stream: str, done: list[Entry], commands: list[Command]) -> Outcome:
+        """One unit for a stream's handled entries: its writes, then their XACK."""
+        tried = [e.id for e in done if e.failures or e.counted]
+        if tried:
+            commands = [*commands, forget_failures(self.fails[stream], tried)]
+        ids = [e.id for e in done]
+        for start in range(0, len(ids), XACK_CHUNK):
+            commands.append(("XACK", stream, self.group, *ids[start : start + XACK_CHUNK]))
+        return Outcome(done, "done", Unit(stream, "", commands))
 
     def batch_done(self, live: list[Entry], commands: list[Command]) -> Outcome:
         """One unit for the whole batch: its outputs, then an XACK per stream."""

@@ -153,3 +153,20 @@ def test_the_script_is_routed_by_a_key_it_writes() -> None:
     assert routing_key([batch, Unit("ea:in", "1-1", [])]) == "ea:out"
     assert routing_key([Unit("ea:in", "1-1", [])]) == "ea:in"
     assert routing_key([]) == ""
+
+
+async def test_an_expectation_guards_its_whole_unit(r: aioredis.Redis) -> None:
+    ids = await deliver(r, "s", 3)
+    await r.hset("acct", mapping={"version": "7", "owner": "x"})
+    units = [
+        Unit("s", ids[0], [("EXPECT", "acct", "version", "7"), ("XADD", "out", "*", "d", b"a")]),
+        Unit("s", ids[1], [("EXPECT", "orec", "o2", ""), ("XADD", "out", "*", "d", b"b")]),
+        Unit("t", "", [("XADD", "out", "*", "d", b"c"), ("EXPECT", "acct", "owner", "y")]),
+    ]
+    refused = await Committer(r, "g").commit(units)
+    assert refused == {2: "CONFLICT acct owner is x, expected y"}
+    assert await values(r, "out") == [b"a", b"b"]  # nothing of the refused unit, not even c
+    await r.hset("orec", "o2", "filled")
+    again = await Committer(r, "g").commit([Unit("s", ids[2], [("EXPECT", "orec", "o2", "")])])
+    assert again == {0: "CONFLICT orec o2 is filled, expected absent"}
+    assert await pending_ids(r, "s", "g") == [ids[2]]
