@@ -10,9 +10,11 @@ that refuses everything reads the calls off this class.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from brokers.errors import BrokerUnavailable
 from brokers.mt5.records import (
     AccountInfo,
     OrderCheckResult,
@@ -22,19 +24,24 @@ from brokers.mt5.records import (
     TradeOrder,
     TradePosition,
 )
+from brokers.mt5.terminal import Terminal
 from model.tick import Tick
 
+__all__ = ["Broker", "BrokerUnavailable", "TradeRequest"]
+
+T = TypeVar("T")
+
 TradeRequest = dict[str, Any]
-
-
-class BrokerUnavailable(ConnectionError):
-    """The terminal or the trade server cannot be reached right now; retry later."""
 
 
 class Broker(Protocol):
     """An async view of one MT5 account. Blocking terminals run off the event loop."""
 
     async def connect(self) -> None: ...
+
+    async def run(self, work: Callable[[Terminal], T]) -> T:
+        """`work(terminal)`: many terminal calls at the cost of one (an order's execution)."""
+        ...
 
     async def close(self) -> None: ...
 

@@ -96,14 +96,17 @@ def make_order(action: Action = Action.OPEN, **fields: Any) -> Order:
 async def run(
     order: Order, broker: Mt5Broker, config: TradingConfig | None = None
 ) -> tuple[OrderLifecycle, Outcome, int]:
-    """The executor's own `execute`: check, mark sent, send; returns how often it marked."""
+    """The executor's own `execute` on the broker's thread: check, mark sent, send; returns
+    how often it marked."""
     marked = 0
 
-    async def mark_sent() -> None:
+    def mark_sent() -> None:
         nonlocal marked
         marked += 1
 
-    life, outcome = await execute(order, broker, config or TradingConfig(), mark_sent, False)
+    life, outcome = await broker.run(
+        lambda terminal: execute(order, terminal, config or TradingConfig(), mark_sent, False)
+    )
     return life, outcome, marked
 
 

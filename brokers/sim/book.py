@@ -8,7 +8,7 @@ latest ticks: floating profit, margin, equity, free margin and margin level, as 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from brokers.mt5 import constants as mt5
@@ -107,6 +107,40 @@ class Book:
 
     def add_history(self, order: TradeOrder) -> None:
         self.history.append(order)
+
+    @property
+    def currency(self) -> str:
+        return self.account.currency
+
+    def fork(self) -> Book:
+        """A copy to try a trade on, changes so far included: an account held in memory
+        adopts it only when the trade is done, so a refused one leaves no trace."""
+        return replace(
+            self,
+            account=replace(self.account),
+            positions=dict(self.positions),
+            orders=dict(self.orders),
+            saved_positions=set(self.saved_positions),
+            dropped_positions=set(self.dropped_positions),
+            saved_orders=set(self.saved_orders),
+            dropped_orders=set(self.dropped_orders),
+            deals=list(self.deals),
+            history=list(self.history),
+            touched=set(self.touched),
+        )
+
+    def settle(self) -> None:
+        """The changes so far are being written: start recording anew."""
+        for changes in (
+            self.saved_positions,
+            self.dropped_positions,
+            self.saved_orders,
+            self.dropped_orders,
+            self.touched,
+        ):
+            changes.clear()
+        self.deals, self.history = [], []
+        self.balance_changed = False
 
     @property
     def changed(self) -> bool:

@@ -20,7 +20,16 @@ from brokers.sim.book import Book, Summary
 from brokers.sim.booking import Execution
 from brokers.sim.checks import Reject
 from brokers.sim.matching import Levels, crossed
-from brokers.sim.store import COMMIT, AccountKeys, Conflict, commit, dry_tickets, load, writes
+from brokers.sim.store import (
+    COMMIT,
+    AccountKeys,
+    Conflict,
+    commit,
+    dry_tickets,
+    fetch_ticks,
+    load,
+    writes,
+)
 from brokers.sim.symbols import SymbolTable
 from brokers.sim.trading import execute
 from brokers.sim.triggers import apply_tick
@@ -56,6 +65,12 @@ class TradeServer:
 
     def _quotes(self, symbol: str, currency: str) -> Iterable[str]:
         return self.symbols.quote_symbols(symbol, currency) if symbol in self.symbols else ()
+
+    def quotes(self, symbols: set[str]) -> dict[str, Tick]:
+        """The latest valid tick of each symbol that has one (one round trip)."""
+        found: dict[str, Tick] = {}
+        fetch_ticks(self.client, self.prefix, symbols, found)
+        return found
 
     def snapshot(self, login: int, currency: str, symbol: str = "") -> Book:
         """The account with quotes for its positions (and for `symbol`), read-only."""

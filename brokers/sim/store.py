@@ -15,7 +15,7 @@ computation. A losing writer reloads and recomputes (`Conflict`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import count
 from typing import Any
@@ -148,37 +148,55 @@ def load(
     """
     wanted = [s for s in dict.fromkeys(quotes) if ticks is None or s not in ticks]
     pipe = client.pipeline(transaction=True)
-    pipe.hgetall(keys.account)
-    pipe.hgetall(keys.positions)
-    pipe.hgetall(keys.orders)
+    queue_account(pipe, keys)
     pipe.sismember(keys.closed, market or "")
     if tickets:
         pipe.incrby(keys.tickets, tickets)
     queue_latest(pipe, keys.prefix, wanted)
     replies = pipe.execute()
-    raw_account, raw_positions, raw_orders, closed = replies[:4]
+    closed = replies[3]
     last = int(replies[4]) if tickets else 0
-    if not raw_account:
-        raise AccountMissing(f"simulated account {keys.login} does not exist")
-    account = parse_account(raw_account)
     known = dict(ticks or {})
     for symbol, reply in zip(wanted, replies[4 + bool(tickets) :], strict=True):
         tick = newest_tick(reply)
         if tick is not None:
             known[symbol] = tick
-    positions = {int(k): TradePosition(*orjson.loads(v)) for k, v in raw_positions.items()}
-    orders = {int(k): TradeOrder(*orjson.loads(v)) for k, v in raw_orders.items()}
-    currency = account.currency
-    held = {q for p in positions.values() for q in symbols.quote_symbols(p.symbol, currency)}
+    source = ticket_source(client, keys, iter(range(last - tickets + 1, last + 1)))
+    book = parse_book(keys, replies[:3], symbols, known, source)
+    book.market_open = not closed
+    held = {
+        q for p in book.positions.values() for q in symbols.quote_symbols(p.symbol, book.currency)
+    }
     fetch_ticks(client, keys.prefix, held - known.keys(), known)
+    return book
+
+
+def queue_account(pipe: Any, keys: AccountKeys) -> None:
+    """Queue the reads of an account (`parse_book` takes their three replies) on a sync or
+    asyncio pipeline, inside a MULTI for one consistent snapshot."""
+    pipe.hgetall(keys.account)
+    pipe.hgetall(keys.positions)
+    pipe.hgetall(keys.orders)
+
+
+def parse_book(
+    keys: AccountKeys,
+    replies: Sequence[dict[bytes, bytes]],
+    symbols: SymbolTable,
+    ticks: dict[str, Tick],
+    next_ticket: Callable[[], int],
+) -> Book:
+    """The Book of `queue_account`'s replies, pricing with `ticks` (kept by reference)."""
+    raw_account, raw_positions, raw_orders = replies
+    if not raw_account:
+        raise AccountMissing(f"simulated account {keys.login} does not exist")
     return Book(
-        account=account,
-        positions=positions,
-        orders=orders,
+        account=parse_account(raw_account),
+        positions={int(k): TradePosition(*orjson.loads(v)) for k, v in raw_positions.items()},
+        orders={int(k): TradeOrder(*orjson.loads(v)) for k, v in raw_orders.items()},
         symbols=symbols,
-        ticks=known,
-        next_ticket=ticket_source(client, keys, iter(range(last - tickets + 1, last + 1))),
-        market_open=not closed,
+        ticks=ticks,
+        next_ticket=next_ticket,
     )
 
 

@@ -44,9 +44,9 @@ from brokers.sim import history, views
 from brokers.sim.engine import Answer, TradeServer
 from brokers.sim.margin import PricingError, margin, money, profit, tick_values, to_account
 from brokers.sim.request import RequestError, parse_request
-from brokers.sim.store import AccountMissing, fetch_ticks
+from brokers.sim.store import AccountMissing
 from brokers.sim.symbols import SymbolTable, default_symbols, with_quote
-from brokers.sim.ticks import latest_tick, tick_array
+from brokers.sim.ticks import tick_array
 from model.keys import Keys
 from model.tick import Tick, entry_tick
 
@@ -82,7 +82,8 @@ class SimTerminal(Mt5Module):
     """One terminal session on one simulated account.
 
     `redis` must answer bytes (the default `decode_responses=False`); `symbols` replaces the
-    bundled specs; `clock` is the server time in seconds (wall clock by default).
+    bundled specs; `clock` is the server time in seconds (wall clock by default); `server`
+    replaces the trade server on Redis (the executor's accounts held in memory).
     """
 
     def __init__(
@@ -91,11 +92,12 @@ class SimTerminal(Mt5Module):
         prefix: str = "ea:",
         symbols: SymbolTable | None = None,
         clock: Callable[[], float] = time.time,
+        server: TradeServer | None = None,
     ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.symbols = default_symbols() if symbols is None else symbols
-        self.server = TradeServer(redis, prefix, self.symbols)
+        self.server = server or TradeServer(redis, prefix, self.symbols)
         self._clock = clock
         self._login: int | None = None
         self._currency = ""
@@ -187,7 +189,7 @@ class SimTerminal(Mt5Module):
     def symbol_info_tick(self, symbol: str) -> Tick | None:
         if not self._ready() or not self._known(symbol):
             return None
-        return latest_tick(self.redis, self.prefix, symbol)
+        return self.server.quotes({symbol}).get(symbol)
 
     def symbol_select(self, symbol: str, enable: bool = True) -> bool:
         return self._ready() and self._known(symbol)
@@ -304,7 +306,7 @@ class SimTerminal(Mt5Module):
         if not self._ready():
             return None
         book = self.server.snapshot(self._account, self._currency)
-        fetch_ticks(self.redis, self.prefix, {o.symbol for o in book.orders.values()}, book.ticks)
+        book.ticks.update(self.server.quotes({o.symbol for o in book.orders.values()}))
         chosen = sorted(book.orders.values(), key=lambda o: o.ticket)
         return tuple(
             views.order_now(o, book.ticks.get(o.symbol))
@@ -400,9 +402,8 @@ class SimTerminal(Mt5Module):
 
     def _quoted(self, infos: list[SymbolInfo]) -> tuple[SymbolInfo, ...]:
         """The specs with their latest quotes and tick values (one round trip)."""
-        ticks: dict[str, Tick] = {}
         names = {q for i in infos for q in self.symbols.quote_symbols(i.name, self._currency)}
-        fetch_ticks(self.redis, self.prefix, names, ticks)
+        ticks = self.server.quotes(names)
         return tuple(
             with_quote(i, ticks.get(i.name), tick_values(i, self._currency, self.symbols, ticks))
             for i in infos
@@ -420,9 +421,7 @@ class SimTerminal(Mt5Module):
     def _converted(
         self, amount: float, currency: str, trade: tuple[str, float], *, cost: bool = False
     ) -> float | None:
-        ticks: dict[str, Tick] = {}
-        names = set(self.symbols.quote_symbols(trade[0], self._currency))
-        fetch_ticks(self.redis, self.prefix, names, ticks)
+        ticks = self.server.quotes(set(self.symbols.quote_symbols(trade[0], self._currency)))
         try:
             converted = to_account(
                 amount, currency, self._currency, self.symbols, ticks, cost=cost, trade=trade

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,7 +123,7 @@ class Executor:
         SIGNAL_LATENCY.observe(max(0.0, result.done_at - order.received_at))
 
     async def _execute(
-        self, order: Order, mark_sent: Callable[[], Awaitable[None]], already_sent: bool
+        self, order: Order, mark_sent: Callable[[], Coroutine[Any, Any, None]], already_sent: bool
     ) -> tuple[OrderLifecycle, Outcome]:
         """Reconnect an unreachable broker once at once; while it stays away the order is
         deferred (`Defer`: its instance's later orders wait behind it, other instances go
@@ -132,15 +133,7 @@ class Executor:
         for reconnected in (False, True):
             broker = self.brokers[order.instance]  # the manager may have opened a new session
             try:
-                return await execute(
-                    order,
-                    broker,
-                    self.trading_config(order.instance).for_symbol(order.symbol),
-                    mark_sent,
-                    sent,
-                    self.config.retry,
-                    self.limits,
-                )
+                return await self._attempt(order, broker, mark_sent, sent)
             except BrokerUnavailable as error:
                 sent = sent or await self._was_marked(order)
                 unavailable = error
@@ -150,6 +143,21 @@ class Executor:
             return _failed(order, f"broker unavailable: {unavailable}")
         log.warning("broker_unavailable", instance=order.instance, error=str(unavailable))
         raise Defer(self.config.reconnect_interval, f"broker unavailable: {unavailable}")
+
+    async def _attempt(
+        self,
+        order: Order,
+        broker: Broker,
+        mark_sent: Callable[[], Coroutine[Any, Any, None]],
+        sent: bool,
+    ) -> tuple[OrderLifecycle, Outcome]:
+        """The order's whole execution on the terminal's thread: one hop."""
+        config = self.trading_config(order.instance).for_symbol(order.symbol)
+        marking = on_loop(mark_sent)
+        retry, limits = self.config.retry, self.limits
+        return await broker.run(
+            lambda terminal: execute(order, terminal, config, marking, sent, retry, limits)
+        )
 
     async def _in_hand(self, event: Event[Order]) -> bool:
         """Another entry of this order (a signal sent or routed twice) was handled here and
@@ -204,3 +212,10 @@ def _rejected(order: Order, refusal: Refusal) -> tuple[OrderLifecycle, Outcome]:
 def _failed(order: Order, error: str) -> tuple[OrderLifecycle, Outcome]:
     outcome = Outcome(OrderStatus.FAILED, field="broker", error=error)
     return _unsent(order, OrderStatus.FAILED), outcome
+
+
+def on_loop(work: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
+    """`work`, callable from the terminal's thread: it runs on the event loop (the order
+    records' Redis client lives there) while the thread waits for it."""
+    loop = asyncio.get_running_loop()
+    return lambda: asyncio.run_coroutine_threadsafe(work(), loop).result()

@@ -14,23 +14,23 @@ from decimal import Decimal
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5.requests import matching_orders, matching_positions
-from brokers.types import Broker
+from brokers.mt5.terminal import Terminal
 from model import Action, Order, OrderStatus
 from processors.executor.outcome import Outcome
 
 HISTORY = timedelta(days=3)
 
 
-async def find_applied(order: Order, broker: Broker) -> Outcome | None:
+def find_applied(order: Order, terminal: Terminal) -> Outcome | None:
     """The outcome of an SLTP, MODIFY or CANCEL order the account shows done; else None."""
     if order.action is Action.SLTP:
-        positions = matching_positions(order, await broker.positions_get(order.symbol))
+        positions = matching_positions(order, terminal.positions_get(order.symbol))
         done = bool(positions) and all(
             _same(p.sl, order.stop_loss) and _same(p.tp, order.take_profit) for p in positions
         )
         return _done(OrderStatus.MODIFIED) if done else None
     if order.action is Action.MODIFY:
-        pending = matching_orders(order, await broker.orders_get(order.symbol))
+        pending = matching_orders(order, terminal.orders_get(order.symbol))
         done = bool(pending) and all(
             _same(o.price_open, order.price)
             and _same(o.price_stoplimit, order.stop_limit)
@@ -40,10 +40,10 @@ async def find_applied(order: Order, broker: Broker) -> Outcome | None:
         )
         return _done(OrderStatus.MODIFIED) if done else None
     if order.action is Action.CANCEL and order.ticket is not None:
-        if await broker.orders_get(ticket=order.ticket):
+        if terminal.orders_get(ticket=order.ticket):
             return None
         now = datetime.now(UTC)
-        history = await broker.history_orders_get(now - HISTORY, now + timedelta(days=1))
+        history = terminal.history_orders_get(now - HISTORY, now + timedelta(days=1))
         cancelled = any(
             o.ticket == order.ticket and o.state == mt5.ORDER_STATE_CANCELED for o in history
         )

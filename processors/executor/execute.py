@@ -1,10 +1,14 @@
-"""Execute one order on its broker: check, record as sent, send, retry what is retryable."""
+"""Execute one order on its terminal: check, record as sent, send, retry what is retryable.
+
+Synchronous on purpose: the whole execution is one function of the `Terminal`, run on a real
+terminal's thread (one hop per order) or inline on a simulated account held in memory.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -13,7 +17,8 @@ from brokers.mt5 import constants as mt5
 from brokers.mt5.records import OrderSendResult
 from brokers.mt5.requests import order_comment
 from brokers.mt5.retcodes import retcode
-from brokers.types import Broker, BrokerUnavailable, TradeRequest
+from brokers.mt5.terminal import Terminal
+from brokers.types import BrokerUnavailable, TradeRequest
 from model import Order, OrderLifecycle, OrderStatus, TradingConfig
 from processors.executor.applied import find_applied
 from processors.executor.limits import AccountLimits
@@ -31,11 +36,11 @@ class RetryPolicy:
     first_delay: float = 0.05
 
 
-async def execute(
+def execute(
     order: Order,
-    broker: Broker,
+    terminal: Terminal,
     config: TradingConfig,
-    mark_sent: Callable[[], Awaitable[None]],
+    mark_sent: Callable[[], None],
     already_sent: bool,
     retry: RetryPolicy = RetryPolicy(),
     limits: AccountLimits | None = None,
@@ -46,21 +51,21 @@ async def execute(
     life = OrderLifecycle(OrderStatus.RECEIVED, {OrderStatus.RECEIVED: order.received_at})
     life.advance(OrderStatus.ROUTED, order.routed_at)
     if already_sent:
-        found = await find_on_broker(order, broker) or await find_applied(order, broker)
+        found = find_on_broker(order, terminal) or find_applied(order, terminal)
         if found is not None:
             life.advance(OrderStatus.SENT)
             life.advance(found.status)
             return life, found
     try:
-        requests = await plan_requests(order, broker, config, limits)
+        requests = plan_requests(order, terminal, config, limits)
     except Refusal as refusal:
         life.advance(OrderStatus.REJECTED)
         return life, Outcome(OrderStatus.REJECTED, field=refusal.field, error=str(refusal))
     outcome: Outcome | None = None
     for request in requests:
-        check = await broker.order_check(request)
+        check = terminal.order_check(request)
         if check is None:
-            code, text = await broker.last_error()
+            code, text = terminal.last_error()
             if code != mt5.RES_E_INVALID_PARAMS:
                 raise BrokerUnavailable(f"order_check failed: {(code, text)}")
             failed = _malformed(text)  # no reconnect mends the request itself
@@ -73,9 +78,9 @@ async def execute(
             outcome = failed if outcome is None else _merge(outcome, failed)
             continue
         if life.status is not OrderStatus.SENT:
-            await mark_sent()
+            mark_sent()
             life.advance(OrderStatus.SENT)
-        sent = await _send(broker, request, retry)
+        sent = _send(terminal, request, retry)
         ORDERS_SENT.labels(order.instance).inc()
         step = _from_send(order, request, sent)
         outcome = step if outcome is None else _merge(outcome, step)
@@ -86,20 +91,20 @@ async def execute(
     return life, outcome
 
 
-async def _send(broker: Broker, request: TradeRequest, retry: RetryPolicy) -> OrderSendResult:
+def _send(terminal: Terminal, request: TradeRequest, retry: RetryPolicy) -> OrderSendResult:
     delay = retry.first_delay
     for attempt in range(1, retry.attempts + 1):
-        sent = await broker.order_send(request)
+        sent = terminal.order_send(request)
         if sent is None:
-            raise BrokerUnavailable(f"order_send failed: {await broker.last_error()}")
+            raise BrokerUnavailable(f"order_send failed: {terminal.last_error()}")
         if sent.retcode == mt5.TRADE_RETCODE_CONNECTION:
             raise BrokerUnavailable(sent.comment or "no connection with the trade server")
         if not retcode(sent.retcode).retryable or attempt == retry.attempts:
             return sent
-        await asyncio.sleep(delay)
+        time.sleep(delay)  # on the terminal's thread; the held simulator never retries
         delay *= 2
         if request["action"] == mt5.TRADE_ACTION_DEAL:
-            tick = await broker.symbol_info_tick(request["symbol"])
+            tick = terminal.symbol_info_tick(request["symbol"])
             if tick is not None:
                 buying = request["type"] == mt5.ORDER_TYPE_BUY
                 request = {**request, "price": tick.ask if buying else tick.bid}
@@ -155,13 +160,13 @@ def _merge(first: Outcome, then: Outcome) -> Outcome:
     return first
 
 
-async def find_on_broker(order: Order, broker: Broker) -> Outcome | None:
+def find_on_broker(order: Order, terminal: Terminal) -> Outcome | None:
     """After a crash between sending and recording: did the broker get this order?
 
     Our deals and orders carry the order's comment; a match means it was executed.
     """
     comment = order_comment(order.order_id, order.instance)
-    for pending in await broker.orders_get(order.symbol):
+    for pending in terminal.orders_get(order.symbol):
         if pending.comment == comment:
             return Outcome(
                 OrderStatus.PLACED,
@@ -171,7 +176,7 @@ async def find_on_broker(order: Order, broker: Broker) -> Outcome | None:
                 volume=dec(pending.volume_current),
             )
     now = datetime.now(UTC)
-    deals = await broker.history_deals_get(now - timedelta(days=3), now + timedelta(days=1))
+    deals = terminal.history_deals_get(now - timedelta(days=3), now + timedelta(days=1))
     ours = [d for d in deals if d.comment == comment]
     if not ours:
         return None

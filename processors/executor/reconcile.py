@@ -88,10 +88,10 @@ class Reconciler:
         return report
 
     async def _resolve(self, sent: SentOrder, broker: Broker) -> Result | None:
-        found = await find_on_broker(sent.order, broker) or await find_applied(sent.order, broker)
+        order = sent.order
+        found = await broker.run(lambda t: find_on_broker(order, t) or find_applied(order, t))
         if found is None:
             return None
-        order = sent.order
         life = OrderLifecycle(OrderStatus.RECEIVED, {OrderStatus.RECEIVED: order.received_at})
         life.advance(OrderStatus.ROUTED, order.routed_at)
         life.advance(OrderStatus.SENT, sent.sent_at)

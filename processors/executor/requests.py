@@ -5,26 +5,27 @@ from __future__ import annotations
 from brokers.mt5 import constants as mt5
 from brokers.mt5 import requests as build
 from brokers.mt5.records import SymbolInfo
-from brokers.types import Broker, BrokerUnavailable, TradeRequest
+from brokers.mt5.terminal import Terminal
+from brokers.types import BrokerUnavailable, TradeRequest
 from model import Action, Order, TradingConfig
 from model.tick import Tick
 from processors.executor.limits import AccountLimits
 from processors.rules import Refusal
 
 
-async def plan_requests(
-    order: Order, broker: Broker, config: TradingConfig, limits: AccountLimits | None = None
+def plan_requests(
+    order: Order, terminal: Terminal, config: TradingConfig, limits: AccountLimits | None = None
 ) -> list[TradeRequest]:
     """Account limits are checked here against the broker's truth, unless `limits` shows the
     order is far from all of them (see limits.py)."""
     if order.action is Action.OPEN:
-        return [await _open(order, broker, config, limits)]
+        return [_open(order, terminal, config, limits)]
     if order.action in (Action.CLOSE, Action.SLTP, Action.CLOSE_ALL):
-        positions = build.matching_positions(order, await broker.positions_get(order.symbol))
+        positions = build.matching_positions(order, terminal.positions_get(order.symbol))
     else:
         positions = []
     if order.action in (Action.MODIFY, Action.CANCEL, Action.CLOSE_ALL):
-        pending = build.matching_orders(order, await broker.orders_get(order.symbol))
+        pending = build.matching_orders(order, terminal.orders_get(order.symbol))
     else:
         pending = []
     requests: list[TradeRequest] = []
@@ -33,7 +34,7 @@ async def plan_requests(
         requests += [build.close_by_request(order, first, second) for first, second in pairs]
     if order.action in (Action.CLOSE, Action.CLOSE_ALL):
         for position in positions:
-            info, tick = await _market(broker, position.symbol)
+            info, tick = _market(terminal, position.symbol)
             requests.append(build.close_request(order, position, info, tick))
     if order.action is Action.SLTP:
         requests += [build.sltp_request(order, p) for p in positions]
@@ -63,31 +64,31 @@ def require_open_fields(order: Order) -> None:
         raise Refusal("stop_limit", f"is required for a {order.order_type} order")
 
 
-async def _market(broker: Broker, symbol: str) -> tuple[SymbolInfo, Tick]:
-    info = await broker.symbol_info(symbol)
+def _market(terminal: Terminal, symbol: str) -> tuple[SymbolInfo, Tick]:
+    info = terminal.symbol_info(symbol)
     if info is None:
         raise Refusal("symbol", f"{symbol} is unknown to the broker")
-    tick = await broker.symbol_info_tick(symbol)
+    tick = terminal.symbol_info_tick(symbol)
     if tick is None:
         raise BrokerUnavailable(f"no price for {symbol}")
     return info, tick
 
 
-async def _open(
-    order: Order, broker: Broker, config: TradingConfig, limits: AccountLimits | None
+def _open(
+    order: Order, terminal: Terminal, config: TradingConfig, limits: AccountLimits | None
 ) -> TradeRequest:
     require_open_fields(order)
     assert order.symbol is not None
     if limits is None or not limits.clears(order, config):
-        await _check_account(order, broker, config)
-    info, tick = await _market(broker, order.symbol)
+        _check_account(order, terminal, config)
+    info, tick = _market(terminal, order.symbol)
     return build.open_request(order, info, tick)
 
 
-async def _check_account(order: Order, broker: Broker, config: TradingConfig) -> None:
+def _check_account(order: Order, terminal: Terminal, config: TradingConfig) -> None:
     assert order.symbol is not None and order.order_type is not None
-    positions = await broker.positions_get()
-    pending = await broker.orders_get()
+    positions = terminal.positions_get()
+    pending = terminal.orders_get()
     if len(positions) + len(pending) >= config.max_open_orders:
         raise Refusal(
             "max_open_orders",
@@ -99,7 +100,7 @@ async def _check_account(order: Order, broker: Broker, config: TradingConfig) ->
         same = sum(1 for p in positions if p.symbol == order.symbol and p.type == wanted)
         if same >= config.pyramiding:
             raise Refusal("pyramiding", f"{same} {order.order_type} positions on {order.symbol}")
-    account = await broker.account_info()
+    account = terminal.account_info()
     if account is None:
         raise BrokerUnavailable("account_info unavailable")
     floor = account.balance * (1 - float(config.max_drawdown) / 100)

@@ -24,25 +24,20 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def arm() -> None:
-    """Every broker session this process opens kills it once its `order_send` returned."""
-    from brokers.mt5.broker import Mt5Broker
+    """Every terminal this process opens kills it once its `order_send` returned: the order
+    path sends through `Terminal` (on a real terminal's thread, or inline on an account the
+    executor holds in memory)."""
     from brokers.mt5.records import OrderSendResult
-    from brokers.types import TradeRequest
+    from brokers.mt5.terminal import Terminal
 
-    opened = Mt5Broker.__init__
+    send = Terminal.order_send
 
-    def __init__(self: Mt5Broker, *args: Any, **kwargs: Any) -> None:
-        opened(self, *args, **kwargs)
-        send = self.order_send  # the session's own, as the executor would call it
+    def order_send(self: Terminal, request: dict[str, Any]) -> OrderSendResult | None:
+        sent = send(self, request)
+        os.kill(os.getpid(), signal.SIGKILL)  # no result, no ack, no cleanup
+        return sent
 
-        async def order_send(request: TradeRequest) -> OrderSendResult | None:
-            sent = await send(request)
-            os.kill(os.getpid(), signal.SIGKILL)  # no result, no ack, no cleanup
-            return sent
-
-        setattr(self, "order_send", order_send)  # noqa: B010  # mypy: a method, replaced
-
-    setattr(Mt5Broker, "__init__", __init__)  # noqa: B010
+    setattr(Terminal, "order_send", order_send)  # noqa: B010  # mypy: a method, replaced
 
 
 if __name__ == "__main__":

@@ -15,11 +15,12 @@ from prometheus_client import REGISTRY
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from brokers.mt5.api import MT5Api
 from brokers.mt5.broker import Mt5Broker
 from brokers.mt5.records import OrderCheckResult, OrderSendResult
+from brokers.mt5.terminal import Terminal
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
-from brokers.types import TradeRequest
 from model import InstanceSpec, Order, OrderStatus, Result, TradingConfig
 from model.topics import Topics
 from processors.executor.agent import Executor, ExecutorConfig
@@ -38,35 +39,57 @@ class CutAfterFirstSend(Mt5Broker):
 
     def __init__(self, inner: Mt5Broker, server: SimServer) -> None:
         super().__init__(inner.module, inner.name, inner.path, **inner.login)
-        self.server = server
-        self.sends = 0
+        self.terminal = CuttingTerminal(inner.module, inner.name, server)
         self.connects = 0
 
-    async def order_send(self, request: TradeRequest) -> OrderSendResult | None:
-        sent = await super().order_send(request)
+    @property
+    def sends(self) -> int:
+        assert isinstance(self.terminal, CuttingTerminal)
+        return self.terminal.sends
+
+    async def connect(self) -> None:
+        self.connects += 1
+        assert isinstance(self.terminal, CuttingTerminal)
+        self.terminal.server.set_connected(LOGIN, True)
+        await super().connect()
+
+
+class CuttingTerminal(Terminal):
+    """Cuts the account's link to the trade server after its first `order_send`."""
+
+    def __init__(self, module: MT5Api, name: str, server: SimServer) -> None:
+        super().__init__(module, name)
+        self.server = server
+        self.sends = 0
+
+    def order_send(self, request: dict[str, Any]) -> OrderSendResult | None:
+        sent = super().order_send(request)
         self.sends += 1
         if self.sends == 1:
             self.server.set_connected(LOGIN, False)
         return sent
-
-    async def connect(self) -> None:
-        self.connects += 1
-        self.server.set_connected(LOGIN, True)
-        await super().connect()
 
 
 class RejectedMeanwhile(Mt5Broker):
     """The router rejects a copy of the order's signal (a client sent it again) between the
     executor's read of the record and its send: the record turns terminal in between."""
 
-    def __init__(self, inner: Mt5Broker, client: aioredis.Redis, order_id: str) -> None:
+    def __init__(self, inner: Mt5Broker, client: redis.Redis, order_id: str) -> None:
         super().__init__(inner.module, inner.name, inner.path, **inner.login)
+        self.terminal = RejectingTerminal(inner.module, inner.name, client, order_id)
+
+
+class RejectingTerminal(Terminal):
+    """Before its check, a router's rejection of the same order lands in its record."""
+
+    def __init__(self, module: MT5Api, name: str, client: redis.Redis, order_id: str) -> None:
+        super().__init__(module, name)
         self.client = client
         self.order_id = order_id
 
-    async def order_check(self, request: TradeRequest) -> OrderCheckResult | None:
-        await self.client.hsetnx(f"{PREFIX}orec:{INSTANCE}", self.order_id, "rejected")
-        return await super().order_check(request)
+    def order_check(self, request: dict[str, Any]) -> OrderCheckResult | None:
+        self.client.hsetnx(f"{PREFIX}orec:{INSTANCE}", self.order_id, "rejected")
+        return super().order_check(request)
 
 
 @pytest.fixture
@@ -159,7 +182,7 @@ async def test_an_order_finished_while_it_is_handled_is_not_sent(
     await registry.put(InstanceSpec(instance_id=INSTANCE, login=LOGIN, magic=MAGIC))
     topics = Topics(app)
     order = make_order(symbol="EURUSD", order_type="buy", volume="0.01")
-    late = RejectedMeanwhile(broker, client, order.order_id)
+    late = RejectedMeanwhile(broker, redis_client, order.order_id)
     executor = Executor(topics, registry, client, {INSTANCE: late})
     await executor.refresh()
     await topics.orders(INSTANCE).send(order)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from brokers.mt5.broker import Mt5Broker
 from brokers.mt5.records import OrderCheckResult
-from brokers.types import TradeRequest
+from brokers.mt5.terminal import Terminal
 from model import Action, OrderStatus, TradingConfig
 from processors.executor.execute import execute
 from tests.stubs import make_order, run
@@ -14,11 +16,13 @@ async def resend(order_action: Action, broker: Mt5Broker, **fields: object) -> O
     order = make_order(order_action, **fields)
     sends = 0
 
-    async def mark_sent() -> None:
+    def mark_sent() -> None:
         nonlocal sends
         sends += 1
 
-    life, outcome = await execute(order, broker, TradingConfig(), mark_sent, already_sent=True)
+    life, outcome = await broker.run(
+        lambda terminal: execute(order, terminal, TradingConfig(), mark_sent, already_sent=True)
+    )
     assert sends == 0  # found: nothing was marked or sent again
     assert [s.value for s in life.times][:3] == ["received", "routed", "sent"]
     return outcome.status
@@ -43,12 +47,12 @@ async def test_a_sent_cancel_of_a_removed_order_is_cancelled(broker: Mt5Broker) 
     assert await resend(Action.CANCEL, broker, ticket=placed.order_ticket) is OrderStatus.CANCELLED
 
 
-class RefusesArguments(Mt5Broker):
+class RefusesArguments(Terminal):
     """A terminal that refuses the request's arguments (last_error -2), as MetaTrader5 does
     for a value its C layer cannot take."""
 
-    async def order_check(self, request: TradeRequest) -> OrderCheckResult | None:
-        return await super().order_check({**request, "deviation": -1})
+    def order_check(self, request: dict[str, Any]) -> OrderCheckResult | None:
+        return super().order_check({**request, "deviation": -1})
 
 
 async def test_refused_arguments_are_a_rejection_not_a_broker_to_wait_for(
@@ -57,7 +61,8 @@ async def test_refused_arguments_are_a_rejection_not_a_broker_to_wait_for(
     """Regression (found by fuzzing orders): order_check answering None for a malformed
     request raised BrokerUnavailable, so the executor reconnected for 30 s, holding up the
     instance's other orders, and then failed it as "broker unavailable"."""
-    refusing = RefusesArguments(broker.module, broker.name, broker.path, **broker.login)
+    refusing = Mt5Broker(broker.module, broker.name, broker.path, **broker.login)
+    refusing.terminal = RefusesArguments(broker.module, broker.name)
     await refusing.connect()
     life, outcome, marked = await run(
         make_order(symbol="EURUSD", order_type="buy", volume="0.1"), refusing

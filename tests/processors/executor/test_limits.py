@@ -119,16 +119,20 @@ async def test_an_unseen_position_within_the_margin_never_passes_the_limit(
     own count stops the open that would pass the limit of 4."""
     config = TradingConfig(max_open_orders=4)
     limits = await limits_with(aredis, topics)
-    _, outside = await execute(make_order(**BUY), broker, config, _nothing, False)
+    _, outside = await broker.run(
+        lambda terminal: execute(make_order(**BUY), terminal, config, _nothing, False)
+    )
     assert outside.status is OrderStatus.FILLED
 
     async def opens() -> tuple[OrderStatus, str | None]:
         order = make_order(**BUY)
 
-        async def mark_sent() -> None:
+        def mark_sent() -> None:
             limits.opened(order)
 
-        _, outcome = await execute(order, broker, config, mark_sent, False, limits=limits)
+        _, outcome = await broker.run(
+            lambda terminal: execute(order, terminal, config, mark_sent, False, limits=limits)
+        )
         return outcome.status, outcome.field
 
     filled, refused = (OrderStatus.FILLED, None), (OrderStatus.REJECTED, "max_open_orders")
@@ -136,5 +140,5 @@ async def test_an_unseen_position_within_the_margin_never_passes_the_limit(
     assert len(await broker.positions_get()) == 4
 
 
-async def _nothing() -> None:
+def _nothing() -> None:
     return None
