@@ -23,7 +23,7 @@ import orjson
 import redis
 import redis.asyncio as aioredis
 
-from bench.common import percentiles, redis_server, report
+from bench.common import percentiles, redis_server, report, smoke_mode
 from eaflow.gateway.sources import Source
 from tests.redis_server import free_port
 
@@ -84,7 +84,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=2000, help="requests per closed-loop series")
     parser.add_argument("--senders", type=int, default=20, help="concurrent senders")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks it runs")
     args = parser.parse_args()
+    if smoke_mode(args.smoke):
+        args.n, args.senders = 60, 4
     with redis_server(free_port()) as url:
         admin = redis.Redis.from_url(url)
         source = Source(name="tradingview", secret=SECRET, rate_limit=100_000)

@@ -23,7 +23,7 @@ import orjson
 import redis
 import redis.asyncio as aioredis
 
-from bench.common import redis_server, report
+from bench.common import redis_server, report, smoke_mode
 from brokers.sim.server import SimServer
 from eaflow.demo import FIRST_LOGIN
 from eaflow.install.pipeline import build_pipeline
@@ -31,6 +31,7 @@ from eaflow.install.workers import install
 from eaflow.settings import Settings
 from model import AccountState, InstanceSpec
 from processors.registry import InstanceRegistry
+from tests.redis_server import free_port
 
 PREFIX = "ea:"
 INTERVAL = 0.5
@@ -188,6 +189,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--counts", type=int, nargs="+", default=[100, 500, 1000])
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per run")
-    parser.add_argument("--port", type=int, default=6393)
+    parser.add_argument("--port", type=int, default=0, help="redis-server port (0: free)")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks it runs")
     args = parser.parse_args()
-    asyncio.run(main(args.counts, args.seconds, args.port))
+    if smoke_mode(args.smoke):
+        args.counts, args.seconds = [5], 1.0
+    asyncio.run(main(args.counts, args.seconds, args.port or free_port()))

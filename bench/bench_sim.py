@@ -22,7 +22,7 @@ from typing import Any
 
 import redis
 
-from bench.common import percentiles, redis_server, report
+from bench.common import percentiles, redis_server, report, smoke_mode
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
 from model.keys import Keys
@@ -45,8 +45,10 @@ def timed(n: int, call: Callable[[int], Any]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, default=2000)
-    n = parser.parse_args().n
+    parser.add_argument("--n", type=int, default=2000, help="calls per row (more than 100)")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks it runs")
+    args = parser.parse_args()
+    n = 150 if smoke_mode(args.smoke) else max(args.n, 101)
     with redis_server(free_port()) as url:
         client = redis.Redis.from_url(url)
         SimServer(client, PREFIX).open_account(LOGIN, balance=10_000_000)

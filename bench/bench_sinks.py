@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import redis.asyncio as aioredis
 
-from bench.common import redis_server, report
+from bench.common import redis_server, report, smoke_mode
 from model import Result
 from sinks.batch import results_table
 from sinks.clickhouse import ClickHouseStore, chdb_url
@@ -118,7 +118,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--results", type=int, default=20_000)
     parser.add_argument("--naive", type=int, default=2_000, help="rows for executemany")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks it runs")
     args = parser.parse_args()
+    if smoke_mode(args.smoke):
+        args.results, args.naive = 500, 100
     results = [fill(n, instance=f"demo-{n % 10}") for n in range(args.results)]
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp, redis_server(free_port()) as url:

@@ -13,73 +13,39 @@ early. `max` sends as fast as results come back with at most `--window` signals 
 flight (4 per instance): the maximal sustained rate.
 
 The raw figures come from the same Redis in the same run (bench/raw.py): the same chain
-of round trips and stream hops with bare redis-py calls, and pipelined XADD/XREADGROUP.
+of round trips and stream hops with bare redis-py calls (a router and an executor process,
+one stream per instance, one entry at a time), under the same load as eaflow: each step's
+rate (or `max` window), instances and sending time, open loop, latency from when each
+signal was due, the same backlog limit; the sender XADDs the signals straight into the
+raw `rtss` (no HTTP: eaflow's figures include the gateway's answer, `webhook_answer` in
+the JSON). Also the same chain in a closed loop on an idle machine, and pipelined
+XADD/XREADGROUP rates.
 
     python -m bench.bench_webhook [--instances 1 10 100] [--rates 100 1000 max] [--seconds 8]
+        [--smoke]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 
-from bench.common import percentiles, redis_server, report
-from bench.loadgen import Load, send_paced
-from bench.raw import ROUND_TRIPS, raw_chain, raw_rates
-from bench.stack import PREFIX, Stack, feed, start_stack
+from bench.common import percentiles, redis_server, report, slope, smoke_mode
+from bench.loadgen import Load, Sent, send_paced, xadd_paced
+from bench.raw import RAW, ROUND_TRIPS, raw_chain, raw_rates
+from bench.stack import Results, Stack, backlog, feed, spawn, start_stack
 from tests.redis_server import free_port
-
-
-@dataclass
-class Results:
-    """Follows `rtrs` from the end: order_id → (arrival, status)."""
-
-    client: aioredis.Redis
-    last: Any = b"$"
-    arrived: dict[str, tuple[float, str]] = field(default_factory=dict)
-    freed: asyncio.Event = field(default_factory=asyncio.Event)
-    tag: str = ""  # order ids of the current step start with it
-    tagged: int = 0  # results of the current step so far
-    errors: dict[str, int] = field(default_factory=dict)  # "status: error" → count
-
-    async def run(self) -> None:
-        while True:
-            reply: Any = await self.client.xread(
-                {f"{PREFIX}rtrs": self.last}, block=1000, count=1000
-            )
-            now = time.perf_counter()
-            for _, entries in reply or ():
-                for entry_id, fields in entries:
-                    result = orjson.loads(fields[b"d"])
-                    self.arrived[result["order_id"]] = (now, result["status"])
-                    self.tagged += result["order_id"].startswith(self.tag)
-                    if result.get("error"):
-                        why = f"{result['status']}: {result['error'][:80]}"
-                        self.errors[why] = self.errors.get(why, 0) + 1
-                    self.last = entry_id
-            if reply:
-                self.freed.set()
-
-
-async def backlog(client: aioredis.Redis, instances: list[str]) -> tuple[int, int]:
-    """(router, executors): entries not yet read plus read but not acked."""
-    pipe = client.pipeline(transaction=False)
-    pipe.xinfo_groups(f"{PREFIX}rtss")
-    for instance in instances:
-        pipe.xinfo_groups(f"{PREFIX}orders:{instance}")
-    replies = await pipe.execute()
-    totals = [sum(int(g.get("lag") or 0) + int(g["pending"]) for g in r) for r in replies]
-    return totals[0], sum(totals[1:])
 
 
 def bodies(stack: Stack, tag: str, count: int) -> Iterator[tuple[str, dict[str, object]]]:
@@ -122,8 +88,7 @@ async def step(
 
     sampler = asyncio.create_task(sample())
     cpu_before = stack.cpu_seconds()
-    results.tag, results.tagged = f"{tag}-", 0
-    results.errors.clear()
+    results.start_step(f"{tag}-")
     started = time.perf_counter()
     if rate == "max":
         await send_paced(
@@ -193,7 +158,7 @@ def summarize(
     statuses: dict[str, int] = {}
     for _, status in done.values():
         statuses[status] = statuses.get(status, 0) + 1
-    during = [(t, r + e) for t, r, e in samples if t <= started + sent_for]
+    during = [(t, float(r + e)) for t, r, e in samples if t <= started + sent_for]
     finished = max((t for t, _ in done.values()), default=started)
     return {
         "rate": rate,
@@ -207,22 +172,112 @@ def summarize(
         "achieved_per_s": len(done) / max(finished - started, 1e-9),
         "latency": percentiles(latencies) if len(latencies) > 1 else {},
         "webhook_answer": percentiles(answers) if len(answers) > 1 else {},
-        "backlog_max": max((b for _, b in during), default=0),
-        "backlog_end_of_sending": during[-1][1] if during else 0,
-        "backlog_growth_per_s": _slope(during),
+        "backlog_max": int(max((b for _, b in during), default=0)),
+        "backlog_end_of_sending": int(during[-1][1]) if during else 0,
+        "backlog_growth_per_s": slope(during),
         "backlog": [(round(t - started, 2), r, e) for t, r, e in samples],
     }
 
 
-def _slope(points: list[tuple[float, int]]) -> float:
-    """Least-squares growth of the backlog in entries per second (0 with < 3 samples)."""
-    if len(points) < 3:
-        return 0.0
-    n = len(points)
-    mt = sum(t for t, _ in points) / n
-    mb = sum(b for _, b in points) / n
-    var = sum((t - mt) ** 2 for t, _ in points)
-    return sum((t - mt) * (b - mb) for t, b in points) / var if var else 0.0
+async def raw_under_load(
+    url: str, instances: int, rates: list[str], seconds: float, window: int
+) -> list[dict[str, Any]]:
+    """The raw chain as two processes (bench/raw.py `serve`), fed as eaflow is: per rate,
+    an open-loop step (or `max` with `window` in flight) for `seconds`."""
+    names = [f"demo-{n}" for n in range(1, instances + 1)]
+    admin = aioredis.Redis.from_url(url)
+    await admin.flushall()
+    stack = Stack(url, 0, "", names, logs=Path(tempfile.mkdtemp(prefix="bench-webhook-raw-")))
+    for role, extra in (("router", []), ("executor", names)):
+        spawn(stack, role, [sys.executable, "-m", "bench.raw", role, url, *extra])
+    results = Results(aioredis.Redis.from_url(url), stream=f"{RAW}rtrs")
+    collector = asyncio.create_task(results.run())
+    try:
+        streams = [f"{RAW}rtss", *(f"{RAW}orders:{n}" for n in names)]
+        while not all(await asyncio.gather(*(_has_group(admin, k) for k in streams))):
+            stack.check_alive()
+            await asyncio.sleep(0.1)
+        window = window or min(256, max(8, 4 * instances))
+        await raw_step(stack, results, "50", 1.0, window, f"rawwarm{instances}")
+        out = []
+        for rate in rates:
+            row = await raw_step(stack, results, rate, seconds, window, f"raw{instances}r{rate}")
+            out.append({"instances": instances, **row})
+            print("  raw " + _line(out[-1]).strip(), flush=True)
+        return out
+    finally:
+        collector.cancel()
+        await asyncio.gather(collector, return_exceptions=True)
+        await results.client.aclose()
+        await admin.aclose()
+        stack.stop()
+
+
+async def _has_group(client: aioredis.Redis, stream: str) -> bool:
+    return bool(await client.exists(stream)) and bool(await client.xinfo_groups(stream))
+
+
+async def raw_step(
+    stack: Stack, results: Results, rate: str, seconds: float, window: int, tag: str
+) -> dict[str, Any]:
+    """`step` for the raw chain: XADDs into its `rtss` at `rate` (or as results free the
+    `window`), the same backlog limit, latency from when each signal was due."""
+    client = aioredis.Redis.from_url(stack.url)
+    overload = max(300, int(float(rate))) if rate != "max" else 10 * window
+    load, overloaded = Load(), asyncio.Event()
+    samples: list[tuple[float, int, int]] = []
+    results.start_step(f"{tag}-")
+
+    async def sample() -> None:
+        while True:
+            in_flight = len(load.sent) - results.tagged
+            samples.append((time.perf_counter(), in_flight, 0))
+            if in_flight > overload:
+                overloaded.set()
+            await asyncio.sleep(0.5)
+
+    def signals(count: int) -> Iterator[tuple[str, bytes]]:
+        for j in range(count):
+            order_id = f"{tag}-{j}"
+            instance = stack.instances[j % len(stack.instances)]
+            yield order_id, orjson.dumps({"order_id": order_id, "instances": [instance]})
+
+    sampler = asyncio.create_task(sample())
+    cpu_before = stack.cpu_seconds()
+    started = time.perf_counter()
+    if rate == "max":
+        for order_id, body in signals(1_000_000):
+            if time.perf_counter() >= started + seconds:
+                break
+            while len(load.sent) - results.tagged >= window:
+                results.freed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(results.freed.wait(), 1.0)
+                stack.check_alive()
+            load.sent[order_id] = Sent(time.perf_counter())
+            fields: Any = {"d": body}
+            await client.xadd(f"{RAW}rtss", fields)
+            load.answered += 1
+            load.sent[order_id].status = 200
+    else:
+        planned = signals(int(float(rate) * seconds))
+        await xadd_paced(client, f"{RAW}rtss", planned, float(rate), load, overloaded)
+    sent_for = time.perf_counter() - started
+    left = await drain(results, load, stack)
+    cpu = {k: v - cpu_before[k] for k, v in stack.cpu_seconds().items()}
+    sampler.cancel()
+    await asyncio.gather(sampler, return_exceptions=True)
+    await client.aclose()
+    row = summarize(rate, load, results, sent_for, samples, started)
+    row["stopped_early"] = overloaded.is_set()
+    row["undrained"] = left
+    row["sustained"] = (
+        not overloaded.is_set()
+        and not left
+        and row["backlog_growth_per_s"] < 0.05 * row["achieved_per_s"]
+    )
+    row["cpu_ms_per_signal"] = {k: 1e3 * v / max(1, row["results"]) for k, v in cpu.items()}
+    return row
 
 
 async def run_instances(
@@ -268,50 +323,61 @@ def _line(row: dict[str, Any]) -> str:
 
 async def main(args: argparse.Namespace) -> None:
     with redis_server(args.port or free_port()) as url:
-        chain = await raw_chain(url, 500)
-        rates = await raw_rates(url)
-        runs = []
+        chain = await raw_chain(url, args.chain)
+        rates = await raw_rates(url, args.rate_messages)
+        runs, raw_runs = [], []
         for instances in args.instances:
+            raw_runs += await raw_under_load(url, instances, args.rates, args.seconds, args.window)
             runs += await run_instances(
                 url, instances, args.rates, args.seconds, args.window, args.layout
             )
     rows = [
         {
-            "what": f"raw chain ({ROUND_TRIPS} RTT)",
+            "what": f"raw chain ({ROUND_TRIPS} RTT), closed loop, idle",
             "rate": "closed",
             "achieved/s": 0.0,
             "p50": chain["p50_ms"],
             "p95": chain["p95_ms"],
             "p99": chain["p99_ms"],
-            "×raw p50": 1.0,
-            "×raw p99": 1.0,
             "backlog max": 0,
             "growth/s": 0.0,
         }
     ]
+    raw_at = {(r["instances"], r["rate"]): r for r in raw_runs}
     for run in runs:
-        lat = run["latency"] or {"p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0}
-        rows.append(
-            {
-                "what": f"eaflow, {run['instances']} inst.",
-                "rate": run["rate"],
-                "achieved/s": run["achieved_per_s"],
+        raw = raw_at.get((run["instances"], run["rate"]))
+        for what, row in (("raw chain", raw), ("eaflow", run)):
+            if row is None:
+                continue
+            lat = row["latency"] or {"p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0}
+            entry: dict[str, Any] = {
+                "what": f"{what}, {row['instances']} inst.",
+                "rate": row["rate"],
+                "achieved/s": row["achieved_per_s"],
                 "p50": lat["p50_ms"],
                 "p95": lat["p95_ms"],
                 "p99": lat["p99_ms"],
-                "×raw p50": lat["p50_ms"] / chain["p50_ms"],
-                "×raw p99": lat["p99_ms"] / chain["p99_ms"],
-                "backlog max": run["backlog_max"],
-                "growth/s": run["backlog_growth_per_s"],
-                "sustained": "yes" if run["sustained"] else "no",
             }
-        )
+            raw_lat = (raw or {}).get("latency") or {}
+            if what == "eaflow" and raw_lat.get("p50_ms"):
+                entry["×raw p50"] = lat["p50_ms"] / raw_lat["p50_ms"]
+                entry["×raw p99"] = lat["p99_ms"] / raw_lat["p99_ms"]
+            entry.update(
+                {
+                    "backlog max": row["backlog_max"],
+                    "growth/s": row["backlog_growth_per_s"],
+                    "sustained": "yes" if row["sustained"] else "no",
+                }
+            )
+            rows.append(entry)
     report(
         "webhook",
-        "signal → result through the webhook (ms; raw = bare redis-py, same round trips)",
+        "signal → result through the webhook (ms; raw chain = bare redis-py, same round trips, "
+        "same load; ×raw at the same instances and rate)",
         rows,
         {
             "raw_chain": chain,
+            "raw_runs": raw_runs,
             "raw_rates": rates,
             "raw_round_trips": ROUND_TRIPS,
             "layout": args.layout,
@@ -341,4 +407,11 @@ if __name__ == "__main__":
     )
     parser.add_argument("--layout", choices=["split", "single"], default="split")
     parser.add_argument("--port", type=int, default=0, help="redis-server port (0: free)")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--chain", type=int, default=500, help="closed-loop raw chain signals")
+    parser.add_argument("--rate-messages", type=int, default=50_000, help="raw rates' messages")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks it runs")
+    args = parser.parse_args()
+    if smoke_mode(args.smoke):
+        args.instances, args.rates, args.seconds = [2], ["50", "max"], 1.0
+        args.chain, args.rate_messages = 50, 2000
+    asyncio.run(main(args))

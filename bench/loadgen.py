@@ -1,4 +1,5 @@
-"""An open-loop webhook sender: keep-alive HTTP/1.1 connections fed on a fixed schedule.
+"""Open-loop senders: webhook POSTs on keep-alive HTTP/1.1 connections, or XADDs straight
+into a stream, fed on a fixed schedule.
 
 Latency is counted from when a signal was *due*, not from when a connection was free to
 send it, so a slow server cannot hide its queue (no coordinated omission). httpx costs
@@ -12,8 +13,11 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 
 @dataclass
@@ -140,4 +144,37 @@ async def send_paced(
     for queue in queues:
         queue.put_nowait(None)
     await asyncio.gather(*workers)
+    return load
+
+
+async def xadd_paced(
+    client: Redis,
+    stream: str,
+    bodies: Iterable[tuple[str, bytes]],
+    rate: float,
+    load: Load | None = None,
+    stop: asyncio.Event | None = None,
+) -> Load:
+    """XADD each (order_id, JSON) to `stream` when it is due (`rate` per second, open
+    loop), one XADD per signal as a strategy's alerts come; `answered` is when Redis
+    acknowledged it. A slow XADD delays the next send, never its due time. Stops early
+    when `stop` is set."""
+    load = Load() if load is None else load
+    start = time.perf_counter()
+    for n, (order_id, body) in enumerate(bodies):
+        if stop is not None and stop.is_set():
+            break
+        due = start + n / rate
+        pause = due - time.perf_counter()
+        if pause > 0:
+            await asyncio.sleep(pause)
+        sent = load.sent[order_id] = Sent(due)
+        fields: Any = {"d": body}
+        try:
+            await client.xadd(stream, fields)
+        except (OSError, RedisError):
+            load.errors += 1
+            continue
+        sent.answered, sent.status = time.perf_counter(), 200
+        load.answered += 1
     return load
