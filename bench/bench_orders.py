@@ -206,14 +206,35 @@ async def max_load(
     }
 
 
+def broadcast_body(tag: str, j: int) -> tuple[str, bytes]:
+    """Signal `j` to every active instance (no `instances`, no `group`, as `eaflow send`
+    sends by default): all open a buy, then all close it."""
+    order_id = f"{tag}-{j}"
+    body: dict[str, object] = {"order_id": order_id, "signal_id": order_id, "symbol": "EURUSD"}
+    if j % 2:
+        body["action"] = "close"
+    else:
+        body.update(order_type="buy", volume="0.01")
+    return order_id, orjson.dumps(body)
+
+
 async def open_loop(
-    stack: Stack, results: Results, rate: float, seconds: float, tag: str
+    stack: Stack,
+    results: Results,
+    rate: float,
+    seconds: float,
+    tag: str,
+    to_every_instance: bool = False,
 ) -> dict[str, Any]:
-    """`rate` signals/s for `seconds`, one XADD each when due; latency from due to result.
-    Backlog = signals sent without a result yet, sampled every 0.5 s; sending stops when it
+    """`rate` signals/s for `seconds`, one XADD each when due; latency from when a signal
+    was due to its result (to its last result when it goes `to_every_instance`). Backlog =
+    signals sent without all their results yet, sampled every 0.5 s; sending stops when it
     passes max(300, rate)."""
     client = aioredis.Redis.from_url(stack.url)
     results.start_step(f"{tag}-")
+    per_signal = len(stack.instances) if to_every_instance else 1
+    if to_every_instance:
+        results.watch_prefix = f"{tag}-"
     load, stop = Load(), asyncio.Event()
     overload = max(300, int(rate))
     samples: list[tuple[float, int, int, int]] = []
@@ -221,7 +242,7 @@ async def open_loop(
     async def sample() -> None:
         while True:
             router, executors = await backlog(client, stack.instances)
-            in_flight = len(load.sent) - results.tagged
+            in_flight = -(-(len(load.sent) * per_signal - results.tagged) // per_signal)
             samples.append((time.perf_counter(), router, executors, in_flight))
             if in_flight > overload:
                 stop.set()
@@ -230,25 +251,40 @@ async def open_loop(
     sampler = asyncio.create_task(sample())
     cpu_before = stack.cpu_seconds()
     started = time.perf_counter()
-    planned = (order_body(tag, j, stack.instances) for j in range(max(1, int(rate * seconds))))
+    count = max(1, int(rate * seconds))
+    planned = (
+        broadcast_body(tag, j) if to_every_instance else order_body(tag, j, stack.instances)
+        for j in range(count)
+    )
     await xadd_paced(client, RTSS, planned, rate, load, stop)
     sent_for = time.perf_counter() - started
-    missing = await drain(results, len(load.sent), stack)
+    missing = await drain(results, len(load.sent) * per_signal, stack)
     cpu = {k: v - cpu_before.get(k, 0.0) for k, v in stack.cpu_seconds().items()}
     sampler.cancel()
     await asyncio.gather(sampler, return_exceptions=True)
     await client.aclose()
-    arrived = results.arrived
-    latencies = [arrived[o][0] - s.due for o, s in load.sent.items() if o in arrived]
+    results.watch_prefix = ""
+    finished: dict[str, float] = {}  # signal → when its last result came
+    for order_id in load.sent:
+        if to_every_instance:
+            got = results.by_signal.get(order_id, [])
+            if len(got) >= per_signal:
+                finished[order_id] = max(t for t, _, _ in got)
+        elif order_id in results.arrived:
+            finished[order_id] = results.arrived[order_id][0]
+    latencies = [t - load.sent[o].due for o, t in finished.items()]
+    last = max(finished.values(), default=started)
     during = [(t - started, float(f)) for t, _, _, f in samples if t <= started + sent_for]
     growth = slope(during)
     done = len(latencies)
     return {
         "rate": rate,
+        "to_every_instance": to_every_instance,
+        "orders_per_signal": per_signal,
         "sent": len(load.sent),
         "send_errors": load.errors,
-        "results": done,
-        "achieved_per_s": done / sent_for if sent_for > 0 else 0.0,
+        "results": done,  # signals with all their results
+        "achieved_per_s": done / (last - started) if last > started else 0.0,
         "latency": percentiles(latencies) if latencies else {},
         "statuses": dict(results.statuses),
         "errors": results.top_errors(),
@@ -405,8 +441,10 @@ async def one_broadcast(
     }
 
 
-async def eaflow_run(args: argparse.Namespace, url: str) -> dict[str, Any]:
-    """Step c, second part: `eaflow run` (everything in one process) at `--run-rate`."""
+async def eaflow_run(args: argparse.Namespace, url: str) -> list[dict[str, Any]]:
+    """Step c, second part: `eaflow run` (everything in one process) at `--run-rate`, each
+    signal to one instance (round robin), then each to every instance (`eaflow send`'s
+    default: one result per instance)."""
     admin = aioredis.Redis.from_url(url)
     await admin.flushall()
     workdir = Path(tempfile.mkdtemp(prefix="bench-orders-run-"))
@@ -427,11 +465,16 @@ async def eaflow_run(args: argparse.Namespace, url: str) -> dict[str, Any]:
     try:
         await ready(admin, stack, within=180, http=True)
         await open_loop(stack, results, 20, 1.0, "runwarm")
-        row = await open_loop(stack, results, args.run_rate, args.run_seconds, "run")
-        row["instances"] = args.run_instances
-        print(f"  eaflow run at {args.run_rate:g}/s: {_brief(row)}", flush=True)
+        rows = []
+        for every in (False, True):
+            tag = "runall" if every else "runone"
+            row = await open_loop(stack, results, args.run_rate, args.run_seconds, tag, every)
+            row["instances"] = args.run_instances
+            rows.append(row)
+            target = "every instance" if every else "one instance each"
+            print(f"  eaflow run at {args.run_rate:g}/s to {target}: {_brief(row)}", flush=True)
         failed = False
-        return row
+        return rows
     finally:
         collector.cancel()
         await asyncio.gather(collector, return_exceptions=True)
@@ -704,10 +747,11 @@ def tables(args: argparse.Namespace, found: dict[str, Any]) -> None:
             {"what": f"3-hop floor (bare redis-py) at {args.rate:g}/s", "p50": floor["p50_ms"],
              "p95": floor["p95_ms"], "p99": floor["p99_ms"], "n": int(floor["n"])}
         )  # fmt: skip
-    for label, step in (
-        (f"eaflow, {args.instances} instances, separate processes", load.get("latency")),
-        (f"eaflow run (one process), {args.run_instances} instances", found.get("run")),
-    ):
+    steps = [(f"eaflow, {args.instances} instances, separate processes", load.get("latency"))]
+    for run in found.get("run") or ():
+        target = "every instance" if run["to_every_instance"] else "one instance each"
+        steps.append((f"eaflow run (one process), {run['instances']} instances, to {target}", run))
+    for label, step in steps:
         if not step:
             continue
         lat = step["latency"] or {"p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0, "n": 0}

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tests.tools import which
@@ -179,13 +180,13 @@ def redis_server(port: int) -> Iterator[str]:
 
 def print_table(title: str, rows: list[dict[str, Any]], width: int = 160) -> None:
     """Rows as a table: floats with 3 decimals, a `what` column left-aligned."""
-    table = Table(title=title)
+    table = Table(title=escape(title))
     columns = list(dict.fromkeys(column for row in rows for column in row))
     for column in columns:
-        table.add_column(column, justify="right" if column != "what" else "left")
+        table.add_column(escape(column), justify="right" if column != "what" else "left")
     for row in rows:
         values = (row.get(column, "") for column in columns)
-        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in values))
+        table.add_row(*(escape(f"{v:.3f}" if isinstance(v, float) else str(v)) for v in values))
     Console(width=max(width, Console().width)).print(table)
 
 

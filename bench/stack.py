@@ -262,8 +262,8 @@ class Results:
     """Follows a results stream (`rtrs`) from the end: order_id → (arrival, status).
 
     `tag`: order ids of the current step start with it (`tagged` counts them, `statuses`
-    their statuses); `watch`: signal ids whose every result is kept (broadcasts, where one
-    signal has a result per instance under one order id).
+    their statuses); `watch` (and `watch_prefix`): signal ids whose every result is kept in
+    `by_signal` (broadcasts, where one signal has a result per instance under one order id).
     """
 
     client: aioredis.Redis
@@ -276,6 +276,7 @@ class Results:
     statuses: dict[str, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)  # "status: error" → count
     watch: set[str] = field(default_factory=set)
+    watch_prefix: str = ""  # and every signal id that starts with it (when not empty)
     by_signal: dict[str, list[tuple[float, str, str]]] = field(default_factory=dict)
 
     def start_step(self, tag: str) -> None:
@@ -297,9 +298,12 @@ class Results:
     def add(self, now: float, result: dict[str, Any]) -> None:
         order_id, status = result["order_id"], result["status"]
         self.arrived[order_id] = (now, status)
-        if result.get("signal_id") in self.watch:
+        signal_id = result.get("signal_id") or ""
+        if signal_id in self.watch or (
+            self.watch_prefix and signal_id.startswith(self.watch_prefix)
+        ):
             entry = (now, status, result.get("instance", ""))
-            self.by_signal.setdefault(result["signal_id"], []).append(entry)
+            self.by_signal.setdefault(signal_id, []).append(entry)
         if self.tag and order_id.startswith(self.tag):
             self.tagged += 1
             self.statuses[status] = self.statuses.get(status, 0) + 1

@@ -15,13 +15,10 @@ from bench.__main__ import SMOKE_LIMIT, benchmarks
 from tests.tools import needs
 
 ROOT = Path(__file__).resolve().parents[2]
-SLOW = {"bench_orders", "bench_webhook"}  # several stacks of worker processes: up to a minute
 
 
 @needs("redis-server")
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=[pytest.mark.slow] if n in SLOW else []) for n in benchmarks()]
-)
+@pytest.mark.parametrize("name", benchmarks())  # each under a minute; bench_orders the longest
 def test_benchmark_runs(name: str, tmp_path: Path) -> None:
     env = {**os.environ, "BENCH_RESULTS": str(tmp_path)}
     done = subprocess.run(
