@@ -6,14 +6,23 @@ from urllib.parse import urlparse
 
 from brokers.mt5.broker import Mt5Broker
 from brokers.mt5.config import TerminalConfig
+from brokers.sim.broker import SimBroker
+from brokers.sim.market import SimMarket
 from model.errors import MissingExtra
-from streams.clients import sync_client
+from streams.clients import async_client, sync_client
 
 
 def broker_for(
-    url: str, instance: str, login: int, redis_url: str, prefix: str, mt5: str | None = None
+    url: str,
+    instance: str,
+    login: int,
+    redis_url: str,
+    prefix: str,
+    mt5: str | None = None,
+    market: SimMarket | None = None,
 ) -> Mt5Broker:
-    """A broker session for one instance. `sim://` accounts live in Redis, like a server's.
+    """A broker session for one instance. `sim://` accounts live in Redis, like a server's;
+    an executor holds them in memory, sharing `market` (quotes, tickets) among its sessions.
 
     `mt5://host:port` reaches a terminal under Wine through mt5linux, plain `mt5://` the local
     MetaTrader5 package (Windows); `mt5` ("host:port", from `--mt5`) sends mt5:// instances
@@ -21,10 +30,11 @@ def broker_for(
     """
     parsed = urlparse(url)
     if parsed.scheme == "sim":
-        from brokers.sim.terminal import SimTerminal
-
-        terminal = SimTerminal(sync_client(redis_url), prefix=prefix)
-        return Mt5Broker(terminal, name=instance, login=login, server="eaflow-sim")
+        client = sync_client(redis_url)
+        if market is not None:
+            return SimBroker(client, prefix, login, instance, market)
+        own = SimMarket(async_client(redis_url), sync_client(redis_url), prefix)
+        return SimBroker(client, prefix, login, instance, own, owns_market=True)
     if parsed.scheme == "mt5":
         config = TerminalConfig.from_url(url, login, endpoint=mt5)
         kwargs = config.initialize_kwargs()

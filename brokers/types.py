@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from brokers.errors import BrokerUnavailable
 from brokers.mt5.records import (
@@ -26,8 +26,9 @@ from brokers.mt5.records import (
 )
 from brokers.mt5.terminal import Terminal
 from model.tick import Tick
+from streams.types import Command
 
-__all__ = ["Broker", "BrokerUnavailable", "TradeRequest"]
+__all__ = ["Broker", "BrokerUnavailable", "HeldBroker", "TradeRequest"]
 
 T = TypeVar("T")
 
@@ -72,3 +73,27 @@ class Broker(Protocol):
     async def account_info(self) -> AccountInfo | None: ...
 
     async def last_error(self) -> tuple[int, str]: ...
+
+
+@runtime_checkable
+class HeldBroker(Broker, Protocol):
+    """A broker whose account its executor holds in memory and trades inline (the
+    simulator): its trades' writes commit with the orders' results and acks, so they need
+    no `sent` record before them, and a crash before that commit undoes them.
+
+    Per batch: `prepare` queues its reads on the batch's one pipeline (returns how many),
+    `ready` takes their replies (loading the account again if someone else moved it),
+    `trade` runs orders on the held account, `writes` hands over what to commit.
+    """
+
+    def prepare(self, pipe: Any, symbols: set[str], orders: int) -> int: ...
+
+    async def ready(self, replies: list[Any]) -> None: ...
+
+    async def trade(self, work: Callable[[Terminal], T]) -> T: ...
+
+    def writes(self) -> list[Command]: ...
+
+    def forget(self) -> None:
+        """Load the account again before the next trade (its commit may have failed)."""
+        ...

@@ -11,6 +11,7 @@ why, e.g. `(-10004, "mt5linux server ... unreachable")`.
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar, get_type_hints
 
@@ -61,7 +62,9 @@ class LinuxTerminal(Mt5Module):
             import rpyc  # type: ignore[import-untyped]
         except ImportError as error:
             raise ImportError(INSTALL_HINT) from error
-        conn = rpyc.classic.connect(self.host, self.port, keepalive=True)
+        from rpyc.core.stream import SocketStream  # type: ignore[import-untyped]
+
+        conn = rpyc.classic.connect_stream(SocketStream(self._socket()))
         conn._config["sync_request_timeout"] = self.timeout
         try:
             conn.execute(wire.SERVER_SETUP)
@@ -69,6 +72,16 @@ class LinuxTerminal(Mt5Module):
             conn.close()
             raise
         return conn
+
+    def _socket(self) -> socket.socket:
+        """The TCP connection to the server, with keepalives as `rpyc.classic.connect(...,
+        keepalive=True)` sets them; opened here because rpyc's leaks its socket when refused."""
+        sock = socket.create_connection((self.host, self.port), timeout=3)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if hasattr(socket, "TCP_KEEPIDLE"):  # Linux: probe after 60 s idle, drop after 5 misses
+            for option, value in (("TCP_KEEPIDLE", 60), ("TCP_KEEPINTVL", 60), ("TCP_KEEPCNT", 5)):
+                sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
+        return sock
 
     def _call(
         self, function: str, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 from brokers.factory import broker_for
 from brokers.mt5.broker import Mt5Broker
+from brokers.sim.market import SimMarket
 from eaflow.install.pipeline import Pipeline
 from model import InstanceSpec
 from processors.executor.agent import GROUP, Executor
@@ -29,6 +30,7 @@ from processors.manager.snapshots import StateArchive, archive_states
 from processors.manager.state_sync import StateSync, SyncConfig
 from processors.registry import InstanceRegistry
 from sinks.database import database_path
+from streams.clients import sync_client
 
 LIMITS_INTERVAL = 0.5
 """Seconds between reads of the hosted instances' states for the account limits."""
@@ -49,6 +51,26 @@ def split_hosting(
     return [i for i in hosted if i not in apart], apart
 
 
+def session_factory(p: Pipeline) -> Callable[[InstanceSpec], Mt5Broker]:
+    """Opens (does not connect) an instance's broker session; the simulated accounts of this
+    process share one market (quotes, closed markets, ticket numbers)."""
+    s = p.settings
+    client = sync_client(p.redis_url)
+    market = SimMarket(p.redis, client, s.prefix)
+
+    async def close() -> None:
+        client.close()
+
+    p.closing.append(close)
+
+    def factory(spec: InstanceSpec) -> Mt5Broker:
+        return broker_for(
+            spec.broker, spec.instance_id, spec.login, p.redis_url, s.prefix, s.mt5, market
+        )
+
+    return factory
+
+
 async def install_executors(p: Pipeline) -> None:
     specs = await p.registry.all()
     missing = set(p.instances) - set(specs)
@@ -57,7 +79,8 @@ async def install_executors(p: Pipeline) -> None:
     hosted = [i for i in (p.instances or tuple(specs)) if i in specs]
     local, apart = split_hosting(specs, hosted, spawn_schemes(p.settings.spawn))
     s = p.settings
-    brokers = await connect_instances(specs, local, p.redis_url, s.prefix, s.mt5)
+    factory = session_factory(p)
+    brokers = await connect_instances(specs, local, factory, s.mt5)
     for instance, broker in brokers.items():
         p.sessions.put(instance, broker)
         await p.registry.publish_symbols(instance, list(await broker.symbols()))
@@ -67,8 +90,9 @@ async def install_executors(p: Pipeline) -> None:
     await executor.refresh()
     p.app.timer(LIMITS_INTERVAL)(executor.refresh_limits)
     if local:
-        p.app.agent([p.topics.orders(i) for i in local], group=GROUP)(executor.handle)
-    await install_manager(p, specs, local, apart, executor.refresh)
+        orders = [p.topics.orders(i) for i in local]
+        p.app.agent(orders, group=GROUP, batch="streams")(executor.handle)
+    await install_manager(p, specs, local, apart, factory, executor.refresh)
     p.running.append(f"executor: orders:{{{', '.join(local)}}} → rtrs")
 
 
@@ -77,6 +101,7 @@ async def install_manager(
     specs: Mapping[str, InstanceSpec],
     local: Sequence[str],
     apart: Sequence[str],
+    factory: Callable[[InstanceSpec], Mt5Broker],
     on_pull: Callable[[], Awaitable[None]] | None = None,
 ) -> InstanceManager:
     """Add the manager (and the DuckDB state archive) to the app as background work; it
@@ -84,12 +109,6 @@ async def install_manager(
     settings = p.settings
     client = manager_redis(p.redis_url)
     config = ManagerConfig(interval=settings.sync_interval, spawn=spawn_schemes(settings.spawn))
-
-    def factory(spec: InstanceSpec) -> Mt5Broker:
-        return broker_for(
-            spec.broker, spec.instance_id, spec.login, p.redis_url, settings.prefix, settings.mt5
-        )
-
     slots = {i: Slot(specs[i], factory, p.sessions, config) for i in local}
     extra = [
         "--log-format",

@@ -31,11 +31,15 @@ class Pipeline:
     replay: ReplayConfig = field(default_factory=ReplayConfig)
     sessions: Sessions = field(default_factory=Sessions)  # broker sessions of this process
     running: list[str] = field(default_factory=list)  # human-readable "what runs here"
+    closing: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """What installers opened beside the app, closed last by `close`."""
 
     async def close(self) -> None:
-        """Close what the pipeline opened: broker sessions and both Redis clients (the app's
-        agents, if started, are stopped by `App.stop` first)."""
+        """Close what the pipeline opened: broker sessions, the installers' own resources and
+        both Redis clients (the app's agents, if started, are stopped by `App.stop` first)."""
         await self.sessions.close()
+        for close in self.closing:
+            await close()
         await self.app.redis.aclose()
         await self.redis.aclose()
 

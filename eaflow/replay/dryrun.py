@@ -20,7 +20,7 @@ from model import Order, Result
 from processors.executor.agent import Executor
 from processors.registry import InstanceRegistry
 from processors.router.agent import Router
-from streams import Event, Outbox, Topic
+from streams import Batch, Event, Outbox, Topic
 from streams.commit import Committer, Unit
 from streams.errors import DecodeError
 from streams.reader import text
@@ -118,9 +118,9 @@ class DryRun:
     async def _order(self, entry_id: str, raw: bytes) -> list[Result]:
         order = Order.model_validate_json(raw)
         topic = self.sandbox.topics.orders(order.instance)
-        out = Outbox()
-        await self.executor.handle(self._event(topic, entry_id, raw), out)
-        results, _ = await self._commit(out)
+        batch = Batch({topic.key: [self._event(topic, entry_id, raw)]})
+        await self.executor.handle(batch)
+        results, _ = await self._commit(batch.outbox(topic.key))
         return results
 
     @staticmethod

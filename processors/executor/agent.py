@@ -1,4 +1,13 @@
-"""The `executor` agent on `orders:{instance}`: effectively-once execution and results."""
+"""The `executor` agent on `orders:{instance}`: effectively-once execution, a batch at a time.
+
+A batch costs three round trips however many orders it holds: the read of the entries (the
+runtime's), one pipelined read of every order's record and of what the held simulated
+accounts need (their version, the quotes, ticket numbers), and one commit of every result
+with its record, the accounts' changes and the acks (the runtime's, one unit per instance).
+An instance's orders run in order on its broker: inline on a simulated account held in
+memory (`HeldBroker`), one thread hop per order on a real terminal, whose `sent` record is
+written before `order_send` (effectively once across a crash); instances run concurrently.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +16,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import structlog
 from redis.asyncio import Redis
 
-from brokers.types import Broker, BrokerUnavailable
+from brokers.types import Broker, BrokerUnavailable, HeldBroker
 from model import Action, InstanceSpec, Order, OrderLifecycle, OrderStatus, TradingConfig
 from model.topics import Topics
 from processors.executor.execute import RetryPolicy, execute
@@ -24,14 +33,17 @@ from processors.executor.records import OrderFinished, OrderRecords
 from processors.metrics import RESULTS, SIGNAL_LATENCY
 from processors.registry import InstanceRegistry
 from processors.rules import Refusal
-from streams import Defer, Event, Outbox
+from streams import Batch, Defer, Event, Outbox
+from streams.reader import text
 
 log = structlog.get_logger(__name__)
 
 GROUP = "executor"
-"""The consumer group executors read `orders:{instance}` as (see eaflow/install/__init__.py)."""
+"""The consumer group executors read `orders:{instance}` as (see eaflow/install/orders.py)."""
 REMEMBERED = 10_000
 """Entries whose order id is remembered, to tell a second entry of an order in one batch."""
+ONCE = RetryPolicy(attempts=1)
+"""A held account's quotes stand still within a batch: a retry could not change its answer."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,14 @@ class ExecutorConfig:
     order_ttl: float = 30.0
     reconnect_interval: float = 5.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass(slots=True)
+class Pending:
+    """An order of the batch and what its record held when the batch read it."""
+
+    event: Event[Order]
+    seen: str  # "" when absent
 
 
 class Executor:
@@ -72,18 +92,82 @@ class Executor:
         self.specs = await self.registry.all()
 
     async def refresh_limits(self) -> None:
-        """The hosted instances' latest states, so opens far from a limit skip the broker's
-        positions, orders and account (a 500 ms timer)."""
-        await self.limits.refresh(list(self.brokers))
+        """The hosted real terminals' latest states, so opens far from a limit skip the
+        broker's positions, orders and account (a 500 ms timer); held accounts are exact."""
+        await self.limits.refresh([i for i, b in self.brokers.items() if not _held(b)])
 
     def trading_config(self, instance: str) -> TradingConfig:
         spec = self.specs.get(instance)
         return spec.config if spec is not None else TradingConfig()
 
-    async def handle(self, event: Event[Order], out: Outbox) -> None:
-        order = event.value
-        record = await self.records.status(order)
-        if record is not None and record.is_terminal:
+    async def handle(self, batch: Batch[Order]) -> None:
+        pending = await self._prepare(batch)
+        await asyncio.gather(
+            *(self._stream(batch, stream, orders) for stream, orders in pending.items())
+        )
+
+    async def _prepare(self, batch: Batch[Order]) -> dict[str, list[Pending]]:
+        """One round trip for the whole batch: every order's record, and the reads of the
+        held accounts (then a held account someone else moved is loaded again)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for events in batch.streams.values():
+            self.records.queue_status(
+                pipe, events[0].value.instance, [e.value.order_id for e in events]
+            )
+        held: list[tuple[str, HeldBroker, int]] = []
+        for stream, events in batch.streams.items():
+            broker = self.brokers.get(events[0].value.instance)
+            if _held(broker):
+                symbols = {e.value.symbol for e in events if e.value.symbol}
+                held.append((stream, broker, broker.prepare(pipe, symbols, len(events))))
+        replies = await pipe.execute()
+        streams = len(batch.streams)
+        pending = {
+            stream: [
+                Pending(e, "" if r is None else text(r)) for e, r in zip(events, found, strict=True)
+            ]
+            for (stream, events), found in zip(
+                batch.streams.items(), replies[:streams], strict=True
+            )
+        }
+        at, loads = streams, []
+        for stream, broker, count in held:
+            loads.append(self._ready(batch, stream, broker, replies[at : at + count]))
+            at += count
+        await asyncio.gather(*loads)
+        return {s: p for s, p in pending.items() if not batch.stopped(s)}
+
+    async def _ready(
+        self, batch: Batch[Order], stream: str, broker: HeldBroker, replies: list[Any]
+    ) -> None:
+        try:
+            await broker.ready(replies)
+        except BrokerUnavailable as error:
+            first = batch.streams[stream][0]
+            batch.defer(first, self._away(first.value, str(error)))
+
+    async def _stream(self, batch: Batch[Order], stream: str, orders: list[Pending]) -> None:
+        """The instance's orders in order; a deferred one holds back the rest of them."""
+        out = batch.outbox(stream)
+        broker = self.brokers.get(orders[0].event.value.instance)
+        try:
+            for pending in orders:
+                try:
+                    await self._order(pending, out)
+                except Defer as defer:
+                    batch.defer(pending.event, defer)
+                    break
+        except BaseException:
+            if _held(broker):
+                broker.forget()  # its book holds trades that will not be committed
+            raise
+        finally:
+            if _held(broker):
+                out.commands[:0] = broker.writes()  # the account's changes, with the results
+
+    async def _order(self, pending: Pending, out: Outbox) -> None:
+        event, order = pending.event, pending.event.value
+        if pending.seen and OrderStatus(pending.seen).is_terminal:
             log.info("duplicate_order_skipped", order_id=order.order_id, instance=order.instance)
             return
         if await self._in_hand(event):
@@ -94,20 +178,14 @@ class Executor:
         self._handled[key] = event.id
         if len(self._handled) > REMEMBERED:
             self._handled.popitem(last=False)
-        already_sent = record is OrderStatus.SENT
-
-        async def mark_sent() -> None:
-            await self.records.mark_sent(order)
-            if order.action is Action.OPEN:
-                self.limits.opened(order)
-
+        already_sent = pending.seen == OrderStatus.SENT.value
         try:
             self._admit(order, already_sent or again)
         except Refusal as refusal:
             life, outcome = _rejected(order, refusal)
         else:
             try:
-                life, outcome = await self._execute(order, mark_sent, already_sent)
+                life, outcome, marked = await self._execute(order, already_sent)
             except OrderFinished as finished:
                 log.info(
                     "duplicate_order_skipped",
@@ -116,48 +194,72 @@ class Executor:
                     status=finished.status.value,
                 )
                 return
+            if marked:
+                pending.seen = OrderStatus.SENT.value
         result = build_result(order, life, outcome)
-        self.records.finish(out, order, result.status)  # guards the result
+        for command in self.records.finished(order, result.status, pending.seen):
+            out.call(str(command[0]), *command[1:])
         out.send(self.topics.rtrs, result)
         RESULTS.labels(result.status.value, str(result.retcode or "")).inc()
         SIGNAL_LATENCY.observe(max(0.0, result.done_at - order.received_at))
 
     async def _execute(
-        self, order: Order, mark_sent: Callable[[], Coroutine[Any, Any, None]], already_sent: bool
-    ) -> tuple[OrderLifecycle, Outcome]:
+        self, order: Order, already_sent: bool
+    ) -> tuple[OrderLifecycle, Outcome, bool]:
         """Reconnect an unreachable broker once at once; while it stays away the order is
         deferred (`Defer`: its instance's later orders wait behind it, other instances go
         on) and tried again every `reconnect_interval`. An unsent order fails once past its
-        TTL; a sent one is never given up, since only the broker knows if it was executed."""
+        TTL; a sent one is never given up, since only the broker knows if it was executed.
+        The third value says whether this call recorded the order `sent`."""
         sent = already_sent
+        marked = False
         for reconnected in (False, True):
             broker = self.brokers[order.instance]  # the manager may have opened a new session
             try:
-                return await self._attempt(order, broker, mark_sent, sent)
+                life, outcome, now_marked = await self._attempt(order, broker, sent)
+                return life, outcome, marked or now_marked
             except BrokerUnavailable as error:
-                sent = sent or await self._was_marked(order)
+                now = await self._was_marked(order)
+                marked = marked or (now and not sent)
+                sent = sent or now
                 unavailable = error
             if reconnected or not await self._reconnect(order, broker):
                 break
         if not sent and time.time() > order.routed_at + self.config.order_ttl:
-            return _failed(order, f"broker unavailable: {unavailable}")
-        log.warning("broker_unavailable", instance=order.instance, error=str(unavailable))
-        raise Defer(self.config.reconnect_interval, f"broker unavailable: {unavailable}")
+            life, outcome = _failed(order, f"broker unavailable: {unavailable}")
+            return life, outcome, marked
+        raise self._away(order, str(unavailable))
+
+    def _away(self, order: Order, error: str) -> Defer:
+        log.warning("broker_unavailable", instance=order.instance, error=error)
+        return Defer(self.config.reconnect_interval, f"broker unavailable: {error}")
 
     async def _attempt(
-        self,
-        order: Order,
-        broker: Broker,
-        mark_sent: Callable[[], Coroutine[Any, Any, None]],
-        sent: bool,
-    ) -> tuple[OrderLifecycle, Outcome]:
-        """The order's whole execution on the terminal's thread: one hop."""
+        self, order: Order, broker: Broker, sent: bool
+    ) -> tuple[OrderLifecycle, Outcome, bool]:
+        """The order's whole execution on its terminal: inline on a held account (whose
+        writes commit with the result: no `sent` record), else on the terminal's thread,
+        one hop, its `sent` record written on the event loop before `order_send`."""
         config = self.trading_config(order.instance).for_symbol(order.symbol)
+        if isinstance(broker, HeldBroker):
+            life, outcome = await broker.trade(
+                lambda terminal: execute(order, terminal, config, _nothing, sent, ONCE)
+            )
+            return life, outcome, False
+        marked: list[bool] = []
+
+        async def mark_sent() -> None:
+            await self.records.mark_sent(order)
+            marked.append(True)
+            if order.action is Action.OPEN:
+                self.limits.opened(order)
+
         marking = on_loop(mark_sent)
         retry, limits = self.config.retry, self.limits
-        return await broker.run(
+        life, outcome = await broker.run(
             lambda terminal: execute(order, terminal, config, marking, sent, retry, limits)
         )
+        return life, outcome, bool(marked)
 
     async def _in_hand(self, event: Event[Order]) -> bool:
         """Another entry of this order (a signal sent or routed twice) was handled here and
@@ -196,6 +298,21 @@ class Executor:
         return True
 
 
+def _held(broker: Broker | None) -> TypeGuard[HeldBroker]:
+    return isinstance(broker, HeldBroker)
+
+
+def _nothing() -> None:
+    """A held account records nothing before it trades: its trade commits with the result."""
+
+
+def on_loop(work: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
+    """`work`, callable from the terminal's thread: it runs on the event loop (the order
+    records' Redis client lives there) while the thread waits for it."""
+    loop = asyncio.get_running_loop()
+    return lambda: asyncio.run_coroutine_threadsafe(work(), loop).result()
+
+
 def _unsent(order: Order, status: OrderStatus) -> OrderLifecycle:
     """Received, routed, then `status` now: an order that never reached the broker."""
     life = OrderLifecycle(OrderStatus.RECEIVED, {OrderStatus.RECEIVED: order.received_at})
@@ -212,10 +329,3 @@ def _rejected(order: Order, refusal: Refusal) -> tuple[OrderLifecycle, Outcome]:
 def _failed(order: Order, error: str) -> tuple[OrderLifecycle, Outcome]:
     outcome = Outcome(OrderStatus.FAILED, field="broker", error=error)
     return _unsent(order, OrderStatus.FAILED), outcome
-
-
-def on_loop(work: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
-    """`work`, callable from the terminal's thread: it runs on the event loop (the order
-    records' Redis client lives there) while the thread waits for it."""
-    loop = asyncio.get_running_loop()
-    return lambda: asyncio.run_coroutine_threadsafe(work(), loop).result()

@@ -8,8 +8,8 @@ Per instance:
   orders on the terminal (the comment is a digest of order_id and instance).
 
 `mark_sent` writes the three atomically (one script) before `order_send`, unless the record
-is terminal; `finish` makes it terminal, unless another finished it first, and removes the
-order from `osent` in the same transaction as its result and ack. Each `osent` entry names its
+is terminal; `finished` makes it terminal, unless another finished it first, and removes
+the order from `osent` in the same transaction as its result and ack. Each `osent` entry names its
 `holder` (the OrderRecords, one per executor process, that marked it): while that process
 lives, the order is its executor's to finish, even when the result still waits for its
 batch's commit; only a dead holder's orders are reconciliation's.
@@ -21,6 +21,7 @@ import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from redis.asyncio import Redis
@@ -28,8 +29,8 @@ from redis.asyncio import Redis
 from brokers.mt5.requests import order_comment
 from model import Order, OrderStatus
 from model.keys import Keys
-from streams import Outbox
 from streams.reader import text
+from streams.types import Command
 
 
 @dataclass(frozen=True)
@@ -97,12 +98,24 @@ class OrderRecords:
             raise OrderFinished(order, OrderStatus(text(done)))
         return sent_at
 
-    def finish(self, out: Outbox, order: Order, status: OrderStatus) -> None:
-        """Write the terminal status with the handler's ack (same transaction); what the
-        handler writes after this runs only if the record was free or `sent`, not finished
-        by another (the router's rejection of a copy, reconciliation)."""
-        out.once(self.keys.order_records(order.instance), order.order_id, status.value, "sent")
-        out.call("HDEL", self.keys.sent_orders(order.instance), order.order_id)
+    def queue_status(self, pipe: Any, instance: str, order_ids: list[str]) -> None:
+        """Queue the records of `order_ids` on a batch's pipeline (`statuses` reads it)."""
+        pipe.hmget(self.keys.order_records(instance), order_ids)
+
+    def finished(self, order: Order, status: OrderStatus, seen: str) -> list[Command]:
+        """The commands that end the order's record with its result, for the batch's
+        commit: only if the record still holds `seen` (what the batch read, or `sent`), so
+        a record another finished meanwhile (the router's rejection of a copy) sends the
+        batch around again instead of a second result. The comment names our trade for
+        reconciliation (the held simulator records no `sent` before it)."""
+        instance, order_id = order.instance, order.order_id
+        comment = order_comment(order_id, instance)
+        return [
+            ("EXPECT", self.keys.order_records(instance), order_id, seen),
+            ("HSET", self.keys.order_records(instance), order_id, status.value),
+            ("HSET", self.keys.comments(instance), comment, order_id),
+            ("HDEL", self.keys.sent_orders(instance), order_id),
+        ]
 
     async def in_flight(self, instance: str) -> list[SentOrder]:
         """Orders marked sent whose result was never written (a crash in between)."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from brokers.factory import broker_for, terminal_endpoint
+from brokers.factory import terminal_endpoint
 from brokers.mt5.broker import Mt5Broker
 from brokers.mt5.session import connect_with_retry
 from model import InstanceSpec
@@ -16,8 +16,7 @@ from processors.executor.reconcile import Reconciler
 async def connect_instances(
     specs: Mapping[str, InstanceSpec],
     hosted: Sequence[str],
-    redis_url: str,
-    prefix: str,
+    factory: Callable[[InstanceSpec], Mt5Broker],
     mt5: str | None = None,
 ) -> dict[str, Mt5Broker]:
     """A connected broker per instance; waits for terminals that are not up yet (retrying
@@ -38,7 +37,7 @@ async def connect_instances(
     brokers: dict[str, Mt5Broker] = {}
     for i in hosted:
         try:
-            broker = broker_for(specs[i].broker, i, specs[i].login, redis_url, prefix, mt5)
+            broker = factory(specs[i])
         except (MissingExtra, ValueError) as error:
             raise ValueError(f"instances: {i}: {error}") from error
         brokers[i] = broker

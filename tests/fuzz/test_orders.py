@@ -26,7 +26,7 @@ from processors.executor.agent import Executor, ExecutorConfig
 from processors.executor.reconcile import Reconciler
 from processors.executor.records import OrderRecords
 from processors.registry import InstanceRegistry
-from streams import App, AppSettings, Defer, Event, ModelCodec, Outbox
+from streams import App, AppSettings, Batch, Event, ModelCodec, Outbox
 from streams.errors import DecodeError
 from tests.fuzz.conftest import assert_refusal
 from tests.fuzz.strategies import FUZZ, json_values, near
@@ -144,21 +144,23 @@ def results_of(out: Outbox) -> list[Result]:
     ]
 
 
-async def handled(executor: Executor, entry: Event[Order], out: Outbox) -> None:
+async def handled(executor: Executor, entry: Event[Order]) -> Outbox:
     """As the agent does: a deferred order (its broker away) is handled again later."""
     while True:
-        try:
-            return await executor.handle(entry, out)
-        except Defer as defer:
-            await asyncio.sleep(defer.after)
+        batch = Batch({entry.stream: [entry]})
+        await executor.handle(batch)
+        stop = batch.stops.get(entry.stream)
+        if stop is None:
+            out: Outbox = batch.outbox(entry.stream)
+            return out
+        await asyncio.sleep(stop.after)
 
 
 @FUZZ
 @given(order=orders)
 def test_any_order_ends_in_one_result(executor: Executor, run: Run, order: Order) -> None:
-    out = Outbox()
     entry = Event(order, "1-0", f"{PREFIX}orders:{INSTANCE}", executor.topics.orders(INSTANCE), b"")
-    run(asyncio.wait_for(handled(executor, entry, out), timeout=30))
+    out = run(asyncio.wait_for(handled(executor, entry), timeout=30))
     [result] = results_of(out)
     event(f"{result.status}: {result.field}")
     assert result.order_id == order.order_id

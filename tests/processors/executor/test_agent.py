@@ -122,7 +122,7 @@ async def test_reconnect_mid_batch_leaves_the_batchs_executed_orders_to_its_comm
     await executor.refresh()
     orders = [make_order(symbol="EURUSD", order_type="buy", volume="0.01") for _ in range(2)]
     await topics.orders(INSTANCE).send_many(orders)  # read in one batch
-    app.agent(topics.orders(INSTANCE), group="executor")(executor.handle)
+    app.agent(topics.orders(INSTANCE), group="executor", batch="streams")(executor.handle)
     await app.start()
 
     async def acked() -> bool:
@@ -161,7 +161,7 @@ async def test_the_same_order_twice_in_one_batch_ends_in_one_result(
     await executor.refresh()
     order = make_order(symbol="EURUSD", order_type="buy", volume="0.01")
     await topics.orders(INSTANCE).send_many([order, order])  # read in one batch
-    app.agent(topics.orders(INSTANCE), group="executor")(executor.handle)
+    app.agent(topics.orders(INSTANCE), group="executor", batch="streams")(executor.handle)
     await app.start()
 
     async def acked() -> bool:
@@ -193,7 +193,7 @@ async def test_an_order_finished_while_it_is_handled_is_not_sent(
     executor = Executor(topics, registry, client, {INSTANCE: late})
     await executor.refresh()
     await topics.orders(INSTANCE).send(order)
-    app.agent(topics.orders(INSTANCE), group="executor")(executor.handle)
+    app.agent(topics.orders(INSTANCE), group="executor", batch="streams")(executor.handle)
     await app.start()
 
     async def acked() -> bool:
@@ -247,9 +247,9 @@ async def two_instances(
         reconciler=Reconciler(topics, client, OrderRecords(client, PREFIX)),
     )
     await executor.refresh()
-    app.agent([topics.orders(INSTANCE), topics.orders(INSTANCE_2)], group="executor")(
-        executor.handle
-    )
+    app.agent(
+        [topics.orders(INSTANCE), topics.orders(INSTANCE_2)], group="executor", batch="streams"
+    )(executor.handle)
     return executor, client
 
 

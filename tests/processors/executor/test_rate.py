@@ -14,7 +14,7 @@ from processors.executor.agent import Executor
 from processors.executor.rate import OrderRate
 from processors.registry import InstanceRegistry
 from processors.rules import Refusal
-from streams import Event, Outbox
+from streams import Batch, Event
 from tests.stubs import INSTANCE, LOGIN, MAGIC, PREFIX, make_order, quote
 
 
@@ -53,10 +53,14 @@ async def test_the_executor_rejects_opens_over_the_limit_and_lets_exits_through(
 
     async def handle(**fields: Any) -> Result:
         order = make_order(**fields)
-        out = Outbox()
         event = Event(order, "1-1", topics.orders(INSTANCE).key, topics.orders(INSTANCE), b"")
-        await executor.handle(event, out)
-        sent = [c for c in out.commands if c[0] == "XADD" and c[1] == topics.rtrs.key]
+        batch = Batch({event.stream: [event]})
+        await executor.handle(batch)
+        sent = [
+            c
+            for c in batch.outbox(event.stream).commands
+            if c[0] == "XADD" and c[1] == topics.rtrs.key
+        ]
         raw = sent[0][-1]
         assert isinstance(raw, bytes | str)
         return Result.model_validate_json(raw)
