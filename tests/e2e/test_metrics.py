@@ -67,20 +67,20 @@ def prometheus(tmp_path: Path) -> Iterator[Callable[[int], str]]:
             f"      - targets: ['127.0.0.1:{target}']\n"
         )
         port = free_port()
-        log = (tmp_path / "prometheus.log").open("wb")
-        started.append(
-            subprocess.Popen(
-                [
-                    PROMETHEUS,
-                    f"--config.file={config}",
-                    f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                    "--log.level=warn",
-                ],
-                stdout=log,
-                stderr=log,
+        with (tmp_path / "prometheus.log").open("wb") as log:  # the child keeps its own copy
+            started.append(
+                subprocess.Popen(
+                    [
+                        PROMETHEUS,
+                        f"--config.file={config}",
+                        f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                        f"--web.listen-address=127.0.0.1:{port}",
+                        "--log.level=warn",
+                    ],
+                    stdout=log,
+                    stderr=log,
+                )
             )
-        )
         return f"http://127.0.0.1:{port}"
 
     yield start

@@ -69,6 +69,7 @@ class Mt5LinuxServer:
                 return self
             except OSError:
                 time.sleep(0.05)
+        self.stop()
         raise RuntimeError("the mt5linux test server did not start")
 
     def stop(self) -> None:
