@@ -10,9 +10,10 @@ that refuses everything reads the calls off this class.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar
 
 from brokers.errors import BrokerUnavailable
 from brokers.mt5.records import (
@@ -75,25 +76,29 @@ class Broker(Protocol):
     async def last_error(self) -> tuple[int, str]: ...
 
 
-@runtime_checkable
-class HeldBroker(Broker, Protocol):
+class HeldBroker(ABC):
     """A broker whose account its executor holds in memory and trades inline (the
     simulator): its trades' writes commit with the orders' results and acks, so they need
-    no `sent` record before them, and a crash before that commit undoes them.
+    no `sent` record before them, and a crash before that commit undoes them. A base class
+    (not a protocol) so the executor tells one apart with a cheap `isinstance`.
 
     Per batch: `prepare` queues its reads on the batch's one pipeline (returns how many),
     `ready` takes their replies (loading the account again if someone else moved it),
     `trade` runs orders on the held account, `writes` hands over what to commit.
     """
 
+    @abstractmethod
     def prepare(self, pipe: Any, symbols: set[str], orders: int) -> int: ...
 
+    @abstractmethod
     async def ready(self, replies: list[Any]) -> None: ...
 
+    @abstractmethod
     async def trade(self, work: Callable[[Terminal], T]) -> T: ...
 
+    @abstractmethod
     def writes(self) -> list[Command]: ...
 
+    @abstractmethod
     def forget(self) -> None:
         """Load the account again before the next trade (its commit may have failed)."""
-        ...

@@ -32,6 +32,7 @@ class Settings(Message):
     max_deliveries: Annotated[int, Field(ge=1)] = 5  # failed deliveries before the DLQ
     mt5: str | None = None  # "host:port" of an mt5linux server serving the mt5:// instances
     spawn: str = "mt5"  # broker schemes whose instances run one process each ("" = none)
+    processes: Annotated[int, Field(ge=1, le=64)] = 1  # orders worker processes sharing the rest
     sync_interval: Annotated[float, Field(gt=0)] = 0.5  # config pull and state sync, seconds
     state_snapshot_interval: Annotated[float, Field(gt=0)] = 60.0  # state → DuckDB, seconds
 

@@ -12,7 +12,7 @@ committed never happened.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 from redis.asyncio import Redis
@@ -20,16 +20,26 @@ from redis.asyncio import Redis
 from brokers.mt5 import constants as mt5
 from brokers.mt5.records import TradeRequest
 from brokers.sim.book import Book
+from brokers.sim.booking import Execution
 from brokers.sim.checks import Reject
 from brokers.sim.engine import Answer, TradeServer
 from brokers.sim.market import SimMarket
-from brokers.sim.store import AccountMissing, dry_tickets, parse_book, queue_account, writes
+from brokers.sim.store import AccountMissing, parse_book, queue_account, writes
 from brokers.sim.symbols import SymbolTable
 from brokers.sim.trading import execute
 from model.tick import Tick
 from streams.types import Command
 
 UNREACHABLE = "the trade server is unreachable"
+
+
+class Checked(NamedTuple):
+    """A checked request, the book it was checked `on` and the fork it leaves."""
+
+    request: TradeRequest
+    on: Book
+    book: Book
+    execution: Execution
 
 
 class HeldServer(TradeServer):
@@ -45,6 +55,7 @@ class HeldServer(TradeServer):
         self.book: Book | None = None
         self.version = -1  # the version the book stands on; -1: load it
         self.connected = True
+        self._checked: Checked | None = None
 
     # -- the batch's read and write -------------------------------------------------------
 
@@ -121,25 +132,31 @@ class HeldServer(TradeServer):
         return self.held()
 
     def check(self, login: int, currency: str, req: TradeRequest, now_ms: int) -> Answer:
+        """The trade tried on a fork; kept, so the `send` of the same request that follows
+        on the same book adopts it instead of computing it again."""
+        self._checked = None
         book = self._fork(req.symbol)
-        book.next_ticket = dry_tickets()
         tick = book.ticks.get(req.symbol)
-        before = book.summary()
         try:
             execution = execute(book, req, now_ms)
         except Reject as reject:
-            return Answer(reject.retcode, None, reject.detail, tick, before)
+            return Answer(reject.retcode, None, reject.detail, tick, self.held().summary())
+        self._checked = Checked(req, self.held(), book, execution)
         return Answer(0, execution, "", tick, book.summary())
 
     def send(self, login: int, currency: str, req: TradeRequest, now_ms: int) -> Answer:
-        book = self._fork(req.symbol)
+        checked, self._checked = self._checked, None
+        if checked is not None and checked.request == req and checked.on is self.book:
+            book, execution = checked.book, checked.execution
+        else:
+            book = self._fork(req.symbol)
+            try:
+                execution = execute(book, req, now_ms)
+            except Reject as reject:
+                return Answer(reject.retcode, None, reject.detail, book.ticks.get(req.symbol), None)
         tick = book.ticks.get(req.symbol)
         if not self.connected:
             return Answer(mt5.TRADE_RETCODE_CONNECTION, None, UNREACHABLE, tick, None)
-        try:
-            execution = execute(book, req, now_ms)
-        except Reject as reject:
-            return Answer(reject.retcode, None, reject.detail, tick, None)
         self.book = book
         return Answer(execution.retcode, execution, "", tick, None)
 

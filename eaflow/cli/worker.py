@@ -42,12 +42,23 @@ def worker(
             help='Broker schemes whose instances run one process each (default mt5; "" for none).',
         ),
     ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            envvar="EAFLOW_PROCESSES",
+            min=1,
+            max=64,
+            help="orders: split the other instances over this many processes (one per core).",
+        ),
+    ] = None,
 ) -> None:
     """Run the agents of TOPICS, named as the streams they read."""
     settings = with_mt5(settings_from(redis, prefix, log_format), mt5)
     settings = settings.model_copy(
         update={
-            k: v for k, v in (("metrics_port", metrics_port), ("spawn", spawn)) if v is not None
+            k: v
+            for k, v in (("metrics_port", metrics_port), ("spawn", spawn), ("processes", processes))
+            if v is not None
         }
     )
     url = require_redis(settings)

@@ -21,7 +21,7 @@ from processors.executor.agent import GROUP, Executor
 from processors.executor.reconcile import Reconciler
 from processors.executor.records import OrderRecords
 from processors.executor.startup import connect_instances, reconcile_instances
-from processors.manager.children import Child, worker_command
+from processors.manager.children import Child, Shards, WorkerProcess, worker_command
 from processors.manager.config import ManagerConfig, manager_redis
 from processors.manager.manager import InstanceManager
 from processors.manager.simbulk import SimAccounts
@@ -79,6 +79,10 @@ async def install_executors(p: Pipeline) -> None:
     hosted = [i for i in (p.instances or tuple(specs)) if i in specs]
     local, apart = split_hosting(specs, hosted, spawn_schemes(p.settings.spawn))
     s = p.settings
+    local = sorted(local)  # shares by position: demo-1, demo-3 here; demo-2, demo-4 there
+    local, shares = local[:: s.processes], [local[k :: s.processes] for k in range(1, s.processes)]
+    if any(shares):
+        install_shares(p, [share for share in shares if share])
     factory = session_factory(p)
     brokers = await connect_instances(specs, local, factory, s.mt5)
     for instance, broker in brokers.items():
@@ -94,6 +98,21 @@ async def install_executors(p: Pipeline) -> None:
         p.app.agent(orders, group=GROUP, batch="streams")(executor.handle)
     await install_manager(p, specs, local, apart, factory, executor.refresh)
     p.running.append(f"executor: orders:{{{', '.join(local)}}} → rtrs")
+
+
+def install_shares(p: Pipeline, shares: Sequence[Sequence[str]]) -> None:
+    """`--processes N`: this process keeps every N-th instance, and one worker process per
+    further share hosts the rest (so executors use every core); they are restarted 3 s
+    after they die and stopped with this one."""
+    s = p.settings
+    config = ManagerConfig(interval=s.sync_interval)
+    extra = ["--log-format", s.log_format, *(["--mt5", s.mt5] if s.mt5 else [])]
+    processes = [
+        WorkerProcess(f"orders-{k}", worker_command(share, s.prefix, extra), config, p.redis_url)
+        for k, share in enumerate(shares, 1)
+    ]
+    p.app.task(Shards(processes, config.interval).run, name="orders-shares")
+    p.running.append(f"orders: {len(shares)} more processes for {sum(map(len, shares))} instances")
 
 
 async def install_manager(
@@ -116,7 +135,7 @@ async def install_manager(
         *(["--mt5", settings.mt5] if settings.mt5 else []),
     ]
     children = {
-        i: Child(specs[i], worker_command(i, settings.prefix, extra), config, p.redis_url)
+        i: Child(specs[i], worker_command([i], settings.prefix, extra), config, p.redis_url)
         for i in apart
     }
     sync = StateSync(client, p.topics, SyncConfig(interval=settings.sync_interval))

@@ -131,8 +131,8 @@ class Executor:
             )
         }
         at, loads = streams, []
-        for stream, broker, count in held:
-            loads.append(self._ready(batch, stream, broker, replies[at : at + count]))
+        for stream, account, count in held:
+            loads.append(self._ready(batch, stream, account, replies[at : at + count]))
             at += count
         await asyncio.gather(*loads)
         return {s: p for s, p in pending.items() if not batch.stopped(s)}

@@ -1,7 +1,9 @@
-"""Instances that run one process each (MT5: one terminal per process), watched from here.
+"""Worker processes watched from here: instances that run one process each (MT5: one
+terminal per process), and the shares of `eaflow worker orders --processes N`.
 
-The child is `eaflow worker orders --instance ID` and reports its own status; this side
-restarts it 3 s after it dies and says so in `ris`, and keeps trying when a start fails.
+A child is `eaflow worker orders --instance ID...` and reports its own instances' status;
+this side restarts it 3 s after it dies (an instance's child says so in `ris`), and keeps
+trying when a start fails.
 """
 
 from __future__ import annotations
@@ -23,50 +25,107 @@ log = structlog.get_logger(__name__)
 STOP_WAIT = 10.0  # seconds a child gets to finish its batch after SIGTERM
 
 
-def worker_command(instance: str, prefix: str, extra: Sequence[str] = ()) -> list[str]:
-    """The child's command line: this Python, the orders worker, this one instance.
+def worker_command(instances: Sequence[str], prefix: str, extra: Sequence[str] = ()) -> list[str]:
+    """The child's command line: this Python, the orders worker, these instances.
 
     The Redis URL (it may hold a password) goes through the environment, not `ps`.
     """
+    hosted = [part for instance in instances for part in ("--instance", instance)]
     return [
         sys.executable,
         "-m",
         "eaflow",
         "worker",
         "orders",
-        "--instance",
-        instance,
+        *hosted,
         "--prefix",
         prefix,
         "--spawn",
         "",
+        "--processes",
+        "1",
         *extra,
     ]
 
 
-class Child:
-    """One child process and what this side knows of it."""
+class WorkerProcess:
+    """A worker process kept running from here: started, restarted 3 s after it dies (and
+    again while a start fails), stopped with SIGTERM so it finishes its batch in hand."""
 
     def __init__(
-        self, spec: InstanceSpec, command: list[str], config: ManagerConfig, redis_url: str
+        self, name: str, command: list[str], config: ManagerConfig, redis_url: str
     ) -> None:
-        self.spec = spec
+        self.name = name
         self.command = command
         self.env = {**os.environ, "EAFLOW_REDIS_URL": redis_url}
         self.config = config
         self.process: asyncio.subprocess.Process | None = None
-        self.status = InstanceStatus.STOPPED
         self.restarts = 0
         self.error: str | None = None
         self._next_attempt = 0.0
 
     @property
-    def instance(self) -> str:
-        return self.spec.instance_id
-
-    @property
     def pid(self) -> int | None:
         return None if self.process is None else self.process.pid
+
+    async def poll(self) -> str | None:
+        """Start it when due; returns what happened: "started", "crashed", "start failed",
+        or None."""
+        if self.process is None:
+            if time.monotonic() < self._next_attempt:
+                return None
+            try:
+                self.process = await asyncio.create_subprocess_exec(
+                    *self.command, stdin=asyncio.subprocess.DEVNULL, env=self.env
+                )
+            except OSError as error:
+                self.error = f"cannot start: {error}"
+                self._next_attempt = time.monotonic() + self.config.restart_delay
+                log.error("worker_start_failed", worker=self.name, error=self.error)
+                return "start failed"
+            log.info("worker_process_started", worker=self.name, pid=self.process.pid)
+            return "started"
+        code = self.process.returncode
+        if code is None:
+            return None
+        self.process = None
+        self.restarts += 1
+        self.error = f"process exited with {_exit(code)}"
+        log.error(
+            "worker_crashed",
+            worker=self.name,
+            error=self.error,
+            restart_in=self.config.restart_delay,
+        )
+        self._next_attempt = time.monotonic() + self.config.restart_delay
+        return "crashed"
+
+    async def close(self) -> None:
+        """SIGTERM, so it finishes its batch in hand; SIGKILL after STOP_WAIT."""
+        process, self.process = self.process, None
+        if process is None or process.returncode is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), STOP_WAIT)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+class Child(WorkerProcess):
+    """An instance that runs in a process of its own, and what this side reports of it."""
+
+    def __init__(
+        self, spec: InstanceSpec, command: list[str], config: ManagerConfig, redis_url: str
+    ) -> None:
+        super().__init__(spec.instance_id, command, config, redis_url)
+        self.spec = spec
+        self.status = InstanceStatus.STOPPED
+
+    @property
+    def instance(self) -> str:
+        return self.spec.instance_id
 
     def report(self, kind: ReportKind) -> InstanceReport:
         return InstanceReport(
@@ -81,52 +140,34 @@ class Child:
 
     async def step(self) -> list[InstanceReport]:
         """Start it when due; notice when it died and schedule its restart."""
-        now = time.monotonic()
-        if self.process is None:
-            return await self._start() if now >= self._next_attempt else []
-        code = self.process.returncode
-        if code is None:
-            return []
-        self.process = None
-        self.restarts += 1
-        self.error = f"process exited with {_exit(code)}"
-        self.status = InstanceStatus.RESTARTING
-        log.error(
-            "instance_crashed",
-            instance=self.instance,
-            error=self.error,
-            restart_in=self.config.restart_delay,
-        )
-        reported = [self.report(ReportKind.CRASHED)]
-        self._next_attempt = time.monotonic() + self.config.restart_delay  # after the report
-        return reported
-
-    async def _start(self) -> list[InstanceReport]:
-        try:
-            self.process = await asyncio.create_subprocess_exec(
-                *self.command, stdin=asyncio.subprocess.DEVNULL, env=self.env
-            )
-        except OSError as error:
-            self.error = f"cannot start: {error}"
-            self.status = InstanceStatus.RESTARTING
-            self._next_attempt = time.monotonic() + self.config.restart_delay
-            log.error("instance_restart_failed", instance=self.instance, error=self.error)
+        happened = await self.poll()
+        if happened == "started":
+            self.status = InstanceStatus.STARTING
+            return [self.report(ReportKind.STATUS)]
+        self.status = InstanceStatus.RESTARTING if happened else self.status
+        if happened == "crashed":
+            return [self.report(ReportKind.CRASHED)]
+        if happened == "start failed":
             return [self.report(ReportKind.RESTART_FAILED)]
-        self.status = InstanceStatus.STARTING
-        log.info("instance_process_started", instance=self.instance, pid=self.process.pid)
-        return [self.report(ReportKind.STATUS)]
+        return []
 
-    async def close(self) -> None:
-        """SIGTERM, so it finishes its batch in hand; SIGKILL after STOP_WAIT."""
-        process, self.process = self.process, None
-        if process is None or process.returncode is not None:
-            return
-        process.send_signal(signal.SIGTERM)
+
+class Shards:
+    """The other processes of `eaflow worker orders --processes N`, each hosting its share of
+    the instances; polled every `interval` seconds until cancelled, then stopped."""
+
+    def __init__(self, processes: Sequence[WorkerProcess], interval: float) -> None:
+        self.processes = list(processes)
+        self.interval = interval
+
+    async def run(self) -> None:
         try:
-            await asyncio.wait_for(process.wait(), STOP_WAIT)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+            while True:
+                for process in self.processes:
+                    await process.poll()
+                await asyncio.sleep(self.interval)
+        finally:
+            await asyncio.gather(*(p.close() for p in self.processes))
 
 
 def _exit(code: int) -> str:

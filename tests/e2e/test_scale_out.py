@@ -7,7 +7,9 @@ machines (docs/scaling.md).
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
 import socket
 import subprocess
 import time
@@ -97,6 +99,60 @@ def test_executors_split_the_instances_between_processes(
             readers = consumers(redis_client, f"{PREFIX}orders:{instance}", "executor")
             assert {pid_of(name) for name in readers} == {worker.process.pid}
     assert {r.instance for r in found} == set(instances)
+
+
+def test_one_orders_worker_spreads_its_instances_over_processes(
+    redis_url: str, redis_client: redis.Redis, workers: Callable[..., Worker], tmp_path: Path
+) -> None:
+    """`--processes 2`: the worker keeps every second instance and starts a process for the
+    others, restarts it when it dies, and stops it with itself."""
+    instances = seed(redis_url, 4)
+    write_market(redis_client)
+    workers("rtss", env={"EAFLOW_DATA_DIR": str(tmp_path / "router")})
+    host = workers(
+        "orders", extra=("--processes", "2"), env={"EAFLOW_DATA_DIR": str(tmp_path / "orders")}
+    )
+    wait_until_reading(redis_client, instances)
+    assert host.process is not None
+
+    def readers() -> dict[str, set[int]]:
+        return {
+            i: {pid_of(name) for name in consumers(redis_client, f"{PREFIX}orders:{i}", "executor")}
+            for i in instances
+        }
+
+    until(lambda: all(len(pids) == 1 for pids in readers().values()), "one reader each")
+    pids = {i: next(iter(found)) for i, found in readers().items()}
+    (here,) = {pids["demo-1"], pids["demo-3"]}  # every second instance in the worker itself
+    (other,) = {pids["demo-2"], pids["demo-4"]}  # the others in the process it started
+    assert other != here
+    assert (
+        b"--instance\x00demo-2\x00--instance\x00demo-4"
+        in Path(f"/proc/{other}/cmdline").read_bytes()
+    )
+    for n in range(8):
+        send_raw(redis_client, {**BUY, "order_id": f"share-{n}", "instances": [instances[n % 4]]})
+    found = wait_for_results(redis_client, 8)
+    assert {r.status for r in found} == {OrderStatus.FILLED}, [r.error for r in found]
+    assert {r.instance for r in found} == set(instances)
+
+    os.kill(other, signal.SIGKILL)  # the share's process dies: it is started again
+    until(
+        lambda: {p for i in ("demo-2", "demo-4") for p in readers()[i]} - {other} != set(),
+        "the share's new process reading",
+    )
+    send_raw(redis_client, {**BUY, "order_id": "share-again", "instances": ["demo-4"]})
+    assert wait_for_results(redis_client, 9)[-1].status is OrderStatus.FILLED
+    host.stop()
+    until(lambda: not alive(other) and all(not alive(p) for p in readers()["demo-2"]), "stopped")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def received(port: int) -> float:
