@@ -62,7 +62,7 @@ class SimBroker(Mt5Broker, HeldBroker):
             code, text = self._held.last_error()
             raise BrokerUnavailable(f"{self.name}: login failed ({code}, {text})")
         try:
-            await self.held.load(self.held.market.redis)
+            await self.held.load()
         except (AccountMissing, RedisError) as error:
             raise BrokerUnavailable(f"{self.name}: {error}") from error
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import redis
-from redis.asyncio import Redis
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5.records import TradeRequest
@@ -24,7 +23,7 @@ from brokers.sim.booking import Execution
 from brokers.sim.checks import Reject
 from brokers.sim.engine import Answer, TradeServer
 from brokers.sim.market import SimMarket
-from brokers.sim.store import AccountMissing, parse_book, queue_account, writes
+from brokers.sim.store import AccountMissing, parse_book, writes
 from brokers.sim.symbols import SymbolTable
 from brokers.sim.trading import execute
 from model.tick import Tick
@@ -74,14 +73,12 @@ class HeldServer(TradeServer):
             raise AccountMissing(f"simulated account {self.login} does not exist")
         self.connected = connected != b"0"
         if self.book is None or int(version) != self.version:
-            await self.load(self.market.redis)
+            await self.load()
 
-    async def load(self, client: Redis) -> None:
-        """The account as one consistent snapshot (one round trip, two if it holds symbols
-        whose quotes the market lacks)."""
-        pipe = client.pipeline(transaction=True)
-        queue_account(pipe, self.account)
-        replies = await pipe.execute()
+    async def load(self) -> None:
+        """The account as one consistent snapshot (read with the other accounts loading
+        now, and once more for quotes of symbols it holds that the market lacks)."""
+        replies = await self.market.read_account(self.account)
         book = parse_book(self.account, replies, self.symbols, self.market.ticks, self._ticket)
         held = {p.symbol for p in book.positions.values()} | {
             o.symbol for o in book.orders.values()

@@ -7,6 +7,7 @@ accounts ask (`queue` remembers what the pipeline already holds).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import redis
 from redis.asyncio import Redis
 
+from brokers.sim.store import AccountKeys, queue_account
 from model.keys import Keys
 from model.tick import LOOK_BACK, Tick, newest_tick
 
@@ -36,6 +38,8 @@ class SimMarket:
         self._left = 0
         self._round: object = None
         self._queued: set[str] = set()
+        self._loading: list[tuple[AccountKeys, asyncio.Future[list[Any]]]] = []
+        self._reading: asyncio.Task[None] | None = None
 
     async def close(self) -> None:
         """Close both clients (for a market its opener owns, not one shared by a worker)."""
@@ -72,6 +76,29 @@ class SimMarket:
                 tick = newest_tick(reply)
                 if tick is not None:
                     self.ticks[name] = tick
+
+    async def read_account(self, keys: AccountKeys) -> list[Any]:
+        """The replies of `queue_account` for one account; every account asking in the same
+        turn of the event loop (a batch loading a thousand) is read in one transaction."""
+        answer: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self._loading.append((keys, answer))
+        if self._reading is None or self._reading.done():
+            self._reading = asyncio.create_task(self._read_accounts())
+        return await answer
+
+    async def _read_accounts(self) -> None:
+        loading, self._loading = self._loading, []
+        pipe = self.redis.pipeline(transaction=True)
+        for keys, _ in loading:
+            queue_account(pipe, keys)
+        try:
+            replies = await pipe.execute()
+        except Exception as error:
+            for _, answer in loading:
+                answer.set_exception(error)
+            return
+        for n, (_, answer) in enumerate(loading):
+            answer.set_result(replies[3 * n : 3 * n + 3])
 
     async def fetch(self, symbols: Iterable[str]) -> None:
         """The newest ticks of `symbols` missing from the quotes (an account just loaded holds
