@@ -77,10 +77,9 @@ class LockHolder:
         assert self.process.stdout.readline() == b"held\n"
 
     def release(self) -> None:
-        if self.process.poll() is None:
-            assert self.process.stdin is not None
-            self.process.stdin.close()
-            self.process.wait()
+        """Close its pipes (its stdin ends, and so does it) and wait for it."""
+        with self.process:  # Popen's exit closes stdout and stdin, then waits
+            pass
 
 
 @pytest.fixture

@@ -55,7 +55,7 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
 def test_connect_waits_for_another_process_lock(tmp_path: Path) -> None:
     path = tmp_path / "eaflow.duckdb"
     connect(path).close()
-    holder = subprocess.Popen(
+    with subprocess.Popen(  # its exit closes the pipe and waits for the holder
         [
             sys.executable,
             "-c",
@@ -63,13 +63,10 @@ def test_connect_waits_for_another_process_lock(tmp_path: Path) -> None:
             "time.sleep(0.5); c.close()",
         ],
         stdout=subprocess.PIPE,
-    )
-    try:
+    ) as holder:
         assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
         with pytest.raises(duckdb.IOException, match="lock"):
             connect(path)
         con = connect(path, wait=30)
         assert con.execute("SELECT 42").fetchone() == (42,)
         con.close()
-    finally:
-        holder.wait()

@@ -169,6 +169,7 @@ async def test_a_sink_down_for_a_while_catches_up_in_order(
         assert lags == {"duckdb": 100, "clickhouse": 100}  # kept pending, nothing lost
         await run.app.stop()  # and the sinks are stopped for a while too
         ids += await run.app.send_many(run.rtrs, results[100:])
+        await run.app.redis.aclose()  # the connection this send opened after the stop
         holder.release()
         (tmp_path / "clickhouse").unlink()
 
