@@ -16,6 +16,7 @@ from tests.redis_server import RedisServer
 from tests.tools import MISSING, REQUIRE_TOOLS
 
 DATA = Path(__file__).parent / "data"
+REQUIRED = f"; {REQUIRE_TOOLS}=1 runs every test"
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +46,7 @@ def missing_tool(report: pytest.TestReport) -> str | None:
     """The reason of a skip for a missing program (or of the failure it became), else None."""
     longrepr = report.longrepr
     reason = str(longrepr[2] if isinstance(longrepr, tuple) else longrepr)
-    reason = reason.removeprefix("Skipped: ")
+    reason = reason.removeprefix("Skipped: ").removesuffix(REQUIRED)
     return reason if reason.startswith(MISSING) else None
 
 
@@ -57,7 +58,7 @@ def pytest_runtest_makereport() -> Generator[None, pytest.TestReport, pytest.Tes
         reason = missing_tool(report)
         if reason is not None:
             report.outcome = "failed"
-            report.longrepr = f"{reason}; {REQUIRE_TOOLS}=1 runs every test"
+            report.longrepr = reason + REQUIRED
     return report
 
 
@@ -65,7 +66,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """One line per missing program: how many tests it kept from running, how to install it."""
     reasons = Counter(
         reason
-        for outcome in ("skipped", "failed")
+        for outcome in ("skipped", "failed", "error")
         for report in terminalreporter.stats.get(outcome, [])
         if isinstance(report, pytest.TestReport) and (reason := missing_tool(report))
     )
