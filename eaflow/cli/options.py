@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -40,6 +41,16 @@ MetricsPortOption = Annotated[
         min=0,
         max=65535,
         help="Serve Prometheus metrics on this port (0: any free port).",
+    ),
+]
+
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="EAFLOW_DATA_DIR",
+        help="Where the DuckDB file and embedded databases live (default ./var).",
     ),
 ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -26,9 +27,12 @@ from eaflow.install.pipeline import Pipeline, build_pipeline
 from eaflow.install.workers import install
 from eaflow.passwords import redact_url
 from eaflow.runner import serve
+from processors.manager.children import Shards, WorkerProcess
+from processors.manager.config import ManagerConfig
 from processors.ticks.replay import ReplayConfig
 
-WORKERS = ("ticks", "orders", "rtss", "rtrs", "gateway")
+WORKERS = ("ticks", "orders", "rtss", "gateway")
+"""In this process; the result sinks (`rtrs`) run in a process of their own (decision 0012)."""
 
 
 def run(
@@ -44,7 +48,8 @@ def run(
     metrics_port: MetricsPortOption = None,
 ) -> None:
     """Run everything: embedded Redis (unless --redis), simulated accounts replaying real
-    ticks, router, executors. Ctrl-C stops it cleanly."""
+    ticks, router, executors, gateway; the result sinks in a second process. Ctrl-C stops
+    it cleanly."""
     settings = with_mt5(settings_from(redis, prefix, log_format), mt5).model_copy(
         update={"data_dir": data_dir}
     )
@@ -67,6 +72,12 @@ async def _run(pipeline: Pipeline, count: int) -> None:
         pipeline.registry, pipeline.redis_url, pipeline.settings.prefix, count
     )
     await install(pipeline, WORKERS)
+    sinks = sinks_process(pipeline)
+    pipeline.app.task(Shards([sinks], SUPERVISE).run, name="sinks-process")
+    pipeline.running.append(
+        f"sinks: rtrs → DuckDB and chDB in {pipeline.settings.data_dir} (eaflow worker rtrs, "
+        "its own process so database writes never hold up an order)"
+    )
     if pipeline.settings.metrics_port is not None:
         export_metrics(pipeline, pipeline.settings.metrics_port)
 
@@ -84,6 +95,29 @@ async def _run(pipeline: Pipeline, count: int) -> None:
         Console(stderr=True).print(table)
 
     await serve(pipeline, show)
+
+
+SUPERVISE = 0.5
+"""Seconds between looks at the sinks' process (restarted 3 s after it dies)."""
+
+
+def sinks_process(pipeline: Pipeline) -> WorkerProcess:
+    """`eaflow worker rtrs` on this pipeline's Redis, prefix, data directory and logs."""
+    s = pipeline.settings
+    command = [
+        sys.executable,
+        "-m",
+        "eaflow",
+        "worker",
+        "rtrs",
+        "--prefix",
+        s.prefix,
+        "--data-dir",
+        str(s.data_dir),
+        "--log-format",
+        s.log_format,
+    ]
+    return WorkerProcess("sinks", command, ManagerConfig(), pipeline.redis_url)
 
 
 def register(app: typer.Typer) -> None:

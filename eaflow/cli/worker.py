@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from eaflow.cli.options import (
+    DataDirOption,
     LogFormatOption,
     MetricsPortOption,
     Mt5Option,
@@ -25,7 +26,12 @@ from processors.ticks.replay import ReplayConfig
 
 
 def worker(
-    topics: Annotated[list[str], typer.Argument(help="rtss (router), orders (executors), ticks.")],
+    topics: Annotated[
+        list[str],
+        typer.Argument(
+            help="rtss (router), orders (executors), ticks, rtrs (sinks), gateway, or a plugin."
+        ),
+    ],
     redis: RedisOption = None,
     prefix: PrefixOption = "ea:",
     log_format: LogFormatOption = "console",
@@ -35,6 +41,7 @@ def worker(
     speed: Annotated[float, typer.Option(help="Tick replay speed (ticks worker).")] = 1.0,
     mt5: Mt5Option = None,
     metrics_port: MetricsPortOption = None,
+    data_dir: DataDirOption = None,
     spawn: Annotated[
         str | None,
         typer.Option(
@@ -57,7 +64,12 @@ def worker(
     settings = settings.model_copy(
         update={
             k: v
-            for k, v in (("metrics_port", metrics_port), ("spawn", spawn), ("processes", processes))
+            for k, v in (
+                ("metrics_port", metrics_port),
+                ("spawn", spawn),
+                ("processes", processes),
+                ("data_dir", data_dir),
+            )
             if v is not None
         }
     )

@@ -1,0 +1,99 @@
+"""`eaflow run`, the README's main job: embedded Redis, demo accounts on recorded ticks, the
+order path, the gateway, and the result sinks in a process of their own; Ctrl-C stops all."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+import orjson
+import redis
+
+from tests.redis_server import free_port
+
+STARTED = re.compile(r"unix://\S+redis\.socket")
+
+
+def test_run_trades_a_webhook_alert_and_records_it_then_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "eaflow", "run", "--data-dir", str(tmp_path / "var")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "EAFLOW_HTTP_PORT": str(port), "COLUMNS": "400"},
+    )
+    assert process.stdout is not None
+    output: list[str] = []
+    try:
+        url = None
+        deadline = time.monotonic() + 120
+        while "send a signal" not in "".join(output) and time.monotonic() < deadline:
+            line = process.stdout.readline()  # the table of what runs, printed once started
+            assert line or process.poll() is None, "".join(output)
+            output.append(line)
+            found = STARTED.search(line)
+            url = found.group(0) if found else url
+        assert url is not None, "".join(output)
+        assert "alert secret (source tradingview, printed once)" in "".join(output)
+        assert "its own process" in "".join(output)  # the sinks' line
+        client = redis.Redis.from_url(url)
+        secret = orjson.loads(client.hget("ea:sources", "tradingview") or b"{}")["secret"]
+        body = f"tradingview,buy,EURUSD,vol_lots=0.01,instances=demo-1,secret={secret}"
+        answer = None
+        while time.monotonic() < deadline:  # the gateway starts with the app
+            try:
+                answer = httpx.post(f"http://127.0.0.1:{port}/webhook/tradingview", content=body)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert answer is not None and answer.status_code == 200, (
+            body,
+            answer.text if answer else "",
+        )
+        signal_id = answer.json()["signal_id"]
+        result = None
+        while result is None and time.monotonic() < deadline:
+            entries: Any = client.xrange("ea:rtrs")
+            for _, fields in entries:
+                found_result = orjson.loads(fields[b"d"])
+                if found_result["signal_id"] == signal_id:
+                    result = found_result
+            time.sleep(0.1)
+        assert result is not None and result["status"] == "filled", result
+        rows: list[tuple[str, str]] = []
+        database = tmp_path / "var" / "eaflow.duckdb"
+        while not rows and time.monotonic() < deadline:  # written by the sinks' process
+            time.sleep(0.5)
+            rows = _rows(database, signal_id)
+        assert rows == [(result["order_id"], "filled")]
+        client.close()
+    finally:
+        process.send_signal(signal.SIGINT)  # Ctrl-C: the app, the sinks and Redis stop
+        rest, _ = process.communicate(timeout=60)
+        output.append(rest)
+    assert process.returncode == 0, "".join(output)
+    sinks = subprocess.run(["pgrep", "-f", f"worker rtrs.*{tmp_path}"], capture_output=True)
+    assert sinks.stdout == b""  # the sinks' process stopped with it
+
+
+def _rows(database: Path, signal_id: str) -> list[tuple[str, str]]:
+    """The results of `signal_id` in DuckDB (nothing while the file is locked or empty)."""
+    if not database.exists():
+        return []
+    try:
+        with duckdb.connect(str(database), read_only=True) as con:
+            found = con.execute(
+                "SELECT order_id, status FROM results WHERE signal_id = ?", [signal_id]
+            ).fetchall()
+    except duckdb.Error:
+        return []
+    return [(str(order_id), str(status)) for order_id, status in found]
