@@ -36,7 +36,12 @@ class TickFormatError(ValueError):
 
 
 def encode_tick(tick: Tick) -> bytes:
-    return orjson.dumps(tick._asdict())
+    """The entry's bytes (a dict written out: `Tick._asdict` costs twice as much)."""
+    time, bid, ask, last, volume, time_msc, flags, volume_real = tick
+    return orjson.dumps(
+        {"time": time, "bid": bid, "ask": ask, "last": last, "volume": volume,
+         "time_msc": time_msc, "flags": flags, "volume_real": volume_real}
+    )  # fmt: skip
 
 
 def decode_tick(raw: bytes | str) -> Tick:
