@@ -177,8 +177,18 @@ class App:
         return register
 
     def task(self, fn: TaskFunction, *, name: str | None = None) -> TaskFunction:
-        """Run `fn()` in the background from start to stop; usable as a decorator."""
-        self.tasks.append(Task(fn, name))
+        """Run `fn()` in the background from start to stop; usable as a decorator. If it
+        raises it is logged and restarted with backoff (`task_restart_initial` doubling up
+        to `task_restart_max`): a failed task never stays dead while the app runs."""
+        settings = self.settings
+        self.tasks.append(
+            Task(
+                fn,
+                name,
+                restart_initial=settings.task_restart_initial,
+                restart_max=settings.task_restart_max,
+            )
+        )
         return fn
 
     async def send(self, topic: Topic[T], value: T) -> str:

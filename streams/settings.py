@@ -57,6 +57,12 @@ class AppSettings(BaseModel):
     socket_timeout: float = Field(
         10.0, gt=0, description="Redis socket timeout, s; longer than block_ms."
     )
+    task_restart_initial: float = Field(
+        1.0, gt=0, description="Wait before restarting a task that failed, s (doubling)."
+    )
+    task_restart_max: float = Field(
+        30.0, gt=0, description="Cap of the task restart wait, s; a longer run resets it."
+    )
 
     @model_validator(mode="after")
     def _one_slot_on_a_cluster(self) -> Self:
@@ -75,4 +81,6 @@ class AppSettings(BaseModel):
             raise ValueError("retry_max: must be at least retry_initial")
         if self.reconnect_max < self.reconnect_initial:
             raise ValueError("reconnect_max: must be at least reconnect_initial")
+        if self.task_restart_max < self.task_restart_initial:
+            raise ValueError("task_restart_max: must be at least task_restart_initial")
         return self

@@ -62,11 +62,35 @@ class Timer:
 
 
 class Task:
-    """A long-running coroutine started with the app and cancelled when it stops."""
+    """A long-running coroutine started with the app and cancelled when it stops.
 
-    def __init__(self, fn: TaskFunction, name: str | None = None) -> None:
+    Supervised: if `fn` raises, the failure is logged with its traceback (`task.failed`,
+    error level, with the restart count and the wait) and `fn` is started again after
+    `restart_initial` seconds, doubling on each failure in a row up to `restart_max`; a run
+    that lasted longer than `restart_max` counts as healthy and resets the wait. A task is
+    never left dead while its app runs: one that returns normally is done (a replay that
+    does not loop), one that keeps failing is retried and logged at least every
+    `restart_max` seconds (docs/operations.md).
+    """
+
+    def __init__(
+        self,
+        fn: TaskFunction,
+        name: str | None = None,
+        *,
+        restart_initial: float = 1.0,
+        restart_max: float = 30.0,
+    ) -> None:
+        if not 0 < restart_initial <= restart_max:
+            raise ValueError(
+                f"restart_initial: must be positive and at most restart_max, got "
+                f"{restart_initial} and {restart_max}"
+            )
         self.fn = fn
         self._name = name or fn.__qualname__
+        self.restart_initial = restart_initial
+        self.restart_max = restart_max
+        self.restarts = 0  # failures so far, each followed by a restart
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -81,10 +105,29 @@ class Task:
         self._task = None
 
     async def _run(self) -> None:
-        try:
-            await self.fn()
-        except Exception as exc:
-            log.exception("task.failed", task=self.name, error=str(exc))
+        loop = asyncio.get_running_loop()
+        me = asyncio.current_task()
+        in_a_row = 0
+        while True:
+            started = loop.time()
+            try:
+                await self.fn()
+                return
+            except Exception as exc:
+                if me is not None and me.cancelling():
+                    raise asyncio.CancelledError from exc  # stopping: nothing to restart
+                in_a_row = 1 if loop.time() - started > self.restart_max else in_a_row + 1
+                wait = min(self.restart_initial * 2 ** (in_a_row - 1), self.restart_max)
+                self.restarts += 1
+                log.exception(
+                    "task.failed",
+                    task=self.name,
+                    error=f"{type(exc).__name__}: {exc}",
+                    restarts=self.restarts,
+                    restart_in=wait,
+                )
+            await asyncio.sleep(wait)
+            log.warning("task.restarted", task=self.name, restarts=self.restarts)
 
 
 async def cancel(task: asyncio.Task[None] | None) -> None:
