@@ -87,18 +87,21 @@ class SimMarket:
         return await answer
 
     async def _read_accounts(self) -> None:
-        loading, self._loading = self._loading, []
-        pipe = self.redis.pipeline(transaction=True)
-        for keys, _ in loading:
-            queue_account(pipe, keys)
-        try:
-            replies = await pipe.execute()
-        except Exception as error:
-            for _, answer in loading:
-                answer.set_exception(error)
-            return
-        for n, (_, answer) in enumerate(loading):
-            answer.set_result(replies[3 * n : 3 * n + 3])
+        """Until no account waits: one transaction for all that asked since the last one
+        (an account asking while a transaction is on its way waits for the next)."""
+        while self._loading:
+            loading, self._loading = self._loading, []
+            pipe = self.redis.pipeline(transaction=True)
+            for keys, _ in loading:
+                queue_account(pipe, keys)
+            try:
+                replies = await pipe.execute()
+            except Exception as error:
+                for _, answer in loading:
+                    answer.set_exception(error)
+                continue
+            for n, (_, answer) in enumerate(loading):
+                answer.set_result(replies[3 * n : 3 * n + 3])
 
     async def fetch(self, symbols: Iterable[str]) -> None:
         """The newest ticks of `symbols` missing from the quotes (an account just loaded holds

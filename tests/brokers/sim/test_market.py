@@ -72,3 +72,18 @@ async def test_accounts_loading_together_are_read_in_one_transaction(
     assert await calls(market.redis, "multi") == before + 1
     balances = [float(account[b"balance"]) for account, _, _ in replies]
     assert balances == [1_000 + login % 100 for login in logins]
+
+
+async def test_an_account_asking_while_a_read_is_on_its_way_is_read_next(
+    market: SimMarket, redis_client: redis.Redis
+) -> None:
+    """Regression: the second account waited forever (its request was queued after the
+    first read had taken its list, and nothing read it)."""
+    server = SimServer(redis_client, prefix=PREFIX)
+    server.open_account(9_000_101, balance=1_000)
+    server.open_account(9_000_102, balance=2_000)
+    first = asyncio.ensure_future(market.read_account(AccountKeys(PREFIX, 9_000_101)))
+    await asyncio.sleep(0)  # the first read is on its way
+    second = await asyncio.wait_for(market.read_account(AccountKeys(PREFIX, 9_000_102)), 10)
+    assert float(second[0][b"balance"]) == 2_000
+    assert float((await first)[0][b"balance"]) == 1_000
