@@ -14,6 +14,8 @@ ENV = {
     "allow": "EAFLOW_GATEWAY_ALLOW",
     "trusted_proxies": "EAFLOW_GATEWAY_TRUSTED_PROXIES",
     "body_limit": "EAFLOW_GATEWAY_BODY_LIMIT",
+    "live_max": "EAFLOW_GATEWAY_LIVE_MAX",
+    "live_per_client": "EAFLOW_GATEWAY_LIVE_PER_CLIENT",
 }
 
 
@@ -28,6 +30,8 @@ class GatewayConfig(Message):
     signature_header: where other senders put `sha256=<hex HMAC of the body>`.
     results_shown: how far back in `rtrs` the chart looks for results and markers.
     symbols_ttl: seconds the list of chart symbols is kept before it is read again.
+    live_max, live_per_client: open `/api/live` streams per process (more: 503) and per
+      client address (more: 429); every stream of a process shares one Redis reader.
     """
 
     host: str = "127.0.0.1"
@@ -41,6 +45,8 @@ class GatewayConfig(Message):
     security_maxlen: Annotated[int, Field(ge=100)] = 100_000
     results_shown: Annotated[int, Field(ge=1, le=10_000)] = 500
     symbols_ttl: Annotated[float, Field(ge=0)] = 5.0
+    live_max: Annotated[int, Field(ge=1, le=100_000)] = 1000
+    live_per_client: Annotated[int, Field(ge=1, le=10_000)] = 8
 
     @field_validator("allow")
     @classmethod
@@ -75,7 +81,9 @@ class GatewayConfig(Message):
             raw = os.environ.get(env)
             if raw is not None:
                 values[name] = (
-                    tuple(p for p in raw.split(",") if p.strip()) if name != "body_limit" else raw
+                    tuple(p for p in raw.split(",") if p.strip())
+                    if name in ("allow", "trusted_proxies")
+                    else raw
                 )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(values)

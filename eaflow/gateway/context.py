@@ -1,4 +1,5 @@
-"""What every gateway route needs: Redis, the key names, sources, registry and limits."""
+"""What every gateway route needs: Redis, the key names, sources, registry, limits and the
+live feed's reader."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from redis.asyncio import Redis
 
 from eaflow.gateway.config import GatewayConfig
 from eaflow.gateway.events import SecurityLog
+from eaflow.gateway.livehub import LiveHub
 from eaflow.gateway.ratelimit import RateLimiter
 from eaflow.gateway.sources import SourceStore
 from model.topics import Topics
@@ -33,6 +35,12 @@ class Gateway:
         self.registry = InstanceRegistry(self.redis, self.prefix)
         self.security = SecurityLog(self.redis, self.keys.security, self.config.security_maxlen)
         self.limiter = RateLimiter(self.redis, self.prefix)
+        self.live = LiveHub(  # every /api/live stream of this process: one Redis reader
+            self.redis,
+            self.keys,
+            max_streams=self.config.live_max,
+            per_client=self.config.live_per_client,
+        )
 
 
 async def gateway(request: Request) -> Gateway:

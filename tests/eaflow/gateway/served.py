@@ -96,6 +96,7 @@ def serving(
         try:
             await task
         finally:
+            await app.state.gateway.live.close()
             await client.aclose()
             await streams.redis.aclose()
 
