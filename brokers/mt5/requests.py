@@ -85,9 +85,10 @@ def _side_matches(is_buy: bool, side: Side | None) -> bool:
 
 
 def _ours(order: Order, ticket: int, magic: int) -> bool:
-    """An exit naming a ticket acts on it; one without acts only on this instance's trades
-    (its magic number), never on manual trades or other EAs' positions."""
-    return ticket == order.ticket if order.ticket is not None else magic == order.magic
+    """Exits act only on this instance's trades (its magic number), never on manual trades
+    or other EAs' positions, even when they name a ticket; one naming a ticket acts on that
+    trade alone."""
+    return magic == order.magic and (order.ticket is None or ticket == order.ticket)
 
 
 def matching_positions(order: Order, positions: Iterable[TradePosition]) -> list[TradePosition]:

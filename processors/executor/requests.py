@@ -12,6 +12,9 @@ from model.tick import Tick
 from processors.executor.limits import AccountLimits
 from processors.rules import Refusal
 
+POSITION_ACTIONS = frozenset({Action.CLOSE, Action.SLTP, Action.CLOSE_ALL})
+PENDING_ACTIONS = frozenset({Action.MODIFY, Action.CANCEL, Action.CLOSE_ALL})
+
 
 def plan_requests(
     order: Order, terminal: Terminal, config: TradingConfig, limits: AccountLimits | None = None
@@ -20,14 +23,10 @@ def plan_requests(
     order is far from all of them (see limits.py)."""
     if order.action is Action.OPEN:
         return [_open(order, terminal, config, limits)]
-    if order.action in (Action.CLOSE, Action.SLTP, Action.CLOSE_ALL):
-        positions = build.matching_positions(order, terminal.positions_get(order.symbol))
-    else:
-        positions = []
-    if order.action in (Action.MODIFY, Action.CANCEL, Action.CLOSE_ALL):
-        pending = build.matching_orders(order, terminal.orders_get(order.symbol))
-    else:
-        pending = []
+    held = terminal.positions_get(order.symbol) if order.action in POSITION_ACTIONS else ()
+    resting = terminal.orders_get(order.symbol) if order.action in PENDING_ACTIONS else ()
+    positions = build.matching_positions(order, held)
+    pending = build.matching_orders(order, resting)
     requests: list[TradeRequest] = []
     if order.action is Action.CLOSE_ALL:  # opposite positions close by each other first
         pairs, positions = build.close_by_plan(positions)
@@ -43,6 +42,14 @@ def plan_requests(
     if order.action in (Action.CANCEL, Action.CLOSE_ALL):
         requests += [build.remove_request(order, o) for o in pending]
     if not requests:
+        foreign = {p.ticket for p in held if p.magic != order.magic}
+        foreign |= {o.ticket for o in resting if o.magic != order.magic}
+        if order.ticket in foreign:
+            raise Refusal(
+                "ticket",
+                f"{order.ticket} is not a trade of this instance (magic {order.magic}): exits "
+                "never touch manual trades or other EAs' positions",
+            )
         what = "pending order" if order.action in (Action.MODIFY, Action.CANCEL) else "position"
         scope = f"ticket {order.ticket}" if order.ticket else (order.symbol or "this instance")
         raise Refusal("ticket", f"no open {what} matches {scope}")

@@ -121,4 +121,4 @@ def test_exits_filter_by_ticket_side_and_magic() -> None:
         p.ticket for p in matching_positions(order(action=Action.CLOSE, ticket=2), positions)
     ] == [2]
     named = matching_positions(order(action=Action.CLOSE, ticket=3), positions)
-    assert [p.ticket for p in named] == [3]  # a named ticket is closed whoever opened it
+    assert named == []  # a named ticket too must be this instance's (its magic)
