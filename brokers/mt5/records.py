@@ -276,6 +276,15 @@ class TradeOrder(NamedTuple):
     external_id: str
 
 
+class BookInfo(NamedTuple):
+    """`market_book_get()` item: one Depth of Market entry (`type` is a BOOK_TYPE_*)."""
+
+    type: int
+    price: float
+    volume: int
+    volume_dbl: float
+
+
 class TradeDeal(NamedTuple):
     """`history_deals_get()` item: one execution (or a balance operation, type 2)."""
 

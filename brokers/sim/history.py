@@ -2,8 +2,9 @@
 
 Both live in sorted sets scored by milliseconds (a deal's `time_msc`, an order's
 `time_done_msc`), so a date range is one ZRANGEBYSCORE; a ticket or position lookup scans
-the account's history. `group` filters symbols with MT5's mask syntax: `"*USD*,!EUR*"`
-selects symbols containing USD except those starting with EUR.
+the account's history. As in MT5, `ticket` selects an order: the order itself among finished
+orders, the deals it made (their DEAL_ORDER) among deals. `group` filters symbols with MT5's
+mask syntax: `"*USD*,!EUR*"` selects symbols containing USD except those starting with EUR.
 """
 
 from __future__ import annotations
@@ -60,12 +61,13 @@ def deals(
     ticket: int | None = None,
     position: int | None = None,
 ) -> tuple[TradeDeal, ...]:
-    """Deals in the range (or all) matching `ticket`, `position` (its position_id) and `group`."""
+    """Deals in the range (or all) of order `ticket` (DEAL_ORDER), of `position` (its
+    position_id) and of `group`'s symbols."""
     found = (TradeDeal(*row) for row in _rows(client, key, date_from, date_to))
     return tuple(
         d
         for d in found
-        if (ticket is None or d.ticket == ticket)
+        if (ticket is None or d.order == ticket)
         and (position is None or d.position_id == position)
         and (not d.symbol or in_group(d.symbol, group))
     )

@@ -213,7 +213,7 @@ def test_every_mt5_function_answers_through_mt5linux_as_the_terminal_it_serves(
     limit = {**request, "action": mt5.TRADE_ACTION_PENDING, "type": mt5.ORDER_TYPE_BUY_LIMIT}
     placed = terminal.order_send({**limit, "price": 1.3, "type_filling": mt5.ORDER_FILLING_RETURN})
     assert placed is not None and placed.retcode == mt5.TRADE_RETCODE_PLACED
-    now, hour = datetime.now(UTC), timedelta(hours=1)
+    now, hour, day = datetime.now(UTC), timedelta(hours=1), timedelta(days=1)
     calls: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
         "initialize": ((), {"login": LOGIN, "server": "eaflow-sim"}),
         "login": ((LOGIN,), {"server": "eaflow-sim"}),
@@ -221,10 +221,17 @@ def test_every_mt5_function_answers_through_mt5linux_as_the_terminal_it_serves(
         "version": ((), {}),
         "account_info": ((), {}),
         "terminal_info": ((), {}),
+        "symbols_total": ((), {}),
         "symbols_get": ((), {"group": "*USD*,!XAU*"}),
         "symbol_info": (("EURUSD",), {}),
         "symbol_info_tick": (("EURUSD",), {}),
         "symbol_select": (("USDJPY", True), {}),
+        "market_book_add": (("EURUSD",), {}),
+        "market_book_get": (("EURUSD",), {}),
+        "market_book_release": (("EURUSD",), {}),
+        "copy_rates_from": (("EURUSD", mt5.TIMEFRAME_M1, now + hour, 10), {}),
+        "copy_rates_from_pos": (("EURUSD", mt5.TIMEFRAME_H1, 0, 10), {}),
+        "copy_rates_range": (("EURUSD", mt5.TIMEFRAME_D1, now - 2 * day, now + hour), {}),
         "order_calc_margin": ((mt5.ORDER_TYPE_BUY, "EURUSD", 0.1, 1.38755), {}),
         "order_calc_profit": ((mt5.ORDER_TYPE_SELL, "EURUSD", 0.1, 1.38742, 1.3), {}),
         "order_check": ((request,), {}),
@@ -233,9 +240,12 @@ def test_every_mt5_function_answers_through_mt5linux_as_the_terminal_it_serves(
         "positions_get": ((), {"symbol": "EURUSD"}),
         "orders_total": ((), {}),
         "orders_get": ((), {"ticket": placed.order}),
+        "history_orders_total": ((now - hour, now + hour), {}),
         "history_orders_get": ((now - hour, now + hour), {}),
+        "history_deals_total": ((now - hour, now + hour), {}),
         "history_deals_get": ((), {"position": bought.order}),
         "copy_ticks_from": (("EURUSD", now - hour, 10, mt5.COPY_TICKS_ALL), {}),
+        "copy_ticks_range": (("EURUSD", now - hour, now + hour, mt5.COPY_TICKS_INFO), {}),
         "shutdown": ((), {}),
     }
     functions = {n for n, f in vars(MT5Api).items() if inspect.isfunction(f) and n[0] != "_"}

@@ -39,7 +39,7 @@ def test_deals_add_to_one_position_at_the_average_price(
     assert position.volume == 0.4
     # (1.39473 x 0.1 + 1.39496 x 0.3) / 0.4 = 1.3949025, rounded to 5 digits
     assert position.price_open == 1.3949
-    deal = (netting.history_deals_get(ticket=second.deal) or ())[0]
+    deal = (netting.history_deals_get(ticket=second.order) or ())[0]
     assert (deal.entry, deal.position_id) == (netting.DEAL_ENTRY_IN, first.order)
     assert account(netting).margin_mode == netting.ACCOUNT_MARGIN_MODE_RETAIL_NETTING
 
@@ -64,7 +64,7 @@ def test_an_opposite_deal_reduces_then_reverses(
         0.3,
         1.39485,
     )
-    deal = (netting.history_deals_get(ticket=reversed_.deal) or ())[0]
+    deal = (netting.history_deals_get(ticket=reversed_.order) or ())[0]
     # the INOUT deal carries the whole 0.5 and the profit of the 0.2 it closed
     assert (deal.entry, deal.volume, deal.profit) == (netting.DEAL_ENTRY_INOUT, 0.5, 2.4)
     # 0.1 x 12 points + 0.2 x 12 points = 1.20 + 2.40

@@ -47,9 +47,9 @@ def test_initialize_needs_an_opened_account(server: SimServer, redis_client: red
     assert mt5.last_error() == (-6, "Authorization failed")
     server.open_account(LOGIN)
     assert mt5.initialize(login=LOGIN, server="some-broker-live") is False
-    assert mt5.initialize() is False and mt5.last_error()[0] == -2
+    assert mt5.initialize() is False and mt5.last_error()[0] == -6  # never logged in
     assert mt5.initialize(login=LOGIN, server="eaflow-sim") is True
-    assert mt5.version() == (500, 5000, "eaflow simulator")
+    assert mt5.version() == (500, 5000, "15 Jan 2026")
     assert mt5.login(LOGIN + 1) is False
     assert mt5.account_info() is None  # a failed login leaves no session
 

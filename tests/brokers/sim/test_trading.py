@@ -57,8 +57,10 @@ def test_a_deal_and_its_order_are_kept_in_the_history(
     quote(redis_client, "EURUSD", EURUSD_OPEN)
     sent = mt5.order_send(buy(mt5, "EURUSD", 0.1, magic=7, comment="c" * 40))
     assert sent is not None
-    (deal,) = mt5.history_deals_get(ticket=sent.deal) or ()
-    assert (deal.order, deal.position_id, deal.entry, deal.type) == (sent.order, sent.order, 0, 0)
+    # MT5's `ticket` filter names the order: its deals (DEAL_ORDER), not a deal ticket
+    (deal,) = mt5.history_deals_get(ticket=sent.order) or ()
+    assert (deal.ticket, deal.position_id, deal.entry, deal.type) == (sent.deal, sent.order, 0, 0)
+    assert mt5.history_deals_get(ticket=sent.deal) == ()  # a deal ticket is no order's
     assert (deal.magic, deal.comment, deal.reason) == (7, "c" * 31, mt5.DEAL_REASON_EXPERT)
     (order,) = mt5.history_orders_get(ticket=sent.order) or ()
     assert (order.state, order.position_id, order.volume_initial) == (
@@ -79,7 +81,8 @@ def test_closing_a_position_books_the_profit_into_the_balance(
     assert closed is not None and closed.retcode == 10009
     assert closed.price == 1.39485
     # (1.39485 - 1.39473) x 100,000 = 12.00 USD
-    (deal,) = mt5.history_deals_get(ticket=closed.deal) or ()
+    (deal,) = mt5.history_deals_get(ticket=closed.order) or ()
+    assert deal.ticket == closed.deal
     assert (deal.entry, deal.profit, deal.position_id) == (mt5.DEAL_ENTRY_OUT, 12.0, opened.order)
     assert mt5.positions_get() == ()
     account = mt5.account_info()
