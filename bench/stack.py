@@ -296,7 +296,8 @@ class Results:
                 self.freed.set()
 
     def add(self, now: float, result: dict[str, Any]) -> None:
-        order_id, status = result["order_id"], result["status"]
+        # a webhook source's ids come back scoped to it (`tradingview/web-1`): the sent id
+        order_id, status = result["order_id"].rpartition("/")[2], result["status"]
         self.arrived[order_id] = (now, status)
         signal_id = result.get("signal_id") or ""
         if signal_id in self.watch or (

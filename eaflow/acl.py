@@ -71,8 +71,8 @@ FAILS = ("+hget", "+hmget", "+hgetall", "+hincrby", "+hset", "+hdel", "+type")
 K = NAMES
 ANY = "*"
 # The registry and configuration (written by the admin CLI): instances, their status, the
-# kill switch, config versions.
-CONFIG = (K.instances, K.key("instances:*"), K.trading_state, K.key("config:*"))
+# kill switch, config versions; and the alerts' eaoff/eaon switches (written by the router).
+CONFIG = (K.instances, K.key("instances:*"), K.trading_state, K.key("config:*"), K.switch(ANY))
 # Where `eaflow replay` re-runs signals: throwaway prefixes beside the deployment's.
 REPLAY_SANDBOXES = f"{SANDBOX_ROOT}*"
 # Order records (effectively-once), reconciliation, states, symbol specs, and the instance
@@ -112,6 +112,8 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
         Grant(APPEND, (K.orders(ANY), K.rtrs, K.security)),
         # Its rejections' records: created, never overwritten (the commit's ONCE guard).
         Grant(("+hsetnx", "+type"), (K.order_records(ANY),)),
+        # An eaoff/eaon alert's switch: its own key, never the registry (the operator's).
+        Grant(("+set",), (K.switch(ANY),), "W"),
         Grant(READ, (*CONFIG, K.symbols(ANY), K.state(ANY), K.ticks(ANY)), "R"),
     ),
     Role.EXECUTOR: (

@@ -6,11 +6,11 @@ import re
 from datetime import time
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
-from model.base import Message
+from model.base import EpochSeconds, Message
 from model.enums import SizingMode
 
 SESSION = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$")
@@ -43,6 +43,8 @@ class SymbolConfig(Message):
     max_spread: Annotated[int, Field(ge=0)] | None = None
     pyramiding: Annotated[int, Field(ge=1)] | None = None
     trailing_stop: TrailingStop | None = None
+    max_volume: Annotated[Decimal, Field(gt=0)] | None = None
+    max_risk_percent: Annotated[Decimal, Field(gt=0, le=100)] | None = None
 
 
 class TradingConfig(Message):
@@ -65,6 +67,8 @@ class TradingConfig(Message):
     max_spread: Annotated[int, Field(ge=0)] | None = None  # points
     pyramiding: Annotated[int, Field(ge=1)] | None = None  # positions per symbol and direction
     order_rate_limit: Annotated[int, Field(ge=1)] | None = None  # orders per minute
+    max_volume: Annotated[Decimal, Field(gt=0)] | None = None  # lots per order
+    max_risk_percent: Annotated[Decimal, Field(gt=0, le=100)] | None = None  # % of balance
     allowed_sources: tuple[Annotated[str, Field(min_length=1, max_length=64)], ...] = ()
     allowed_sessions: tuple[str, ...] = ()  # "HH:MM-HH:MM" in UTC; empty: always
     trading_state: TradingState = TradingState.ACTIVE
@@ -107,6 +111,20 @@ def _within(session: str, at: time) -> bool:
     if start < end:
         return start <= at < end
     return at >= start or at < end  # over midnight, e.g. 22:00-06:00
+
+
+class AlertSwitch(Message):
+    """An alert's `eaoff`/`eaon` on one instance (`Keys.switch`), kept apart from the
+    operator's `trading_state` (the configuration): an alert's switch never lifts an
+    operator's halt, and the configuration never hides an alert's `eaoff`. The instance
+    trades only while both allow it.
+    """
+
+    state: Literal[TradingState.ACTIVE, TradingState.HALTED]
+    source: str
+    signal_id: str
+    order_id: str
+    at: EpochSeconds
 
 
 class InstanceSpec(Message):

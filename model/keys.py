@@ -98,6 +98,12 @@ class Keys:
         """The global kill switch: active, reducing or halted."""
         return f"{self.prefix}trading_state"
 
+    def switch(self, instance: str) -> str:
+        """An alert's eaoff/eaon of one instance (AlertSwitch JSON), written by the router;
+        apart from the operator's trading_state in `instances`, which only the
+        configuration changes."""
+        return f"{self.prefix}switch:{instance}"
+
     @property
     def config_version(self) -> str:
         """The configuration version last published."""

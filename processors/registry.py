@@ -12,18 +12,24 @@ from redis.asyncio import Redis
 
 from brokers.mt5.records import SymbolInfo
 from model import InstanceSpec, TradingState, new_id, refusal_of
+from model.config import AlertSwitch
 from model.keys import Keys
 from streams.reader import text
 from streams.types import Command
 
 log = structlog.get_logger(__name__)
 
+UNREADABLE_SWITCH = AlertSwitch(
+    state=TradingState.HALTED, source="?", signal_id="?", order_id="?", at=0
+)
+"""What an alert switch that does not validate counts as: halted."""
+
 
 class InstanceRegistry:
     """Reads and writes the registry's keys (`model.keys.Keys`): `instances` (id → spec),
     `symbols:{id}` (name → SymbolInfo), `trading_state` (the global kill switch),
     `instances:rev` and `symbols:@rev` (a new token on every write, so readers skip unchanged
-    data), `config:version` and `config:applied`."""
+    data), `config:version` and `config:applied`, and the alerts' switches `switch:{id}`."""
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
@@ -33,6 +39,7 @@ class InstanceRegistry:
         self._specs: dict[str, InstanceSpec] = {}
         self._rev: bytes | str | None = None
         self._refused_state: bytes | str | None = None
+        self._refused_switches: dict[str, bytes | str] = {}  # instance → its refused value
 
     async def put(self, *specs: InstanceSpec) -> None:
         if specs:
@@ -43,7 +50,7 @@ class InstanceRegistry:
 
     def writes(self, *specs: InstanceSpec) -> list[Command]:
         """The commands that publish `specs`, for a caller committing them with other writes
-        in one transaction (the router's eaoff/eaon)."""
+        in one transaction."""
         mapping = [part for s in specs for part in (s.instance_id, s.model_dump_json())]
         return [("HSET", self.keys.instances, *mapping), ("SET", self.keys.instances_rev, new_id())]
 
@@ -98,19 +105,47 @@ class InstanceRegistry:
                 self._refused_state = raw
                 rule = f"must be one of {', '.join(s.value for s in TradingState)}: halted"
                 log.error(
-                    "trading_state_refused", key=self.keys.trading_state, value=text, rule=rule
+                    "trading_state_refused", key=self.keys.trading_state, value=value, rule=rule
                 )
             return TradingState.HALTED
 
     async def set_global_state(self, state: TradingState) -> None:
         await self.redis.set(self.keys.trading_state, state.value)
 
-    async def set_instance_state(self, instance_id: str, state: TradingState) -> None:
-        spec = await self.get(instance_id)
-        if spec is None:
-            raise KeyError(instance_id)
-        config = spec.config.model_copy(update={"trading_state": state})
-        await self.put(spec.model_copy(update={"config": config}))
+    def switch_writes(self, instance_id: str, switch: AlertSwitch) -> list[Command]:
+        """The commands that record an alert's eaoff/eaon (the router commits them with its
+        result); the operator's `trading_state` in the instance's spec is left alone."""
+        return [("SET", self.keys.switch(instance_id), switch.model_dump_json())]
+
+    async def set_switch(self, instance_id: str, switch: AlertSwitch) -> None:
+        await self.redis.set(self.keys.switch(instance_id), switch.model_dump_json())
+
+    def switch_of(self, instance_id: str, raw: bytes | str | None) -> AlertSwitch | None:
+        """The alert switch read from `switch:{id}` (None: no alert switched it). One that
+        does not validate halts the instance (fail closed) and is logged once per value."""
+        if raw is None:
+            return None
+        try:
+            return AlertSwitch.model_validate_json(raw)
+        except ValidationError as error:
+            if self._refused_switches.get(instance_id) != raw:
+                self._refused_switches[instance_id] = raw
+                field, rule = refusal_of(error)
+                log.error(
+                    "alert_switch_refused",
+                    key=self.keys.switch(instance_id),
+                    field=field,
+                    rule=f"{rule}: halted",
+                )
+            return UNREADABLE_SWITCH
+
+    async def switches(self, instance_ids: list[str]) -> dict[str, AlertSwitch]:
+        """The alert switches of `instance_ids` that some alert set, in one MGET."""
+        if not instance_ids:
+            return {}
+        raw = await self.redis.mget([self.keys.switch(i) for i in instance_ids])
+        found = {i: self.switch_of(i, r) for i, r in zip(instance_ids, raw, strict=True)}
+        return {i: s for i, s in found.items() if s is not None}
 
     async def publish_symbols(self, instance_id: str, infos: list[SymbolInfo]) -> None:
         """The executor publishes its broker's symbol specs for the router to validate with."""

@@ -51,6 +51,7 @@ def _view(view: ScopeView) -> dict[str, Any]:
         "document": view.document,
         "config": view.config.model_dump(mode="json"),
         "applied": view.applied.get(view.scope),
+        "switch": None if view.switch is None else view.switch.model_dump(mode="json"),
     }
 
 

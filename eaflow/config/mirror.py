@@ -1,22 +1,25 @@
 """The configuration in Redis: publish a version, back it up, restore it into an empty Redis.
 
-Instances read only Redis (`processors.registry.InstanceRegistry` keys). A trading state
-switched at run time (an `eaoff` alert) lives in Redis; publishing another change keeps
-it, and only a change that sets `trading_state` itself overrides it.
+Instances read only Redis (`processors.registry.InstanceRegistry` keys). Each instance's
+`trading_state` is the operator's, from the store: published as it is there, so Redis never
+says otherwise than the configuration and its history. An `eaoff`/`eaon` alert switches
+its own key (`switch:{instance}`), which publishing leaves alone. The global kill switch
+(`trading_state`) may be set in Redis directly in an emergency: publishing keeps it unless
+the change sets the global `trading_state` itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
 
-from pydantic import ValidationError
 from redis.exceptions import WatchError
 from redis.typing import EncodableT, FieldT
 
 from eaflow.config.scopes import GLOBAL, Document, effective
 from eaflow.config.store import Backup, ConfigSnapshot
 from model import InstanceSpec, TradingState, new_id
+from model.config import AlertSwitch
+from model.keys import Keys
 from processors.registry import InstanceRegistry
 from streams.reader import text
 
@@ -44,17 +47,15 @@ def global_state(snapshot: ConfigSnapshot) -> TradingState:
 async def publish(
     registry: InstanceRegistry, snapshot: ConfigSnapshot, states_from: Collection[str] = ()
 ) -> dict[str, InstanceSpec]:
-    """Write the snapshot's specs and version in one transaction; trading states come from
-    the snapshot only for scopes in `states_from` (and for instances new to Redis)."""
+    """Write the snapshot's specs and version in one transaction; the global kill switch
+    comes from the snapshot only when `states_from` holds GLOBAL (or Redis has none)."""
     specs = specs_of(snapshot)
     redis = registry.redis
     async with redis.pipeline(transaction=True) as pipe:
         while True:
             try:
-                await pipe.watch(registry.keys.instances, registry.keys.trading_state)
-                current = await pipe.hgetall(registry.keys.instances)
+                await pipe.watch(registry.keys.trading_state)
                 has_state = await pipe.exists(registry.keys.trading_state)
-                specs = {i: _keep_state(s, current, states_from) for i, s in specs.items()}
                 pipe.multi()  # type: ignore[no-untyped-call]
                 if specs:
                     mapping: dict[FieldT, EncodableT] = {
@@ -71,21 +72,6 @@ async def publish(
                 continue
 
 
-def _keep_state(
-    spec: InstanceSpec, current: dict[Any, Any], states_from: Collection[str]
-) -> InstanceSpec:
-    raw = current.get(spec.instance_id.encode(), current.get(spec.instance_id))
-    if raw is None or spec.instance_id in states_from:
-        return spec
-    try:
-        running = InstanceSpec.model_validate_json(raw).config.trading_state
-    except ValidationError:
-        return spec
-    return spec.model_copy(
-        update={"config": spec.config.model_copy(update={"trading_state": running})}
-    )
-
-
 def adoption(spec: InstanceSpec, defaults: Document) -> tuple[Document, Document]:
     """An instance found only in Redis as (definition, overrides): its overrides are the
     fields where its configuration differs from what the global scope gives it."""
@@ -97,23 +83,40 @@ def adoption(spec: InstanceSpec, defaults: Document) -> tuple[Document, Document
 
 
 Entry = tuple[str, str | None, str]
+SWITCH = Keys("").switch("")
+"""The name of an alert switch's key before its instance id (`switch:`)."""
 
 
 async def backup_entries(registry: InstanceRegistry) -> tuple[int, list[Entry]]:
-    """The configuration keys of Redis as (key, field, value) rows, and their version."""
+    """The configuration keys of Redis as (key, field, value) rows, and their version: the
+    specs, the global kill switch, the version and the instances' alert switches."""
     redis = registry.redis
-    pipe = redis.pipeline(transaction=True)
-    pipe.hgetall(registry.keys.instances)
-    pipe.get(registry.keys.trading_state)
-    pipe.get(registry.keys.config_version)
-    specs, state, version = await pipe.execute()
+    keys = registry.keys
+    async with redis.pipeline(transaction=True) as pipe:
+        while True:
+            try:
+                await pipe.watch(keys.instances)
+                ids = [text(i) for i in await pipe.hkeys(keys.instances)]
+                pipe.multi()  # type: ignore[no-untyped-call]
+                pipe.hgetall(keys.instances)
+                pipe.get(keys.trading_state)
+                pipe.get(keys.config_version)
+                for instance in ids:
+                    pipe.get(keys.switch(instance))
+                specs, state, version, *switches = await pipe.execute()
+                break
+            except WatchError:
+                continue
     entries: list[Entry] = [
-        (registry.keys.instances, text(field), text(value)) for field, value in specs.items()
+        (keys.instances, text(field), text(value)) for field, value in specs.items()
     ]
     if state is not None:
-        entries.append((registry.keys.trading_state, None, text(state)))
+        entries.append((keys.trading_state, None, text(state)))
     if version is not None:
-        entries.append((registry.keys.config_version, None, text(version)))
+        entries.append((keys.config_version, None, text(version)))
+    for instance, switch in zip(ids, switches, strict=True):
+        if switch is not None:
+            entries.append((keys.switch(instance), None, text(switch)))
     return int(version or 0), entries
 
 
@@ -136,7 +139,10 @@ async def restore(registry: InstanceRegistry, backup: Backup) -> int:
     specs: dict[FieldT, EncodableT] = {}
     for key, field, value in backup.entries:
         target = next((k for suffix, k in roots.items() if key.endswith(suffix)), None)
-        if target == registry.keys.instances and field is not None:
+        if field is None and value.startswith("{"):  # an alert switch (the others: text)
+            AlertSwitch.model_validate_json(value)  # refuse a backup that no longer loads
+            pipe.set(registry.keys.switch(key.rpartition(SWITCH)[2]), value)
+        elif target == registry.keys.instances and field is not None:
             InstanceSpec.model_validate_json(value)  # refuse a backup that no longer loads
             specs[field] = value
         elif target is not None:

@@ -28,6 +28,7 @@ from eaflow.config.scopes import (
 )
 from eaflow.config.store import Change, ConfigSnapshot, ConfigStore, VersionConflict
 from model import InstanceSpec, TradingConfig
+from model.config import AlertSwitch
 from processors.registry import InstanceRegistry
 from streams.reader import text
 
@@ -54,6 +55,7 @@ class ScopeView:
     config: TradingConfig
     version: int
     applied: dict[str, int] = field(default_factory=dict)  # instance → version it applies
+    switch: AlertSwitch | None = None  # an instance's last eaoff/eaon alert, if any
 
 
 class ConfigService:
@@ -74,7 +76,19 @@ class ConfigService:
             config = validate(document)
         else:
             config = effective(snapshot.scope(GLOBAL), document)
-        return ScopeView(scope, document, config, snapshot.version, await self.applied())
+        switch = None if scope == GLOBAL else await self.switch(scope)
+        return ScopeView(scope, document, config, snapshot.version, await self.applied(), switch)
+
+    async def switch(self, instance_id: str) -> AlertSwitch | None:
+        """The instance's alert switch (its last eaoff/eaon), apart from its configured
+        `trading_state`; None without one or without Redis."""
+        if self.registry is None:
+            return None
+        try:
+            raw = await self.registry.redis.get(self.registry.keys.switch(instance_id))
+        except (RedisError, OSError):
+            return None
+        return self.registry.switch_of(instance_id, raw)
 
     async def set(
         self, scope: str, values: Mapping[str, Any], actor: str, note: str = ""

@@ -4,11 +4,16 @@ The router's own results (a rejection, an eaoff/eaon switch) are guarded by the 
 record (`orec:{instance}`, the executor's effectively-once record, `Outbox.once`): a signal
 sent again, or an entry handled by two routers, gets no second result, and an order the
 executor already holds is never answered by a rejection of its copy. An order routed after
-its signal was rejected finds the record terminal and is skipped by the executor.
+its signal was rejected finds the record terminal and is skipped by the executor. Order ids
+are scoped to their source (`plan.order_id_of`), so one source's id never meets another's.
+
+An eaoff/eaon alert writes the instance's alert switch (`switch:{instance}`), never the
+operator's `trading_state` in the instance's spec: an alert cannot lift an operator's halt.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from decimal import Decimal
 from typing import Any
@@ -30,11 +35,18 @@ from model import (
     new_id,
     refusal_of,
 )
+from model.config import AlertSwitch
 from model.tick import Tick
 from model.topics import Topics
 from processors.metrics import SIGNALS_RECEIVED, SIGNALS_REJECTED
 from processors.registry import InstanceRegistry
-from processors.router.plan import Market, plan_order
+from processors.router.plan import (
+    DEFAULT_SOURCE,
+    Market,
+    order_id_of,
+    plan_order,
+    plan_switch,
+)
 from processors.router.prices import LatestTicks
 from processors.router.targets import resolve_targets
 from processors.rules import Refusal
@@ -57,6 +69,7 @@ class Router:
         self.instances: dict[str, InstanceSpec] = {}
         self.symbols: dict[str, dict[str, SymbolInfo]] = {}
         self.balances: dict[str, Decimal] = {}
+        self.switches: dict[str, AlertSwitch] = {}  # instance → its alert's eaoff/eaon
         self.global_state = TradingState.ACTIVE
         self._rev_keys = [registry.keys.instances_rev, registry.keys.symbols_rev]
         self._revs: list[Any] = [None, None]  # the publications the last refresh read
@@ -71,9 +84,15 @@ class Router:
         if rev is None or rev != self._revs[1] or self.instances.keys() - self.symbols:
             self.symbols = await self.registry.all_symbols(list(self.instances))
         self._revs = revs  # symbols are read again only after a new publication
-        states = await self.redis.mget([self.topics.keys.state(i) for i in self.instances])
-        balances = {i: self._balance(i, raw) for i, raw in zip(self.instances, states, strict=True)}
+        ids = list(self.instances)
+        keys = self.topics.keys
+        raw = await self.redis.mget([*map(keys.state, ids), *map(keys.switch, ids)])
+        balances = {i: self._balance(i, r) for i, r in zip(ids, raw[: len(ids)], strict=True)}
         self.balances = {i: b for i, b in balances.items() if b is not None}
+        switches = {
+            i: self.registry.switch_of(i, r) for i, r in zip(ids, raw[len(ids) :], strict=True)
+        }
+        self.switches = {i: s for i, s in switches.items() if s is not None}
 
     def _balance(self, instance: str, raw: bytes | str | None) -> Decimal | None:
         """The balance of an instance's latest snapshot. An unreadable one is logged (once per
@@ -111,36 +130,40 @@ class Router:
         for instance, route in routes:
             if isinstance(route, Refusal):
                 self._reject(signal, instance, route, out)
-            elif isinstance(route, InstanceSpec):
-                self._switch(signal, route, out)
+            elif isinstance(route, AlertSwitch):
+                self._switch(signal, instance, route, out)
             else:
                 out.send(self.topics.orders(instance), route)
 
-    async def _route(self, signal: Signal) -> list[tuple[str, Order | Refusal | InstanceSpec]]:
-        """What each target gets: an order, a refusal, or (halt, resume) its spec to switch;
+    async def _route(self, signal: Signal) -> list[tuple[str, Order | Refusal | AlertSwitch]]:
+        """What each target gets: an order, a refusal, or (eaoff, eaon) its alert switch;
         a signal that finds no target is refused for instance `*`."""
+        switched_off = {i for i, s in self.switches.items() if s.state is TradingState.HALTED}
         try:
-            targets = resolve_targets(signal, self.instances, self.symbols)
+            targets = resolve_targets(signal, self.instances, self.symbols, switched_off)
         except Refusal as refusal:
             return [("*", refusal)]
         ticks = await self._ticks(signal.symbol) if signal.action is Action.OPEN else {}
         now = time.time()
-        routes: list[tuple[str, Order | Refusal | InstanceSpec]] = []
+        routes: list[tuple[str, Order | Refusal | AlertSwitch]] = []
         for spec in targets:
-            if signal.action in (Action.HALT, Action.RESUME):
-                routes.append((spec.instance_id, spec))
-                continue
-            info = self.symbols.get(spec.instance_id, {}).get(signal.symbol or "")
-            market = Market(
-                info,
-                ticks.get(signal.symbol or ""),
-                self.balances.get(spec.instance_id),
-                self.global_state,
-            )
+            route: Order | AlertSwitch
             try:
-                routes.append((spec.instance_id, plan_order(signal, spec, market, now)))
+                if signal.action in (Action.HALT, Action.RESUME):
+                    route = plan_switch(signal, spec, self.global_state, now)
+                else:
+                    market = Market(
+                        self.symbols.get(spec.instance_id, {}).get(signal.symbol or ""),
+                        ticks.get(signal.symbol or ""),
+                        self.balances.get(spec.instance_id),
+                        self.global_state,
+                        self.switches.get(spec.instance_id),
+                    )
+                    route = plan_order(signal, spec, market, now)
             except Refusal as refusal:
                 routes.append((spec.instance_id, refusal))
+            else:
+                routes.append((spec.instance_id, route))
         return routes
 
     async def _stale(self) -> bool:
@@ -152,30 +175,28 @@ class Router:
         tick = None if symbol is None else await self.prices.get(symbol)
         return {} if symbol is None or tick is None else {symbol: tick}
 
-    def _switch(self, signal: Signal, spec: InstanceSpec, out: Outbox) -> None:
-        """eaoff/eaon: the instance's trading state changes in the same transaction."""
-        state = TradingState.HALTED if signal.action is Action.HALT else TradingState.ACTIVE
-        updated = spec.model_copy(
-            update={"config": spec.config.model_copy(update={"trading_state": state})}
-        )
-        self.instances[spec.instance_id] = updated
-        self._once(out, spec.instance_id, signal.effective_order_id, OrderStatus.MODIFIED)
-        for name, *args in self.registry.writes(updated):
+    def _switch(self, signal: Signal, instance: str, switch: AlertSwitch, out: Outbox) -> None:
+        """eaoff/eaon: the instance's alert switch changes in the same transaction as its
+        result (the router's role may write `switch:*`, not the registry)."""
+        self.switches[instance] = switch
+        self._once(out, instance, switch.order_id, OrderStatus.MODIFIED)
+        for name, *args in self.registry.switch_writes(instance, switch):
             out.call(str(name), *args)
         out.send(
             self.topics.rtrs,
             Result(
-                result_id=f"{signal.effective_order_id}@{spec.instance_id}",
-                order_id=signal.effective_order_id,
+                result_id=f"{switch.order_id}@{instance}",
+                order_id=switch.order_id,
                 signal_id=signal.signal_id,
-                instance=spec.instance_id,
+                instance=instance,
                 action=signal.action,
                 status=OrderStatus.MODIFIED,
                 source=signal.source,
                 received_at=signal.created_at,
             ),
         )
-        log.warning("trading_state_changed", instance=spec.instance_id, state=state.value)
+        state, source = switch.state.value, switch.source
+        log.warning("alert_switch_changed", instance=instance, state=state, source=source)
 
     def _once(self, out: Outbox, instance: str, order_id: str, status: OrderStatus) -> None:
         """What follows in `out` is written only if the order has no record yet."""
@@ -183,12 +204,13 @@ class Router:
 
     def _reject(self, signal: Signal, instance: str, refusal: Refusal, out: Outbox) -> None:
         SIGNALS_REJECTED.labels(field=refusal.field).inc()
-        self._once(out, instance, signal.effective_order_id, OrderStatus.REJECTED)
+        order_id = order_id_of(signal)
+        self._once(out, instance, order_id, OrderStatus.REJECTED)
         out.send(
             self.topics.rtrs,
             Result(
-                result_id=f"{signal.effective_order_id}@{instance}",
-                order_id=signal.effective_order_id,
+                result_id=f"{order_id}@{instance}",
+                order_id=order_id,
                 signal_id=signal.signal_id,
                 instance=instance,
                 action=signal.action,
@@ -207,7 +229,10 @@ class Router:
         given_signal_id = _usable_id(body.get("signal_id"))
         given_order_id = _usable_id(body.get("order_id"))
         signal_id = given_signal_id or new_id()
+        source = _usable_id(body.get("source")) or DEFAULT_SOURCE
         order_id = given_order_id or signal_id
+        if source != DEFAULT_SOURCE:  # as plan.order_id_of scopes it
+            order_id = f"{source}/{order_id}"
         SIGNALS_REJECTED.labels(field=field).inc()
         if given_signal_id or given_order_id:  # a generated id is never seen again
             self._once(out, "*", order_id, OrderStatus.REJECTED)
@@ -221,11 +246,15 @@ class Router:
                 status=OrderStatus.REJECTED,
                 field=field,
                 error=f"{field}: {rule}",
-                source=_usable_id(body.get("source")) or "api",
+                source=source,
                 received_at=received,
             ),
         )
 
 
+NAME = re.compile(r"[A-Za-z0-9_.:#@+\-]{1,64}")
+"""An id or source name as `Signal` takes them: no '/', which scopes order ids."""
+
+
 def _usable_id(value: object) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
+    return value if isinstance(value, str) and NAME.fullmatch(value) else None

@@ -15,9 +15,11 @@ from model import (
     TradingConfig,
     TradingState,
 )
+from model.config import AlertSwitch
 from model.tick import Tick
+from processors.registry import UNREADABLE_SWITCH
 from processors.router.admission import check_admission
-from processors.router.sizing import size
+from processors.router.sizing import check_caps, size
 from processors.router.stops import absolute_stop
 from processors.rules import (
     Refusal,
@@ -28,18 +30,39 @@ from processors.rules import (
     dec,
 )
 
+DEFAULT_SOURCE = "api"
+"""The source of signals that name none (`eaflow send`, plugins): its ids stay as given."""
+
 
 @dataclass(frozen=True)
 class Market:
-    """What the router knows of an instance when it plans: symbol specs, tick, balance."""
+    """What the router knows of an instance when it plans: symbol specs, tick, balance, the
+    operator's global kill switch and the instance's alert switch (eaoff/eaon)."""
 
     info: SymbolInfo | None
     tick: Tick | None
     balance: Decimal | None
     global_state: TradingState
+    switch: AlertSwitch | None = None
 
 
-def check_trading_state(signal: Signal, spec: InstanceSpec, global_state: TradingState) -> None:
+def order_id_of(signal: Signal) -> str:
+    """The signal's order id scoped to its source, `source/order_id`: the order records
+    that make an order id once-only are per instance, and one source's id must never match
+    (and silently swallow) another's. '/' is in no source name or id, so the scopes never
+    meet; the default source's ids stay as they are."""
+    order_id = signal.effective_order_id
+    return order_id if signal.source == DEFAULT_SOURCE else f"{signal.source}/{order_id}"
+
+
+def check_trading_state(
+    signal: Signal,
+    spec: InstanceSpec,
+    global_state: TradingState,
+    switch: AlertSwitch | None = None,
+) -> None:
+    """The operator's states (global and the instance's configuration), then the alert's
+    switch: an order goes out only while all of them allow it."""
     if signal.action in (Action.HALT, Action.RESUME):
         return
     for scope, state in (("global", global_state), (spec.instance_id, spec.config.trading_state)):
@@ -47,11 +70,49 @@ def check_trading_state(signal: Signal, spec: InstanceSpec, global_state: Tradin
             raise Refusal("trading_state", f"trading is halted ({scope})")
         if state is TradingState.REDUCING and signal.action not in EXIT_ACTIONS:
             raise Refusal("trading_state", f"only exits are allowed while reducing ({scope})")
+    if switch is not None and switch.state is TradingState.HALTED:
+        if switch is UNREADABLE_SWITCH:
+            raise Refusal("trading_state", f"trading is halted ({spec.instance_id}'s alert "
+                          "switch is unreadable; an eaon alert rewrites it)")  # fmt: skip
+        raise Refusal(
+            "trading_state",
+            f"trading is halted by an eaoff alert of source {switch.source} "
+            f"({spec.instance_id}); an eaon alert lifts it",
+        )
+
+
+def plan_switch(
+    signal: Signal, spec: InstanceSpec, global_state: TradingState, now: float
+) -> AlertSwitch:
+    """An eaoff/eaon alert's switch for `spec`. The instance's `allowed_sources` apply as to
+    every action; an eaon never lifts an operator's halt (global or the instance's
+    configured `trading_state`): only a configuration change does, recorded in its
+    history."""
+    check_admission(signal, spec.config, now)
+    if signal.action is Action.RESUME:
+        for scope, state in (
+            ("global", global_state),
+            (spec.instance_id, spec.config.trading_state),
+        ):
+            if state is TradingState.HALTED:
+                raise Refusal(
+                    "trading_state",
+                    f"halted by an operator ({scope}): an eaon alert does not lift it, "
+                    "a configuration change does",
+                )
+    state = TradingState.HALTED if signal.action is Action.HALT else TradingState.ACTIVE
+    return AlertSwitch(
+        state=state,
+        source=signal.source,
+        signal_id=signal.signal_id,
+        order_id=order_id_of(signal),
+        at=now,
+    )
 
 
 def plan_order(signal: Signal, spec: InstanceSpec, market: Market, now: float) -> Order:
     """The order for `spec`, with absolute, checked prices and a checked volume."""
-    check_trading_state(signal, spec, market.global_state)
+    check_trading_state(signal, spec, market.global_state, market.switch)
     config = spec.config.for_symbol(signal.symbol)
     check_admission(signal, config, now)
     fields: dict[str, object] = {}
@@ -67,7 +128,7 @@ def plan_order(signal: Signal, spec: InstanceSpec, market: Market, now: float) -
     elif signal.action is Action.CLOSE and signal.volume is not None and market.info is not None:
         fields = {"volume": check_volume(signal.volume, market.info)}
     return Order(
-        order_id=signal.effective_order_id,
+        order_id=order_id_of(signal),
         signal_id=signal.signal_id,
         instance=spec.instance_id,
         action=signal.action,
@@ -112,6 +173,7 @@ def _plan_open(signal: Signal, config: TradingConfig, market: Market) -> dict[st
     tp = _stop(signal.take_profit, signal, entry, is_buy, False, info, "take_profit")
     check_stops(is_buy, reference, sl, tp, info)
     volume = size(signal, config, info, entry, sl, market.balance)
+    check_caps(volume, entry, sl, config, info, market.balance)
     return {
         "volume": volume,
         "price": price,

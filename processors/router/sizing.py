@@ -1,4 +1,5 @@
-"""Order size from the signal or the configuration: fixed lots or money risked at the stop."""
+"""Order size from the signal or the configuration (fixed lots or money risked at the stop),
+and the operator's caps on what one order may be."""
 
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ def size(
     if tick_value <= 0:
         raise Refusal("sizing", f"{info.name} has no tick value to size by risk")
     money = risked_money(mode, signal.risk or config.risk_per_trade, balance)
+    if money > balance:
+        raise Refusal("risk", f"risking {money:.2f} is more than the balance {balance:.2f}")
     per_lot = abs(entry - stop_loss) / tick_size(info) * tick_value
     lots = floor_volume(money / per_lot, info)
     if lots < dec(info.volume_min):
@@ -44,3 +47,38 @@ def size(
             "risk", f"risking {money:.2f} at this stop is below volume_min {info.volume_min}"
         )
     return check_volume(min(lots, dec(info.volume_max)), info)
+
+
+def check_caps(
+    volume: Decimal,
+    entry: Decimal,
+    stop_loss: Decimal | None,
+    config: TradingConfig,
+    info: SymbolInfo,
+    balance: Decimal | None,
+) -> None:
+    """The operator's caps on one order, whatever sized it (the signal's lots, the fixed
+    lot size or risk sizing): `max_volume` lots, and `max_risk_percent` of the balance lost
+    at the stop loss (so an order without a stop loss is refused while it is set)."""
+    if config.max_volume is not None and volume > config.max_volume:
+        raise Refusal(
+            "max_volume", f"{volume} lots is more than the {config.max_volume} one order may have"
+        )
+    cap = config.max_risk_percent
+    if cap is None:
+        return
+    if not stop_loss:
+        raise Refusal("max_risk_percent", f"an order without a stop loss risks more than {cap}%")
+    if balance is None or balance <= 0:
+        raise Refusal("max_risk_percent", "no positive account balance known yet; retry shortly")
+    tick_value = dec(info.trade_tick_value)
+    if tick_value <= 0:
+        raise Refusal("max_risk_percent", f"{info.name} has no tick value to measure risk by")
+    money = volume * abs(entry - stop_loss) / tick_size(info) * tick_value
+    percent = money / balance * 100
+    if percent > cap:
+        raise Refusal(
+            "max_risk_percent",
+            f"risking {money:.2f} at the stop loss is {percent:.2f}% of the balance "
+            f"{balance:.2f}, more than {cap}%",
+        )

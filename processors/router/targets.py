@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from brokers.mt5.records import SymbolInfo
 from model import Action, InstanceSpec, Signal, TradingState
@@ -13,9 +13,12 @@ def resolve_targets(
     signal: Signal,
     instances: Mapping[str, InstanceSpec],
     symbols: Mapping[str, Mapping[str, SymbolInfo]],
+    switched_off: Collection[str] = (),
 ) -> list[InstanceSpec]:
-    """Named instances must all exist; broadcast picks active instances that trade the symbol
-    (a resume, `eaon`, reaches the halted ones too: they are the ones it is for)."""
+    """Named instances must all exist; a broadcast picks the instances that trade the symbol
+    and are neither halted by their configuration nor switched off by an eaoff alert
+    (`switched_off`). A broadcast eaoff or eaon reaches every instance: an eaon is for
+    the switched-off ones, and an eaoff holds even while an operator's halt stands."""
     if signal.instances:
         unknown = [i for i in signal.instances if i not in instances]
         if unknown:
@@ -26,11 +29,16 @@ def resolve_targets(
         if not chosen:
             raise Refusal("group", f"no instance belongs to group {signal.group}")
         return chosen
+    switch = signal.action in (Action.HALT, Action.RESUME)
     chosen = [
         s
         for s in instances.values()
-        if (s.config.trading_state is not TradingState.HALTED or signal.action is Action.RESUME)
-        and (signal.symbol is None or _trades(s, signal.symbol, symbols))
+        if switch
+        or (
+            s.config.trading_state is not TradingState.HALTED
+            and s.instance_id not in switched_off
+            and (signal.symbol is None or _trades(s, signal.symbol, symbols))
+        )
     ]
     if not chosen:
         raise Refusal("instances", f"no active instance may trade {signal.symbol or 'anything'}")

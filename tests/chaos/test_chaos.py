@@ -65,7 +65,8 @@ def test_chaos(chaos_config: ChaosConfig, aof_redis: RedisServer, tmp_path: Path
     logins = seed_instances(aof_redis.url, config.instances)
     instances = sorted(logins)
     signals = make_signals(config.seed, config.signals, instances)
-    expected = {str(s["order_id"]): expected_status(s) for s in signals}
+    # order ids are scoped to their source: results name them `chaos/c…`
+    expected = {f"{s['source']}/{s['order_id']}": expected_status(s) for s in signals}
     cluster = Cluster(tmp_path, aof_redis, env)
     start_workers(cluster, instances)
     wait_for_executors(cluster, instances)

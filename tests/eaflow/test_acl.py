@@ -83,6 +83,10 @@ ALLOWED = [
     (R, ("HINCRBY", "ea:fails:rtss:router", "1-0", "1")),
     (R, ("XADD", "ea:dlq:rtss", *ENTRY)),
     (R, ("HSETNX", "ea:orec:demo-1", "o1", "rejected")),
+    (R, ("SET", "ea:switch:demo-1", "{}")),  # an eaoff/eaon alert's own key
+    (R, ("MGET", "ea:state:demo-1", "ea:switch:demo-1")),  # the router's refresh
+    (V, ("GET", "ea:switch:demo-1")),
+    (G, ("GET", "ea:switch:demo-1")),
     (E, xreadgroup("executor", "ea:orders:demo-1")),
     (E, ("XADD", "ea:rtrs", *ENTRY)),
     (E, ("XADD", "ea:rts", "MAXLEN", "~", "100000", *ENTRY)),
@@ -140,7 +144,13 @@ REFUSED = [
     (R, ("HSET", "ea:sim:acct:1001", "balance", "1e9")),
     (R, ("HGETALL", "ea:sim:pos:1001")),
     (R, xreadgroup("executor", "ea:orders:demo-1")),
-    (R, ("HSET", "ea:instances", "demo-1", "{}")),
+    (R, ("HSET", "ea:instances", "demo-1", "{}")),  # the operator's trading_state
+    (R, ("SET", "ea:switchboard", "{}")),
+    (R, ("DEL", "ea:switch:demo-1")),
+    (G, ("SET", "ea:switch:demo-1", "{}")),
+    (V, ("SET", "ea:switch:demo-1", "{}")),
+    (E, ("SET", "ea:switch:demo-1", "{}")),
+    (T, ("SET", "ea:switch:demo-1", "{}")),
     (R, ("SET", "ea:trading_state", "active")),
     (R, ("XRANGE", "ea:rtrs", "-", "+")),
     (R, ("HSET", "ea:orec:demo-1", "o1", "rejected")),

@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from model import InstanceSpec, TradingConfig, TradingState, new_id
+from model.config import AlertSwitch
 from model.topics import Topics
-from processors.registry import InstanceRegistry
+from processors.registry import UNREADABLE_SWITCH, InstanceRegistry
 from processors.router.agent import Router
 from streams import App, AppSettings
 from tests.eaflow.gateway.served import PREFIX, Served, serving
@@ -104,6 +105,11 @@ raw_values = st.one_of(
 )
 snapshots = raw_values | near(["balance", "equity", "instance"]).map(_json)
 STATES = [s.value for s in TradingState]
+SWITCH = {"state": "halted", "source": "tv", "signal_id": "s", "order_id": "tv/o", "at": 1.0}
+switches = st.one_of(
+    near(list(SWITCH)).map(_json),
+    st.fixed_dictionaries({k: st.just(v) | json_values for k, v in SWITCH.items()}).map(_json),
+)
 
 
 @FUZZ
@@ -112,6 +118,7 @@ STATES = [s.value for s in TradingState]
     spec=raw_values,
     state=st.none() | st.binary(max_size=12) | st.sampled_from(STATES).map(str.encode),
     snapshot=st.none() | snapshots,
+    switch=st.none() | raw_values | switches,
 )
 def test_any_bytes_in_the_mirrored_configuration(
     router: Router,
@@ -121,12 +128,14 @@ def test_any_bytes_in_the_mirrored_configuration(
     spec: bytes,
     state: bytes | None,
     snapshot: bytes | None,
+    switch: bytes | None,
 ) -> None:
     """What an operator's redis-cli (or a bug) could leave in the keys workers read: the
     router's refresh (a 500 ms timer) goes on with what is valid and names what is not."""
     redis_client.hset(f"{PREFIX}instances", key, spec)
     redis_client.set(f"{PREFIX}instances:rev", new_id())
-    for name, value in (("trading_state", state), ("state:demo-1", snapshot)):
+    values = (("trading_state", state), ("state:demo-1", snapshot), ("switch:demo-1", switch))
+    for name, value in values:
         redis_client.delete(f"{PREFIX}{name}")
         if value is not None:
             redis_client.set(f"{PREFIX}{name}", value)
@@ -149,6 +158,11 @@ def test_any_bytes_in_the_mirrored_configuration(
         assert router.global_state.value == (state or b"active").decode()
     else:
         assert router.global_state is TradingState.HALTED  # an unreadable kill switch
+    try:  # an eaoff/eaon alert's switch: one that does not validate halts (fail closed)
+        expected: AlertSwitch | None = AlertSwitch.model_validate_json(switch or b"")
+    except ValidationError:
+        expected = UNREADABLE_SWITCH
+    assert router.switches.get("demo-1") == (None if switch is None else expected)
     balance = _number(snapshot, "balance")
     assert router.balances.get("demo-1") == (None if balance is None else Decimal(repr(balance)))
 

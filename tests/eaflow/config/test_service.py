@@ -8,6 +8,7 @@ import pytest
 
 from eaflow.config import GLOBAL, ConfigRefused, ConfigService, ConfigStore
 from model import TradingState
+from model.config import AlertSwitch
 from processors.registry import InstanceRegistry
 
 
@@ -70,39 +71,82 @@ async def test_an_invalid_change_is_refused_and_nothing_moves(
     assert (await registry.all())["a"].config.max_open_orders == 4
 
 
-async def test_a_kill_switch_set_at_run_time_survives_other_changes(
+def eaoff(source: str = "tradingview") -> AlertSwitch:
+    return AlertSwitch(
+        state=TradingState.HALTED, source=source, signal_id="s1", order_id=f"{source}/o1", at=1.0
+    )
+
+
+async def test_an_alerts_switch_and_the_operators_state_stay_apart(
     service: ConfigService, registry: InstanceRegistry
 ) -> None:
+    """An eaoff alert's switch is its own key: publishing leaves it, and the configuration
+    (with its history) holds only the operator's state. The global kill switch set in Redis
+    directly survives other changes."""
     await service.set(GLOBAL, {"slippage": "5"}, "ops")
-    await registry.set_instance_state("a", TradingState.HALTED)  # an eaoff alert
+    await registry.set_switch("a", eaoff())
     await registry.set_global_state(TradingState.REDUCING)
     await service.set(GLOBAL, {"slippage": "6"}, "ops")
     specs = await registry.all()
-    assert specs["a"].config.trading_state is TradingState.HALTED
+    assert specs["a"].config.trading_state is TradingState.ACTIVE  # the operator's
     assert specs["a"].config.slippage == 6
+    assert await registry.switches(["a", "b"]) == {"a": eaoff()}
+    assert (await service.get("a")).switch == eaoff()
     assert await registry.global_state() is TradingState.REDUCING
-    await service.set("a", {"trading_state": "active"}, "ops")
+    await service.set("a", {"trading_state": "halted"}, "ops")
     await service.set(GLOBAL, {"trading_state": "halted"}, "ops")
-    assert (await registry.all())["a"].config.trading_state is TradingState.ACTIVE
+    assert (await registry.all())["a"].config.trading_state is TradingState.HALTED
+    assert await registry.switches(["a"]) == {"a": eaoff()}
     assert await registry.global_state() is TradingState.HALTED
+    changes = [(c.scope, c.change) for c in await service.history(None, 2)]
+    assert changes == [
+        (GLOBAL, {"set": {"trading_state": "halted"}}),
+        ("a", {"set": {"trading_state": "halted"}}),
+    ]
+
+
+async def test_an_instance_state_edited_in_redis_is_published_over(
+    service: ConfigService, registry: InstanceRegistry
+) -> None:
+    """Redis never says otherwise than the configuration after a publication: a spec whose
+    trading_state was changed behind the configuration's back gets the stored one again."""
+    await service.set("a", {"trading_state": "halted"}, "ops")
+    spec = (await registry.all())["a"]
+    resumed = spec.config.model_copy(update={"trading_state": TradingState.ACTIVE})
+    await registry.put(spec.model_copy(update={"config": resumed}))
+    await service.set(GLOBAL, {"slippage": "4"}, "ops")
+    assert (await registry.all())["a"].config.trading_state is TradingState.HALTED
 
 
 async def test_backup_and_restore_into_an_empty_redis(
     service: ConfigService, registry: InstanceRegistry
 ) -> None:
     await service.set("a", {"max_open_orders": "2"}, "ops")
-    await registry.set_instance_state("b", TradingState.HALTED)
+    await registry.set_switch("b", eaoff())
     backup_id = await service.backup()
     before = await registry.redis.hgetall(registry.keys.instances)
     version = await registry.version()
     await registry.redis.flushall()
-    assert await service.restore() == (backup_id, 4)  # 2 specs, trading state, version
+    assert await service.restore() == (backup_id, 5)  # 2 specs, trading state, version, switch
     assert await registry.redis.hgetall(registry.keys.instances) == before
     assert await registry.version() == version
-    assert (await registry.all())["b"].config.trading_state is TradingState.HALTED
+    assert await registry.switches(["a", "b"]) == {"b": eaoff()}
     with pytest.raises(ConfigRefused) as refused:
         await service.restore()
     assert refused.value.field == "redis"
+
+
+async def test_a_backup_restores_alert_switches_under_another_prefix(
+    service: ConfigService, registry: InstanceRegistry
+) -> None:
+    await registry.set_switch("b", eaoff("switch"))
+    await registry.set_switch("a", eaoff().model_copy(update={"state": TradingState.ACTIVE}))
+    backup_id = await service.backup()
+    other = InstanceRegistry(registry.redis, "switch:")  # a prefix to mislead the restore
+    restored = await ConfigService(service.store, other).restore(backup_id)
+    assert restored == (backup_id, 4)  # 2 specs, 2 switches
+    assert (await other.switches(["a", "b"]))["b"] == eaoff("switch")
+    assert (await other.switches(["a"]))["a"].state is TradingState.ACTIVE
 
 
 async def test_restore_without_a_backup_publishes_the_store(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import orjson
 import pytest
@@ -10,11 +10,13 @@ import redis.asyncio as aioredis
 
 from brokers.mt5.records import SymbolInfo
 from model import InstanceSpec, Order, OrderStatus, Result
+from model.config import AlertSwitch
 from model.tick import encode_tick
 from model.topics import Topics
 from processors.registry import InstanceRegistry
 from processors.router.agent import Router
 from streams import App, AppSettings, Event, Outbox
+from streams.commit import Committer, Unit
 from tests.stubs import EURUSD_TICK
 
 PREFIX = "ea:"
@@ -62,7 +64,7 @@ async def test_a_new_instance_gets_its_symbols_without_a_publication(
     assert router.symbols["c"] == {"EURUSD": eurusd}
 
 
-async def routed(router: Router, signal: dict[str, str]) -> list[Order | Result]:
+async def routed(router: Router, signal: Mapping[str, object]) -> list[Order | Result]:
     """The orders and results the router's handler writes for one rtss entry."""
     raw = orjson.dumps(signal)
     topic = router.topics.rtss
@@ -94,3 +96,77 @@ async def test_symbols_published_since_the_last_refresh_are_read_before_a_refusa
     [refused] = await routed(router, {**signal, "order_id": "nope", "symbol": "GBPUSD"})
     assert isinstance(refused, Result) and refused.status is OrderStatus.REJECTED
     assert refused.field == "instances", refused.error  # no publication: refused as before
+
+
+async def committed(router: Router, signal: Mapping[str, object]) -> list[Result]:
+    """Handle one rtss entry and commit what it wrote, as the agent does; its results."""
+    raw = orjson.dumps(signal)
+    topic = router.topics.rtss
+    out = Outbox()
+    await router.handle(Event(topic.decode(raw), "1-0", f"{PREFIX}rtss", topic, raw), out)
+    assert await Committer(router.redis, "router").commit([Unit("", "", out.commands)]) == {}
+    return [
+        Result.model_validate_json(c[-1])  # type: ignore[arg-type]
+        for c in out.commands
+        if c[0] == "XADD" and str(c[1]) == f"{PREFIX}rtrs"
+    ]
+
+
+async def test_eaoff_and_eaon_switch_their_own_key_never_the_operators_spec(
+    router: Router, eurusd: SymbolInfo
+) -> None:
+    """The router writes `switch:{instance}` (which its role may), not the registry (which it
+    may not, and which holds the operator's trading_state); a second router reads it."""
+    await router.registry.publish_symbols("a", [eurusd])
+    await router.redis.xadd(f"{PREFIX}ticks:EURUSD", {"d": encode_tick(EURUSD_TICK)})
+    specs = await router.redis.hgetall(f"{PREFIX}instances")
+    [off] = await committed(router, {"action": "halt", "instances": ["a"], "source": "tv"})
+    assert (off.status, off.order_id) == (OrderStatus.MODIFIED, f"tv/{off.signal_id}")
+    assert await router.redis.hgetall(f"{PREFIX}instances") == specs
+    switch = AlertSwitch.model_validate_json(await router.redis.get(f"{PREFIX}switch:a") or b"")
+    assert (switch.state, switch.source, switch.order_id) == ("halted", "tv", off.order_id)
+
+    other = Router(router.topics, InstanceRegistry(router.redis, PREFIX), router.redis)
+    await other.refresh()
+    buy: dict[str, object] = {"symbol": "EURUSD", "order_type": "buy", "volume": "0.01"}
+    buy["source"] = "tv"
+    [refused] = await routed(other, {**buy, "instances": ["a"]})
+    assert isinstance(refused, Result) and refused.field == "trading_state"
+    [none] = await routed(other, buy)  # a broadcast passes the switched-off instance by
+    assert isinstance(none, Result) and (none.instance, none.field) == ("*", "instances")
+    await committed(other, {"action": "resume", "instances": ["a"], "source": "tv"})
+    await router.refresh()
+    [filled] = await routed(router, {**buy, "instances": ["a"]})
+    assert isinstance(filled, Order) and filled.order_id == f"tv/{filled.signal_id}"
+
+
+async def test_an_unreadable_alert_switch_halts_its_instance(
+    router: Router, eurusd: SymbolInfo
+) -> None:
+    await router.registry.publish_symbols("a", [eurusd])
+    await router.redis.xadd(f"{PREFIX}ticks:EURUSD", {"d": encode_tick(EURUSD_TICK)})
+    await router.redis.set(f"{PREFIX}switch:a", b'{"state": "off"}')
+    await router.refresh()
+    buy: dict[str, object] = {"symbol": "EURUSD", "order_type": "buy", "volume": "0.01"}
+    buy["instances"] = ["a"]
+    [refused] = await routed(router, buy)
+    assert isinstance(refused, Result) and refused.field == "trading_state"
+    assert "unreadable" in str(refused.error)
+
+
+async def test_a_rejected_order_id_of_one_source_leaves_anothers_alone(
+    router: Router, eurusd: SymbolInfo
+) -> None:
+    """Issue 18, attack 14, at the records: each source's id has its own once-only record."""
+    await router.registry.publish_symbols("a", [eurusd])
+    await router.redis.xadd(f"{PREFIX}ticks:EURUSD", {"d": encode_tick(EURUSD_TICK)})
+    buy: dict[str, object] = {"symbol": "EURUSD", "order_type": "buy", "order_id": "dup"}
+    buy["instances"] = ["a"]
+    [rejected] = await committed(router, {**buy, "volume": "0.015", "source": "alpha"})
+    assert (rejected.order_id, rejected.field) == ("alpha/dup", "volume")
+    [order] = await routed(router, {**buy, "volume": "0.01", "source": "beta"})
+    assert isinstance(order, Order) and order.order_id == "beta/dup"
+    records = await router.redis.hgetall(f"{PREFIX}orec:a")
+    assert records == {b"alpha/dup": b"rejected"}  # beta/dup has none: the executor trades it
+    [again] = await committed(router, {**buy, "volume": "0.015", "source": "alpha"})
+    assert again.order_id == "alpha/dup"  # the commit's once-guard keeps its second result out

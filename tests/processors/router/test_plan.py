@@ -8,7 +8,9 @@ import pytest
 
 from brokers.mt5.records import SymbolInfo
 from model import InstanceSpec, Signal, TradingConfig, TradingState
-from processors.router.plan import Market, plan_order
+from model.config import AlertSwitch
+from processors.registry import UNREADABLE_SWITCH
+from processors.router.plan import Market, order_id_of, plan_order, plan_switch
 from processors.rules import Refusal
 from tests.stubs import EURUSD_TICK
 
@@ -108,3 +110,144 @@ def test_allowed_symbols_and_max_spread(eurusd: SymbolInfo) -> None:
     assert refusal(eurusd, only_gold, order_type="buy", volume="1").field == "symbol"
     tight = SPEC.model_copy(update={"config": TradingConfig(max_spread=10)})
     assert refusal(eurusd, tight, order_type="buy", volume="1").field == "max_spread"  # 13 points
+
+
+PIPS_20: dict[str, object] = {"stop_loss": 20, "stops_unit": "pips"}
+
+
+def capped(**config: object) -> InstanceSpec:
+    return SPEC.model_copy(update={"config": TradingConfig.model_validate(config)})
+
+
+def test_risk_beyond_the_balance_is_refused_by_name(eurusd: SymbolInfo) -> None:
+    """Issue 18, attack 8: risk=150 (percent) risked 15,000 USD on a 10,000 USD account."""
+    pips: dict[str, object] = {"order_type": "buy", **PIPS_20}
+    refused = refusal(eurusd, SPEC, **pips, sizing="risk_percent", risk=150)
+    assert (refused.field, refused.rule) == (
+        "risk",
+        "risking 15000.00 is more than the balance 10000.00",
+    )
+    assert refusal(eurusd, SPEC, **pips, sizing="risk_money", risk=10001).field == "risk"
+    assert plan(eurusd, SPEC, **pips, sizing="risk_percent", risk=100)
+
+
+CAPPED = [
+    ({"max_volume": "0.5"}, {"volume": "0.6"}, "max_volume", "0.6 lots is more than the 0.5"),
+    ({"symbols": {"EURUSD": {"max_volume": "0.5"}}}, {"volume": "0.6"}, "max_volume", "0.5"),
+    ({"max_volume": "0.5"}, {"sizing": "risk_money", "risk": 200, **PIPS_20}, "max_volume", "1 "),
+    ({"max_risk_percent": 1}, {"volume": "0.1"}, "max_risk_percent", "without a stop loss"),
+    (
+        {"max_risk_percent": 1},
+        {"volume": "1", **PIPS_20},
+        "max_risk_percent",
+        "risking 200.00 at the stop loss is 2.00% of the balance 10000.00, more than 1%",
+    ),
+    (
+        {"max_risk_percent": 1},
+        {"sizing": "risk_percent", "risk": 2, **PIPS_20},
+        "max_risk_percent",
+        "2.00% of the balance",
+    ),
+    (
+        {"symbols": {"EURUSD": {"max_risk_percent": "0.5"}}},
+        {"volume": "0.5", **PIPS_20},
+        "max_risk_percent",
+        "1.00% of the balance 10000.00, more than 0.5%",
+    ),
+]
+
+
+@pytest.mark.parametrize(("config", "signal", "field", "words"), CAPPED)
+def test_caps_per_instance_and_symbol_refuse_by_name(
+    eurusd: SymbolInfo,
+    config: dict[str, object],
+    signal: dict[str, object],
+    field: str,
+    words: str,
+) -> None:
+    refused = refusal(eurusd, capped(**config), order_type="buy", **signal)
+    assert refused.field == field and words in refused.rule, refused
+
+
+def test_orders_within_the_caps_go_and_other_symbols_keep_the_instances_cap(
+    eurusd: SymbolInfo,
+) -> None:
+    caps = capped(max_risk_percent=1, max_volume=2, symbols={"EURUSD": {"max_volume": "0.5"}})
+    within = plan(eurusd, caps, order_type="buy", volume="0.5", stop_loss=20, stops_unit="pips")
+    assert within.volume == Decimal("0.5")  # type: ignore[attr-defined]  # 100 USD: 1%
+    gbp = eurusd._replace(name="GBPUSD")
+    order = plan_order(
+        Signal.model_validate({"symbol": "GBPUSD", "order_type": "buy", "volume": "1.5",
+                               "stop_loss": 5, "stops_unit": "pips"}),
+        caps, market(gbp), 1.0,
+    )  # fmt: skip
+    assert order.volume == Decimal("1.5")  # 75 USD: 0.75%, 1.5 lots within the instance's 2
+
+
+def test_a_risk_cap_needs_a_known_balance(eurusd: SymbolInfo) -> None:
+    signal = Signal.model_validate(
+        {"symbol": "EURUSD", "order_type": "buy", "volume": "0.1", "stop_loss": "1.38"}
+    )
+    with pytest.raises(Refusal) as caught:
+        plan_order(signal, capped(max_risk_percent=1), market(eurusd, balance=None), 1.0)
+    assert caught.value.field == "max_risk_percent"
+
+
+def switch(state: TradingState, source: str = "tv") -> AlertSwitch:
+    return AlertSwitch(state=state, source=source, signal_id="s", order_id="tv/o", at=1.0)
+
+
+def test_an_alerts_eaoff_halts_apart_from_the_operators_state(eurusd: SymbolInfo) -> None:
+    signal = Signal.model_validate({"symbol": "EURUSD", "order_type": "buy", "volume": "1"})
+    for off, words in (
+        (switch(TradingState.HALTED), "eaoff alert of source tv"),
+        (UNREADABLE_SWITCH, "alert switch is unreadable"),
+    ):
+        halted = Market(eurusd, EURUSD_TICK, Decimal(10000), TradingState.ACTIVE, off)
+        with pytest.raises(Refusal) as caught:
+            plan_order(signal, SPEC, halted, 1.0)
+        assert caught.value.field == "trading_state" and words in caught.value.rule
+    resumed = Market(
+        eurusd, EURUSD_TICK, Decimal(10000), TradingState.ACTIVE, switch(TradingState.ACTIVE)
+    )
+    assert plan_order(signal, SPEC, resumed, 1.0).volume == 1
+
+
+def test_an_eaon_never_lifts_an_operators_halt() -> None:
+    eaon = Signal.model_validate({"action": "resume", "source": "tv"})
+    halted = capped(trading_state="halted")
+    for spec, state, scope in ((halted, TradingState.ACTIVE, "acct-1"),
+                               (SPEC, TradingState.HALTED, "global")):  # fmt: skip
+        with pytest.raises(Refusal) as caught:
+            plan_switch(eaon, spec, state, 1.0)
+        assert caught.value.field == "trading_state"
+        assert f"halted by an operator ({scope})" in caught.value.rule
+    eaoff = Signal.model_validate({"action": "halt", "source": "tv", "order_id": "x"})
+    off = plan_switch(eaoff, halted, TradingState.HALTED, 5.0)  # holds after the operator's
+    assert (off.state, off.source, off.order_id, off.at) == (TradingState.HALTED, "tv", "tv/x", 5)
+    reducing = capped(trading_state="reducing")
+    assert plan_switch(eaon, reducing, TradingState.ACTIVE, 1.0).state is TradingState.ACTIVE
+
+
+def test_allowed_sources_apply_to_eaoff_and_eaon() -> None:
+    only_alpha = capped(allowed_sources=["alpha"])
+    for action in ("halt", "resume"):
+        with pytest.raises(Refusal) as caught:
+            plan_switch(Signal.model_validate({"action": action, "source": "tv"}), only_alpha,
+                        TradingState.ACTIVE, 1.0)  # fmt: skip
+        assert caught.value.field == "source"
+        signal = Signal.model_validate({"action": action, "source": "alpha"})
+        assert plan_switch(signal, only_alpha, TradingState.ACTIVE, 1.0).source == "alpha"
+
+
+def test_order_ids_are_scoped_to_their_source() -> None:
+    """Issue 18, attack 14: ids of two sources must never meet in an instance's records."""
+    ids = [
+        order_id_of(
+            Signal.model_validate({"action": "close_all", "order_id": "T-1", "source": source})
+        )
+        for source in ("alpha", "beta", "api")
+    ]
+    assert ids == ["alpha/T-1", "beta/T-1", "T-1"]  # the default source keeps its ids
+    plain = Signal.model_validate({"action": "close_all", "source": "alpha"})
+    assert order_id_of(plain) == f"alpha/{plain.signal_id}"

@@ -44,9 +44,17 @@ def test_named_group_and_broadcast(eurusd: SymbolInfo) -> None:
     assert caught.value.field == "group"
 
 
-def test_a_broadcast_resume_reaches_halted_instances(eurusd: SymbolInfo) -> None:
-    instances = {"a": spec("a"), "b": spec("b", state=TradingState.HALTED)}
-    eaon = Signal.model_validate({"action": "resume"})
-    assert [t.instance_id for t in resolve_targets(eaon, instances, {})] == ["a", "b"]
-    eaoff = Signal.model_validate({"action": "halt"})
-    assert [t.instance_id for t in resolve_targets(eaoff, instances, {})] == ["a"]
+def test_a_broadcast_skips_switched_off_instances_but_eaoff_and_eaon_reach_all(
+    eurusd: SymbolInfo,
+) -> None:
+    """A broadcast order passes by an instance an operator halted and one an eaoff alert
+    switched off; an eaon is for the switched-off ones, and an eaoff holds even under an
+    operator's halt (it stays off after the operator resumes)."""
+    instances = {"a": spec("a"), "b": spec("b", state=TradingState.HALTED), "c": spec("c")}
+    symbols = {name: {"EURUSD": eurusd} for name in instances}
+    buy = Signal.model_validate({"symbol": "EURUSD", "order_type": "buy"})
+    assert [t.instance_id for t in resolve_targets(buy, instances, symbols, {"c"})] == ["a"]
+    for action in ("resume", "halt"):
+        signal = Signal.model_validate({"action": action})
+        targets = resolve_targets(signal, instances, {}, {"c"})
+        assert [t.instance_id for t in targets] == ["a", "b", "c"]
