@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[chdb,test]'
+	$(BIN)/python -m pip install -q -e '.[chdb,faust,test]'
 	touch $@
 
 $(BIN)/.example-plugin: $(BIN)/.installed examples/plugin/pyproject.toml
