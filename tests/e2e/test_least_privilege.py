@@ -188,6 +188,32 @@ def test_the_pipeline_trades_with_each_worker_logged_in_as_its_role(
     bars = httpx.get(f"{base}/udf/history", params={"symbol": "EURUSD", "resolution": "1"})
     assert bars.json()["s"] in ("ok", "no_data")
 
+    # An eaoff and an eaon alert switch demo-1 as the router's user (attack 9 of issue 18:
+    # the switch was a registry write the router may not make, the commit stopped at NOPERM
+    # after the order record and the signal was acked with no switch and no result).
+    webhook = f"http://127.0.0.1:{port}/webhook/tradingview"
+
+    def alert(line: str) -> str:
+        answer = httpx.post(webhook, content=f"tradingview,{line},secret={secret}")
+        assert answer.status_code == 200, (answer.text, denials(admin))
+        return str(answer.json()["signal_id"])
+
+    def result_of(signal_id: str) -> Result:
+        def found() -> list[Result]:
+            return [r for r in results(admin) if r.signal_id == signal_id]
+
+        wait_until(lambda: bool(found()), f"the result of {signal_id}", refused)
+        [result] = found()
+        return result
+
+    off = result_of(alert(f"eaoff,instances={instances[0]}"))
+    assert (off.instance, off.status) == (instances[0], OrderStatus.MODIFIED), off
+    buy = result_of(alert(f"buy,EURUSD,vol_lots=0.01,instances={instances[0]}"))
+    assert (buy.status, buy.field) == (OrderStatus.REJECTED, "trading_state"), buy
+    assert result_of(alert(f"eaon,instances={instances[0]}")).status is OrderStatus.MODIFIED
+    filled = result_of(alert(f"buy,EURUSD,vol_lots=0.01,instances={instances[0]}"))
+    assert filled.status is OrderStatus.FILLED, filled
+
     assert denials(admin) == []
     for log in tmp_path.glob("*.log"):
         text = log.read_text()
@@ -210,6 +236,7 @@ REFUSED: list[tuple[Role, tuple[str, ...]]] = [
     (Role.ROUTER, ("XADD", "ea:rtss", "*", "d", "{}")),
     (Role.ROUTER, ("SET", "ea:trading_state", "halted")),
     (Role.ROUTER, ("HSET", "ea:orec:demo-1", "o1", "filled")),  # it only creates records
+    (Role.ROUTER, ("HSET", "ea:instances", "demo-1", "{}")),  # the operator's registry
     (Role.EXECUTOR, ("XADD", "ea:rtss", "*", "d", "{}")),
     (Role.EXECUTOR, ("XADD", "ea:orders:demo-2", "*", "d", "{}")),
     (Role.EXECUTOR, ("HSET", "ea:instances", "demo-1", "{}")),
