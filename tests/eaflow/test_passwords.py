@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from eaflow.acl import Role
-from eaflow.passwords import PasswordError, generate, password_for, passwords_for, redact_url
+from eaflow.passwords import (
+    PasswordError,
+    generate,
+    password_for,
+    passwords_for,
+    redact_url,
+    stored_secret,
+)
 
 STRONG = "correct-horse-battery-staple"
 
@@ -51,9 +58,20 @@ def test_generate_writes_private_files_and_keeps_existing_ones(tmp_path: Path) -
     assert (secrets / "router").read_text() == STRONG
     for role in made:
         assert stat.S_IMODE((secrets / role.value).stat().st_mode) == 0o600
+    assert stat.S_IMODE(secrets.stat().st_mode) == 0o700  # in a folder only its owner enters
     passwords = passwords_for(Role, {}, secrets)
     assert len(set(passwords.values())) == len(Role)
     assert generate(list(Role), secrets) == []
+
+
+def test_a_stored_secret_is_made_once_private_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "gateway" / "viewer-token"
+    first = stored_secret(path)
+    assert len(first) >= 32 and stored_secret(path) == first
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    for folder in (path.parent, path.parent.parent):  # made by it: 0700
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert [p.name for p in path.parent.iterdir()] == ["viewer-token"]
 
 
 @pytest.mark.parametrize(
