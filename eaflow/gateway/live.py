@@ -2,7 +2,7 @@
 
 Every stream of a process is served by one reader (`eaflow.gateway.livehub.LiveHub`): one
 blocking XREAD over the subscribed `ticks:{symbol}` streams and `rtrs`, one MGET of the
-subscribed snapshots, at most 10 rounds a second. Events: `tick` (the newest tick of the
+subscribed snapshots, at most 5 rounds a second. Events: `tick` (the newest tick of the
 round), `result` (with its chart marker), `state` (when the instance's snapshot changed),
 and a comment line after 15 s of quiet so proxies keep it open. Streams are limited per
 process and per client address (`GatewayConfig.live_max`, `live_per_client`): over a limit
@@ -23,14 +23,13 @@ from eaflow.gateway.context import Gateway, gateway
 from eaflow.gateway.livehub import LiveRefused, Subscriber
 
 router = APIRouter(tags=["chart"])
-KEEPALIVE = 15.0
 RETRY = b"retry: 2000\n\n"  # EventSource reconnects 2 s after a stream ends
 
 
 async def stream(sub: Subscriber) -> AsyncIterator[bytes]:
     yield RETRY
-    while (chunk := await sub.next(KEEPALIVE)) is not None:
-        yield chunk or b": keep-alive\n\n"
+    while (chunk := await sub.next()) is not None:
+        yield chunk
 
 
 class LiveResponse(StreamingResponse):

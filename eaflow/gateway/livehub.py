@@ -24,7 +24,6 @@ round (Redis away, or a bug) is logged and retried with backoff; it never ends s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,9 +44,12 @@ log = structlog.get_logger(__name__)
 
 BLOCK_MS = 1000  # the XREAD's BLOCK: a new symbol is read from the next round
 COUNT = 1000  # entries per stream and round
-MIN_ROUND = 0.1  # seconds: at most 10 rounds (and chart updates) a second
+MIN_ROUND = 0.2  # seconds: at most 5 rounds (and chart updates) a second
 MAX_PENDING = 256 * 1024  # bytes of undelivered events before a subscriber is dropped
 STALE = 15.0  # seconds an undelivered event may wait before its subscriber is dropped
+SLICE = 32  # streams woken at a time
+KEEPALIVE = 15.0  # seconds of quiet before a stream gets a comment line (proxies keep it)
+KEEPALIVE_LINE = b": keep-alive\n\n"
 RETRY_MAX = 5.0  # cap of the wait after a failed round, s
 REFUSALS_LOGGED_EVERY = 10.0  # seconds between two log lines about refused streams
 
@@ -123,6 +125,7 @@ class Subscriber:
     pending: list[bytes] = field(default_factory=list)
     size: int = 0
     since: float = 0.0  # loop time of the oldest pending chunk
+    offered: float = 0.0  # loop time of the last chunk offered
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def offer(self, chunk: bytes, now: float) -> bool:
@@ -136,6 +139,7 @@ class Subscriber:
             return False
         if not self.pending:
             self.since = now
+        self.offered = now
         self.pending.append(chunk)
         self.size += len(chunk)
         self.wake.set()
@@ -147,14 +151,12 @@ class Subscriber:
         self.size = 0
         self.wake.set()
 
-    async def next(self, quiet: float) -> bytes | None:
-        """Everything pending as one chunk; b"" when nothing came for `quiet` seconds;
-        None once the subscriber has ended (dropped, or the hub closed)."""
+    async def next(self) -> bytes | None:
+        """Everything pending as one chunk, once there is some; None once the subscriber
+        has ended (dropped, or the hub closed)."""
         if not self.pending and not self.ended:
             self.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(quiet):
-                    await self.wake.wait()
+            await self.wake.wait()
         if self.ended:
             return None
         chunk = b"".join(self.pending)
@@ -187,6 +189,7 @@ class LiveHub:
         min_round: float = MIN_ROUND,
         max_pending: int = MAX_PENDING,
         stale: float = STALE,
+        keepalive: float = KEEPALIVE,
     ) -> None:
         self.redis = redis
         self.keys = keys
@@ -196,6 +199,7 @@ class LiveHub:
         self.min_round = min_round
         self.max_pending = max_pending
         self.stale = stale
+        self.keepalive = keepalive
         self.subscribers: set[Subscriber] = set()
         self.by_client: Counter[str] = Counter()
         self.last: dict[str, bytes] = {}  # stream key → last id read
@@ -230,6 +234,7 @@ class LiveHub:
                 client,
             )
         sub = Subscriber(symbol, instance, client, self.max_pending, self.stale)
+        sub.offered = asyncio.get_running_loop().time()
         self.subscribers.add(sub)
         self.by_client[client] += 1
         if self._task is None or self._task.done():
@@ -324,13 +329,13 @@ class LiveHub:
                     self.last[key] = last
         subscribers = list(self.subscribers)  # some may have come or gone during the read
         states = await self._states({s.instance for s in subscribers if s.instance})
-        self._fan_out(subscribers, ticks, results, states, loop.time())
+        await self._fan_out(subscribers, ticks, results, states, loop.time())
         self.rounds += 1
         rest = self.min_round - (loop.time() - started)
         if rest > 0:
             await asyncio.sleep(rest)
 
-    def _fan_out(
+    async def _fan_out(
         self,
         subscribers: list[Subscriber],
         ticks: dict[str, bytes],
@@ -338,9 +343,15 @@ class LiveHub:
         states: dict[str, Cached],
         now: float,
     ) -> None:
-        """Each (symbol, instance) pair's events built once, then offered to its streams."""
+        """Each (symbol, instance) pair's events built once, then offered to its streams,
+        SLICE at a time: the streams woken by one slice write before the next is woken,
+        and a webhook request waits for one slice's writes, not for a whole round's."""
         shared: dict[tuple[str, str], bytes] = {}
-        for sub in subscribers:
+        for n, sub in enumerate(subscribers):
+            if n and not n % SLICE:
+                await asyncio.sleep(0)
+            if sub.ended:  # left while an earlier slice was written
+                continue
             pair = (sub.symbol, sub.instance)
             chunk = shared.get(pair)
             cached = states.get(sub.instance) if sub.instance else None
@@ -351,6 +362,8 @@ class LiveHub:
             if cached is not None and cached.state and cached.state.ts != sub.seen_state:
                 sub.seen_state = cached.state.ts
                 chunk += cached.event
+            if not chunk and now - sub.offered >= self.keepalive:
+                chunk = KEEPALIVE_LINE
             if chunk and not sub.offer(chunk, now):
                 self.dropped += 1
                 self.unsubscribe(sub)

@@ -52,7 +52,7 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = 60) -> Non
 def test_live_streams_beyond_the_pool_leave_alerts_and_the_tick_feed_working(
     redis_url: str, redis_client: redis.Redis, workers: Callable[..., Worker], tmp_path: Path
 ) -> None:
-    seed(redis_url, 1)  # one account: two loading at once can hang (brokers/sim/market.py)
+    seed(redis_url, 1)
     source = Source(name="tradingview", secret=SECRET, rate_limit=10_000)
     redis_client.hset(f"{PREFIX}sources", source.name, source.model_dump_json())
     port = free_port()

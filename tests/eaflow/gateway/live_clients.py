@@ -35,6 +35,7 @@ class LiveClient:
     lines: int = 0  # every line read, comments and `retry:` included
     ended: bool = False  # the server closed the stream
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    counting: bool = False  # only count events (a benchmark's many clients): no `last`
     _writer: asyncio.StreamWriter | None = None
     _reading: asyncio.Task[None] | None = None
 
@@ -65,6 +66,9 @@ class LiveClient:
         return self.status
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
+        if self.counting:
+            await self._count(reader)
+            return
         name = ""
         with contextlib.suppress(OSError, asyncio.IncompleteReadError, ValueError):
             while line := await reader.readline():
@@ -75,6 +79,19 @@ class LiveClient:
                     self.events[name] += 1
                     self.last[name] = line[6:].strip()
                 self.changed.set()
+        self.ended = True
+        self.changed.set()
+
+    async def _count(self, reader: asyncio.StreamReader) -> None:
+        """Events by name from whole reads, at a fraction of the CPU of parsing lines."""
+        names = [(n, b"event: " + n.encode() + b"\n") for n in ("tick", "result", "state")]
+        tail = b""
+        with contextlib.suppress(OSError):
+            while data := await reader.read(65536):
+                joined = tail + data  # a marker may straddle two reads
+                for name, marker in names:
+                    self.events[name] += joined.count(marker) - tail.count(marker)
+                tail = joined[-16:]
         self.ended = True
         self.changed.set()
 
@@ -97,11 +114,14 @@ async def open_many(
     per_address: int,
     headers: tuple[tuple[str, str], ...] = (),
     first: int = 0,
+    counting: bool = False,
 ) -> list[LiveClient]:
     """`count` live streams, `per_address` from each loopback address from `loopback(first)`
     on, opened together."""
     clients = [
-        LiveClient(host, port, query, loopback(first + n // per_address), headers)
+        LiveClient(
+            host, port, query, loopback(first + n // per_address), headers, counting=counting
+        )
         for n in range(count)
     ]
     await asyncio.gather(*(c.open() for c in clients))

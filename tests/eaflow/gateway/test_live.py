@@ -131,7 +131,7 @@ async def test_a_subscriber_that_stops_reading_is_dropped_the_others_go_on(
         got: list[bytes] = []
 
         async def read() -> None:
-            while (chunk := await reading.next(1.0)) is not None:
+            while (chunk := await reading.next()) is not None:
                 got.append(chunk)
 
         reader = asyncio.create_task(read())
@@ -144,7 +144,7 @@ async def test_a_subscriber_that_stops_reading_is_dropped_the_others_go_on(
             await asyncio.sleep(0.02)
             assert n < 2000, "never dropped"
         assert hub.dropped == 1 and stuck not in hub.subscribers
-        assert await stuck.next(0.1) is None  # its stream ends
+        assert await stuck.next() is None  # its stream ends
         write_result(served, result_id="after@demo-1")
         await until(lambda: any(b"after@demo-1" in c for c in got), "the reader goes on")
         assert not reading.ended and hub.by_client == {"10.0.0.2": 1}
@@ -165,13 +165,27 @@ async def test_a_symbol_whose_key_is_not_a_stream_ends_only_its_own_streams(
     try:
         good = hub.subscribe("EURUSD", "", "10.0.0.1")
         bad = hub.subscribe("BROKEN", "", "10.0.0.1")
-        assert await bad.next(5.0) is None
+        async with asyncio.timeout(15):
+            assert await bad.next() is None
         sync = redis.Redis.from_url(redis_url)
         write_ticks(Served(url="", client=sync), "EURUSD", int(time.time() * 1000), EURUSD[:1])
         sync.close()
-        chunk = await good.next(5.0)
+        async with asyncio.timeout(15):
+            chunk = await good.next()
         assert chunk is not None and chunk.startswith(b"event: tick")
         assert hub.subscribers == {good}
+    finally:
+        await hub.close()
+        await client.aclose()
+
+
+async def test_a_quiet_stream_gets_a_keepalive_comment(redis_url: str) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    hub = LiveHub(client, Keys(PREFIX), max_streams=10, per_client=10, keepalive=0.5)
+    try:
+        quiet = hub.subscribe("EURUSD", "", "10.0.0.1")  # no ticks, no results, no state
+        async with asyncio.timeout(15):
+            assert await quiet.next() == b": keep-alive\n\n"
     finally:
         await hub.close()
         await client.aclose()
