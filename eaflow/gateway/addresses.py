@@ -3,13 +3,14 @@
 Behind a reverse proxy every request comes from the proxy, so the client is read from
 `X-Forwarded-For` — but only when the peer is a configured trusted proxy, and then from
 the right: the first address not itself a trusted proxy is the client. Anyone can write
-that header; only the proxies we trust append to it honestly.
+that header; only the proxies we trust append to it honestly. Every line of the header
+counts, in order (a proxy may append a line of its own instead of extending the last).
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -59,14 +60,15 @@ def allowed(client: Address | None, networks: tuple[Network, ...] | None) -> boo
 
 
 def client_address(
-    peer: str | None, headers: Mapping[str, str], trusted: tuple[Network, ...] | None
+    peer: str | None, forwarded_lines: Sequence[str], trusted: tuple[Network, ...] | None
 ) -> tuple[str, Address | None]:
-    """The client's address as text (for logs) and parsed (None if unreadable)."""
+    """The client's address as text (for logs) and parsed (None if unreadable), from the
+    peer and every `X-Forwarded-For` line of the request (in the order received)."""
     text = peer or ""
     parsed = address(text)
     if not trusted or parsed is None or not allowed(parsed, trusted):
         return text, parsed
-    forwarded = [h for part in headers.get("x-forwarded-for", "").split(",") if (h := part.strip())]
+    forwarded = [h for line in forwarded_lines for part in line.split(",") if (h := part.strip())]
     for hop in reversed(forwarded):
         hop_address = address(hop)
         if hop_address is None or not allowed(hop_address, trusted):

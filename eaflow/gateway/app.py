@@ -16,15 +16,20 @@ from eaflow.gateway.bars import BarSource, StreamBars
 from eaflow.gateway.chart import STATIC
 from eaflow.gateway.config import GatewayConfig
 from eaflow.gateway.context import Gateway
+from eaflow.gateway.guard import Guard
 from eaflow.gateway.symbols import ChartSymbols
 from model.topics import Topics
 
 DESCRIPTION = """TradingView in and out.
 
 * `POST /webhook/tradingview` takes alerts (JSON or text; see docs/alerts.md) and writes
-  signals to `rtss`.
+  signals to `rtss`: its source's secret (or signature) opens it.
 * `/udf/*` is a UDF datafeed for the TradingView Charting Library.
 * `/` is a live chart of ticks, fills and positions.
+* `/api/*`, `/udf/*`, `/docs` and `/` need the viewer token: `Authorization: Bearer
+  <token>`, or the cookie of the link the gateway prints (`/?token=...`).
+* `/config` is the configuration API: `Authorization: Bearer <secret of an admin source>`.
+* `/healthz` answers `{"status": "ok"}` to anyone (probes); nothing else.
 """
 
 
@@ -49,6 +54,11 @@ def create_app(
     if settings is not None:
         app.include_router(admin_router(settings))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(Guard, gateway=gw)
+
+    @app.get("/healthz", tags=["health"], summary="Whether the gateway is up (open to all)")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:

@@ -1,5 +1,4 @@
-"""What every gateway route needs: Redis, the key names, sources, registry, limits and the
-live feed's reader."""
+"""What every gateway route needs: Redis, the key names, sources, registry and limits."""
 
 from __future__ import annotations
 
@@ -9,10 +8,11 @@ from fastapi import Request
 from redis.asyncio import Redis
 
 from eaflow.gateway.config import GatewayConfig
-from eaflow.gateway.events import SecurityLog
+from eaflow.gateway.events import Flood, SecurityLog
 from eaflow.gateway.livehub import LiveHub
-from eaflow.gateway.ratelimit import RateLimiter
+from eaflow.gateway.ratelimit import Lockout, RateLimiter, Replays
 from eaflow.gateway.sources import SourceStore
+from eaflow.gateway.viewer import Viewer, new_token
 from model.topics import Topics
 from processors.registry import InstanceRegistry
 
@@ -20,27 +20,36 @@ from processors.registry import InstanceRegistry
 @dataclass
 class Gateway:
     """Signals are published through `topics.rtss` (its codec); every other key comes from
-    `keys` (model.keys)."""
+    `keys` (model.keys). Without a viewer token in `config`, a random one is made (read it
+    from `viewer.token`)."""
 
     redis: Redis
     topics: Topics
     config: GatewayConfig = field(default_factory=GatewayConfig)
 
     def __post_init__(self) -> None:
+        config = self.config
         self.prefix = self.topics.prefix
         self.keys = self.topics.keys
-        self.allowlist = self.config.allowlist  # parsed once, checked on every request
-        self.proxies = self.config.proxies
+        self.allowlist = config.allowlist  # parsed once, checked on every request
+        self.proxies = config.proxies
         self.sources = SourceStore(self.redis, self.prefix)
         self.registry = InstanceRegistry(self.redis, self.prefix)
-        self.security = SecurityLog(self.redis, self.keys.security, self.config.security_maxlen)
-        self.limiter = RateLimiter(self.redis, self.prefix)
-        self.live = LiveHub(  # every /api/live stream of this process: one Redis reader
-            self.redis,
-            self.keys,
-            max_streams=self.config.live_max,
-            per_client=self.config.live_per_client,
+        flood = Flood(config.refusals_per_minute, config.refusals_recorded_per_minute)
+        self.security = SecurityLog(
+            self.redis, self.keys.security, config.security_maxlen, flood, self.secrets
         )
+        self.limiter = RateLimiter(self.redis, self.prefix)
+        self.replays = Replays(self.redis, self.prefix, config.signature_window)
+        self.lockout = Lockout(config.admin_attempts, config.admin_lockout)
+        self.viewer = Viewer(config.viewer_token or new_token())
+        self.live = LiveHub(  # every /api/live stream of this process: one Redis reader
+            self.redis, self.keys, max_streams=config.live_max, per_client=config.live_per_client
+        )
+
+    async def secrets(self) -> list[str]:
+        """What no answer or record may show: every source's secret, the viewer token."""
+        return [*await self.sources.secrets(), self.viewer.token]
 
 
 async def gateway(request: Request) -> Gateway:

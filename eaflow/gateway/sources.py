@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import Field, field_validator
 from redis.asyncio import Redis
 
@@ -94,6 +95,19 @@ class SourceStore:
     async def all(self) -> dict[str, Source]:
         raw: Any = await self.redis.hgetall(self.key)
         return {k.decode(): Source.model_validate_json(v) for k, v in raw.items()}
+
+    async def secrets(self) -> list[str]:
+        """Every source's secret (blanked out of whatever a refusal echoes)."""
+        raw: Any = await self.redis.hgetall(self.key)
+        found = []
+        for value in raw.values():
+            try:
+                secret = orjson.loads(value).get("secret")
+            except (orjson.JSONDecodeError, AttributeError):
+                continue
+            if isinstance(secret, str):
+                found.append(secret)
+        return found
 
     async def put(self, source: Source) -> None:
         await self.redis.hset(self.key, source.name, source.model_dump_json())

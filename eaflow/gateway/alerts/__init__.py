@@ -6,6 +6,9 @@ so the body's content decides, never its Content-Type.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import orjson
 
 from eaflow.gateway.alerts.build import Defaults, signals
@@ -42,4 +45,22 @@ def read_body(raw: bytes, max_signals: int = 20) -> list[Draft]:
         return text_drafts(stripped, max_signals)
     if not isinstance(parsed, dict | list):
         raise AlertError("body", "must be a JSON object, an array of objects or text", 400)
+    try:
+        json.loads(stripped, object_pairs_hook=unique_keys)  # orjson keeps the last of a key
+    except RecursionError:
+        raise AlertError("body", "nests objects or arrays too deep", 400) from None
     return json_drafts(parsed, max_signals)
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different: JSON parsers keep the first or the last of
+    a repeated key, so `"volume": 0.01, "volume": 50` means what the reader decides."""
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise AlertError(
+                key[:64],
+                "is given twice in one object: give each field once (JSON keeps only one of them)",
+            )
+        seen.add(key)
+    return {}

@@ -6,7 +6,9 @@ import re
 from decimal import Decimal
 
 PLACEHOLDER = re.compile(r"\{\{[^{}]*\}\}")
-NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?")
+# ASCII digits only: `\d` and Decimal() also take other scripts' digits (Arabic-Indic `١`,
+# full-width `１`), which no trader means as a size.
+NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")
 MAX_TEXT = 200
 
 
@@ -71,7 +73,8 @@ def number(field: str, value: object) -> Decimal:
     if raw[-1] in "$€£" or raw[0] in "$€£":
         raise AlertError(field, f"must be a number, not a money amount ({shown(raw)})")
     if not NUMBER.fullmatch(raw):
-        raise AlertError(field, f"must be a number, got {shown(raw)}")
+        rule = "digits 0-9" if any(c.isdigit() and not c.isascii() for c in raw) else "a number"
+        raise AlertError(field, f"must be {rule}, got {shown(raw)}")
     return Decimal(raw)
 
 

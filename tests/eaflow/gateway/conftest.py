@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.eaflow.gateway.served import Served, serving
+from tests.eaflow.gateway.served import BEARER, Served, serving
 from tests.redis_server import RedisServer
 
 
@@ -26,5 +26,6 @@ def served(gateway_server: Served, redis_url: str) -> Served:
 
 @pytest.fixture
 def http(served: Served) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=served.url, timeout=10) as client:
+    """A client with the viewer token (the webhook ignores it)."""
+    with httpx.Client(base_url=served.url, timeout=10, headers=BEARER) as client:
         yield client

@@ -27,6 +27,9 @@ from streams import App, AppSettings
 
 PREFIX = "ea:"
 SECRET = "test-secret-0123456789abcdef"
+VIEWER = "viewer-token-0123456789abcdef"
+BEARER = {"Authorization": f"Bearer {VIEWER}"}  # opens the read paths
+UNCAPPED = {"refusals_per_minute": 100_000, "refusals_recorded_per_minute": 100_000}
 
 
 def _load_anyio() -> None:
@@ -73,9 +76,13 @@ class Served:
 def serving(
     redis_url: str, config: GatewayConfig | None = None, config_db: Path | None = None
 ) -> Iterator[Served]:
-    """Serve the gateway until the block ends; the source `tradingview` has SECRET; with
-    `config_db`, the configuration API on that DuckDB file too."""
-    config = config or GatewayConfig(port=0, symbols_ttl=0)
+    """Serve the gateway until the block ends; the source `tradingview` has SECRET, the
+    viewer token is VIEWER (unless `config` names one); with `config_db`, the configuration
+    API on that DuckDB file too. The default `config` records every refusal (a module's
+    tests share one gateway and its count of refusals per minute)."""
+    config = config or GatewayConfig(port=0, symbols_ttl=0, **UNCAPPED)
+    if config.viewer_token is None:
+        config = config.model_copy(update={"viewer_token": VIEWER})
     started = threading.Event()
     holder: list[GatewayServer] = []
     failure: list[BaseException] = []

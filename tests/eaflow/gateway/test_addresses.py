@@ -26,10 +26,16 @@ def test_a_bad_entry_is_named() -> None:
 def test_forwarded_for_is_read_only_from_trusted_proxies() -> None:
     proxies = parse_allowlist(["127.0.0.1", "10.0.0.0/8"])
     assert proxies is not None
-    headers = {"x-forwarded-for": "198.51.100.7, 52.89.214.238, 10.1.1.1"}
-    assert client_address("127.0.0.1", headers, proxies)[0] == "52.89.214.238"
-    assert client_address("203.0.113.9", headers, proxies)[0] == "203.0.113.9"
-    assert client_address("127.0.0.1", headers, ())[0] == "127.0.0.1"
-    assert client_address("127.0.0.1", {}, proxies)[0] == "127.0.0.1"
-    shown, parsed = client_address("127.0.0.1", {"x-forwarded-for": "not-an-ip"}, proxies)
+    lines = ["198.51.100.7, 52.89.214.238, 10.1.1.1"]
+    assert client_address("127.0.0.1", lines, proxies)[0] == "52.89.214.238"
+    assert client_address("203.0.113.9", lines, proxies)[0] == "203.0.113.9"
+    assert client_address("127.0.0.1", lines, ())[0] == "127.0.0.1"
+    assert client_address("127.0.0.1", [], proxies)[0] == "127.0.0.1"
+    shown, parsed = client_address("127.0.0.1", ["not-an-ip"], proxies)
     assert (shown, parsed) == ("not-an-ip", None)
+
+
+def test_every_forwarded_for_line_counts_and_the_last_is_nearest() -> None:
+    proxies = parse_allowlist(["127.0.0.1"])
+    lines = ["52.89.214.238", "198.51.100.7"]  # the client's own line, then the proxy's
+    assert client_address("127.0.0.1", lines, proxies)[0] == "198.51.100.7"

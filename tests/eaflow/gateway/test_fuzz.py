@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from eaflow.gateway.alerts.commands import KNOWN
 from eaflow.gateway.alerts.draft import ALIASES, INFORMATIONAL
 from eaflow.gateway.config import GatewayConfig
-from tests.eaflow.gateway.served import SECRET, Served, serving
+from tests.eaflow.gateway.served import BEARER, SECRET, UNCAPPED, Served, serving
 
 FUZZ = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -108,10 +108,10 @@ headers = st.lists(
 
 @pytest.fixture(scope="module")
 def fuzzed(redis_server: Any) -> Iterator[tuple[Served, httpx.Client]]:
-    config = GatewayConfig(port=0, trusted_proxies=("127.0.0.1",))
+    config = GatewayConfig(port=0, trusted_proxies=("127.0.0.1",), **UNCAPPED)
     with (
         serving(redis_server.url, config) as served,
-        httpx.Client(base_url=served.url, timeout=10) as http,
+        httpx.Client(base_url=served.url, timeout=10, headers=BEARER) as http,
     ):
         served.add_source(name="tradingview", rate_limit=100_000)
         yield served, http

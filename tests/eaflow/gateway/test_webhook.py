@@ -3,6 +3,8 @@ each a 4xx with the reason and an event in the `security` stream."""
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -86,9 +88,10 @@ def test_unknown_and_disabled_sources(served: Served, http: httpx.Client) -> Non
         served,
         http.post("/webhook/tradingview", json={**BUY, "source": "nobody"}),
         401,
-        "source",
-        "source",
+        "secret",
+        "secret",
     )
+    assert served.security_events()[-1]["error"] == "unknown source 'nobody'"
     served.add_source(name="off", enabled=False)
     refused(
         served,
@@ -97,6 +100,33 @@ def test_unknown_and_disabled_sources(served: Served, http: httpx.Client) -> Non
         "source",
         "source",
     )
+
+
+def test_an_unknown_source_is_answered_like_a_wrong_secret(
+    served: Served, http: httpx.Client
+) -> None:
+    """Attack (#16): telling the sources that exist from the answers."""
+    served.add_source(name="desk")
+    served.add_source(name="off", enabled=False)  # says so only to its own secret
+    wrong = {**BUY, "secret": "w" * 28}
+    shapes = {}
+    for name in ("desk", "ghost", "off"):
+        answer = http.post("/webhook/tradingview", json={**wrong, "source": name})
+        shapes[name] = (answer.status_code, answer.text.replace(name, "NAME"))
+    assert shapes["desk"] == shapes["ghost"] == shapes["off"]
+    assert shapes["ghost"][0] == 401
+    assert [e["error"] for e in served.security_events()][1] == "unknown source 'ghost'"
+
+
+def test_a_sources_allowlist_is_checked_before_its_secret(
+    served: Served, http: httpx.Client
+) -> None:
+    """Attack (#16): a 403 from the source's allowlist confirmed a right secret."""
+    served.add_source(name="tradingview", allow=("10.0.0.0/8",))
+    right = http.post("/webhook/tradingview", json=BUY)
+    wrong = http.post("/webhook/tradingview", json={**BUY, "secret": "w" * 28})
+    assert (right.status_code, right.json()) == (wrong.status_code, wrong.json())
+    refused(served, wrong, 403, "allowlist", "ip")
 
 
 def test_a_malformed_body(served: Served, http: httpx.Client) -> None:
@@ -133,12 +163,17 @@ def test_rate_limit_per_source(served: Served, http: httpx.Client) -> None:
     assert 1 <= int(response.headers["Retry-After"]) <= 60
 
 
+def signed(body: bytes, secret: str = SECRET, at: float | None = None) -> dict[str, str]:
+    return {
+        "X-Eaflow-Signature": signature_of(secret, body, int(time.time() if at is None else at))
+    }
+
+
 def test_signature_header_instead_of_the_secret(served: Served, http: httpx.Client) -> None:
     body = orjson.dumps({k: v for k, v in BUY.items() if k != "secret"})
-    signed = {"X-Eaflow-Signature": signature_of(SECRET, body)}
-    assert http.post("/webhook/tradingview", content=body, headers=signed).status_code == 200
+    assert http.post("/webhook/tradingview", content=body, headers=signed(body)).status_code == 200
     served.client.delete(f"{PREFIX}rtss")
-    wrong = {"X-Eaflow-Signature": signature_of("another-secret-0123456789", body)}
+    wrong = signed(body, "another-secret-0123456789")
     refused(
         served,
         http.post("/webhook/tradingview", content=body, headers=wrong),
@@ -146,6 +181,38 @@ def test_signature_header_instead_of_the_secret(served: Served, http: httpx.Clie
         "signature",
         "X-Eaflow-Signature",
     )
+
+
+def test_a_signed_request_is_accepted_once(served: Served, http: httpx.Client) -> None:
+    """Attack (#10): the same signed body posted again trades again."""
+    body = orjson.dumps({k: v for k, v in BUY.items() if k != "secret"})
+    headers = signed(body)
+    answers = [
+        http.post("/webhook/tradingview", content=body, headers=headers).status_code
+        for _ in range(3)
+    ]
+    assert answers == [200, 401, 401]
+    assert len(served.signals()) == 1
+    event = served.security_events()[-1]
+    assert (event["kind"], event["field"]) == ("signature", "X-Eaflow-Signature")
+    assert "accepted before" in event["error"]
+
+
+def test_a_signature_needs_a_timestamp_within_the_window(
+    served: Served, http: httpx.Client
+) -> None:
+    """Attack (#10): an old signed request kept and replayed after the window."""
+    body = orjson.dumps({k: v for k, v in BUY.items() if k != "secret"})
+    stale = signed(body, at=time.time() - 3600)
+    untimed = {"X-Eaflow-Signature": stale["X-Eaflow-Signature"].partition(",")[2]}
+    for headers in (stale, untimed):
+        refused(
+            served,
+            http.post("/webhook/tradingview", content=body, headers=headers),
+            401,
+            "signature",
+            "X-Eaflow-Signature",
+        )
 
 
 def test_a_source_can_require_the_signature(served: Served, http: httpx.Client) -> None:
@@ -216,3 +283,153 @@ def test_forwarded_addresses_are_ignored_without_a_trusted_proxy(redis_url: str)
         )
         refused(served, response, 403, "allowlist", "ip")
         assert served.security_events()[-1]["ip"] == "127.0.0.1"
+
+
+def test_the_forwarded_address_is_read_from_every_header_line(
+    behind_proxy: tuple[Served, httpx.Client],
+) -> None:
+    """Attack (#4): a client's own X-Forwarded-For line before the one its proxy appends."""
+    served, http = behind_proxy
+    lines = [("X-Forwarded-For", "52.89.214.238"), ("X-Forwarded-For", "198.51.100.7")]
+    refused(
+        served, http.post("/webhook/tradingview", json=BUY, headers=lines), 403, "allowlist", "ip"
+    )
+    assert served.security_events()[-1]["ip"] == "198.51.100.7"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f"tradingview,buy,EURUSD,risk=0.01,{SECRET}",  # the secret as a bare field
+        f"tradingview,buy,EURUSD,risk=0.01,secret:{SECRET}",  # a colon for the equals sign
+        f"{SECRET},buy,EURUSD,risk=0.01",  # the secret where the source goes
+        orjson.dumps({**BUY, "volume": "x" + SECRET}).decode(),  # in a value
+    ],
+)
+def test_a_secret_out_of_place_is_never_echoed(
+    served: Served, http: httpx.Client, capsys: pytest.CaptureFixture[str], body: str
+) -> None:
+    """Attack (#3): the secret comes back in the answer, the log or the security stream."""
+    response = http.post("/webhook/tradingview", content=body)
+    assert 400 <= response.status_code < 500, response.text
+    assert served.security_events()
+    log = capsys.readouterr().out
+    assert "webhook_refused" in log
+    for text in (response.text, orjson.dumps(served.security_events()).decode(), log):
+        assert SECRET not in text and SECRET[:16] not in text and SECRET[-16:] not in text
+
+
+def test_a_long_secret_cut_short_in_a_refusal_is_not_echoed(
+    served: Served, http: httpx.Client
+) -> None:
+    """Attack (#3): a refusal quotes a value cut to 40 characters; blanking out the whole
+    secret misses it, and the first 37 characters of the secret would be shown."""
+    long = "long-secret-" + "0123456789" * 5
+    served.add_source(name="desk", secret=long)
+    body = {"source": "desk", "secret": long, "action": "buy", "symbol": "EURUSD", "volume": long}
+    response = http.post("/webhook/tradingview", json=body)
+    assert response.status_code == 422 and response.json()["field"] == "volume"
+    for text in (response.text, orjson.dumps(served.security_events()).decode()):
+        assert long[:16] not in text and long[8:24] not in text
+
+
+@pytest.mark.parametrize("volume", ["١", "１", "0.٥", "1e٣"])
+def test_digits_of_other_scripts_are_no_number(
+    served: Served, http: httpx.Client, volume: str
+) -> None:
+    """Attack (#11): Arabic-Indic and full-width digits read as a size."""
+    refused(
+        served,
+        http.post("/webhook/tradingview", json={**BUY, "volume": volume}),
+        422,
+        "invalid",
+        "volume",
+    )
+    text = f"tradingview,buy,EURUSD,risk={volume},secret={SECRET}"
+    refused(served, http.post("/webhook/tradingview", content=text), 422, "invalid", "risk")
+
+
+ORDER = '"action": "buy", "symbol": "EURUSD"'
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (f'{{"secret": "S", {ORDER}, "volume": 0.01, "volume": 50}}', "volume"),
+        (f'{{"secret": "wrong-secret-0123456789abc", "secret": "S", {ORDER}}}', "secret"),
+        ('{"secret": "S", "data": {"side": "buy", "side": "sell"}, "symbol": "EURUSD"}', "side"),
+    ],
+)
+def test_a_key_given_twice_is_refused(
+    served: Served, http: httpx.Client, body: str, field: str
+) -> None:
+    """Attack (#12): a repeated key, of which JSON keeps the last."""
+    response = http.post("/webhook/tradingview", content=body.replace('"S"', f'"{SECRET}"'))
+    refused(served, response, 422, "invalid", field)
+    assert "twice" in response.json()["error"]
+
+
+def test_the_rate_limit_counts_signals(served: Served, http: httpx.Client) -> None:
+    """Attack (#13): many signals in the body of one request, under a limit of requests."""
+    served.add_source(name="tradingview", rate_limit=3)
+    lines = "\n".join([f"tradingview,buy,EURUSD,risk=0.01,secret={SECRET}"] * 4)
+    response = http.post("/webhook/tradingview", content=lines)
+    refused(served, response, 429, "rate_limit", "source")
+    assert "holds 4" in response.json()["error"]
+
+
+def test_refusals_of_one_address_are_capped(redis_url: str) -> None:
+    """Attack (#13): a flood of requests without the secret, each a log line and an entry
+    of the capped security stream (pushing its history out)."""
+    config = GatewayConfig(port=0, refusals_per_minute=5)
+    with serving(redis_url, config) as served, httpx.Client(base_url=served.url) as http:
+        wrong = {**BUY, "secret": "w" * 28}
+        answers = [http.post("/webhook/tradingview", json=wrong) for _ in range(30)]
+        assert [a.status_code for a in answers[:5]] == [401] * 5
+        assert any(a.status_code == 429 and "Retry-After" in a.headers for a in answers)
+        recorded = served.security_events()
+        # 5 refusals and one entry saying the rest go unrecorded (twice if a minute turned)
+        assert len(recorded) <= 12, len(recorded)
+        assert any("not recorded" in e["error"] for e in recorded)
+        assert http.post("/webhook/tradingview", json=BUY).status_code == 200  # the secret: in
+
+
+def raw_request(url: str, head: str, body: bytes = b"") -> bytes:
+    """Send bytes as they are (no client tidies them); the answer until the server closes."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=60) as sock:
+        sock.sendall(head.encode() + body)
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    return reply
+
+
+def test_content_length_beside_chunked_is_refused(served: Served) -> None:
+    """Attack (#18): a body framed two ways (request smuggling through a proxy)."""
+    body = orjson.dumps(BUY)
+    chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    reply = raw_request(
+        served.url,
+        "POST /webhook/tradingview HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Length: {len(body)}\r\nTransfer-Encoding: chunked\r\n\r\n",
+        chunked,
+    )
+    assert reply.startswith(b"HTTP/1.1 400 "), reply[:200]
+    assert b'"field":"transfer-encoding"' in reply
+    assert served.signals() == []
+    assert served.security_events()[-1]["field"] == "transfer-encoding"
+
+
+def test_a_body_that_never_ends_is_given_up(redis_url: str) -> None:
+    """Attack (#18): a client announces a body and trickles it (or never sends it),
+    holding a connection and a task for ever."""
+    config = GatewayConfig(port=0, body_timeout=0.5)
+    with serving(redis_url, config) as served:
+        reply = raw_request(
+            served.url,
+            "POST /webhook/tradingview HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n",
+            b'{"secret": ',
+        )
+        assert reply.startswith(b"HTTP/1.1 408 "), reply[:200]
+        assert served.security_events()[-1]["kind"] == "timeout"
