@@ -28,13 +28,18 @@ def gateway(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     allow: ListOption = None,
     trusted_proxy: ListOption = None,
+    server_name: ListOption = None,
     body_limit: Annotated[int | None, typer.Option(help="Largest body in bytes.")] = None,
 ) -> None:
     """Serve POST /webhook/tradingview, the UDF datafeed at /udf, the chart at / and the
     configuration API at /config (for admin sources: eaflow sources add NAME --admin).
 
     --allow takes IPs, CIDRs, `tradingview`, `loopback` or `*` (default: tradingview and
-    loopback); --trusted-proxy names the reverse proxies whose X-Forwarded-For is believed.
+    loopback); --trusted-proxy names the reverse proxies whose X-Forwarded-For is believed;
+    --server-name the host names it is reached by (alerts.example.com; IP addresses and
+    localhost always work). The chart, /api, /udf and /docs need the viewer token: the
+    link printed on start carries it (EAFLOW_GATEWAY_VIEWER_TOKEN, else kept in the data
+    directory).
     """
     settings = settings_from(redis, prefix)
     url = require_redis(settings)
@@ -44,6 +49,7 @@ def gateway(
             port=port,
             allow=split(allow),
             trusted_proxies=split(trusted_proxy),
+            server_names=split(server_name),
             body_limit=body_limit,
         )
     except ValueError as error:

@@ -23,6 +23,7 @@ from eaflow.cli.options import (
 from eaflow.demo import seed_demo
 from eaflow.embedded import EmbeddedRedis
 from eaflow.exporter import export_metrics
+from eaflow.install.gateway import CHART
 from eaflow.install.pipeline import Pipeline, build_pipeline
 from eaflow.install.workers import install
 from eaflow.passwords import redact_url
@@ -85,14 +86,19 @@ async def _run(pipeline: Pipeline, count: int) -> None:
         table = Table(title="eaflow is running", show_header=False)
         table.add_row("redis", redact_url(pipeline.redis_url))
         table.add_row("instances", ", ".join(created))
+        links = [line for line in pipeline.running if line.startswith(CHART)]
         for line in pipeline.running:
-            table.add_row("", line)
+            if line not in links:
+                table.add_row("", line)
         table.add_row(
             "send a signal",
             f"eaflow send --redis {redact_url(pipeline.redis_url)} "
             '\'{"symbol": "EURUSD", "order_type": "buy", "volume": 0.1}\'',
         )
-        Console(stderr=True).print(table)
+        console = Console(stderr=True)
+        console.print(table)
+        for line in links:  # whole, on a line of its own: a table cell would cut the link
+            console.print(line, highlight=False, soft_wrap=True)
 
     await serve(pipeline, show)
 

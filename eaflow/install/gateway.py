@@ -10,6 +10,8 @@ holds one connection of it at most (`eaflow.gateway.livehub`).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from eaflow.config.service import ConfigService
@@ -18,10 +20,13 @@ from eaflow.gateway.app import create_app
 from eaflow.gateway.config import GatewayConfig
 from eaflow.gateway.server import GatewayServer, usage
 from eaflow.install.pipeline import Pipeline
+from eaflow.passwords import stored_secret
 from processors.registry import InstanceRegistry
 from sinks.database import database_path
 from streams.clients import async_client, is_cluster
 
+CHART = "chart: "
+"""Starts the line of the chart's link (it carries the viewer token: keep it private)."""
 POOL = 64
 """Connections of the gateway's own Redis client (per node on a cluster)."""
 POOL_WAIT = 2.0
@@ -38,11 +43,19 @@ def gateway_redis(url: str) -> Redis:
     )
 
 
+def viewer_token_path(data_dir: Path) -> Path:
+    """Where the viewer token is kept when EAFLOW_GATEWAY_VIEWER_TOKEN gives none."""
+    return data_dir / "gateway" / "viewer-token"
+
+
 async def install_gateway(p: Pipeline, config: GatewayConfig | None = None) -> None:
     """Serve on settings.http_host/http_port (or `config`, from `eaflow gateway`'s options);
     signals go out through `p.topics.rtss`'s key and codec, on the gateway's own client."""
     if config is None:
         config = GatewayConfig.from_env(host=p.settings.http_host, port=p.settings.http_port)
+    if config.viewer_token is None:  # kept across restarts, so a printed link stays good
+        token = stored_secret(viewer_token_path(p.settings.data_dir))
+        config = config.model_copy(update={"viewer_token": token})
     redis = gateway_redis(p.redis_url)
     p.closing.append(redis.aclose)
     registry = InstanceRegistry(redis, p.settings.prefix)
@@ -57,6 +70,7 @@ async def install_gateway(p: Pipeline, config: GatewayConfig | None = None) -> N
         f"gateway: {url} (chart /, webhook /webhook/tradingview, API /docs, "
         "/config for admin sources)"
     )
+    p.running.append(CHART + app.state.gateway.viewer.link(url))
     if created is not None:
         p.running += usage(created, url)
     else:

@@ -1,5 +1,6 @@
 """The chart page in headless Chromium: candles drawn, then a webhook alert's fill marker and
-its new position appear, through real router, executor and gateway processes."""
+its new position appear, through real router, executor and gateway processes. The page
+opens from the link with the viewer token (as `eaflow run` prints it), not without."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ FLAGS = (
     "--disable-dev-shm-usage",
     "--window-size=1280,900",
 )
+VIEWER = "chart-viewer-token-0123456789"
 # Recorded EURUSD bids (Lean/OANDA 2014-05-06): seconds alternate up and down candles.
 UP, DOWN = (1.38742, 1.38749), (1.38751, 1.38744)
 CANDLE_PIXELS = """
@@ -133,7 +135,7 @@ def gateway_up(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/udf/time", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -148,10 +150,16 @@ def test_candles_then_a_webhook_fill_marker_and_position(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with Market(redis_client):
-        worker = workers("rtss", "orders", "gateway", env={"EAFLOW_HTTP_PORT": str(port)})
+        env = {"EAFLOW_HTTP_PORT": str(port), "EAFLOW_GATEWAY_VIEWER_TOKEN": VIEWER}
+        worker = workers("rtss", "orders", "gateway", env=env)
         gateway_up(url)
         assert worker.alive
-        browser.get(f"{url}/?symbol=EURUSD&instance=demo-1&resolution=1S")
+        page = "/?symbol=EURUSD&instance=demo-1&resolution=1S"
+        browser.get(url + page)  # without the token: no chart, no data
+        assert browser.execute_script("return window.eaflow === undefined")
+        assert "viewer token" in browser.find_element("tag name", "body").text
+        browser.get(f"{url}{page}&token={VIEWER}")  # the printed link
+        assert browser.current_url == url + page  # the token left the address bar
         wait_for(browser, "return window.eaflow && window.eaflow.ready")
         assert wait_for(browser, "return window.eaflow.series.data().length") >= 20
         pixels = wait_for(

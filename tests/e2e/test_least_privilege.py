@@ -29,6 +29,7 @@ from tests.redis_server import free_port
 pytestmark = pytest.mark.slow
 
 Spawn = Callable[[str, list[str]], subprocess.Popen[bytes]]
+VIEWER = "least-privilege-viewer-token"
 
 
 @pytest.fixture(params=["plain", "tls"])
@@ -120,8 +121,9 @@ def results(admin: redis.Redis) -> list[Result]:
 
 
 def test_the_pipeline_trades_with_each_worker_logged_in_as_its_role(
-    server: AclRedis, spawn: Spawn, tmp_path: Path
+    server: AclRedis, spawn: Spawn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("EAFLOW_GATEWAY_VIEWER_TOKEN", VIEWER)  # both gateways' read paths
     admin = server.client(Role.ADMIN)
     instances = seed(server.url, 2)
     write_market(admin)
@@ -141,7 +143,7 @@ def test_the_pipeline_trades_with_each_worker_logged_in_as_its_role(
     for instance in instances:
         key = f"{PREFIX}orders:{instance}"
         wait_until(partial(has_group, admin, key, "executor"), f"group of {key}", refused)
-    wait_until(lambda: answers(f"http://127.0.0.1:{port}/udf/time"), "the gateway", refused)
+    wait_until(lambda: answers(f"http://127.0.0.1:{port}/healthz"), "the gateway", refused)
     secret = orjson.loads(admin.hget(f"{PREFIX}sources", "tradingview") or b"{}")["secret"]
 
     body = "\n".join(
@@ -177,15 +179,17 @@ def test_the_pipeline_trades_with_each_worker_logged_in_as_its_role(
     chart = free_port()
     spawn("chart", ["gateway", "--redis", server.url_for(Role.VIEWER), "--port", str(chart),
                     "--allow", "loopback"])  # fmt: skip
-    wait_until(lambda: answers(f"http://127.0.0.1:{chart}/udf/time"), "the chart", refused)
+    wait_until(lambda: answers(f"http://127.0.0.1:{chart}/healthz"), "the chart", refused)
     base = f"http://127.0.0.1:{chart}"
-    shown = httpx.get(f"{base}/api/results", params={"instance": instances[0]}).json()
+    viewer = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {VIEWER}"})
+    shown = viewer.get("/api/results", params={"instance": instances[0]}).json()
     assert [r["status"] for r in shown] == ["filled", "filled"]
-    assert len(httpx.get(f"{base}/api/state/{instances[0]}").json()["positions"]) == 2
-    assert len(httpx.get(f"{base}/api/markers", params={"symbol": "EURUSD"}).json()) == 4
-    assert httpx.get(f"{base}/api/instances").json()[0]["instance"] == instances[0]
-    assert "EURUSD" in httpx.get(f"{base}/api/symbols").json()
-    bars = httpx.get(f"{base}/udf/history", params={"symbol": "EURUSD", "resolution": "1"})
+    assert len(viewer.get(f"/api/state/{instances[0]}").json()["positions"]) == 2
+    assert len(viewer.get("/api/markers", params={"symbol": "EURUSD"}).json()) == 4
+    assert viewer.get("/api/instances").json()[0]["instance"] == instances[0]
+    assert "EURUSD" in viewer.get("/api/symbols").json()
+    bars = viewer.get("/udf/history", params={"symbol": "EURUSD", "resolution": "1"})
+    viewer.close()
     assert bars.json()["s"] in ("ok", "no_data")
 
     # An eaoff and an eaon alert switch demo-1 as the router's user (attack 9 of issue 18:

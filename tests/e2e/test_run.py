@@ -1,11 +1,13 @@
 """`eaflow run`, the README's main job: embedded Redis, demo accounts on recorded ticks, the
-order path, the gateway, and the result sinks in a process of their own; Ctrl-C stops all."""
+order path, the gateway, and the result sinks in a process of their own; Ctrl-C stops all.
+The chart link it prints opens the chart; the files holding secrets are its user's alone."""
 
 from __future__ import annotations
 
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -36,8 +38,8 @@ def test_run_trades_a_webhook_alert_and_records_it_then_stops_on_ctrl_c(tmp_path
     try:
         url = None
         deadline = time.monotonic() + 120
-        while "send a signal" not in "".join(output) and time.monotonic() < deadline:
-            line = process.stdout.readline()  # the table of what runs, printed once started
+        while "chart: " not in "".join(output) and time.monotonic() < deadline:
+            line = process.stdout.readline()  # what runs, printed once started; the link last
             assert line or process.poll() is None, "".join(output)
             output.append(line)
             found = STARTED.search(line)
@@ -59,6 +61,12 @@ def test_run_trades_a_webhook_alert_and_records_it_then_stops_on_ctrl_c(tmp_path
             body,
             answer.text if answer else "",
         )
+        [link] = [line.split("chart: ", 1)[1].strip() for line in output if "chart: " in line]
+        assert link.startswith(f"http://127.0.0.1:{port}/?token="), link
+        with httpx.Client(follow_redirects=True) as browser:  # the printed link opens the chart
+            assert browser.get(f"http://127.0.0.1:{port}/api/instances").status_code == 401
+            assert browser.get(link).status_code == 200
+            assert len(browser.get(f"http://127.0.0.1:{port}/api/instances").json()) == 3
         signal_id = answer.json()["signal_id"]
         result = None
         while result is None and time.monotonic() < deadline:
@@ -81,6 +89,10 @@ def test_run_trades_a_webhook_alert_and_records_it_then_stops_on_ctrl_c(tmp_path
         rest, _ = process.communicate(timeout=60)
         output.append(rest)
     assert process.returncode == 0, "".join(output)
+    private = [tmp_path / "var" / "redis", tmp_path / "var" / "gateway"]
+    for path in [p for folder in private for p in (folder, *folder.rglob("*"))]:
+        mode = stat.S_IMODE(path.stat().st_mode)  # the sources' secrets are in there
+        assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
     sinks = subprocess.run(["pgrep", "-f", f"worker rtrs.*{tmp_path}"], capture_output=True)
     assert sinks.stdout == b""  # the sinks' process stopped with it
 
