@@ -110,3 +110,25 @@ def test_a_configured_server_name_is_answered(redis_url: str) -> None:
         answer = http.post("/webhook/tradingview", json=BUY, headers={"Host": "Alerts.Example.com"})
         assert answer.status_code == 200, answer.text
         assert served.client.xlen(f"{PREFIX}rtss") == 1
+
+
+def test_static_files_cannot_be_left(served: Served, http: httpx.Client) -> None:
+    for path in (
+        "/static/%2e%2e/app.py",
+        "/static/..%2fapp.py",
+        "/static/%2e%2e%2f%2e%2e%2fREADME.md",
+    ):
+        response = http.get(path)
+        assert response.status_code == 404, (path, response.text[:200])
+        assert "create_app" not in response.text
+
+
+def test_a_secret_in_the_query_string_or_a_header_is_not_read(
+    served: Served, http: httpx.Client
+) -> None:
+    """Secrets travel in the body (or as a signature): URLs and headers end up in logs."""
+    body = {k: v for k, v in BUY.items() if k != "secret"}
+    for params, headers in (({"secret": SECRET}, {}), ({}, {"X-Secret": SECRET})):
+        response = http.post("/webhook/tradingview", json=body, params=params, headers=headers)
+        assert response.status_code == 401 and response.json()["field"] == "secret"
+    assert served.signals() == []
