@@ -199,11 +199,13 @@ class Guard:
             if scope["method"] not in ("GET", "HEAD") or not viewer.is_token(given):
                 raise Refused(401, "viewer", "token", "is not the viewer token")
             response = RedirectResponse(without_token(scope), status_code=303)
+            tls = scope.get("scheme") == "https" or headers.get("x-forwarded-proto") == "https"
             response.set_cookie(
                 viewer.cookie,
                 viewer.session,
                 max_age=COOKIE_DAYS * 86_400,
                 path="/",
+                secure=tls,  # behind a TLS proxy: never sent over plain HTTP
                 httponly=True,
                 samesite="strict",
             )

@@ -58,6 +58,10 @@ def test_the_printed_link_sets_a_cookie_that_opens_the_page(
     assert link.headers["location"] == "/?symbol=EURUSD"  # the token leaves the address bar
     cookie = link.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and VIEWER not in cookie
+    behind_tls = {"X-Forwarded-Proto": "https"}  # the proxy's word: the cookie needs TLS
+    with httpx.Client(base_url=served.url) as proxied:
+        tls = proxied.get("/", params={"token": VIEWER}, headers=behind_tls)
+        assert "Secure" in tls.headers["set-cookie"] and "Secure" not in cookie
     page = bare.get("/", params={"symbol": "EURUSD"})  # httpx keeps the cookie, as a browser
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert bare.get("/api/instances").status_code == 200
