@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 log = structlog.get_logger(__name__)
 
 WINDOW = 60
+ADDRESSES = 100_000  # addresses counted per window at most (memory under a spread flood)
 RUN = re.compile(r"[A-Za-z0-9_\-]{8,}")
 
 
@@ -117,20 +118,24 @@ class Flood:
         self.window = -1
         self.counts: dict[str, int] = {}
         self.all = 0
+        self.noted = False  # the cap over all addresses was recorded this window
 
     def hit(self, ip: str, now: float | None = None) -> Over | None:
         now = time.time() if now is None else now
         window = int(now // WINDOW)
         if window != self.window:
-            self.window, self.counts, self.all = window, {}, 0
+            self.window, self.counts, self.all, self.noted = window, {}, 0, False
         key = flood_key(ip)
-        count = self.counts[key] = self.counts.get(key, 0) + 1
+        count = self.counts.get(key, 0) + 1
+        if count > 1 or len(self.counts) < ADDRESSES:  # past that, only the total counts
+            self.counts[key] = count
         self.all += 1
         wait = max(1, int((window + 1) * WINDOW - now))
         if count > self.per_address:
             return Over(True, count == self.per_address + 1, wait)
         if self.all > self.total:
-            return Over(False, self.all == self.total + 1, wait)
+            first, self.noted = not self.noted, True
+            return Over(False, first, wait)
         return None
 
 
