@@ -2,8 +2,10 @@
 
 As in MT5, a position's ticket and identifier are the ticket of the order that opened it, every
 execution is a deal (entry IN, OUT, INOUT or OUT_BY) tied to an order that ends up in the
-history, and a closing deal carries the realized profit, which moves the balance. Lots are
-added and subtracted as decimals so 0.3 - 0.1 stays 0.2.
+history, and a closing deal carries the realized profit and the swap the closed volume
+accumulated, which move the balance. Lots are added and subtracted as decimals so 0.3 - 0.1
+stays 0.2; a netting position's average price is kept exact (MT5 does not round it to the
+symbol's digits).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import NamedTuple
 from brokers.mt5 import constants as mt5
 from brokers.mt5.records import TradeDeal, TradeOrder, TradePosition
 from brokers.sim.book import Book
+from brokers.sim.margin import money
 
 
 class Execution(NamedTuple):
@@ -104,7 +107,13 @@ def finished_order(
 
 
 def book_deal(
-    book: Book, fill: Fill, deal_type: int, entry: int, position_id: int, profit: float = 0.0
+    book: Book,
+    fill: Fill,
+    deal_type: int,
+    entry: int,
+    position_id: int,
+    profit: float = 0.0,
+    swap: float = 0.0,
 ) -> TradeDeal:
     deal = TradeDeal(
         ticket=book.next_ticket(),
@@ -119,7 +128,7 @@ def book_deal(
         volume=fill.volume,
         price=fill.price,
         commission=0.0,
-        swap=0.0,
+        swap=swap,
         profit=profit,
         fee=0.0,
         symbol=fill.symbol,
@@ -163,20 +172,32 @@ def close_volume(
     book: Book, position: TradePosition, fill: Fill, entry: int = mt5.DEAL_ENTRY_OUT
 ) -> TradeDeal:
     """Close `fill.volume` of `position` at `fill.price`: a deal on the position's opposite
-    side with the profit; the rest stays open."""
+    side with the profit and the closed volume's share of the swap; the rest stays open."""
     profit = book.closing_profit(position, fill.volume, fill.price)
-    closing_side = position.type != mt5.POSITION_TYPE_BUY
-    deal = book_deal(book, fill, _deal_type(closing_side), entry, position.ticket, profit)
     remaining = lots(position.volume, fill.volume, -1)
+    swap = position.swap if remaining <= 0 else money(position.swap * fill.volume / position.volume)
+    closing_side = position.type != mt5.POSITION_TYPE_BUY
+    deal = book_deal(book, fill, _deal_type(closing_side), entry, position.ticket, profit, swap)
     if remaining <= 0:
         book.drop_position(position.ticket)
     else:
         book.put_position(
             position._replace(
-                volume=remaining, time_update=fill.now_ms // 1000, time_update_msc=fill.now_ms
+                volume=remaining,
+                swap=money(position.swap - swap),
+                time_update=fill.now_ms // 1000,
+                time_update_msc=fill.now_ms,
             )
         )
     return deal
+
+
+def average(price: float, volume: float, other: float, other_volume: float) -> float:
+    """The volume-weighted average of two prices, computed in decimals (1.39473 × 0.1 +
+    1.39496 × 0.3 over 0.4 is 1.3949025, not 1.3949025000000001)."""
+    a, b = Decimal(repr(volume)), Decimal(repr(other_volume))
+    total = Decimal(repr(price)) * a + Decimal(repr(other)) * b
+    return float(total / (a + b))
 
 
 def net_volume_after(position: TradePosition | None, buy: bool, volume: float) -> float:
@@ -195,13 +216,10 @@ def net_fill(book: Book, fill: Fill) -> TradeDeal:
     same_side = (position.type == mt5.POSITION_TYPE_BUY) == fill.buy
     if same_side:
         total = lots(position.volume, fill.volume)
-        info = book.symbols.get(fill.symbol)
-        digits = info.digits if info else 8
-        weighted = position.price_open * position.volume + fill.price * fill.volume
         book.put_position(
             position._replace(
                 volume=total,
-                price_open=round(weighted / total, digits),
+                price_open=average(position.price_open, position.volume, fill.price, fill.volume),
                 sl=fill.sl or position.sl,
                 tp=fill.tp or position.tp,
                 time_update=fill.now_ms // 1000,
@@ -220,6 +238,7 @@ def net_fill(book: Book, fill: Fill) -> TradeDeal:
             volume=lots(fill.volume, position.volume, -1),
             price_open=fill.price,
             price_current=fill.price,
+            swap=0.0,
             sl=fill.sl,
             tp=fill.tp,
             time_update=fill.now_ms // 1000,

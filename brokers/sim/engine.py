@@ -22,6 +22,7 @@ from brokers.sim.checks import Reject
 from brokers.sim.matching import Levels, crossed
 from brokers.sim.store import (
     COMMIT,
+    PRICED,
     AccountKeys,
     Conflict,
     commit,
@@ -30,6 +31,7 @@ from brokers.sim.store import (
     load,
     writes,
 )
+from brokers.sim.swaps import charge_due
 from brokers.sim.symbols import SymbolTable
 from brokers.sim.trading import execute
 from brokers.sim.triggers import apply_tick
@@ -105,6 +107,7 @@ class TradeServer:
             if not book.account.connected:
                 detail = "the trade server is unreachable"
                 return Answer(mt5.TRADE_RETCODE_CONNECTION, None, detail, tick, None)
+            charge_due(book, now_ms)  # a rollover passed since the last tick: its swaps first
             try:
                 execution = execute(book, req, now_ms)
             except Reject as reject:
@@ -120,14 +123,17 @@ class TradeServer:
     def tick(
         self, login: int, currency: str, symbol: str, tick: Tick, now_ms: int
     ) -> list[TradeDeal]:
-        """Apply one tick to the account: triggers, expiries, SL/TP. The deals it caused.
+        """Apply one tick to the account: swaps of a rollover passed, triggers, expiries,
+        SL/TP, stop-out. The deals it caused.
 
-        One HGET when the account holds nothing on `symbol` or the tick crosses none of its
-        levels; otherwise a full load, the matching, and one commit.
+        One HMGET when the tick crosses none of the account's levels on `symbol` and prices
+        none of its positions; otherwise a full load, the matching, the valuation, and a
+        commit when anything changed.
         """
         keys = self.keys(login)
-        raw = self.client.hget(keys.watch, symbol)
-        if raw is None or not crossed(Levels(*orjson.loads(raw)), tick, now_ms / 1000):
+        raw, priced = self.client.hmget(keys.watch, [symbol, PRICED])
+        hit = raw is not None and crossed(Levels(*orjson.loads(raw)), tick, now_ms / 1000)
+        if not hit and (priced is None or symbol not in orjson.loads(priced)):
             return []
         for _ in range(self.retries):
             book = load(

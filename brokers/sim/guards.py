@@ -45,14 +45,12 @@ def trade_mode(info: SymbolInfo, buy: bool) -> None:
         raise Reject(mt5.TRADE_RETCODE_CLOSE_ONLY, f"{info.name} allows closing only")
 
 
-def require_margin(
-    book: Book, symbol: str, buy: bool, volume: float, price: float, held: TradePosition | None
-) -> None:
-    """10019 when holding `volume` lots (instead of `held`) needs more margin than is free."""
+def require_margin(book: Book, symbol: str, buy: bool, volume: float, price: float) -> None:
+    """10019 when a deal of `volume` lots at `price` raises the account's margin by more than
+    its free margin (the symbol's margin after the deal less before it: a deal that covers an
+    opposite position, or reduces a netting one, needs none)."""
     try:
-        extra = book.margin_for(symbol, buy, volume, price)
-        if held is not None:
-            extra -= book.position_margin(held)
+        extra = book.symbol_margin(symbol, (buy, volume, price)) - book.symbol_margin(symbol)
     except PricingError as error:
         raise Reject(mt5.TRADE_RETCODE_PRICE_OFF, str(error)) from error
     if extra <= 0:

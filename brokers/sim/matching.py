@@ -34,14 +34,16 @@ def is_buy(order_type: int) -> bool:
     return order_type in BUY_TYPES
 
 
-def fill_price(buy: bool, tick: Tick) -> float:
-    """Where a market deal fills: the ask for a buy, the bid for a sell."""
-    return tick.ask if buy else tick.bid
+def fill_price(buy: bool, tick: Tick, digits: int | None = None) -> float:
+    """Where a market deal fills: the ask for a buy, the bid for a sell (on the symbol's
+    `digits` when given: a feed's off-grid quote never becomes an off-grid fill)."""
+    price = tick.ask if buy else tick.bid
+    return price if digits is None else round(price, digits)
 
 
-def close_price(position_type: int, tick: Tick) -> float:
-    """Where a position closes: a buy at the bid, a sell at the ask."""
-    return tick.bid if position_type == mt5.POSITION_TYPE_BUY else tick.ask
+def close_price(position_type: int, tick: Tick, digits: int | None = None) -> float:
+    """Where a position closes: a buy at the bid, a sell at the ask (on `digits` if given)."""
+    return fill_price(position_type != mt5.POSITION_TYPE_BUY, tick, digits)
 
 
 def pending_triggered(order_type: int, price: float, tick: Tick) -> bool:

@@ -11,6 +11,7 @@ Example::
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import redis
 
@@ -26,14 +27,18 @@ from brokers.sim.store import (
     commit,
     dump,
 )
+from brokers.sim.swaps import last_rollover
 
 
 class SimServer:
     """Administration of the simulated accounts kept under `prefix` in Redis."""
 
-    def __init__(self, redis: redis.Redis, prefix: str = "ea:") -> None:
+    def __init__(
+        self, redis: redis.Redis, prefix: str = "ea:", clock: Callable[[], float] = time.time
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
+        self._clock = clock  # server time in seconds: the deposit's time, the first rollover
         self._script = redis.register_script(COMMIT)
 
     def account_exists(self, login: int) -> bool:
@@ -47,10 +52,15 @@ class SimServer:
         leverage: int = 100,
         hedging: bool = True,
         name: str = "",
+        margin_so_mode: int = mt5.ACCOUNT_STOPOUT_MODE_PERCENT,
+        margin_so_call: float = 50.0,
+        margin_so_so: float = 30.0,
     ) -> None:
         """Create an account with its first deposit (a DEAL_TYPE_BALANCE deal, as MT5 shows it).
 
-        ValueError names the field for a bad value or a login that already exists.
+        The margin call and stop-out levels are MetaQuotes-Demo's, 50 % and 30 %, unless given
+        (`margin_so_mode` ACCOUNT_STOPOUT_MODE_MONEY reads them as equity in money). ValueError
+        names the field for a bad value or a login that already exists.
         """
         if isinstance(login, bool) or not isinstance(login, int) or login <= 0:
             raise ValueError(f"login: must be a positive integer, got {login!r}")
@@ -60,9 +70,29 @@ class SimServer:
             raise ValueError(f"currency: must be a 3-letter ISO code like USD, got {currency!r}")
         if isinstance(leverage, bool) or not isinstance(leverage, int) or leverage < 1:
             raise ValueError(f"leverage: must be an integer >= 1, got {leverage!r}")
+        if margin_so_mode not in (mt5.ACCOUNT_STOPOUT_MODE_PERCENT, mt5.ACCOUNT_STOPOUT_MODE_MONEY):
+            raise ValueError(
+                f"margin_so_mode: must be an ACCOUNT_STOPOUT_MODE_*, got {margin_so_mode!r}"
+            )
+        if not 0 <= margin_so_so <= margin_so_call:
+            raise ValueError(
+                f"margin_so_so: must be >= 0 and <= margin_so_call {margin_so_call!r}, "
+                f"got {margin_so_so!r}"
+            )
         keys = AccountKeys(self.prefix, login)
-        account = Account(login, name, currency, leverage, hedging, float(balance))
-        now_ms = int(time.time() * 1000)
+        now_ms = int(self._clock() * 1000)
+        account = Account(
+            login,
+            name,
+            currency,
+            leverage,
+            hedging,
+            float(balance),
+            margin_so_mode=margin_so_mode,
+            margin_so_call=float(margin_so_call),
+            margin_so_so=float(margin_so_so),
+            rollover=last_rollover(now_ms / 1000),
+        )
         ticket = int(self.redis.incr(keys.tickets))
         deposit = TradeDeal(
             ticket=ticket,

@@ -1,10 +1,13 @@
 """Where simulated accounts live in Redis, and the atomic read-compute-write of one trade.
 
 Keys (`{p}` is the prefix, e.g. `ea:`): `{p}sim:acct:{login}` hash (balance, currency, leverage,
-hedging, connected, version), `{p}sim:pos:{login}` and `{p}sim:ord:{login}` hashes (ticket →
-record), `{p}sim:deals:{login}` and `{p}sim:horders:{login}` sorted sets (score time_msc),
-`{p}sim:watch:{login}` hash (symbol → trigger levels, present while the account has positions or
-orders there), `{p}sim:tickets` (the one ticket counter) and `{p}sim:closed` (closed markets).
+hedging, connected, version, stop-out mode and levels, last rollover), `{p}sim:pos:{login}` and
+`{p}sim:ord:{login}` hashes (ticket → record), `{p}sim:deals:{login}` and
+`{p}sim:horders:{login}` sorted sets (score time_msc), `{p}sim:watch:{login}` hash (symbol →
+trigger levels, present while the account has positions or orders there; `~priced` → the
+symbols whose quotes value its positions, present while it has any: their ticks can stop it
+out or charge swaps), `{p}sim:tickets` (the one ticket counter) and `{p}sim:closed` (closed
+markets).
 Records are orjson arrays in the MT5 record's field order.
 
 A trade reads in one MULTI/EXEC round trip (plus one for ticks of other symbols held), then
@@ -24,6 +27,7 @@ import orjson
 import redis
 from redis.commands.core import Script
 
+from brokers.mt5 import constants as mt5
 from brokers.mt5.records import TradeDeal, TradeOrder, TradePosition
 from brokers.sim.book import Account, Book
 from brokers.sim.matching import levels
@@ -31,6 +35,9 @@ from brokers.sim.symbols import SymbolTable
 from brokers.sim.ticks import queue_latest
 from model.keys import Keys
 from model.tick import Tick, newest_tick
+
+PRICED = "~priced"
+"""The watch hash's field of the symbols whose ticks move the account's equity."""
 
 COMMIT = """
 local version = redis.call('HGET', KEYS[1], 'version') or '0'
@@ -116,6 +123,10 @@ def parse_account(raw: dict[bytes, bytes]) -> Account:
         balance=float(f["balance"]),
         connected=f.get("connected", "1") == "1",
         version=int(f.get("version", "0")),
+        margin_so_mode=int(f.get("margin_so_mode", mt5.ACCOUNT_STOPOUT_MODE_PERCENT)),
+        margin_so_call=float(f.get("margin_so_call", "50")),
+        margin_so_so=float(f.get("margin_so_so", "30")),
+        rollover=int(f.get("rollover", "0")),
     )
 
 
@@ -128,6 +139,10 @@ def account_fields(account: Account) -> dict[str, str]:
         "hedging": "1" if account.hedging else "0",
         "balance": repr(account.balance),
         "connected": "1" if account.connected else "0",
+        "margin_so_mode": str(account.margin_so_mode),
+        "margin_so_call": repr(account.margin_so_call),
+        "margin_so_so": repr(account.margin_so_so),
+        "rollover": str(account.rollover),
     }
 
 
@@ -243,6 +258,10 @@ def writes(book: Book, keys: AccountKeys) -> list[list[Any]]:
     ops: list[list[Any]] = []
     if book.balance_changed:
         ops.append(["HSET", keys.account, "balance", repr(book.account.balance)])
+    if book.account_changed:
+        fields = account_fields(book.account)
+        changed = sorted(book.account_changed)
+        ops.append(["HSET", keys.account, *[x for f in changed for x in (f, fields[f])]])
     for key, saved, dropped, table in (
         (keys.positions, book.saved_positions, book.dropped_positions, book.positions),
         (keys.orders, book.saved_orders, book.dropped_orders, book.orders),
@@ -261,6 +280,18 @@ def writes(book: Book, keys: AccountKeys) -> list[list[Any]]:
             ops.append(["HSET", keys.watch, symbol, dump(levels(held, pending))])
         else:
             ops.append(["HDEL", keys.watch, symbol])
+    if book.touched:
+        priced = sorted(
+            {
+                q
+                for p in book.positions.values()
+                for q in book.symbols.quote_symbols(p.symbol, book.currency)
+            }
+        )
+        if priced:
+            ops.append(["HSET", keys.watch, PRICED, orjson.dumps(priced)])
+        else:
+            ops.append(["HDEL", keys.watch, PRICED])
     return ops
 
 

@@ -21,7 +21,6 @@ from brokers.sim.booking import (
     close_volume,
     finished_order,
     net_fill,
-    net_volume_after,
     open_position,
 )
 from brokers.sim.checks import Reject
@@ -48,7 +47,7 @@ def deal(book: Book, req: TradeRequest, now_ms: int) -> Execution:
     tick = market_tick(book, info)
     checks.volume(info, req.volume)
     checks.filling(info, req.type, req.type_filling, pending=False)
-    price = fill_price(buy, tick)
+    price = fill_price(buy, tick, info.digits)
     checks.deviation(info, req.price, price, req.deviation)
     if position is not None:
         if position.symbol != info.name or position.type == req.type:
@@ -76,13 +75,9 @@ def deal(book: Book, req: TradeRequest, now_ms: int) -> Execution:
 
 def enter(book: Book, fill: Fill) -> TradeDeal:
     """A new hedging position, or the netting position moved by this fill; margin checked."""
+    require_margin(book, fill.symbol, fill.buy, fill.volume, fill.price)
     if book.account.hedging:
-        require_margin(book, fill.symbol, fill.buy, fill.volume, fill.price, None)
         return open_position(book, fill)
-    held = next(book.of_symbol(fill.symbol), None)
-    net = net_volume_after(held, fill.buy, fill.volume)
-    if abs(net) > (held.volume if held else 0.0):
-        require_margin(book, fill.symbol, net > 0, abs(net), fill.price, held)
     return net_fill(book, fill)
 
 

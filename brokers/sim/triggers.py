@@ -1,9 +1,12 @@
-"""What one tick does to an account: pending orders trigger or expire, positions hit SL or TP.
+"""What one tick does to an account: the swaps of a rollover it passed are charged, pending
+orders trigger or expire, positions hit SL or TP, and the account is stopped out if its
+margin level (or equity) fell to the stop-out level (`stopout.py`).
 
-Fills happen at the triggering tick's price (ask for buys, bid for sells), so a gap fills at
-the market, as MT5 does for stops; a limit can only fill at its price or better. A triggered
-order that the free margin cannot carry is cancelled (state REJECTED) without a deal. SL/TP
-closes are deals with reason DEAL_REASON_SL / DEAL_REASON_TP and comment `[sl 1.08500]`.
+Fills happen at the triggering tick's price (ask for buys, bid for sells, on the symbol's
+digits), so a gap fills at the market, as MT5 does for stops; a limit can only fill at its
+price or better. A triggered order that the free margin cannot carry is cancelled (state
+REJECTED) without a deal. SL/TP closes are deals with reason DEAL_REASON_SL / DEAL_REASON_TP
+and comment `[sl 1.08500]`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from brokers.sim.matching import (
     pending_triggered,
     stop_hit,
 )
+from brokers.sim.stopout import stop_out
+from brokers.sim.swaps import charge_due
 from brokers.sim.trading import enter
 from model.tick import Tick
 
@@ -38,6 +43,7 @@ def apply_tick(book: Book, symbol: str, tick: Tick, now_ms: int) -> list[TradeDe
     """Apply `tick` of `symbol` to the book; the deals it caused, in order."""
     book.ticks[symbol] = tick
     first = len(book.deals)
+    charge_due(book, now_ms)
     orders = sorted((o for o in book.orders.values() if o.symbol == symbol), key=lambda o: o.ticket)
     for order in orders:
         if order.type_time != mt5.ORDER_TIME_GTC and 0 < order.time_expiration <= now_ms / 1000:
@@ -59,6 +65,7 @@ def apply_tick(book: Book, symbol: str, tick: Tick, now_ms: int) -> list[TradeDe
         reason = stop_hit(position, tick)
         if reason is not None:
             _close_at_stop(book, position, reason, tick, now_ms)
+    stop_out(book, now_ms)
     return book.deals[first:]
 
 
@@ -70,7 +77,8 @@ def _finish(book: Book, order: TradeOrder, state: int, now_ms: int) -> None:
 
 def _fill(book: Book, order: TradeOrder, tick: Tick, now_ms: int) -> None:
     buy = is_buy(order.type)
-    price = fill_price(buy, tick)
+    info = book.symbols.get(order.symbol)
+    price = fill_price(buy, tick, info.digits if info else None)
     origin = Origin(order.magic, order.comment, mt5.DEAL_REASON_EXPERT)
     volume = order.volume_current
     fill = Fill(order.ticket, now_ms, order.symbol, buy, volume, price, origin, order.sl, order.tp)
@@ -95,9 +103,9 @@ def _fill(book: Book, order: TradeOrder, tick: Tick, now_ms: int) -> None:
 def _close_at_stop(
     book: Book, position: TradePosition, reason: int, tick: Tick, now_ms: int
 ) -> None:
-    price = close_price(position.type, tick)
     info = book.symbols.get(position.symbol)
     digits = info.digits if info else 5
+    price = close_price(position.type, tick, digits)
     level = position.sl if reason == mt5.DEAL_REASON_SL else position.tp
     comment = f"[{'sl' if reason == mt5.DEAL_REASON_SL else 'tp'} {level:.{digits}f}]"
     buy = position.type == mt5.POSITION_TYPE_SELL  # the side that closes the position

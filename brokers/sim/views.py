@@ -12,14 +12,15 @@ COMPANY = "eaflow"
 
 
 def account_info(account: Account, money: Summary, server: str) -> AccountInfo:
-    """`account_info()`: a demo account with MetaQuotes-Demo's stop-out levels (50 % / 30 %)."""
+    """`account_info()`: a demo account with its margin call and stop-out levels (MetaQuotes-
+    Demo's 50 % / 30 % unless opened with others)."""
     hedging = account.hedging
     return AccountInfo(
         login=account.login,
         trade_mode=mt5.ACCOUNT_TRADE_MODE_DEMO,
         leverage=account.leverage,
         limit_orders=200,
-        margin_so_mode=mt5.ACCOUNT_STOPOUT_MODE_PERCENT,
+        margin_so_mode=account.margin_so_mode,
         trade_allowed=True,
         trade_expert=True,
         margin_mode=mt5.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
@@ -34,8 +35,8 @@ def account_info(account: Account, money: Summary, server: str) -> AccountInfo:
         margin=money.margin,
         margin_free=money.margin_free,
         margin_level=money.margin_level,
-        margin_so_call=50.0,
-        margin_so_so=30.0,
+        margin_so_call=account.margin_so_call,
+        margin_so_so=account.margin_so_so,
         margin_initial=0.0,
         margin_maintenance=0.0,
         assets=0.0,

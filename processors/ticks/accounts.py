@@ -28,6 +28,7 @@ OnTick = Callable[[str, Tick], list[TradeDeal]]
 """`SimTerminal.on_tick`: apply one tick to the account, return the deals it caused."""
 
 REASONS = {mt5.DEAL_REASON_SL: "sl", mt5.DEAL_REASON_TP: "tp", mt5.DEAL_REASON_SO: "stop_out"}
+"""The `source` of a tick-made deal's result (a pending order's fill is "pending")."""
 
 
 def deal_result(instance: str, deal: TradeDeal) -> Result:
@@ -80,12 +81,15 @@ class TickAccount:
     def apply(self, symbol: str, ticks: Sequence[Tick]) -> list[Result]:
         """Run `ticks` (in time order) through the account; the results they caused.
 
-        Positions and orders are read once per batch: an account holding nothing on the
-        symbol costs two reads, whatever the number of ticks.
+        Positions and orders are read once per batch: an account holding nothing costs two
+        reads, whatever the number of ticks. On the simulator an account holding positions
+        anywhere sees every tick (its server values them: a tick of a conversion symbol moves
+        the equity too, and may stop it out), at one look per tick when nothing is at stake.
         """
-        positions = self.module.positions_get(symbol=symbol) or ()
+        held = self.module.positions_get() or ()
+        positions = tuple(p for p in held if p.symbol == symbol)
         orders = (self.module.orders_get(symbol=symbol) or ()) if self.on_tick else ()
-        if not positions and not orders:
+        if not positions and not orders and not (self.on_tick and held):
             return []
         results: list[Result] = []
         refused: set[int] = set()

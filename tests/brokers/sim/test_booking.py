@@ -37,8 +37,12 @@ def test_deals_add_to_one_position_at_the_average_price(
     (position,) = netting.positions_get() or ()
     assert position.ticket == first.order
     assert position.volume == 0.4
-    # (1.39473 x 0.1 + 1.39496 x 0.3) / 0.4 = 1.3949025, rounded to 5 digits
-    assert position.price_open == 1.3949
+    # (1.39473 x 0.1 + 1.39496 x 0.3) / 0.4 = 1.3949025, kept exact as MT5 keeps it (not
+    # rounded to the symbol's 5 digits): at the bid 1.39485 the position's profit is
+    # (1.39485 - 1.3949025) x 100,000 x 0.4 = -2.10 USD (rounded, -2.00: 0.25 point x 0.4 lot
+    # x 100,000 = 10 cents lost)
+    assert position.price_open == 1.3949025
+    assert position.profit == -2.1
     deal = (netting.history_deals_get(ticket=second.order) or ())[0]
     assert (deal.entry, deal.position_id) == (netting.DEAL_ENTRY_IN, first.order)
     assert account(netting).margin_mode == netting.ACCOUNT_MARGIN_MODE_RETAIL_NETTING

@@ -179,13 +179,22 @@ def test_a_trigger_without_free_margin_rejects_the_order(
 def test_ticks_of_a_symbol_the_account_does_not_hold_cost_one_lookup(
     mt5: SimTerminal, redis_client: redis.Redis
 ) -> None:
+    """A tick that neither crosses a level nor values a position costs one HMGET; one that
+    values a position (the account's equity moves: stop-out) loads it, and writes nothing."""
     quote(redis_client, "EURUSD", EURUSD_RISE[0])
     assert mt5.order_send(buy(mt5, "EURUSD", 0.1)) is not None  # no SL/TP: nothing to watch
     before = redis_client.info("commandstats")
     for row in EURUSD_RISE:
-        assert mt5.on_tick("EURUSD", make_tick(row)) == []
         assert mt5.on_tick("GBPUSD", make_tick(row)) == []
+    middle = redis_client.info("commandstats")
+    for row in EURUSD_RISE:
+        assert mt5.on_tick("EURUSD", make_tick(row)) == []
     after = redis_client.info("commandstats")
-    calls = {k: after[k]["calls"] - before.get(k, {"calls": 0})["calls"] for k in after}
-    assert calls["cmdstat_hget"] == 2 * len(EURUSD_RISE)
-    assert "cmdstat_hgetall" not in before or calls["cmdstat_hgetall"] == 0
+
+    def calls(since: dict[str, Any], until: dict[str, Any], name: str) -> int:
+        return int(until.get(name, {"calls": 0})["calls"] - since.get(name, {"calls": 0})["calls"])
+
+    assert calls(before, middle, "cmdstat_hmget") == len(EURUSD_RISE)
+    assert calls(before, middle, "cmdstat_hgetall") == 0
+    assert calls(middle, after, "cmdstat_hgetall") == 3 * len(EURUSD_RISE)  # a load each
+    assert calls(middle, after, "cmdstat_evalsha") == 0  # no commit
