@@ -12,7 +12,10 @@ XACK included, still apply, and the entry would be acked without its output. The
 checks types first, stops a unit at its first error and acks last, so an entry is never
 acked without its output. A command that still fails mid-unit (a wrong argument) leaves
 that unit's earlier commands applied: they are redone with the retry (at least once).
-A key's type is read once per commit and remembered as the unit's writes set it.
+A key's type is read once per commit and remembered as the unit's writes set it. On Redis 7
+the user's permission for every command of a unit is checked first too (ACL), so a unit a
+least-privilege user may not run writes nothing, instead of writing its record and failing
+after it (a retry would then meet the record's `ONCE` guard and ack the entry silently).
 
 `EXPECT key field value` makes a unit conditional: it applies only if the hash field holds
 `value` ("" for absent) when the unit runs; otherwise nothing of it applies and it is
@@ -46,6 +49,7 @@ local group = ARGV[1]
 local units = tonumber(ARGV[2])
 local pos = 3
 local failed, acks, streams, out, types = {}, {}, {}, {}, {}
+local allowed = redis.acl_check_cmd  -- Redis 7: permissions checked before anything runs
 for unit = 1, units do
   local stream, ack, ncmd = ARGV[pos], ARGV[pos + 1], tonumber(ARGV[pos + 2])
   pos = pos + 3
@@ -61,6 +65,15 @@ for unit = 1, units do
     out[#out + 1] = 0
   else
     for _, cmd in ipairs(cmds) do
+      if allowed then
+        local as = cmd
+        if cmd[1] == 'ONCE' then as = {#cmd == 4 and 'HSETNX' or 'HSET', cmd[2], cmd[3], cmd[4]}
+        elseif cmd[1] == 'EXPECT' then as = {'HGET', cmd[2], cmd[3]} end
+        if not allowed(unpack(as)) then
+          err = 'NOPERM this user has no permission to run ' .. as[1] .. ' on ' .. tostring(as[2])
+          break
+        end
+      end
       local want = needs[string.upper(cmd[1])]
       if want and cmd[2] then
         local have = types[cmd[2]]

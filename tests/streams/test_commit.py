@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 from streams.commit import SKIPPED, Committer, Unit, flatten, parse_reply, routing_key
 from streams.types import Command
 from tests.streams.conftest import add, values
+from tests.tools import need_redis
 
 
 async def pending_ids(r: aioredis.Redis, key: str, group: str) -> list[str]:
@@ -170,3 +171,34 @@ async def test_an_expectation_guards_its_whole_unit(r: aioredis.Redis) -> None:
     again = await Committer(r, "g").commit([Unit("s", ids[2], [("EXPECT", "orec", "o2", "")])])
     assert again == {0: "CONFLICT orec o2 is filled, expected absent"}
     assert await pending_ids(r, "s", "g") == [ids[2]]
+
+
+async def test_a_unit_its_user_may_not_run_writes_nothing(
+    r: aioredis.Redis, redis_url: str
+) -> None:
+    """Regression (issue 18, attack 9): under least-privilege ACLs a unit wrote its order
+    record, then hit NOPERM on a later command; the retry met the record's once-guard and
+    acked the entry with no effect and no result. Now nothing of it runs."""
+    need_redis((7, 0), "ACL permission checks in scripts (redis.acl_check_cmd)")
+    ids = await deliver(r, "s", 1)
+    await r.acl_setuser(
+        "limited", enabled=True, passwords=["+pw"], keys=["s", "out", "h"], commands=["+@all"]
+    )
+    limited = aioredis.Redis.from_url(redis_url, username="limited", password="pw")
+    try:
+        unit = Unit(
+            "s",
+            ids[0],
+            [
+                ("ONCE", "h", "o1", "rejected"),
+                ("XADD", "out", "*", "d", b"result"),
+                ("HSET", "registry", "a", "halted"),  # a key this user may not write
+            ],
+        )
+        refused = await Committer(limited, "g").commit([unit])
+    finally:
+        await limited.aclose()
+        await r.acl_deluser("limited")
+    assert refused[0] is not None and refused[0].startswith("NOPERM"), refused
+    assert await r.hget("h", "o1") is None and await r.xlen("out") == 0  # nothing ran
+    assert await pending_ids(r, "s", "g") == ids  # not acked: retried, then dead-lettered
