@@ -3,7 +3,10 @@ terminal per process), and the shares of `eaflow worker orders --processes N`.
 
 A child is `eaflow worker orders --instance ID...` and reports its own instances' status;
 this side restarts it 3 s after it dies (an instance's child says so in `ris`), and keeps
-trying when a start fails.
+trying when a start fails. A child is stopped so that it finishes its batch in hand: SIGTERM on
+POSIX; on Windows (where the MT5 instances' children run) SIGTERM would kill it outright, so
+each child gets a process group of its own and is sent CTRL_BREAK_EVENT, which its runner
+takes as SIGBREAK (`eaflow/runner.py`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import structlog
 
@@ -22,7 +26,20 @@ from processors.manager.config import ManagerConfig
 
 log = structlog.get_logger(__name__)
 
-STOP_WAIT = 10.0  # seconds a child gets to finish its batch after SIGTERM
+STOP_WAIT = 10.0  # seconds a child gets to finish its batch after its stop signal
+WINDOWS = "win32"
+CREATE_NEW_PROCESS_GROUP = 0x00000200  # subprocess.CREATE_NEW_PROCESS_GROUP (Windows only)
+CTRL_BREAK_EVENT = 1  # signal.CTRL_BREAK_EVENT (Windows only)
+
+
+def spawn_options(platform: str = sys.platform) -> dict[str, Any]:
+    """Keyword arguments that start a child so `stop_signal` can reach it alone."""
+    return {"creationflags": CREATE_NEW_PROCESS_GROUP} if platform == WINDOWS else {}
+
+
+def stop_signal(platform: str = sys.platform) -> int:
+    """What asks a child to stop gracefully: CTRL_BREAK_EVENT on Windows, SIGTERM elsewhere."""
+    return CTRL_BREAK_EVENT if platform == WINDOWS else int(signal.SIGTERM)
 
 
 def worker_command(instances: Sequence[str], prefix: str, extra: Sequence[str] = ()) -> list[str]:
@@ -50,7 +67,7 @@ def worker_command(instances: Sequence[str], prefix: str, extra: Sequence[str] =
 
 class WorkerProcess:
     """A worker process kept running from here: started, restarted 3 s after it dies (and
-    again while a start fails), stopped with SIGTERM so it finishes its batch in hand."""
+    again while a start fails), stopped by its stop signal so it finishes its batch in hand."""
 
     def __init__(
         self, name: str, command: list[str], config: ManagerConfig, redis_url: str
@@ -76,7 +93,7 @@ class WorkerProcess:
                 return None
             try:
                 self.process = await asyncio.create_subprocess_exec(
-                    *self.command, stdin=asyncio.subprocess.DEVNULL, env=self.env
+                    *self.command, stdin=asyncio.subprocess.DEVNULL, env=self.env, **spawn_options()
                 )
             except OSError as error:
                 self.error = f"cannot start: {error}"
@@ -101,11 +118,11 @@ class WorkerProcess:
         return "crashed"
 
     async def close(self) -> None:
-        """SIGTERM, so it finishes its batch in hand; SIGKILL after STOP_WAIT."""
+        """Its stop signal, so it finishes its batch in hand; killed after STOP_WAIT."""
         process, self.process = self.process, None
         if process is None or process.returncode is not None:
             return
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop_signal())
         try:
             await asyncio.wait_for(process.wait(), STOP_WAIT)
         except TimeoutError:
