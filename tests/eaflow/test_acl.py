@@ -67,6 +67,7 @@ ALLOWED = [
     (V, ("XREVRANGE", "ea:rtrs", "+", "-", "COUNT", "500")),
     (V, ("XREAD", "BLOCK", "1000", "STREAMS", "ea:ticks:EURUSD", "ea:rtrs", "0", "0")),
     (V, ("GET", "ea:state:demo-1")),
+    (V, ("MGET", "ea:state:demo-1", "ea:state:demo-2")),  # the live feed, every instance at once
     (V, ("XRANGE", "ea:ticks:EURUSD", "-", "+")),
     (V, ("SCAN", "0", "MATCH", "ea:ticks:*", "TYPE", "stream")),
     (V, ("HLEN", "ea:sources")),
