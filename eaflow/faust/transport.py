@@ -243,6 +243,8 @@ class Producer(BaseProducer):
         self._pending: dict[TP, list[tuple[Any, ...]]] = defaultdict(list)
         self._inflight: set[asyncio.Future[Any]] = set()
         self._wake = asyncio.Event()
+        self._writing = asyncio.Lock()
+        self._received = 0  # messages handed to send()
         self._send_signal = self.app.on_produce_message.send
 
     @property
@@ -289,6 +291,7 @@ class Producer(BaseProducer):
             key=key, value=value, partition=partition, timestamp=timestamp, headers=headers
         )
         future: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
+        self._received += 1
         ts = int((timestamp if timestamp else time.time()) * 1000)
         self._pending[TP(topic, partition)].append(
             (key, value, ts, encode_headers(headers), future)
@@ -329,6 +332,11 @@ class Producer(BaseProducer):
             await self._write_pending()
 
     async def _write_pending(self) -> None:
+        """Write what is pending; one write at a time, so each partition keeps its order."""
+        async with self._writing:
+            await self._write_batch()
+
+    async def _write_batch(self) -> None:
         if not self._pending:
             return
         pending, self._pending = self._pending, defaultdict(list)
@@ -366,8 +374,15 @@ class Producer(BaseProducer):
                     )
 
     async def flush(self) -> None:
-        """Wait until every message sent so far is in Redis."""
-        await self.buffer.flush()
+        """Wait until every message sent so far is in Redis, those still in Faust's buffer
+        (table changelog updates) too: offsets are committed right after a flush, so a
+        change a commit covers must not still be on its way. Faust's own buffer flush gives
+        up after 0.1 s without a message sent, whatever it still holds; this one waits for
+        the messages buffered when it was called (not those added since: under load the
+        buffer is never empty)."""
+        goal = self._received + self.buffer.size
+        while self._received < goal and self.buffer.size and self.buffer.state == "running":
+            await self.buffer.flush_atmost(goal - self._received)
         await self._write_pending()
         if self._inflight:
             await asyncio.gather(*list(self._inflight), return_exceptions=True)
