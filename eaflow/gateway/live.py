@@ -67,7 +67,7 @@ async def live(
 ) -> Response:
     shown, _ = client_address(
         request.client.host if request.client else None,
-        request.headers,
+        request.headers.getlist("x-forwarded-for"),
         gw.proxies,
     )
     try:

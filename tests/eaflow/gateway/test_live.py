@@ -14,14 +14,13 @@ import redis.asyncio as aioredis
 from eaflow.gateway.config import GatewayConfig
 from eaflow.gateway.livehub import LiveHub
 from model.keys import Keys
-from tests.eaflow.gateway import served as serving_module
 from tests.eaflow.gateway.live_clients import LiveClient, close_all, loopback, open_many
 from tests.eaflow.gateway.market import EURUSD, write_result, write_ticks
-from tests.eaflow.gateway.served import PREFIX, Served, serving
+from tests.eaflow.gateway.served import BEARER, PREFIX, Served, serving
 from tests.eaflow.gateway.test_chart import put_state
 
 QUERY = "symbol=EURUSD&instance=demo-1"
-AUTH = tuple(getattr(serving_module, "BEARER", {}).items())  # the viewer token, if one is asked
+AUTH = tuple(BEARER.items())  # the viewer token the read paths ask for
 
 
 def port_of(served: Served) -> int:
@@ -189,3 +188,26 @@ async def test_a_quiet_stream_gets_a_keepalive_comment(redis_url: str) -> None:
     finally:
         await hub.close()
         await client.aclose()
+
+
+async def test_behind_a_trusted_proxy_streams_are_counted_per_forwarded_client(
+    redis_url: str,
+) -> None:
+    """Every viewer reaches the gateway from the proxy's one address: the cap applies to
+    the client the proxy names in X-Forwarded-For."""
+    config = GatewayConfig(port=0, symbols_ttl=0, allow=("*",), trusted_proxies=("127.0.0.1",))
+    with serving(redis_url, config) as served:
+        port = port_of(served)
+
+        def via_proxy(client: str) -> LiveClient:
+            return LiveClient("127.0.0.1", port, QUERY, None, (*AUTH, ("X-Forwarded-For", client)))
+
+        held = [via_proxy("10.0.0.1") for _ in range(8)]
+        try:
+            assert [await c.open() for c in held] == [200] * 8
+            assert await via_proxy("10.0.0.1").open() == 429
+            other = via_proxy("10.0.0.2")
+            held.append(other)
+            assert await other.open() == 200
+        finally:
+            await close_all(held)
