@@ -14,7 +14,7 @@ run unchanged::
 
 or from a shell, a script as it is::
 
-    python -m brokers.sim.module --redis redis://localhost:6379/0 --login 5000001 script.py
+    python -m brokers.sim --redis redis://localhost:6379/0 --login 5000001 script.py
 
 The account must exist (`SimServer.open_account`, or `--open` here: 10,000 USD at 1:100,
 hedging) and quotes come from the tick streams the tick feed writes (`eaflow worker ticks`,
@@ -57,7 +57,7 @@ def install(module: SimTerminal) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m brokers.sim.module",
+        prog="python -m brokers.sim",
         description="Run a MetaTrader5 script against eaflow's simulator.",
     )
     parser.add_argument("--redis", default=None, help="Redis URL (default: EAFLOW_REDIS_URL)")
@@ -76,7 +76,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.argv = [options.script, *options.args]
     runpy.run_path(options.script, run_name="__main__")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -9,8 +9,10 @@ symbol's own price, EURJPY's EUR through EURUSD's ask as a cost), USDJPY's is 10
 from __future__ import annotations
 
 import runpy
+import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -138,3 +140,21 @@ def test_the_order_send_example_opens_and_closes_on_an_instant_execution_symbol(
     assert (closed.price, closed.entry, closed.comment) == (150.0, 1, "python script close")
     # -0.020 × 100,000 × 0.1 = -200 JPY / 150.000 = -1.3333 USD
     assert closed.profit == -1.33
+
+
+def test_python_m_brokers_sim_runs_a_script_as_it_is(redis_url: str, tmp_path: Path) -> None:
+    """`python -m brokers.sim --login N --open script.py`: the script imports MetaTrader5 and
+    finds the account it was given (opened here: 10,000 USD)."""
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import sys\nimport MetaTrader5 as mt5\n"
+        "assert mt5.initialize(), mt5.last_error()\n"
+        "info = mt5.account_info()\nprint(info.login, info.balance, info.currency, sys.argv[1:])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "brokers.sim", "--redis", redis_url, "--login", "7200009",
+         "--open", str(script), "one", "two"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["7200009 10000.0 USD ['one', 'two']"]
