@@ -360,7 +360,7 @@ class SimTerminal(Mt5Module):
         self, action: int, symbol: str, volume: float, price: float
     ) -> float | None:
         """Margin in the account currency of `volume` lots of a buy/sell at `price`."""
-        info = self._calc_symbol(action, symbol)
+        info = self._calc_symbol(action, symbol, volume=volume, price=price)
         if info is None:
             return None
         amount = margin(info, volume, price, self._leverage())
@@ -371,7 +371,9 @@ class SimTerminal(Mt5Module):
         self, action: int, symbol: str, volume: float, price_open: float, price_close: float
     ) -> float | None:
         """Profit in the account currency of a buy/sell from `price_open` to `price_close`."""
-        info = self._calc_symbol(action, symbol)
+        info = self._calc_symbol(
+            action, symbol, volume=volume, price_open=price_open, price_close=price_close
+        )
         if info is None:
             return None
         buy = action == constants.ORDER_TYPE_BUY
@@ -446,7 +448,7 @@ class SimTerminal(Mt5Module):
     def positions_get(
         self, *, symbol: str | None = None, group: str | None = None, ticket: int | None = None
     ) -> tuple[TradePosition, ...] | None:
-        if not self._ready():
+        if not self._ready() or not self._filters(symbol=symbol, group=group, ticket=ticket):
             return None
         book = self.server.snapshot(self._account, self._currency)
         chosen = sorted(book.positions.values(), key=lambda p: p.ticket)
@@ -464,7 +466,7 @@ class SimTerminal(Mt5Module):
     def orders_get(
         self, *, symbol: str | None = None, group: str | None = None, ticket: int | None = None
     ) -> tuple[TradeOrder, ...] | None:
-        if not self._ready():
+        if not self._ready() or not self._filters(symbol=symbol, group=group, ticket=ticket):
             return None
         book = self.server.snapshot(self._account, self._currency)
         book.ticks.update(self.server.quotes({o.symbol for o in book.orders.values()}))
@@ -572,6 +574,15 @@ class SimTerminal(Mt5Module):
                 return self._fail((INVALID, f'Invalid "{name}" argument: a datetime or seconds'))
         return True
 
+    def _filters(self, **given: object) -> bool:
+        """The listing filters' types, as the package checks them: symbol and group are
+        strings, ticket and position integers; (-2, 'Invalid "ticket" argument') otherwise."""
+        for name, value in given.items():
+            kind: type | tuple[type, ...] = str if name in ("symbol", "group") else int
+            if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
+                return self._fail((INVALID, f'Invalid "{name}" argument'))
+        return True
+
     def _count(self, count: object) -> bool:
         if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
             return self._fail((INVALID, 'Invalid "count" argument: a positive integer'))
@@ -639,13 +650,17 @@ class SimTerminal(Mt5Module):
             for i in infos
         )
 
-    def _calc_symbol(self, action: int, symbol: str) -> SymbolInfo | None:
+    def _calc_symbol(self, action: int, symbol: str, **numbers: object) -> SymbolInfo | None:
         if not self._ready() or not self._known(symbol):
             return None
         if action not in (constants.ORDER_TYPE_BUY, constants.ORDER_TYPE_SELL):
             detail = f'Invalid "action": {action} is not ORDER_TYPE_BUY or ORDER_TYPE_SELL'
             self._fail((constants.RES_E_INVALID_PARAMS, detail))
             return None
+        for name, value in numbers.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                self._fail((INVALID, f'Invalid "{name}" argument: a positive number'))
+                return None
         return self.symbols.get(symbol)
 
     def _converted(
@@ -664,7 +679,10 @@ class SimTerminal(Mt5Module):
     def _history_args(
         self, date_from: Date | None, date_to: Date | None, ticket: int | None, position: int | None
     ) -> bool:
-        if not self._ready():
+        if not self._ready() or not self._filters(ticket=ticket, position=position):
+            return False
+        given = [d for d in (date_from, date_to) if d is not None]
+        if not self._dates(*given):
             return False
         if (date_from is None or date_to is None) and ticket is None and position is None:
             detail = "history needs date_from and date_to, or ticket, or position"

@@ -466,6 +466,48 @@ def test_history_totals_count_the_range(mt5: SimTerminal, traded: dict[str, int]
     assert mt5.last_error()[0] == -2
 
 
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda m: m.positions_get(symbol=5), "symbol"),
+        (lambda m: m.positions_get(group=["*USD*"]), "group"),
+        (lambda m: m.orders_get(ticket="123"), "ticket"),
+        (lambda m: m.history_deals_get(ticket=1.5), "ticket"),
+        (lambda m: m.history_orders_get(position="7"), "position"),
+        (lambda m: m.history_deals_get("2020-01-01", JAN_10), "date_from"),
+        (lambda m: m.order_calc_margin(constants.ORDER_TYPE_BUY, "EURUSD", 0.0, 1.1), "volume"),
+        (lambda m: m.order_calc_margin(constants.ORDER_TYPE_BUY, "EURUSD", 1.0, -1.0), "price"),
+        (
+            lambda m: m.order_calc_profit(constants.ORDER_TYPE_SELL, "EURUSD", 1.0, 1.1, None),
+            "price_close",
+        ),
+    ],
+)
+def test_arguments_of_the_wrong_type_or_sign_name_the_argument(
+    mt5: SimTerminal, call: object, field: str
+) -> None:
+    """The package refuses them before the terminal sees them: None and (-2, 'Invalid
+    "ticket" argument'), the wording of its own messages."""
+    assert call(mt5) is None  # type: ignore[operator]
+    code, text = mt5.last_error()
+    assert code == -2 and text.startswith(f'Invalid "{field}" argument')
+
+
+def test_listings_with_nothing_to_list_are_empty_not_failures(mt5: SimTerminal) -> None:
+    """positions_get / orders_get on an account without any: an empty tuple (a failure would
+    be None), and the totals 0."""
+    assert (mt5.positions_get(), mt5.orders_get(), mt5.positions_get(symbol="EURUSD")) == (
+        (),
+        (),
+        (),
+    )
+    assert (mt5.positions_total(), mt5.orders_total()) == (0, 0)
+    assert mt5.history_orders_get(0, 10) == () and mt5.history_orders_total(0, 10) == 0
+    mt5.shutdown()
+    assert mt5.positions_get() is None and mt5.positions_total() is None
+    assert mt5.last_error()[0] == -10004
+
+
 # --- the package's own helpers -----------------------------------------------------------------
 
 
