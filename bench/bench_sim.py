@@ -6,7 +6,8 @@
   (the account grows to n positions, and each trade values them all);
 - order_check: the same without the commit;
 - order_send close: close one of the positions opened above;
-- on_tick, nothing to do: one HGET of the account's levels per tick;
+- on_tick, nothing crossed: the positions are valued (stop-out, decision 0013): one HMGET of
+  the account's levels and priced symbols, and a load, no commit;
 - on_tick, SL hit: look, load, close the position, commit;
 - positions_get with 100 positions open.
 
@@ -80,7 +81,7 @@ def main() -> None:
             {"what": "order_check market", **timed(n, lambda _: mt5.order_check(deal))},
             {"what": "order_send market (open)", **timed(n, send)},
             {
-                "what": "on_tick, nothing crossed",
+                "what": "on_tick, nothing crossed (n positions valued)",
                 **timed(n, lambda _: mt5.on_tick("EURUSD", quiet)),
             },
             {"what": "order_send market (close)", **timed(n - 100, close)},
