@@ -3,7 +3,7 @@
 The gateway runs as its own process (`eaflow gateway`) on a local redis-server. Closed
 loop: one alert at a time, answered with its signal id once the signal is in `rtss`; then
 N concurrent senders for throughput. In the same run: an XADD round trip (the gateway's
-unavoidable Redis work) and GET /udf/time (HTTP without Redis), so the ratios are fair on
+unavoidable Redis work) and GET /healthz (HTTP without Redis or a token), so the ratios are fair on
 a noisy machine. TradingView gives up after 3 s: the p99 is what matters.
 """
 
@@ -70,7 +70,7 @@ async def measure(url: str, base: str, n: int, senders: int) -> tuple[list[dict[
         rows = []
         for what, call in (
             ("redis XADD round trip", lambda: client.xadd(f"{PREFIX}raw", {"d": JSON})),
-            ("HTTP GET /udf/time (no Redis)", lambda: http.get("/udf/time")),
+            ("HTTP GET /healthz (no Redis)", lambda: http.get("/healthz")),
             ("webhook, text command", lambda: http.post("/webhook/tradingview", content=TEXT)),
             ("webhook, JSON alert", lambda: http.post("/webhook/tradingview", content=JSON)),
         ):
@@ -103,7 +103,7 @@ def main() -> None:
         try:
             for _ in range(300):
                 try:
-                    if httpx.get(f"{base}/udf/time", timeout=1).is_success:
+                    if httpx.get(f"{base}/healthz", timeout=1).is_success:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.1)
