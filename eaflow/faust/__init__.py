@@ -4,7 +4,7 @@
 through the `faust.transports` entry point (schemes `redis` and `rediss`). Each partition
 of a topic is one stream whose entries carry dense ids `0-1, 0-2, …` (offset o is id
 `0-(o+1)`); workers of one app share partitions through a group kept in Redis and Faust's
-own assignor (decision 0013). At least once: exactly-once processing is refused.
+own assignor (decision 0014). At least once: exactly-once processing is refused.
 
 Beside the driver: `EaflowFeed` copies eaflow's ticks and results into Faust topics, and
 `SignalSender` sends signals into eaflow's `rtss` through the checks of an alert source.
