@@ -262,6 +262,9 @@ class Producer(BaseProducer):
     async def on_stop(self) -> None:
         await super().on_stop()
         await self._write_pending()
+
+    async def on_shutdown(self) -> None:
+        """Close the client once the tasks are stopped (one still running would reopen it)."""
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None
@@ -508,6 +511,9 @@ class Consumer(BaseConsumer):
                 await self._group.leave()
             except Exception as error:  # expiry removes it instead
                 logger.warning("could not leave group %s: %r", self._group.name, error)
+
+    async def on_shutdown(self) -> None:
+        """Close the client once the tasks are stopped (one still running would reopen it)."""
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None
