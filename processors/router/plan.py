@@ -136,7 +136,9 @@ def plan_order(signal: Signal, spec: InstanceSpec, market: Market, now: float) -
         order_type=signal.order_type,
         side=signal.side,
         ticket=signal.ticket,
-        deviation=config.slippage,
+        deviation=spec.config.deviation(
+            signal.symbol, market.info.digits if market.info is not None else None
+        ),
         magic=spec.magic,
         comment=signal.comment,
         source=signal.source,
