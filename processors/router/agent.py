@@ -36,6 +36,7 @@ from model import (
     refusal_of,
 )
 from model.config import AlertSwitch
+from model.tags import label_of
 from model.tick import Tick
 from model.topics import Topics
 from processors.metrics import SIGNALS_RECEIVED, SIGNALS_REJECTED
@@ -44,7 +45,7 @@ from processors.router.plan import (
     DEFAULT_SOURCE,
     Market,
     order_id_of,
-    plan_order,
+    plan_orders,
     plan_switch,
 )
 from processors.router.prices import LatestTicks
@@ -69,6 +70,7 @@ class Router:
         self.instances: dict[str, InstanceSpec] = {}
         self.symbols: dict[str, dict[str, SymbolInfo]] = {}
         self.balances: dict[str, Decimal] = {}
+        self.accounts: dict[str, dict[str, Decimal]] = {}  # instance → its latest figures
         self.switches: dict[str, AlertSwitch] = {}  # instance → its alert's eaoff/eaon
         self.global_state = TradingState.ACTIVE
         self._rev_keys = [registry.keys.instances_rev, registry.keys.symbols_rev]
@@ -89,6 +91,8 @@ class Router:
         raw = await self.redis.mget([*map(keys.state, ids), *map(keys.switch, ids)])
         balances = {i: self._balance(i, r) for i, r in zip(ids, raw[: len(ids)], strict=True)}
         self.balances = {i: b for i, b in balances.items() if b is not None}
+        figures = {i: _figures(r) for i, r in zip(ids, raw[: len(ids)], strict=True)}
+        self.accounts = {i: f for i, f in figures.items() if f}
         switches = {
             i: self.registry.switch_of(i, r) for i, r in zip(ids, raw[len(ids) :], strict=True)
         }
@@ -143,14 +147,17 @@ class Router:
             targets = resolve_targets(signal, self.instances, self.symbols, switched_off)
         except Refusal as refusal:
             return [("*", refusal)]
-        ticks = await self._ticks(signal.symbol) if signal.action is Action.OPEN else {}
+        priced = signal.action is Action.OPEN or (
+            signal.action is Action.SLTP and signal.stops_unit.value != "price"
+        )
+        ticks = await self._ticks(signal.symbol) if priced else {}
         now = time.time()
         routes: list[tuple[str, Order | Refusal | AlertSwitch]] = []
         for spec in targets:
-            route: Order | AlertSwitch
+            planned: list[Order] | list[AlertSwitch]
             try:
                 if signal.action in (Action.HALT, Action.RESUME):
-                    route = plan_switch(signal, spec, self.global_state, now)
+                    planned = [plan_switch(signal, spec, self.global_state, now)]
                 else:
                     market = Market(
                         self.symbols.get(spec.instance_id, {}).get(signal.symbol or ""),
@@ -158,12 +165,13 @@ class Router:
                         self.balances.get(spec.instance_id),
                         self.global_state,
                         self.switches.get(spec.instance_id),
+                        self.accounts.get(spec.instance_id),
                     )
-                    route = plan_order(signal, spec, market, now)
+                    planned = plan_orders(signal, spec, market, now)
             except Refusal as refusal:
                 routes.append((spec.instance_id, refusal))
             else:
-                routes.append((spec.instance_id, route))
+                routes += [(spec.instance_id, route) for route in planned]
         return routes
 
     async def _stale(self) -> bool:
@@ -219,6 +227,8 @@ class Router:
                 field=refusal.field,
                 error=str(refusal),
                 source=signal.source,
+                strategy=label_of(signal.strategy, signal.comment) or None,
+                comment=signal.comment or None,
                 received_at=signal.created_at,
             ),
         )
@@ -250,6 +260,26 @@ class Router:
                 received_at=received,
             ),
         )
+
+
+FIGURES = ("balance", "equity", "margin_free", "margin_level")
+
+
+def _figures(raw: bytes | str | None) -> dict[str, Decimal]:
+    """The account figures of a latest snapshot that are numbers (for account filters)."""
+    if raw is None:
+        return {}
+    try:
+        state = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return {}
+    if not isinstance(state, dict):
+        return {}
+    return {
+        name: Decimal(repr(value))
+        for name in FIGURES
+        if isinstance(value := state.get(name), int | float) and not isinstance(value, bool)
+    }
 
 
 NAME = re.compile(r"[A-Za-z0-9_.:#@+\-]{1,64}")
