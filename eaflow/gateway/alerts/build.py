@@ -355,10 +355,10 @@ TRAILING = (
 def trailing(draft: Draft) -> dict[str, Any]:
     """PineConnector's per-alert break-even and trailing (`betrigger=`, `trdist=`, `atr…=`)
     are refused by name: eaflow trails by the instance's `trailing_stop` configuration."""
-    for name in TRAILING:
-        if (entry := draft.get(name)) is not None:
+    for name, (written, _) in draft.values.items():  # the first one written is named
+        if name in TRAILING:
             raise AlertError(
-                entry[0],
+                written,
                 "per-alert break-even and trailing are not supported: set trailing_stop "
                 "(distance, step, activation, breakeven_trigger, breakeven_offset, in points) "
                 "in the instance's or symbol's configuration (docs/configuration.md)",
