@@ -23,13 +23,14 @@ from model.lifecycle import IllegalTransition, OrderLifecycle
 from model.order import Order
 from model.report import InstanceReport, InstanceStatus, ReportKind
 from model.result import Result
-from model.signal import Signal, TakeProfit
+from model.signal import AlertTrailing, Signal, TakeProfit
 from model.state import AccountState, PendingOrderState, PositionState
 
 __all__ = [
     "EXIT_ACTIONS",
     "AccountState",
     "Action",
+    "AlertTrailing",
     "IllegalTransition",
     "InstanceReport",
     "InstanceSpec",

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field
 
 from model.base import EpochSeconds, Message
+from model.config import TrailingStop
 from model.enums import Action, OrderTime, OrderType, Side
 
 
@@ -34,6 +35,7 @@ class Order(Message):
     type_time: OrderTime | None = None  # pending orders: how long they live (None: GTC)
     expiration: Annotated[int, Field(ge=0, lt=2**63)] = 0  # Unix seconds, with SPECIFIED*
     close_percent: Decimal | None = None  # close: this share of each matching position
+    trailing: TrailingStop | None = None  # the alert's own trailing, in the symbol's points
     source: str = "api"
     received_at: EpochSeconds
     routed_at: EpochSeconds

@@ -39,6 +39,27 @@ class TakeProfit(Message):
     share: Percent | None = None
 
 
+class AlertTrailing(Message):
+    """Trailing stop and break-even that ride with the position an alert opens (PineConnector's
+    `trtrig=`/`trdist=`/`trstep=`, `betrigger=`/`beoffset=`), in `unit`: pips, points, or a
+    price distance (a multiple of the ATR the alert carries)."""
+
+    distance: NonNegative = Decimal(0)
+    step: NonNegative = Decimal(0)
+    activation: NonNegative = Decimal(0)
+    breakeven_trigger: NonNegative = Decimal(0)
+    breakeven_offset: NonNegative = Decimal(0)
+    unit: StopsUnit = StopsUnit.PIPS
+
+    @model_validator(mode="after")
+    def _in_a_distance_unit(self) -> Self:
+        if self.unit is StopsUnit.PERCENT:
+            raise ValueError("trailing.unit: must be pips, points or price (a distance)")
+        if not self.distance and not self.breakeven_trigger:
+            raise ValueError("trailing: needs a trailing distance or a break-even trigger")
+        return self
+
+
 class Signal(Message):
     """What a strategy asks for; the router turns it into one order per target instance.
 
@@ -66,6 +87,7 @@ class Signal(Message):
     close_percent: Percent | None = None
     type_time: OrderTime | None = None
     expiration: EpochSeconds | None = None
+    trailing: AlertTrailing | None = None
     max_spread_pips: NonNegative | None = None
     min_balance: NonNegative | None = None
     min_equity: NonNegative | None = None
@@ -124,6 +146,8 @@ class Signal(Message):
             self._check_open()
         elif self.take_profits:
             raise ValueError("take_profits: a ladder belongs to an entry (action open)")
+        elif self.trailing is not None:
+            raise ValueError("trailing: rides with the position an entry opens (action open)")
         if self.close_percent is not None:
             if self.action is not Action.CLOSE:
                 raise ValueError("close_percent: applies to action close only")

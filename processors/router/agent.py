@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from brokers.mt5.records import SymbolInfo
+from brokers.mt5.requests import order_comment
 from model import (
     Action,
     InstanceSpec,
@@ -137,6 +138,8 @@ class Router:
             elif isinstance(route, AlertSwitch):
                 self._switch(signal, instance, route, out)
             else:
+                if route.trailing is not None:  # rides with the position: the ticks agent's
+                    self._trail(route, out)
                 out.send(self.topics.orders(instance), route)
 
     async def _route(self, signal: Signal) -> list[tuple[str, Order | Refusal | AlertSwitch]]:
@@ -182,6 +185,15 @@ class Router:
     async def _ticks(self, symbol: str | None) -> dict[str, Tick]:
         tick = None if symbol is None else await self.prices.get(symbol)
         return {} if symbol is None or tick is None else {symbol: tick}
+
+    def _trail(self, order: Order, out: Outbox) -> None:
+        """Leave the alert's trailing where the ticks agent finds it, under the comment the
+        order's position will carry, in the same commit as the order."""
+        assert order.trailing is not None
+        key = self.topics.keys.alert_trailing(order.instance)
+        value = {"trailing": order.trailing.model_dump(mode="json"), "at": order.routed_at}
+        comment = order_comment(order.order_id, order.instance, order.strategy)
+        out.call("HSET", key, comment, orjson.dumps(value))
 
     def _switch(self, signal: Signal, instance: str, switch: AlertSwitch, out: Outbox) -> None:
         """eaoff/eaon: the instance's alert switch changes in the same transaction as its

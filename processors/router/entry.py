@@ -1,16 +1,16 @@
 """What an entry's alert adds to its order, resolved for one instance: a pending price given as
 a distance from the instance's own quote, expiry against the symbol's expiration modes, a
-take-profit ladder split over the sized volume, and the spread and account filters
-(PineConnector's `spread=` and `accfilter=`)."""
+take-profit ladder split over the sized volume, the alert's trailing in the symbol's points,
+and the spread and account filters (PineConnector's `spread=` and `accfilter=`)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from brokers.mt5.records import SymbolInfo
-from model import OrderTime, OrderType, Signal, StopsUnit
+from model import AlertTrailing, OrderTime, OrderType, Signal, StopsUnit, TrailingStop
 from model.tick import Tick
 from processors.router.stops import distance_of, pip_size
 from processors.rules import Refusal, check_price, dec, floor_volume, round_price
@@ -111,3 +111,21 @@ def ladder_volumes(signal: Signal, total: Decimal, info: SymbolInfo) -> list[Dec
                 f"volume_min {minimum} of {info.name}",
             )
     return volumes
+
+
+def trailing_points(trailing: AlertTrailing, info: SymbolInfo) -> TrailingStop:
+    """The alert's trailing in the symbol's points (half up), as the ticks agent applies it."""
+    point = dec(info.point)
+
+    def points(value: Decimal) -> int:
+        distance = distance_of(value, trailing.unit, Decimal(0), info)
+        return int((distance / point).to_integral_value(ROUND_HALF_UP))
+
+    return TrailingStop(
+        enabled=True,
+        distance=points(trailing.distance),
+        step=points(trailing.step),
+        activation=points(trailing.activation),
+        breakeven_trigger=points(trailing.breakeven_trigger),
+        breakeven_offset=points(trailing.breakeven_offset),
+    )

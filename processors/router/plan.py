@@ -28,6 +28,7 @@ from processors.router.entry import (
     ladder_volumes,
     pending_price,
     plan_expiry,
+    trailing_points,
 )
 from processors.router.sizing import check_caps, size
 from processors.router.stops import absolute_stop
@@ -210,12 +211,14 @@ def _plan_open(
         check_stops(is_buy, reference, sl, tp, info)
     volume = size(signal, config, info, entry, sl, market.balance)
     check_caps(volume, entry, sl, config, info, market.balance)
+    trailing = None if signal.trailing is None else trailing_points(signal.trailing, info)
     common: dict[str, object] = {
         "price": price,
         "stop_limit": stop_limit,
         "stop_loss": sl,
         "type_time": type_time,
         "expiration": expiration,
+        "trailing": trailing,
     }
     if not signal.take_profits:
         return [("", {**common, "volume": volume, "take_profit": tps[0]})]

@@ -86,6 +86,9 @@ ALLOWED = [
     (R, ("HSETNX", "ea:orec:demo-1", "o1", "rejected")),
     (R, ("SET", "ea:switch:demo-1", "{}")),  # an eaoff/eaon alert's own key
     (R, ("MGET", "ea:state:demo-1", "ea:switch:demo-1")),  # the router's refresh
+    (R, ("HSET", "ea:ptrail:demo-1", "trend#abcdefghijkl", "{}")),  # an alert's trailing
+    (T, ("HGETALL", "ea:ptrail:demo-1")),
+    (T, ("HDEL", "ea:ptrail:demo-1", "trend#abcdefghijkl")),
     (V, ("GET", "ea:switch:demo-1")),
     (G, ("GET", "ea:switch:demo-1")),
     (E, xreadgroup("executor", "ea:orders:demo-1")),
@@ -148,6 +151,9 @@ REFUSED = [
     (R, ("HSET", "ea:instances", "demo-1", "{}")),  # the operator's trading_state
     (R, ("SET", "ea:switchboard", "{}")),
     (R, ("DEL", "ea:switch:demo-1")),
+    (R, ("HGETALL", "ea:ptrail:demo-1")),
+    (G, ("HSET", "ea:ptrail:demo-1", "x", "{}")),
+    (E, ("HSET", "ea:ptrail:demo-1", "x", "{}")),
     (G, ("SET", "ea:switch:demo-1", "{}")),
     (V, ("SET", "ea:switch:demo-1", "{}")),
     (E, ("SET", "ea:switch:demo-1", "{}")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from eaflow.gateway.alerts.commands import (
@@ -44,7 +45,7 @@ GROUPS = {
 }
 ENTRY = frozenset(
     {"volume", "price", "stop_limit", "stops", "sizing", "comment", "strategy", "expiry",
-     "filters"}
+     "trailing", "filters"}
 )  # fmt: skip
 APPLIES: dict[Action, frozenset[str]] = {
     Action.OPEN: ENTRY,
@@ -346,24 +347,56 @@ def expiry(draft: Draft) -> dict[str, Any]:
     return fields
 
 
-TRAILING = (
-    *("be_trigger", "be_offset", "trail_trigger", "trail_distance", "trail_step", "trail_unit"),
-    *("atr", "atr_multiplier", "atr_trigger", "atr_settings"),
-)
-
-
 def trailing(draft: Draft) -> dict[str, Any]:
-    """PineConnector's per-alert break-even and trailing (`betrigger=`, `trdist=`, `atr…=`)
-    are refused by name: eaflow trails by the instance's `trailing_stop` configuration."""
-    for name, (written, _) in draft.values.items():  # the first one written is named
-        if name in TRAILING:
+    """Trailing stop and break-even that ride with the position: PineConnector's pips
+    (`trtrig=`, `trdist=`, `trstep=`, `betrigger=`, `beoffset=`), or distances from the ATR
+    the alert carries (`atr=` times `atrmultiplier=`, started at `atrtrigger=` ATRs)."""
+    values = {
+        name: number(entry[0], entry[1])
+        for name, key in (
+            ("breakeven_trigger", "be_trigger"),
+            ("breakeven_offset", "be_offset"),
+            ("activation", "trail_trigger"),
+            ("distance", "trail_distance"),
+            ("step", "trail_step"),
+        )
+        if (entry := draft.get(key)) is not None
+    }
+    if (settings := draft.get("atr_settings")) is not None:
+        raise AlertError(
+            settings[0],
+            "eaflow computes no ATR from bars: put the ATR's value in the alert as atr= "
+            "(e.g. atr={{plot_0}}) with atrmultiplier= and atrtrigger=",
+        )
+    atr = draft.get("atr")
+    for name in ("atr_multiplier", "atr_trigger"):
+        if (entry := draft.get(name)) is not None and atr is None:
+            raise AlertError(entry[0], "needs the ATR's value as atr=")
+    unit_given = draft.get("trail_unit")
+    unit = UNIT_WORDS.get(word(*unit_given)) if unit_given else StopsUnit.PIPS
+    if unit_given is not None and unit is None:
+        raise AlertError(unit_given[0], f"unknown unit (known: {', '.join(UNIT_WORDS)})")
+    if atr is not None:
+        if "distance" in values or "activation" in values:
             raise AlertError(
-                written,
-                "per-alert break-even and trailing are not supported: set trailing_stop "
-                "(distance, step, activation, breakeven_trigger, breakeven_offset, in points) "
-                "in the instance's or symbol's configuration (docs/configuration.md)",
+                atr[0], "trails by the ATR: give trdist=/trtrig= in pips, or atr=, not both"
             )
-    return {}
+        value = number(atr[0], atr[1])
+        multiplier = draft.get("atr_multiplier")
+        times = number(multiplier[0], multiplier[1]) if multiplier else Decimal(1)
+        values["distance"] = value * times
+        if (trigger := draft.get("atr_trigger")) is not None:
+            values["activation"] = value * number(trigger[0], trigger[1])
+        if values.keys() - {"distance", "activation"} and unit is not StopsUnit.PRICE:
+            raise AlertError(
+                atr[0],
+                "is a price distance, betrigger=/beoffset=/trstep= are pips: one alert's "
+                "trailing takes one unit (trailing_unit=price to give them in price)",
+            )
+        unit = StopsUnit.PRICE
+    if not values:
+        return {}
+    return {"trailing": {**values, "unit": unit}}
 
 
 def filters(draft: Draft) -> dict[str, Any]:

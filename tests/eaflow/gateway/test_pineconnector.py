@@ -89,15 +89,23 @@ ACCEPTED: list[tuple[str, list[dict[str, Any]]]] = [
      [{"action": "open", "order_type": "buy", "max_spread_pips": "2"}]),
     ("60123456789,buy,EURUSD,risk=1,accfilter=1000",
      [{"action": "open", "order_type": "buy", "min_balance": "1000"}]),
+    # Breakeven and pips trailing, riding with the position (in pips)
+    ("60123456789,buy,EURUSD,risk=1,betrigger=20,beoffset=1",
+     [{"action": "open", "order_type": "buy",
+       "trailing": {"distance": "0", "step": "0", "activation": "0", "breakeven_trigger": "20",
+                    "breakeven_offset": "1", "unit": "pips"}}]),
+    ("60123456789,buy,EURUSD,risk=1,trtrig=20,trdist=10,trstep=2",
+     [{"action": "open", "order_type": "buy",
+       "trailing": {"distance": "10", "step": "2", "activation": "20", "breakeven_trigger": "0",
+                    "breakeven_offset": "0", "unit": "pips"}}]),
     # The EA switch
     ("60123456789,eaoff", [{"action": "halt"}]),
     ("60123456789,eaon", [{"action": "resume"}]),
 ]  # fmt: skip
 
-# Documented parameters eaflow refuses, naming them (docs/alerts.md says why)
+# Documented parameters eaflow refuses, naming them: it computes no ATR from bars, the
+# alert carries the ATR's value instead (atr=, docs/alerts.md)
 REFUSED: list[tuple[str, str]] = [
-    ("60123456789,buy,EURUSD,risk=1,betrigger=20,beoffset=1", "betrigger"),
-    ("60123456789,buy,EURUSD,risk=1,trtrig=20,trdist=10,trstep=2", "trtrig"),
     ("60123456789,buy,EURUSD,risk=1,atrperiod=14,atrmultiplier=2,atrtrigger=1", "atrperiod"),
     ("60123456789,buy,EURUSD,risk=1,atrtimeframe=60", "atrtimeframe"),
 ]
@@ -129,11 +137,23 @@ def test_a_documented_line_becomes_its_signals(
 
 
 @pytest.mark.parametrize(("line", "field"), REFUSED, ids=[line for line, _ in REFUSED])
-def test_per_alert_trailing_is_refused_by_name(
+def test_atr_settings_are_refused_by_name(
     licence: Served, http: httpx.Client, line: str, field: str
 ) -> None:
     response = post(http, line)
     assert response.status_code == 422, response.text
     assert response.json()["field"] == field
-    assert "trailing_stop" in response.json()["error"]
+    assert "atr=" in response.json()["error"]
     assert licence.signals() == []
+
+
+def test_atr_trailing_is_a_price_distance_from_the_alerts_atr(
+    licence: Served, http: httpx.Client
+) -> None:
+    response = post(http, f"{LICENCE},buy,EURUSD,risk=1,atr=0.0012,atrmultiplier=2,atrtrigger=1")
+    assert response.status_code == 200, response.text
+    [signal] = licence.signals()
+    assert signal["trailing"] == {
+        "distance": "0.0024", "step": "0", "activation": "0.0012", "breakeven_trigger": "0",
+        "breakeven_offset": "0", "unit": "price",
+    }  # fmt: skip

@@ -11,7 +11,7 @@ import pytest
 
 from brokers.mt5.records import SymbolInfo
 from brokers.sim.symbols import default_symbols
-from model import InstanceSpec, Order, OrderTime, Signal, TradingState
+from model import InstanceSpec, Order, OrderTime, Signal, TradingState, TrailingStop
 from processors.router.plan import Market, plan_order, plan_orders
 from processors.rules import Refusal
 from tests.stubs import EURUSD_TICK
@@ -118,6 +118,21 @@ def test_a_take_profit_ladder_splits_the_volume_into_one_order_per_level() -> No
         "take_profits",
         "level 2's 30% of 0.02 lots is 0.00, below volume_min 0.01 of EURUSD",
     )
+
+
+def test_alert_trailing_is_converted_to_the_symbols_points() -> None:
+    pips = one(EURUSD, order_type="buy", volume="0.1",
+               trailing={"distance": 15, "step": 2, "activation": 20, "breakeven_trigger": 10,
+                         "breakeven_offset": 1})  # fmt: skip
+    assert pips.trailing == TrailingStop(
+        enabled=True, distance=150, step=20, activation=200, breakeven_trigger=100,
+        breakeven_offset=10,
+    )  # fmt: skip
+    atr = one(EURUSD, order_type="buy", volume="0.1",
+              trailing={"distance": "0.00123", "activation": "0.002", "unit": "price"})  # fmt: skip
+    assert atr.trailing is not None
+    assert (atr.trailing.distance, atr.trailing.activation) == (123, 200)
+    assert one(EURUSD, order_type="buy", volume="0.1").trailing is None
 
 
 def test_spread_and_account_filters_refuse_by_name() -> None:
