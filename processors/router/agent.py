@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from brokers.mt5.records import SymbolInfo
-from brokers.mt5.requests import order_comment
+from brokers.mt5.requests import comment_of
 from model import (
     Action,
     InstanceSpec,
@@ -32,6 +32,7 @@ from model import (
     OrderStatus,
     Result,
     Signal,
+    StopsUnit,
     TradingState,
     new_id,
     refusal_of,
@@ -151,7 +152,7 @@ class Router:
         except Refusal as refusal:
             return [("*", refusal)]
         priced = signal.action is Action.OPEN or (
-            signal.action is Action.SLTP and signal.stops_unit.value != "price"
+            signal.action is Action.SLTP and signal.stops_unit is not StopsUnit.PRICE
         )
         ticks = await self._ticks(signal.symbol) if priced else {}
         now = time.time()
@@ -192,8 +193,7 @@ class Router:
         assert order.trailing is not None
         key = self.topics.keys.alert_trailing(order.instance)
         value = {"trailing": order.trailing.model_dump(mode="json"), "at": order.routed_at}
-        comment = order_comment(order.order_id, order.instance, order.strategy)
-        out.call("HSET", key, comment, orjson.dumps(value))
+        out.call("HSET", key, comment_of(order), orjson.dumps(value))
 
     def _switch(self, signal: Signal, instance: str, switch: AlertSwitch, out: Outbox) -> None:
         """eaoff/eaon: the instance's alert switch changes in the same transaction as its

@@ -14,6 +14,7 @@ from model import (
     Order,
     Side,
     Signal,
+    StopsUnit,
     TradingConfig,
     TradingState,
 )
@@ -243,12 +244,12 @@ def _plan_stops_change(signal: Signal, market: Market, now: float) -> dict[str, 
         type_time, expiration = plan_expiry(signal, info, now)
         if type_time is not None:
             fields.update(type_time=type_time, expiration=expiration)
-    if signal.stops_unit.value != "price" and (signal.stop_loss or signal.take_profit):
+    if signal.stops_unit is not StopsUnit.PRICE and (signal.stop_loss or signal.take_profit):
         return {**fields, **_distances(signal, market)}
     for name in ("stop_loss", "take_profit"):
         value = getattr(signal, name)
         if value is not None:
-            if signal.stops_unit.value != "price":
+            if value and signal.stops_unit is not StopsUnit.PRICE:  # 0 removes it: any unit
                 raise Refusal(name, "must be a price when changing an existing order")
             fields[name] = check_price(value, info, name) if value else Decimal(0)
     return fields

@@ -168,6 +168,8 @@ def test_newsltp_distances_count_from_the_closing_side_of_the_quote() -> None:
     assert both.field == "side"
     prices = one(EURUSD, action="sltp", side="long", stop_loss="1.38", stops_unit="price")
     assert prices.stop_loss == Decimal("1.38")
+    removed = one(EURUSD, action="sltp", side="long", stop_loss=0, take_profit=0, stops_unit="pips")
+    assert (removed.stop_loss, removed.take_profit) == (Decimal(0), Decimal(0))  # 0 removes
 
 
 def test_the_strategy_tag_is_the_strategy_else_the_comment() -> None:
