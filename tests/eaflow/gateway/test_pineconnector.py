@@ -157,3 +157,16 @@ def test_atr_trailing_is_a_price_distance_from_the_alerts_atr(
         "distance": "0.0024", "step": "0", "activation": "0.0012", "breakeven_trigger": "0",
         "breakeven_offset": "0", "unit": "price",
     }  # fmt: skip
+
+
+def test_the_eas_settings_are_the_sources(served: Served, http: httpx.Client) -> None:
+    """`price=10` and `sl=1` as PineConnector's EA reads them when set to pips from the
+    current price and to percentage: the source's `entry_unit` and `stops_unit`."""
+    served.add_source(name=LICENCE, entry_unit="pips", stops_unit="percent")
+    response = post(http, "60123456789,buylimit,EURUSD,risk=1,price=10,sl=1,tp=2.5")
+    assert response.status_code == 200, response.text
+    [signal] = served.signals()
+    assert {k: signal[k] for k in ("price", "price_unit", "stop_loss", "take_profit")} == {
+        "price": "10", "price_unit": "pips", "stop_loss": "1", "take_profit": "2.5",
+    }  # fmt: skip
+    assert signal["stops_unit"] == "percent"
