@@ -38,7 +38,6 @@ from model import (
     refusal_of,
 )
 from model.config import AlertSwitch
-from model.tags import label_of
 from model.tick import Tick
 from model.topics import Topics
 from processors.metrics import SIGNALS_RECEIVED, SIGNALS_REJECTED
@@ -49,6 +48,7 @@ from processors.router.plan import (
     order_id_of,
     plan_orders,
     plan_switch,
+    strategy_of,
 )
 from processors.router.prices import LatestTicks
 from processors.router.targets import resolve_targets
@@ -239,7 +239,7 @@ class Router:
                 field=refusal.field,
                 error=str(refusal),
                 source=signal.source,
-                strategy=label_of(signal.strategy, signal.comment) or None,
+                strategy=strategy_of(signal) or None,
                 comment=signal.comment or None,
                 received_at=signal.created_at,
             ),

@@ -124,6 +124,12 @@ def plan_switch(
     )
 
 
+def strategy_of(signal: Signal) -> str:
+    """The tag of the signal's orders: its strategy, else (for an entry) its comment's start;
+    an exit targets a strategy only when it names one."""
+    return label_of(signal.strategy, signal.comment if signal.action is Action.OPEN else "")
+
+
 def plan_order(signal: Signal, spec: InstanceSpec, market: Market, now: float) -> Order:
     """The one order of a signal for `spec` (a take-profit ladder has several: plan_orders)."""
     [order] = plan_orders(signal, spec, market, now)
@@ -151,7 +157,6 @@ def plan_orders(signal: Signal, spec: InstanceSpec, market: Market, now: float) 
         legs = [("", {"volume": check_volume(signal.volume, market.info)})]
     order_id = order_id_of(signal)
     digits = market.info.digits if market.info is not None else None
-    tagged = signal.action is Action.OPEN
     return [
         Order(
             order_id=order_id + suffix,
@@ -165,7 +170,7 @@ def plan_orders(signal: Signal, spec: InstanceSpec, market: Market, now: float) 
             deviation=spec.config.deviation(signal.symbol, digits),
             magic=spec.magic,
             comment=signal.comment,
-            strategy=label_of(signal.strategy, signal.comment if tagged else ""),
+            strategy=strategy_of(signal),
             close_percent=signal.close_percent,
             source=signal.source,
             received_at=signal.created_at,
