@@ -136,7 +136,7 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
         Grant(("+hgetall", "+hdel"), (K.alert_trailing(ANY),)),
     ),
     Role.SINKS: (
-        *consume((K.rtrs,), "*"),
+        *consume((K.rtrs, K.trades), "*"),
         Grant(("+xtrim", *READ), (K.rtrs,)),
     ),
     # The CLI: everything under the prefix, and the sandboxes of `eaflow replay`.

@@ -112,6 +112,7 @@ ALLOWED = [
     (T, ("XADD", "ea:rtrs", *ENTRY)),
     (S, xreadgroup("duckdb", "ea:rtrs")),
     (S, xreadgroup("clickhouse", "ea:rtrs")),
+    (S, xreadgroup("duckdb-trades", "ea:trades")),
     (S, ("XTRIM", "ea:rtrs", "MINID", "0-1")),
     (S, ("HINCRBY", "ea:fails:rtrs:duckdb", "1-0", "1")),
     (A, ("FLUSHDB",)),
