@@ -160,10 +160,16 @@ class TradeTracker:
         """The entries and book writes of this poll (nothing for an instance whose book or
         deals cannot be read now: it is compared again at the next poll)."""
         await self._load([s.instance for s in states if s.instance not in self.books])
-        polled = [s for s in states if s.instance in self.books and s.instance in brokers]
-        found = await asyncio.gather(*(self._instance(s, brokers[s.instance]) for s in polled))
+        moved = [
+            (s, diff)
+            for s in states
+            if s.instance in self.books and s.instance in brokers and (diff := self._diff(s))
+        ]
+        found = await asyncio.gather(
+            *(self._entries(s, brokers[s.instance], *diff) for s, diff in moved)
+        )
         changes = Changes()
-        for state, (entries, book) in zip(polled, found, strict=True):
+        for (state, _), (entries, book) in zip(moved, found, strict=True):
             if not entries:
                 continue
             topic = self.topics.trades
@@ -195,13 +201,31 @@ class TradeTracker:
                 t.trade_id: t for t in (TradeState.model_validate(x) for x in trades)
             }
 
-    async def _instance(self, state: AccountState, broker: Broker) -> tuple[list[TradeState], Book]:
+    def _diff(self, state: AccountState) -> tuple[dict[int, TradeEvent], list[int]] | None:
+        """The tickets whose trades opened or changed, and those gone; None for neither (most
+        instances at most polls: no broker call, no task)."""
+        book = self.books[state.instance]
+        events: dict[int, TradeEvent] = {}
+        for p in state.positions:
+            event = event_of(book.get(p.ticket), p)
+            if event is not None:
+                events[p.ticket] = event
+        if not events and len(book) == len(state.positions):
+            return None  # every position is in the book, unchanged, and nothing else is
+        held = {p.ticket for p in state.positions}
+        gone = [t for t in book if t not in held]
+        return (events, gone) if events or gone else None
+
+    async def _entries(
+        self,
+        state: AccountState,
+        broker: Broker,
+        events: dict[int, TradeEvent],
+        gone: list[int],
+    ) -> tuple[list[TradeState], Book]:
+        """Read the deals of the trades that moved, and make their entries and new book."""
         book = self.books[state.instance]
         held = {p.ticket: p for p in state.positions}
-        events = {t: e for t, p in held.items() if (e := event_of(book.get(t), p)) is not None}
-        gone = [t for t in book if t not in held]
-        if not events and not gone:
-            return [], book
         try:
             deals = await asyncio.wait_for(
                 broker.run(lambda terminal: _deals_of(terminal, [*events, *gone])), self.timeout

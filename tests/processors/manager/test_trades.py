@@ -9,7 +9,9 @@ import pytest
 import redis
 
 from brokers.mt5 import constants as mt5
+from brokers.sim.store import AccountKeys
 from brokers.sim.terminal import SimTerminal
+from model import InstanceStatus
 from model.trade import TradeEvent, TradeState, TradeStatus
 from processors.manager.manager import InstanceManager
 from processors.manager.trades import deal_totals
@@ -129,3 +131,32 @@ async def test_a_restarted_manager_neither_repeats_nor_misses_a_trade(
     assert [(e.event, e.seq) for e in found] == [(TradeEvent.OPENED, 1), (TradeEvent.CLOSED, 2)]
     assert found[0].strategy is None  # a comment eaflow did not write carries no tag
     assert found[1].profit == pytest.approx(-0.5)
+
+
+async def test_a_trade_closed_while_its_broker_was_away_is_reported_once_it_is_back(
+    rig: Rig, account: SimTerminal
+) -> None:
+    await running(rig)
+    send(account, action=mt5.TRADE_ACTION_DEAL, volume=0.2, type=mt5.ORDER_TYPE_SELL,
+         price=1.12340, symbol="EURUSD", comment=TAGGED)  # fmt: skip
+    [position] = account.positions_get() or ()
+    await rig.until(lambda: position.ticket in rig.manager.trades.books.get("a", {}))
+    send(account, action=mt5.TRADE_ACTION_DEAL, volume=0.2, type=mt5.ORDER_TYPE_BUY,
+         price=1.12345, position=position.ticket, symbol="EURUSD")  # fmt: skip
+    key = AccountKeys(PREFIX, 6001).account
+    saved: Any = rig.sim.redis.dump(key)
+    rig.sim.redis.delete(key)  # before the next poll, the trade server loses the account
+    await rig.until(lambda: rig.manager.slots["a"].status is InstanceStatus.DEGRADED)
+    for _ in range(3):
+        await rig.manager.cycle()
+    assert [e.event for e in await entries(rig)] == [TradeEvent.OPENED]
+    rig.sim.redis.restore(key, 0, saved)
+    await rig.until(lambda: position.ticket not in rig.manager.trades.books["a"])
+    for _ in range(3):
+        await rig.manager.cycle()
+    found = await entries(rig)
+    assert [(e.event, e.side, e.strategy) for e in found] == [
+        (TradeEvent.OPENED, "sell", "trend"),
+        (TradeEvent.CLOSED, "sell", "trend"),
+    ]
+    assert found[1].profit == pytest.approx(-1.0)  # 0.2 lot sold at 1.12340, bought at 1.12345
