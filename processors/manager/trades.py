@@ -77,12 +77,9 @@ def event_of(last: TradeState | None, position: PositionState) -> TradeEvent | N
         return TradeEvent.OPENED
     if position.volume < last.volume:
         return TradeEvent.PARTIALLY_CLOSED
-    if (position.volume, _stop(position.sl), _stop(position.tp)) != (
-        last.volume,
-        last.stop_loss,
-        last.take_profit,
-    ):
-        return TradeEvent.MODIFIED
+    now = (position.volume, _stop(position.sl), _stop(position.tp), _side(position.type))
+    if now != (last.volume, last.stop_loss, last.take_profit, last.side):
+        return TradeEvent.MODIFIED  # a netting account's reversal changes the side
     return None
 
 
@@ -103,7 +100,7 @@ def open_entry(
         event=event,
         status=TradeStatus.OPEN,
         symbol=position.symbol,
-        side="buy" if position.type == mt5.POSITION_TYPE_BUY else "sell",
+        side=_side(position.type),
         volume=position.volume,
         closed_volume=deals.closed_volume,
         entry_price=position.price_open,
@@ -246,6 +243,10 @@ class TradeTracker:
 def _deals_of(terminal: Terminal, tickets: list[int]) -> dict[int, DealTotals]:
     """In the terminal's thread: each trade's deals, added up."""
     return {t: deal_totals(terminal.position_deals(t)) for t in tickets}
+
+
+def _side(position_type: int) -> str:
+    return "buy" if position_type == mt5.POSITION_TYPE_BUY else "sell"
 
 
 def _stop(price: float) -> float | None:
