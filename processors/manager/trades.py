@@ -10,6 +10,7 @@ opened and closed between two polls (500 ms) is not seen (docs/decisions/0016).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -32,6 +33,9 @@ log = structlog.get_logger(__name__)
 Book = dict[int, TradeState]
 """An instance's open trades by ticket: the last entry written for each."""
 CLOSING = (mt5.DEAL_ENTRY_OUT, mt5.DEAL_ENTRY_INOUT, mt5.DEAL_ENTRY_OUT_BY)
+CLOSE_WAIT = 10.0
+"""Seconds a vanished position's closing deal may take to reach the terminal's history: its
+CLOSED entry waits for it so long, rather than report a profit the deals do not show yet."""
 
 
 @dataclass
@@ -145,11 +149,15 @@ class TradeTracker:
     """Keeps each hosted instance's book (loaded from `trades:open` on first sight) and turns
     polls into entries; `commit` adopts the books once the entries are written."""
 
-    def __init__(self, redis: Redis, topics: Topics, timeout: float = 10.0) -> None:
+    def __init__(
+        self, redis: Redis, topics: Topics, timeout: float = 10.0, close_wait: float = CLOSE_WAIT
+    ) -> None:
         self.redis = redis
         self.topics = topics
         self.timeout = timeout  # seconds a broker gets to answer for the deals
+        self.close_wait = close_wait
         self.books: dict[str, Book] = {}
+        self._vanished: dict[tuple[str, int], float] = {}  # → when first seen gone (monotonic)
 
     async def changes(
         self, states: Sequence[AccountState], brokers: Mapping[str, Broker]
@@ -234,8 +242,15 @@ class TradeTracker:
             open_entry(state.instance, held[t], book.get(t), e, deals[t], state.ts)
             for t, e in events.items()
         ]
-        entries += [closed_entry(book[t], deals[t], state.ts) for t in gone]
-        new_book = {t: e for t, e in book.items() if t in held}
+        waiting = set()
+        for t in gone:
+            since = self._vanished.setdefault((state.instance, t), time.monotonic())
+            if deals[t].closed_at is None and time.monotonic() - since < self.close_wait:
+                waiting.add(t)  # no closing deal in the history yet: ask again next poll
+            else:
+                del self._vanished[(state.instance, t)]
+                entries.append(closed_entry(book[t], deals[t], state.ts))
+        new_book = {t: e for t, e in book.items() if t in held or t in waiting}
         new_book.update((e.trade_id, e) for e in entries if e.status is TradeStatus.OPEN)
         return entries, new_book
 

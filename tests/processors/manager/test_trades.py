@@ -160,3 +160,24 @@ async def test_a_trade_closed_while_its_broker_was_away_is_reported_once_it_is_b
         (TradeEvent.CLOSED, "sell", "trend"),
     ]
     assert found[1].profit == pytest.approx(-1.0)  # 0.2 lot sold at 1.12340, bought at 1.12345
+
+
+async def test_a_closed_trade_waits_a_while_for_its_closing_deal(
+    rig: Rig, account: SimTerminal
+) -> None:
+    await running(rig)
+    rig.manager.trades.close_wait = 0.5
+    send(account, action=mt5.TRADE_ACTION_DEAL, volume=0.1, type=mt5.ORDER_TYPE_BUY,
+         price=1.12345, symbol="EURUSD", comment=TAGGED)  # fmt: skip
+    [position] = account.positions_get() or ()
+    await rig.until(lambda: position.ticket in rig.manager.trades.books.get("a", {}))
+    # the position vanishes before any closing deal reaches the history (a slow terminal)
+    rig.sim.redis.hdel(AccountKeys(PREFIX, 6001).positions, str(position.ticket))
+    assert account.positions_get() == ()
+    await rig.manager.cycle()
+    assert position.ticket in rig.manager.trades.books["a"]  # not closed yet: no deal to show
+    await rig.until(lambda: position.ticket not in rig.manager.trades.books["a"])
+    closed = (await entries(rig))[-1]
+    assert (closed.event, closed.seq, closed.profit, closed.closed_volume) == (
+        TradeEvent.CLOSED, 2, 0.0, 0.0
+    )  # fmt: skip
