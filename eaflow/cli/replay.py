@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
@@ -15,7 +14,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from eaflow.cli.options import PrefixOption, RedisOption, require_redis, settings_from
+from eaflow.cli.options import (
+    DataDirOption,
+    PrefixOption,
+    RedisOption,
+    require_redis,
+    settings_from,
+)
 from eaflow.replay.bounds import check_order, stream_bound
 from eaflow.replay.diff import summary
 from eaflow.replay.run import Progress as OnProgress
@@ -108,9 +113,7 @@ def replay(
     show_all: Annotated[bool, typer.Option("--all", help="List unchanged results too.")] = False,
     limit: Annotated[int, typer.Option(min=1, help="Refuse ranges with more entries.")] = 100_000,
     keep: Annotated[bool, typer.Option(help="Keep the sandbox keys to inspect them.")] = False,
-    data_dir: Annotated[
-        Path | None, typer.Option(help="Where eaflow.duckdb is (trimmed recordings).")
-    ] = None,
+    data_dir: DataDirOption = None,
     redis: RedisOption = None,
     prefix: PrefixOption = "ea:",
 ) -> None:
