@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 
-from eaflow.replay.diff import Row, compare
+from eaflow.replay.diff import DEFAULT_TOLERANCE, Row, compare
 from eaflow.replay.dryrun import DryRun, Replayed, kind_of
 from eaflow.replay.recorded import from_duckdb, from_stream
 from eaflow.replay.sandbox import Sandbox
@@ -36,6 +37,7 @@ class Report:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (entry id, why)
     recorded_in: dict[str, int] = field(default_factory=dict)  # where recordings came from
     sandbox: str = ""
+    tolerance: Decimal = DEFAULT_TOLERANCE  # percent of a price ignored
 
 
 async def _entries(
@@ -73,8 +75,11 @@ async def dry_run(
     data_dir: Path,
     progress: Progress | None = None,
     keep: bool = False,
+    tolerance: Decimal = DEFAULT_TOLERANCE,
 ) -> Report:
-    """Re-run the range in a sandbox and compare its results with the recorded ones."""
+    """Re-run the range in a sandbox and compare its results with the recorded ones: those
+    of the range's signals, or of its orders on the stream's instance (order ids repeat
+    across instances), prices within `tolerance` percent."""
     kind = kind_of(stream)
     client = aioredis.Redis.from_url(redis_url)
     sandbox = Sandbox(redis_url, prefix)
@@ -93,9 +98,15 @@ async def dry_run(
         recorded = await from_stream(client, f"{prefix}rtrs", since, ids, by)
         missing = ids - {getattr(r, by) for r in recorded}
         stored = from_duckdb(database_path(data_dir), missing, by)
+        if kind == "orders":
+            instance = stream.removeprefix("dlq:").removeprefix("orders:")
+            recorded = [r for r in recorded if r.instance == instance]
+            stored = [r for r in stored if r.instance == instance]
         new = [result for item in replayed for result in item.results]
-        report = Report(stream, start, end, len(entries), instances, sandbox=sandbox.prefix)
-        report.rows = compare([*recorded, *stored], new)
+        report = Report(
+            stream, start, end, len(entries), instances, sandbox=sandbox.prefix, tolerance=tolerance
+        )
+        report.rows = compare([*recorded, *stored], new, tolerance)
         report.errors = [(item.entry_id, item.error) for item in replayed if item.error]
         report.recorded_in = {"rtrs": len(recorded), "duckdb": len(stored)}
         return report
@@ -115,12 +126,21 @@ async def copy_into(
     *,
     limit: int,
     progress: Progress | None = None,
+    replace: bool = False,
 ) -> list[str]:
-    """Copy the range into `debug:...`; returns the new entry ids."""
+    """Copy the range into `debug:...`; returns the new entry ids. An existing stream is
+    refused (a second copy would follow the first), or deleted first with `replace`."""
     target = debug_stream(into, stream)
     client = aioredis.Redis.from_url(redis_url)
     try:
         entries = await _entries(client, f"{prefix}{stream}", stream, start, end, limit)
+        if replace:
+            await client.delete(f"{prefix}{target}")
+        elif await client.exists(f"{prefix}{target}"):
+            raise ValueError(
+                f"--into: {target!r} exists; add --replace to delete it first, or name "
+                "another debug stream"
+            )
         copied = 0
 
         def advance(count: int) -> None:
