@@ -107,6 +107,24 @@ async def groups_of(installer: Installer, pipeline: Pipeline) -> list[tuple[str,
     return sorted({(key, agent.group) for agent in added for key in agent.streams})
 
 
+async def plugin_groups(
+    pipeline: Pipeline, found: Iterable[Found] | None = None
+) -> dict[tuple[str, str], Found]:
+    """Which plugin each (stream key, group) belongs to, for the loadable plugins of
+    `found` (default: the installed ones), installed into `pipeline`, which must never
+    start; a plugin whose installer fails is logged and left out."""
+    owners: dict[tuple[str, str], Found] = {}
+    for item in discover() if found is None else found:
+        if item.plugin is None:
+            continue
+        try:
+            for key_group in await groups_of(starting(item.plugin, item.kind), pipeline):
+                owners[key_group] = item
+        except Exception as error:
+            log.warning("plugin_install_failed", plugin=item.name, error=str(error))
+    return owners
+
+
 def plugin_names() -> list[str]:
     """The names of the installed plugins, from their entry points alone (nothing imported)."""
     return sorted({e.name for group in GROUPS for e in entry_points(group=group)})

@@ -104,6 +104,9 @@ def test_the_guide_s_processor_installs_runs_and_is_removed(
             assert time.monotonic() < deadline, redis_client.hgetall("ea:fills")
             time.sleep(0.05)
     assert "fill-counter" in groups(redis_client, rtrs)
+    status = eaflow("status", "--redis", redis_url, env={**env, "COLUMNS": "300"})
+    [reader] = [line for line in status.stdout.splitlines() if line.startswith("│ fill-counter ")]
+    assert "│ processor (plugin fill-counter) " in reader, status.stdout
 
     removed = eaflow("plugins", "remove", "fill-counter", "--redis", redis_url, env=env)
     assert removed.returncode == 0, removed.stderr
