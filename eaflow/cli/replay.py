@@ -109,12 +109,25 @@ def print_report(report: Report, show_all: bool) -> None:
     )
 
 
+RATE = 60
+"""Entries a dry run replays per second, about (measured on a recorded day of 306 signals)."""
+
+
+def announce(stream: str, entries: int) -> None:
+    """Say on stderr, before it starts, how many entries the replay runs and for how long."""
+    seconds = entries / RATE
+    took = f"{seconds / 60:.0f} min" if seconds >= 90 else f"{max(1, round(seconds))} s"
+    typer.echo(
+        f"replaying {entries} entries of {stream}: about {took} at ~{RATE} entries/s", err=True
+    )
+
+
 def replay(
     stream: Annotated[
         str | None,
         typer.Argument(
-            help="rtss or orders:{instance} (or their dlq:) to re-run; any to copy. "
-            "Not with --clean.",
+            help="rtss or orders:{instance} (or their dlq:, or a debug: copy of one) to "
+            "re-run; any to copy. Not with --clean.",
             show_default=False,
         ),
     ] = None,
@@ -226,6 +239,7 @@ def replay(
                     progress=update,
                     keep=keep,
                     tolerance=price_tolerance,
+                    announce=lambda n: announce(stream, n),
                 )
             )
     except ValueError as error:

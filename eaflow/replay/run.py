@@ -15,7 +15,7 @@ from eaflow.replay.diff import DEFAULT_TOLERANCE, Row, compare
 from eaflow.replay.dryrun import DryRun, Replayed, kind_of
 from eaflow.replay.recorded import from_duckdb, from_stream
 from eaflow.replay.sandbox import Sandbox
-from eaflow.replay.source import Entry, copy_range, debug_stream, read_range
+from eaflow.replay.source import Entry, as_recorded, copy_range, debug_stream, read_range
 from model import Result
 from processors.registry import InstanceRegistry
 from sinks.database import database_path
@@ -76,16 +76,23 @@ async def dry_run(
     progress: Progress | None = None,
     keep: bool = False,
     tolerance: Decimal = DEFAULT_TOLERANCE,
+    announce: Callable[[int], None] | None = None,
 ) -> Report:
     """Re-run the range in a sandbox and compare its results with the recorded ones: those
     of the range's signals, or of its orders on the stream's instance (order ids repeat
-    across instances), prices within `tolerance` percent."""
-    kind = kind_of(stream)
+    across instances), prices within `tolerance` percent. A `debug:` stream replays as the
+    stream it was copied from. `announce` is told the number of entries before they run."""
+    if not stream.startswith("debug:"):
+        kind_of(stream)  # refused before anything is read
     client = aioredis.Redis.from_url(redis_url)
     sandbox = Sandbox(redis_url, prefix)
     try:
-        entries = await _entries(client, f"{prefix}{stream}", stream, start, end, limit)
-        run = DryRun(sandbox, stream)
+        read = await _entries(client, f"{prefix}{stream}", stream, start, end, limit)
+        origin, entries = as_recorded(stream, read)
+        kind = kind_of(origin)
+        if announce is not None:
+            announce(len(entries))
+        run = DryRun(sandbox, origin)
         instances = await run.start(InstanceRegistry(client, prefix))
         replayed: list[Replayed] = []
         for entry in entries:
@@ -94,12 +101,12 @@ async def dry_run(
                 progress(len(replayed), len(entries))
         by = "signal_id" if kind == "signals" else "order_id"
         ids = _ids(entries, by)
-        since = entries[0][0] if entries and not stream.startswith("dlq:") else "-"
+        since = entries[0][0] if entries and not origin.startswith("dlq:") else "-"
         recorded = await from_stream(client, f"{prefix}rtrs", since, ids, by)
         missing = ids - {getattr(r, by) for r in recorded}
         stored = from_duckdb(database_path(data_dir), missing, by)
         if kind == "orders":
-            instance = stream.removeprefix("dlq:").removeprefix("orders:")
+            instance = origin.removeprefix("dlq:").removeprefix("orders:")
             recorded = [r for r in recorded if r.instance == instance]
             stored = [r for r in stored if r.instance == instance]
         new = [result for item in replayed for result in item.results]

@@ -74,7 +74,8 @@ def _json(*args: str) -> dict[str, Any]:
 async def test_a_replay_debugs(redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> None:
     """Only the range's instance is compared; prices are compared within a tolerance; `--to`
     with a time takes that whole second; `--into` refuses an existing stream unless told to
-    replace it; `--clean` removes the sandboxes `--keep` left."""
+    replace it; a debug copy replays as its source; `--clean` removes the sandboxes `--keep`
+    left."""
     recorded = await record(redis_url, tmp_path)
     at = ["--redis", redis_url, "--data-dir", str(tmp_path)]
     shared = [r for r in recorded if r.signal_id == "s4"]  # one order id on both instances
@@ -116,6 +117,10 @@ async def test_a_replay_debugs(redis_url: str, redis_client: redis.Redis, tmp_pa
     replaced = eaflow("replay", "rtss", "--into", "debug:x", "--replace", *at)
     assert replaced.returncode == 0, replaced.stderr
     assert redis_client.xlen(f"{PREFIX}debug:x") == len(SIGNALS)
+    debug = eaflow("replay", "debug:x", "--json", *at)  # as the rtss entries it copies
+    assert debug.returncode == 0, debug.stderr
+    assert f"replaying {len(SIGNALS)} entries of debug:x: about 1 s" in debug.stderr
+    assert orjson.loads(debug.stdout)["summary"] == report["summary"]
 
     kept = eaflow("replay", "rtss", "--keep", *at)
     assert kept.returncode == 0, kept.stderr
