@@ -114,6 +114,9 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
         Grant(("+hsetnx", "+type"), (K.order_records(ANY),)),
         # An eaoff/eaon alert's switch: its own key, never the registry (the operator's).
         Grant(("+set",), (K.switch(ANY),), "W"),
+        # Risk periods (processors/router/risk.py): starting equity, opens counted, breaches.
+        Grant(("+hgetall", "+hsetnx", "+hincrby", "+hdel"), (K.risk(ANY),)),
+        Grant(APPEND, (K.ris,)),
         Grant(READ, (*CONFIG, K.symbols(ANY), K.state(ANY), K.ticks(ANY)), "R"),
     ),
     Role.EXECUTOR: (

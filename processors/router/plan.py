@@ -19,7 +19,8 @@ from model.config import AlertSwitch
 from model.tick import Tick
 from processors.registry import UNREADABLE_SWITCH
 from processors.router.admission import check_admission
-from processors.router.sizing import check_caps, size
+from processors.router.copying import sized
+from processors.router.sizing import LossPerLot, check_caps, size
 from processors.router.stops import absolute_stop
 from processors.rules import (
     Refusal,
@@ -44,6 +45,7 @@ class Market:
     balance: Decimal | None
     global_state: TradingState
     switch: AlertSwitch | None = None
+    loss_per_lot: LossPerLot | None = None  # live, from sizing.live_loss, when quotes allow
 
 
 def order_id_of(signal: Signal) -> str:
@@ -172,9 +174,13 @@ def _plan_open(signal: Signal, config: TradingConfig, market: Market) -> dict[st
     sl = _stop(signal.stop_loss, signal, entry, is_buy, True, info, "stop_loss")
     tp = _stop(signal.take_profit, signal, entry, is_buy, False, info, "take_profit")
     check_stops(is_buy, reference, sl, tp, info)
-    volume = size(signal, config, info, entry, sl, market.balance)
-    check_caps(volume, entry, sl, config, info, market.balance)
+    loss, balance = market.loss_per_lot, market.balance
+    volume, rule = sized(
+        signal, config, info, lambda: size(signal, config, info, entry, sl, balance, loss)
+    )
+    check_caps(volume, entry, sl, config, info, balance, loss)
     return {
+        "sizing": rule,
         "volume": volume,
         "price": price,
         "stop_limit": stop_limit,

@@ -1,0 +1,309 @@
+"""Prop-firm risk rules in the router: loss limits per day and week, trades per day.
+
+Every refresh (500 ms) values each ruled instance's equity live: its latest snapshot's
+balance plus each open position revalued at the newest quote as MT5 books it
+(`sizing.live_loss`, the loss side's conversion), so a loss counts from the tick that
+made it, not from a snapshot up to 500 ms old. The equity the day (or week) started
+with is the first valued after the period began, kept in `risk:{instance}` so every
+router agrees. When the loss from it reaches a limit, the breach is written once
+(HSETNX), reported in `ris` (`risk_limit`) and, with `close_all`, a close_all order goes
+to the instance (its id names the period, so the executor closes once); from then on the
+instance is `reducing` (exits only) or `halted` until the next period starts, or an
+operator deletes the breach (`HDEL {prefix}risk:{instance} breach:{period}`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import structlog
+from redis.asyncio import Redis
+
+from brokers.mt5 import constants as mt5
+from brokers.mt5.records import SymbolInfo
+from brokers.sim.symbols import SymbolTable
+from model import EXIT_ACTIONS, Action, InstanceSpec, Order, Signal
+from model.report import InstanceReport, InstanceStatus, ReportKind
+from model.risk import RiskRules
+from model.tick import Tick
+from model.topics import Topics
+from processors.router.prices import LatestTicks
+from processors.router.sizing import live_loss
+from processors.rules import Refusal, dec
+from streams import Outbox
+
+log = structlog.get_logger(__name__)
+
+NO_RULES = RiskRules()
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A loss limit hit: which, in what period, how much, and until when it holds."""
+
+    rule: str  # the configuration field, e.g. "risk.daily_loss_percent"
+    period: str  # "2026-12-07" or "2026-W50"
+    state: str  # "reducing" or "halted"
+    loss: str
+    limit: str
+    at: float
+    until: float
+
+    def refusal(self, instance: str) -> Refusal:
+        return Refusal(
+            self.rule,
+            f"{instance} lost {self.loss} in {self.period}, limit {self.limit}: {self.state} "
+            f"until {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(self.until))} "
+            "or an operator lifts it",
+        )
+
+
+@dataclass
+class Period:
+    """What the guard knows of one ruled instance in the current period."""
+
+    rules: RiskRules
+    day: str
+    trades: int = 0
+    breach: Breach | None = None
+
+
+class RiskGuard:
+    """Example: ``await guard.refresh(instances, symbols, prices)`` on the router's timer;
+    ``guard.check(signal, spec)`` before planning; ``guard.routed(order, out)`` after."""
+
+    def __init__(
+        self, redis: Redis, topics: Topics, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.redis = redis
+        self.topics = topics
+        self.clock = clock
+        self.periods: dict[str, Period] = {}
+        self._closing: set[tuple[str, str]] = set()  # (instance, period) closed by this router
+
+    async def refresh(
+        self,
+        instances: Mapping[str, InstanceSpec],
+        symbols: Mapping[str, Mapping[str, SymbolInfo]],
+        prices: LatestTicks,
+    ) -> None:
+        ruled = {i: s.config.risk for i, s in instances.items() if s.config.risk != NO_RULES}
+        self.periods = {i: p for i, p in self.periods.items() if i in ruled}
+        if not ruled:
+            return
+        now = self.clock()
+        keys = self.topics.keys
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for instance in ruled:
+                pipe.get(keys.state(instance))
+                pipe.hgetall(keys.risk(instance))
+            replies: list[Any] = await pipe.execute()
+        for n, (instance, rules) in enumerate(ruled.items()):
+            state, fields = _state(replies[2 * n]), _text(replies[2 * n + 1])
+            day, week = rules.periods(now)
+            period = Period(rules, day, int(fields.get(f"trades:{day}", 0)))
+            period.breach = _breach(fields.get(f"breach:{day}") or fields.get(f"breach:{week}"))
+            self.periods[instance] = period
+            if state is None or not rules.limits_loss:
+                continue
+            infos = symbols.get(instance, {})
+            equity = await _live_equity(state, infos, prices)
+            starts = {p: fields.get(f"start:{p}") for p in (day, week)}
+            if None in starts.values():
+                await self._start(instance, fields, starts, equity)
+                continue
+            if period.breach is None:
+                period.breach = _hit(rules, now, day, week, starts, equity)
+                if period.breach is not None:
+                    await self._breached(instances[instance], period.breach, state, equity)
+
+    async def _start(
+        self, instance: str, fields: dict[str, str], starts: dict[str, str | None], equity: Decimal
+    ) -> None:
+        """A new day or week: its starting equity, the old periods' fields pruned."""
+        key = self.topics.keys.risk(instance)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for period, start in starts.items():
+                if start is None:
+                    pipe.hsetnx(key, f"start:{period}", str(equity))
+            stale = [f for f in fields if f.partition(":")[2] not in starts]
+            if stale:
+                pipe.hdel(key, *stale)
+            await pipe.execute()
+
+    async def _breached(
+        self, spec: InstanceSpec, breach: Breach, state: dict[str, Any], equity: Decimal
+    ) -> None:
+        instance = spec.instance_id
+        key = self.topics.keys.risk(instance)
+        if await self.redis.hsetnx(key, f"breach:{breach.period}", _dump(breach)):
+            log.warning("risk_limit_hit", instance=instance, rule=breach.rule, loss=breach.loss)
+            report = InstanceReport(
+                instance=instance,
+                kind=ReportKind.RISK_LIMIT,
+                status=InstanceStatus.RUNNING,
+                config_version=spec.config_version,
+                equity=float(equity),
+                balance=float(state["balance"]),
+                error=str(breach.refusal(instance)),
+            )
+            await self.topics.ris.send(report.model_dump(mode="json"))
+        done = (instance, breach.period)
+        if spec.config.risk.close_all and done not in self._closing and state["positions"]:
+            self._closing.add(done)
+            order_id = f"risk/{breach.period}/{breach.rule}"
+            await self.topics.orders(instance).send(
+                Order(
+                    order_id=order_id,
+                    signal_id=order_id,
+                    instance=instance,
+                    action=Action.CLOSE_ALL,
+                    magic=spec.magic,
+                    comment="risk limit",
+                    source="risk",
+                    received_at=breach.at,
+                    routed_at=self.clock(),
+                )
+            )
+
+    def check(self, signal: Signal, spec: InstanceSpec) -> None:
+        """Refuse what a breach or the day's trade count forbids on this instance."""
+        period = self.periods.get(spec.instance_id)
+        if period is None or signal.action in (Action.HALT, Action.RESUME):
+            return
+        breach = period.breach
+        if breach is not None and (breach.state == "halted" or signal.action not in EXIT_ACTIONS):
+            raise breach.refusal(spec.instance_id)
+        cap = period.rules.max_trades_per_day
+        if signal.action is Action.OPEN and cap is not None and period.trades >= cap:
+            raise Refusal(
+                "risk.max_trades_per_day",
+                f"{spec.instance_id} opened {period.trades} orders on {period.day}, "
+                f"the most a day may have",
+            )
+
+    def routed(self, order: Order, out: Outbox) -> None:
+        """An opening order leaves for its instance: counted in its day, in the same commit."""
+        period = self.periods.get(order.instance)
+        if period is None or order.action is not Action.OPEN:
+            return
+        period.trades += 1
+        out.call("HINCRBY", self.topics.keys.risk(order.instance), f"trades:{period.day}", 1)
+
+
+def _hit(
+    rules: RiskRules,
+    now: float,
+    day: str,
+    week: str,
+    starts: Mapping[str, str | None],
+    equity: Decimal,
+) -> Breach | None:
+    """The first loss limit the equity has reached, if any."""
+    for period, money, percent in (
+        (day, rules.daily_loss, rules.daily_loss_percent),
+        (week, rules.weekly_loss, rules.weekly_loss_percent),
+    ):
+        start = Decimal(starts[period] or 0)
+        loss = start - equity
+        limits = [
+            (name, limit)
+            for name, limit in (
+                ("daily_loss" if period == day else "weekly_loss", money),
+                (
+                    "daily_loss_percent" if period == day else "weekly_loss_percent",
+                    None if percent is None else start * percent / 100,
+                ),
+            )
+            if limit is not None
+        ]
+        for name, limit in limits:
+            if loss >= limit:
+                until = rules.next_start(now)
+                if period == week:  # the week ends on the Monday boundary
+                    while rules.periods(until)[1] == week:
+                        until = rules.next_start(until)
+                return Breach(
+                    rule=f"risk.{name}",
+                    period=period,
+                    state=rules.on_limit,
+                    loss=f"{loss:.2f}",
+                    limit=f"{limit:.2f}",
+                    at=now,
+                    until=until,
+                )
+    return None
+
+
+async def _live_equity(
+    state: dict[str, Any], infos: Mapping[str, SymbolInfo], prices: LatestTicks
+) -> Decimal:
+    """Balance plus each position valued at its newest quote as MT5 books it; a position
+    without a quote or a conversion counts with the snapshot's profit."""
+    equity = dec(float(state["balance"]))
+    table = SymbolTable(infos.values())
+    currency = str(state["currency"])
+    for position in state["positions"]:
+        info = infos.get(position["symbol"])
+        profit = dec(float(position["profit"]))
+        if info is None:
+            equity += profit
+            continue
+        quotes: dict[str, Tick] = {}
+        for name in table.quote_symbols(info.name, currency):
+            tick = await prices.get(name)
+            if tick is not None:
+                quotes[name] = tick
+        tick = quotes.get(info.name)
+        if tick is None:
+            equity += profit
+            continue
+        is_buy = position["type"] == mt5.POSITION_TYPE_BUY
+        opened, close = dec(float(position["price_open"])), dec(tick.bid if is_buy else tick.ask)
+        per_lot = live_loss(info, currency, table, quotes)(opened, close)
+        if per_lot is None:
+            equity += profit
+            continue
+        against = close < opened if is_buy else close > opened
+        equity += (-per_lot if against else per_lot) * dec(float(position["volume"]))
+    return equity
+
+
+def _state(raw: bytes | str | None) -> dict[str, Any] | None:
+    """A usable snapshot (balance, currency, positions), else None: no limit is judged on
+    a state that cannot be read."""
+    if raw is None:
+        return None
+    try:
+        state = orjson.loads(raw)
+        if state.get("last_error") or not isinstance(state["positions"], list):
+            return None
+        float(state["balance"]), str(state["currency"])
+        return dict(state)
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def _text(fields: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
+    return {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        for k, v in fields.items()
+    }
+
+
+def _breach(raw: str | None) -> Breach | None:
+    if raw is None:
+        return None
+    try:
+        return Breach(**orjson.loads(raw))
+    except (orjson.JSONDecodeError, TypeError):  # unreadable: held as a halt, never ignored
+        return Breach("risk", "?", "halted", "?", "?", 0.0, 0.0)
+
+
+def _dump(breach: Breach) -> str:
+    return orjson.dumps(breach.__dict__).decode()
