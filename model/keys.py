@@ -107,7 +107,7 @@ class Keys:
     def risk(self, instance: str) -> str:
         """Hash of an instance's risk periods, written by the router: `start:{period}` (the
         equity the day or week started with), `trades:{day}` (opens routed) and
-        `breach:{period}` (the limit hit, JSON); deleting a breach lifts it."""
+        `breach:{period}` (the limit hit, JSON); deleting it lifts a breach."""
         return f"{self.prefix}risk:{instance}"
 
     @property

@@ -9,7 +9,8 @@ router agrees. When the loss from it reaches a limit, the breach is written once
 (HSETNX), reported in `ris` (`risk_limit`) and, with `close_all`, a close_all order goes
 to the instance (its id names the period, so the executor closes once); from then on the
 instance is `reducing` (exits only) or `halted` until the next period starts, or an
-operator deletes the breach (`HDEL {prefix}risk:{instance} breach:{period}`).
+operator lifts it by deleting the instance's record (`DEL {prefix}risk:{instance}`): the
+day and week then count again from the equity of the next refresh.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from streams import Outbox
 log = structlog.get_logger(__name__)
 
 NO_RULES = RiskRules()
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ class RiskGuard:
         async with self.redis.pipeline(transaction=True) as pipe:
             for period, start in starts.items():
                 if start is None:
-                    pipe.hsetnx(key, f"start:{period}", str(equity))
+                    pipe.hsetnx(key, f"start:{period}", str(equity.quantize(CENT)))
             stale = [f for f in fields if f.partition(":")[2] not in starts]
             if stale:
                 pipe.hdel(key, *stale)
@@ -188,9 +190,12 @@ class RiskGuard:
             )
 
     def routed(self, order: Order, out: Outbox) -> None:
-        """An opening order leaves for its instance: counted in its day, in the same commit."""
+        """An opening order leaves for an instance with `max_trades_per_day`: counted in
+        its day, in the same commit as the order."""
         period = self.periods.get(order.instance)
-        if period is None or order.action is not Action.OPEN:
+        if period is None or period.rules.max_trades_per_day is None:
+            return
+        if order.action is not Action.OPEN:
             return
         period.trades += 1
         out.call("HINCRBY", self.topics.keys.risk(order.instance), f"trades:{period.day}", 1)
