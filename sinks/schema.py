@@ -51,6 +51,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("sent_at", pa.float64()),
     Column("done_at", pa.float64(), nullable=False),
     Column("done_ts", pa.timestamp("us"), nullable=False),
+    # migration 2: copying to many accounts (the broker's `symbol` beside the signal's name)
+    Column("signal_symbol", pa.string()),
+    Column("sizing", pa.string()),
 )
 
 ARROW_SCHEMA = pa.schema([pa.field(c.name, c.arrow, nullable=c.nullable) for c in COLUMNS])
@@ -89,6 +92,13 @@ DUCKDB_MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    (
+        2,
+        (
+            "ALTER TABLE results ADD COLUMN signal_symbol VARCHAR",
+            "ALTER TABLE results ADD COLUMN sizing VARCHAR",
+        ),
+    ),
 )
 
 CLICKHOUSE_MIGRATIONS: tuple[Migration, ...] = (
@@ -123,6 +133,16 @@ CLICKHOUSE_MIGRATIONS: tuple[Migration, ...] = (
             ) ENGINE = ReplacingMergeTree ORDER BY result_id""",
             # Queries read `results` on both databases; FINAL collapses duplicates at once.
             "CREATE VIEW IF NOT EXISTS {db}.results AS SELECT * FROM {db}.results_log FINAL",
+        ),
+    ),
+    (
+        2,
+        (
+            "ALTER TABLE {db}.results_log ADD COLUMN IF NOT EXISTS signal_symbol Nullable(String)",
+            "ALTER TABLE {db}.results_log ADD COLUMN IF NOT EXISTS sizing Nullable(String)",
+            # a view's `*` is expanded when it is created: created again to show the columns
+            "DROP VIEW IF EXISTS {db}.results",
+            "CREATE VIEW {db}.results AS SELECT * FROM {db}.results_log FINAL",
         ),
     ),
 )
