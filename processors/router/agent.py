@@ -51,7 +51,7 @@ from processors.router.plan import (
     plan_switch,
 )
 from processors.router.prices import LatestTicks
-from processors.router.risk import RiskGuard
+from processors.router.risk import RiskGuard, observe_states
 from processors.router.sizing import live_loss
 from processors.router.targets import resolve_targets
 from processors.rules import Refusal
@@ -104,6 +104,7 @@ class Router:
         self.switches = {i: s for i, s in switches.items() if s is not None}
         currencies = {i: _currency(r) for i, r in zip(ids, raw[: len(ids)], strict=True)}
         self.currencies = {i: c for i, c in currencies.items() if c is not None}
+        observe_states(self.global_state, self.instances)
         await self.risk.refresh(self.instances, self.symbols, self.prices)
 
     def _balance(self, instance: str, raw: bytes | str | None) -> Decimal | None:

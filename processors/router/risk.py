@@ -28,11 +28,12 @@ from redis.asyncio import Redis
 from brokers.mt5 import constants as mt5
 from brokers.mt5.records import SymbolInfo
 from brokers.sim.symbols import SymbolTable
-from model import EXIT_ACTIONS, Action, InstanceSpec, Order, Signal
+from model import EXIT_ACTIONS, Action, InstanceSpec, Order, Signal, TradingState
 from model.report import InstanceReport, InstanceStatus, ReportKind
 from model.risk import RiskRules
 from model.tick import Tick
 from model.topics import Topics
+from processors.metrics import RISK_LIMIT_HIT, TRADING_STATE
 from processors.router.prices import LatestTicks
 from processors.router.sizing import live_loss
 from processors.rules import Refusal, dec
@@ -95,7 +96,22 @@ class RiskGuard:
         prices: LatestTicks,
     ) -> None:
         ruled = {i: s.config.risk for i, s in instances.items() if s.config.risk != NO_RULES}
+        for gone in self.periods.keys() - ruled:
+            RISK_LIMIT_HIT.labels(instance_id=gone).set(0)
         self.periods = {i: p for i, p in self.periods.items() if i in ruled}
+        try:
+            await self._judge(instances, ruled, symbols, prices)
+        finally:
+            for instance, period in self.periods.items():
+                RISK_LIMIT_HIT.labels(instance_id=instance).set(period.breach is not None)
+
+    async def _judge(
+        self,
+        instances: Mapping[str, InstanceSpec],
+        ruled: Mapping[str, RiskRules],
+        symbols: Mapping[str, Mapping[str, SymbolInfo]],
+        prices: LatestTicks,
+    ) -> None:
         if not ruled:
             return
         now = self.clock()
@@ -199,6 +215,16 @@ class RiskGuard:
             return
         period.trades += 1
         out.call("HINCRBY", self.topics.keys.risk(order.instance), f"trades:{period.day}", 1)
+
+
+STATE_LEVEL = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
+
+
+def observe_states(global_state: TradingState, instances: Mapping[str, InstanceSpec]) -> None:
+    """The kill switches as the router reads them, for alerting (`eaflow_trading_state`)."""
+    TRADING_STATE.labels(scope="global").set(STATE_LEVEL[global_state])
+    for instance, spec in instances.items():
+        TRADING_STATE.labels(scope=instance).set(STATE_LEVEL[spec.config.trading_state])
 
 
 def _hit(

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 import redis.asyncio as aioredis
+from prometheus_client import REGISTRY
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5.records import SymbolInfo
@@ -102,6 +103,7 @@ async def test_a_days_loss_limit_closes_and_halts_the_account_until_the_next_bro
         Action.CLOSE_ALL,
         "risk/2026-12-06/risk.daily_loss_percent",
     )
+    assert REGISTRY.get_sample_value("eaflow_risk_limit_hit", {"instance_id": "a"}) == 1
     await router.refresh()  # the breach holds: no second report nor close
     assert await router.redis.xlen(f"{PREFIX}ris") == 1
     assert await router.redis.xlen(f"{PREFIX}orders:a") == 1
@@ -110,6 +112,7 @@ async def test_a_days_loss_limit_closes_and_halts_the_account_until_the_next_bro
     await router.refresh()
     [order] = await routed(router, BUY)
     assert isinstance(order, Order)
+    assert REGISTRY.get_sample_value("eaflow_risk_limit_hit", {"instance_id": "a"}) == 0
     fields = set(await router.redis.hkeys(f"{PREFIX}risk:a"))  # the old day and week pruned
     assert fields == {b"start:2026-12-07", b"start:2026-W50"}
 
