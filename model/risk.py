@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from model.base import Message
 
@@ -38,15 +38,21 @@ class RiskRules(Message):
     on_limit: Literal["reducing", "halted"] = "halted"
     close_all: bool = False  # close every position when a loss limit is hit
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        if not HH_MM.match(self.day_start):
-            raise ValueError(f"day_start: {self.day_start!r} must be HH:MM")
+    @field_validator("day_start")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        if not HH_MM.match(value):
+            raise ValueError(f"{value!r} must be HH:MM")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
         try:
-            ZoneInfo(self.timezone)
+            ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"timezone: {self.timezone!r} is not an IANA time zone") from error
-        return self
+            raise ValueError(f"{value!r} is not an IANA time zone") from error
+        return value
 
     @property
     def limits_loss(self) -> bool:
