@@ -68,6 +68,19 @@ def maps(symbol: str, config: TradingConfig, known: Mapping[str, SymbolInfo]) ->
     return True
 
 
+def symbol_names(config: TradingConfig, known: Mapping[str, SymbolInfo]) -> dict[str, str]:
+    """The broker's name (or the refusal) of every symbol the configuration names, as
+    `eaflow instance check` shows them: e.g. ``{"XAUUSD": "GOLD", "EURUSD": "EURUSD.m"}``."""
+    names = dict.fromkeys([*config.symbol_map, *config.allowed_symbols, *config.symbols])
+    shown = {}
+    for symbol in names:
+        try:
+            shown[symbol] = broker_symbol(symbol, config, known)
+        except Refusal as refusal:
+            shown[symbol] = f"refused: {refusal.rule}"
+    return shown
+
+
 def _variant(name: str, symbol: str) -> bool:
     extra = len(name) - len(symbol)
     return 0 < extra <= MAX_AFFIX and (name.startswith(symbol) or name.endswith(symbol))
