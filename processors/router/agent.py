@@ -102,7 +102,10 @@ class Router:
             i: self.registry.switch_of(i, r) for i, r in zip(ids, raw[len(ids) :], strict=True)
         }
         self.switches = {i: s for i, s in switches.items() if s is not None}
-        currencies = {i: _currency(r) for i, r in zip(ids, raw[: len(ids)], strict=True)}
+        known = self.currencies  # an account's currency does not change: parsed once
+        currencies = {
+            i: known.get(i) or _currency(r) for i, r in zip(ids, raw[: len(ids)], strict=True)
+        }
         self.currencies = {i: c for i, c in currencies.items() if c is not None}
         observe_states(self.global_state, self.instances)
         await self.risk.refresh(self.instances, self.symbols, self.prices)

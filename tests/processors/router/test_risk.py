@@ -193,3 +193,21 @@ async def test_risk_sizing_and_caps_value_the_loss_at_the_stop_on_live_quotes(
     [refused] = await routed(router, {**signal, "volume": "0.14"})
     assert isinstance(refused, Result) and refused.field == "max_risk_percent"
     assert "risking 100.72 at the stop loss is 1.01% of the balance" in str(refused.error)
+
+
+async def test_a_weeks_loss_limit_holds_until_monday_at_the_day_start(
+    router: Router, eurusd: SymbolInfo
+) -> None:
+    rules = RiskRules(weekly_loss_percent=Decimal(2), daily_loss_percent=Decimal(5))
+    await account(router, eurusd, rules, positions=1)
+    router.risk.clock = lambda: MONDAY_NOON  # 17:00 UTC: week 2026-W50 began at 00:00
+    await router.refresh()
+    await tick(router, 1.38542)  # -213 USD: 200 from the week's start, 2%, not 5% a day
+    await router.refresh()
+    [refused] = await routed(router, BUY)
+    assert isinstance(refused, Result) and refused.field == "risk.weekly_loss_percent"
+    assert "in 2026-W50, limit 199.74: halted until 2026-12-14 00:00 UTC" in str(refused.error)
+    router.risk.clock = lambda: MONDAY_NOON + 86_400  # Tuesday: a new day, the same week
+    await router.refresh()
+    [still] = await routed(router, BUY)
+    assert isinstance(still, Result) and still.field == "risk.weekly_loss_percent"
