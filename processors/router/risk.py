@@ -9,7 +9,7 @@ router agrees. When the loss from it reaches a limit, the breach is written once
 (HSETNX), reported in `ris` (`risk_limit`) and, with `close_all`, a close_all order goes
 to the instance (its id names the period, so the executor closes once); from then on the
 instance is `reducing` (exits only) or `halted` until the next period starts, or an
-operator lifts it by deleting the instance's record (`DEL {prefix}risk:{instance}`): the
+operator lifts it by deleting the instance's record (`eaflow risk lift INSTANCE`): the
 day and week then count again from the equity of the next refresh.
 """
 

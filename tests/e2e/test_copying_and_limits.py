@@ -13,7 +13,9 @@ from typing import Any
 import httpx
 import pytest
 import redis
+from typer.testing import CliRunner
 
+from eaflow.cli.main import app
 from model import OrderStatus
 from model.report import InstanceReport, ReportKind
 from tests.e2e.conftest import PREFIX, QUOTES, positions, seed, write_market
@@ -96,3 +98,11 @@ def test_a_days_loss_limit_closes_and_halts_an_account_on_a_market_move(desk: De
         desk.alert("tradingview,buy,EURUSD,vol_lots=0.01,instances=demo-2"), "demo-2"
     )
     assert other.status is OrderStatus.FILLED, other
+
+    lifted = CliRunner().invoke(app, ["risk", "lift", "demo-1", "--redis", desk.redis_url])
+    assert lifted.exit_code == 0, lifted.output  # the operator lifts it before the day ends
+    time.sleep(1.2)  # a refresh drops the breach, the next records the new start
+    again = desk.result(
+        desk.alert("tradingview,buy,EURUSD,vol_lots=0.01,instances=demo-1"), "demo-1"
+    )
+    assert again.status is OrderStatus.FILLED, again

@@ -86,6 +86,11 @@ ALLOWED = [
     (R, ("HSETNX", "ea:orec:demo-1", "o1", "rejected")),
     (R, ("SET", "ea:switch:demo-1", "{}")),  # an eaoff/eaon alert's own key
     (R, ("MGET", "ea:state:demo-1", "ea:switch:demo-1")),  # the router's refresh
+    (R, ("HGETALL", "ea:risk:demo-1")),  # loss limits (processors/router/risk.py)
+    (R, ("HSETNX", "ea:risk:demo-1", "start:2026-12-07", "9987.00")),
+    (R, ("HINCRBY", "ea:risk:demo-1", "trades:2026-12-07", "1")),
+    (R, ("HDEL", "ea:risk:demo-1", "start:2026-12-06")),
+    (R, ("XADD", "ea:ris", *ENTRY)),
     (V, ("GET", "ea:switch:demo-1")),
     (G, ("GET", "ea:switch:demo-1")),
     (E, xreadgroup("executor", "ea:orders:demo-1")),
@@ -148,6 +153,8 @@ REFUSED = [
     (R, ("HSET", "ea:instances", "demo-1", "{}")),  # the operator's trading_state
     (R, ("SET", "ea:switchboard", "{}")),
     (R, ("DEL", "ea:switch:demo-1")),
+    (R, ("DEL", "ea:risk:demo-1")),  # lifting a breach is an operator's
+    (G, ("HGETALL", "ea:risk:demo-1")),
     (G, ("SET", "ea:switch:demo-1", "{}")),
     (V, ("SET", "ea:switch:demo-1", "{}")),
     (E, ("SET", "ea:switch:demo-1", "{}")),
