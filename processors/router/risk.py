@@ -25,18 +25,15 @@ import orjson
 import structlog
 from redis.asyncio import Redis
 
-from brokers.mt5 import constants as mt5
 from brokers.mt5.records import SymbolInfo
-from brokers.sim.symbols import SymbolTable
 from model import EXIT_ACTIONS, Action, InstanceSpec, Order, Signal, TradingState
 from model.report import InstanceReport, InstanceStatus, ReportKind
 from model.risk import RiskRules
-from model.tick import Tick
 from model.topics import Topics
 from processors.metrics import RISK_LIMIT_HIT, TRADING_STATE
+from processors.router.equity import live_equity
 from processors.router.prices import LatestTicks
-from processors.router.sizing import live_loss
-from processors.rules import Refusal, dec
+from processors.rules import Refusal
 from streams import Outbox
 
 log = structlog.get_logger(__name__)
@@ -58,12 +55,21 @@ class Breach:
     until: float
 
     def refusal(self, instance: str) -> Refusal:
+        if self is UNREADABLE:
+            return Refusal(
+                "risk", f"{instance}'s breach record is unreadable: halted until "
+                f"`eaflow risk lift {instance}`",
+            )  # fmt: skip
         return Refusal(
             self.rule,
             f"{instance} lost {self.loss} in {self.period}, limit {self.limit}: {self.state} "
             f"until {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(self.until))} "
             "or an operator lifts it",
         )
+
+
+UNREADABLE = Breach("risk", "?", "halted", "?", "?", 0.0, 0.0)
+"""A breach record that does not decode (written by hand): held as a halt, never ignored."""
 
 
 @dataclass
@@ -130,7 +136,7 @@ class RiskGuard:
             if state is None or not rules.limits_loss:
                 continue
             infos = symbols.get(instance, {})
-            equity = await _live_equity(state, infos, prices)
+            equity = await live_equity(state, infos, prices)
             starts = {p: fields.get(f"start:{p}") for p in (day, week)}
             if None in starts.values():
                 await self._start(instance, fields, starts, equity)
@@ -271,40 +277,6 @@ def _hit(
     return None
 
 
-async def _live_equity(
-    state: dict[str, Any], infos: Mapping[str, SymbolInfo], prices: LatestTicks
-) -> Decimal:
-    """Balance plus each position valued at its newest quote as MT5 books it; a position
-    without a quote or a conversion counts with the snapshot's profit."""
-    equity = dec(float(state["balance"]))
-    table = SymbolTable(infos.values())
-    currency = str(state["currency"])
-    for position in state["positions"]:
-        info = infos.get(position["symbol"])
-        profit = dec(float(position["profit"]))
-        if info is None:
-            equity += profit
-            continue
-        quotes: dict[str, Tick] = {}
-        for name in table.quote_symbols(info.name, currency):
-            tick = await prices.get(name)
-            if tick is not None:
-                quotes[name] = tick
-        tick = quotes.get(info.name)
-        if tick is None:
-            equity += profit
-            continue
-        is_buy = position["type"] == mt5.POSITION_TYPE_BUY
-        opened, close = dec(float(position["price_open"])), dec(tick.bid if is_buy else tick.ask)
-        per_lot = live_loss(info, currency, table, quotes)(opened, close)
-        if per_lot is None:
-            equity += profit
-            continue
-        against = close < opened if is_buy else close > opened
-        equity += (-per_lot if against else per_lot) * dec(float(position["volume"]))
-    return equity
-
-
 def _state(raw: bytes | str | None) -> dict[str, Any] | None:
     """A usable snapshot (balance, currency, positions), else None: no limit is judged on
     a state that cannot be read."""
@@ -332,8 +304,8 @@ def _breach(raw: str | None) -> Breach | None:
         return None
     try:
         return Breach(**orjson.loads(raw))
-    except (orjson.JSONDecodeError, TypeError):  # unreadable: held as a halt, never ignored
-        return Breach("risk", "?", "halted", "?", "?", 0.0, 0.0)
+    except (orjson.JSONDecodeError, TypeError):
+        return UNREADABLE
 
 
 def _dump(breach: Breach) -> str:

@@ -211,3 +211,16 @@ async def test_a_weeks_loss_limit_holds_until_monday_at_the_day_start(
     await router.refresh()
     [still] = await routed(router, BUY)
     assert isinstance(still, Result) and still.field == "risk.weekly_loss_percent"
+
+
+async def test_an_unreadable_breach_record_halts_until_an_operator_lifts_it(
+    router: Router, eurusd: SymbolInfo
+) -> None:
+    await account(router, eurusd, RiskRules(daily_loss=Decimal(100)), positions=0)
+    router.risk.clock = lambda: MONDAY_NOON
+    await router.redis.hset(f"{PREFIX}risk:a", "breach:2026-12-07", "{not json")
+    await router.refresh()
+    [refused] = await routed(router, BUY)
+    assert isinstance(refused, Result) and refused.error == (
+        "risk: a's breach record is unreadable: halted until `eaflow risk lift a`"
+    )
