@@ -136,7 +136,11 @@ class RiskGuard:
             if state is None or not rules.limits_loss:
                 continue
             infos = symbols.get(instance, {})
-            equity = await live_equity(state, infos, prices)
+            try:
+                equity = await live_equity(state, infos, prices)
+            except (KeyError, TypeError, ValueError, ArithmeticError) as error:
+                log.warning("risk_state_refused", instance=instance, error=repr(error))
+                continue  # a position it cannot read: no limit judged on a guess
             starts = {p: fields.get(f"start:{p}") for p in (day, week)}
             if None in starts.values():
                 await self._start(instance, fields, starts, equity)

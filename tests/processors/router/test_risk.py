@@ -224,3 +224,21 @@ async def test_an_unreadable_breach_record_halts_until_an_operator_lifts_it(
     assert isinstance(refused, Result) and refused.error == (
         "risk: a's breach record is unreadable: halted until `eaflow risk lift a`"
     )
+
+
+async def test_a_snapshot_with_an_unreadable_position_is_not_judged_and_others_are(
+    router: Router, eurusd: SymbolInfo
+) -> None:
+    await account(router, eurusd, RiskRules(daily_loss=Decimal(100)), positions=1)
+    await router.registry.put(
+        InstanceSpec(
+            instance_id="b", login=2, config=TradingConfig(risk=RiskRules(daily_loss=Decimal(1)))
+        )
+    )
+    await router.registry.publish_symbols("b", [eurusd])
+    broken = {"balance": 1.0, "currency": "USD", "orders": [], "positions": [{"symbol": "EURUSD"}]}
+    await router.redis.set(f"{PREFIX}state:b", orjson.dumps(broken))
+    router.risk.clock = lambda: MONDAY_NOON
+    await router.refresh()
+    assert await router.redis.hget(f"{PREFIX}risk:a", "start:2026-12-07") == b"9987.00"
+    assert not await router.redis.exists(f"{PREFIX}risk:b")
