@@ -136,6 +136,7 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
     ),
     Role.SINKS: (
         *consume((K.rtrs,), "*"),
+        *consume((K.ris,), "notify"),  # `eaflow worker notify`: instance events too
         Grant(("+xtrim", *READ), (K.rtrs,)),
     ),
     # The CLI: everything under the prefix, and the sandboxes of `eaflow replay`.

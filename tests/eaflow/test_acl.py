@@ -110,6 +110,7 @@ ALLOWED = [
     (T, ("XADD", "ea:rtrs", *ENTRY)),
     (S, xreadgroup("duckdb", "ea:rtrs")),
     (S, xreadgroup("clickhouse", "ea:rtrs")),
+    (S, xreadgroup("notify", "ea:ris")),  # `eaflow worker notify` runs as the sinks user
     (S, ("XTRIM", "ea:rtrs", "MINID", "0-1")),
     (S, ("HINCRBY", "ea:fails:rtrs:duckdb", "1-0", "1")),
     (A, ("FLUSHDB",)),
@@ -171,6 +172,7 @@ REFUSED = [
     (T, ("XADD", "ea:orders:demo-1", *ENTRY)),
     (T, ("XADD", "ea:rtss", *ENTRY)),
     (T, ("HSET", "ea:orec:demo-1", "o1", "sent")),
+    (S, ("XTRIM", "ea:ris", "MINID", "0-1")),
     (S, ("XADD", "ea:rtss", *ENTRY)),
     (S, ("XADD", "ea:rtrs", *ENTRY)),
     (S, ("XADD", "ea:orders:demo-1", *ENTRY)),
