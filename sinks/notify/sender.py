@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
 
 from model.errors import MissingExtra
@@ -29,8 +30,15 @@ class AppriseSender:
         except ImportError as error:
             raise MissingExtra(APPRISE_HINT) from error
         self._apprise: Any = apprise.Apprise()
+        quiet = logging.getLogger("apprise")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)  # its refusal of a URL logs the URL, tokens and all
+        try:
+            added = [url for url in urls if self._apprise.add(url)]
+        finally:
+            quiet.setLevel(level)
         for url in urls:
-            if not self._apprise.add(url):
+            if url not in added:
                 scheme = url.partition("://")[0] if "://" in url else "?"
                 raise ValueError(f"notify_urls: {scheme}:// is not a URL Apprise can send to")
 
