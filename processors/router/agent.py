@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +24,6 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from brokers.mt5.records import SymbolInfo
-from brokers.sim.symbols import SymbolTable
 from model import (
     Action,
     InstanceSpec,
@@ -38,21 +36,19 @@ from model import (
     refusal_of,
 )
 from model.config import AlertSwitch
-from model.tick import Tick
 from model.topics import Topics
 from processors.metrics import SIGNALS_RECEIVED, SIGNALS_REJECTED
 from processors.registry import InstanceRegistry
-from processors.router.copying import broker_symbol, reversed_signal
+from processors.router.accounts import Accounts
+from processors.router.copying import reversed_signal
 from processors.router.plan import (
     DEFAULT_SOURCE,
-    Market,
     order_id_of,
     plan_order,
     plan_switch,
 )
 from processors.router.prices import LatestTicks
 from processors.router.risk import RiskGuard, observe_states
-from processors.router.sizing import live_loss
 from processors.router.targets import resolve_targets
 from processors.rules import Refusal
 from streams import Event, Outbox
@@ -80,8 +76,7 @@ class Router:
         self._revs: list[Any] = [None, None]  # the publications the last refresh read
         self._unreadable: dict[str, bytes | str] = {}  # instance → its refused snapshot
         self.prices = LatestTicks(redis, topics.keys.ticks)  # its `run` is an app task
-        self._tables: dict[str, SymbolTable] = {}  # instance → its symbols for conversions
-        self.currencies: dict[str, str] = {}  # instance → its account currency
+        self.accounts = Accounts(self.prices)  # symbol names, currencies, live loss per lot
         self.risk = RiskGuard(redis, topics)  # loss limits and trades per day
 
     async def refresh(self) -> None:
@@ -91,7 +86,7 @@ class Router:
         rev = revs[1]
         if rev is None or rev != self._revs[1] or self.instances.keys() - self.symbols:
             self.symbols = await self.registry.all_symbols(list(self.instances))
-            self._tables = {}
+            self.accounts.published()
         self._revs = revs  # symbols are read again only after a new publication
         ids = list(self.instances)
         keys = self.topics.keys
@@ -102,11 +97,7 @@ class Router:
             i: self.registry.switch_of(i, r) for i, r in zip(ids, raw[len(ids) :], strict=True)
         }
         self.switches = {i: s for i, s in switches.items() if s is not None}
-        known = self.currencies  # an account's currency does not change: parsed once
-        currencies = {
-            i: known.get(i) or _currency(r) for i, r in zip(ids, raw[: len(ids)], strict=True)
-        }
-        self.currencies = {i: c for i, c in currencies.items() if c is not None}
+        self.accounts.read_states(dict(zip(ids, raw[: len(ids)], strict=True)))
         observe_states(self.global_state, self.instances)
         await self.risk.refresh(self.instances, self.symbols, self.prices)
 
@@ -160,8 +151,9 @@ class Router:
             targets = resolve_targets(signal, self.instances, self.symbols, switched_off)
         except Refusal as refusal:
             return [("*", refusal)]
-        names = {s.instance_id: self._name(signal, s) for s in targets}  # the broker's symbols
-        ticks = await self._ticks(names) if signal.action is Action.OPEN else {}
+        names = self.accounts.names(signal, targets, self.symbols)  # the brokers' symbols
+        opens = signal.action is Action.OPEN
+        ticks = await self.accounts.ticks(names, self.symbols) if opens else {}
         now = time.time()
         routes: list[tuple[str, Order | Refusal | AlertSwitch]] = []
         for spec in targets:
@@ -174,7 +166,15 @@ class Router:
                     if isinstance(name, Refusal):
                         raise name
                     self.risk.check(signal, spec)
-                    market = self._market(instance, name, ticks)
+                    market = self.accounts.market(
+                        instance,
+                        name,
+                        self.symbols,
+                        ticks,
+                        self.balances.get(instance),
+                        self.global_state,
+                        self.switches.get(instance),
+                    )
                     copied = reversed_signal(signal) if spec.config.reverse else signal
                     route = plan_order(copied, spec, market, now)
                     if name != signal.symbol:
@@ -191,55 +191,6 @@ class Router:
         """Whether instances or symbols were published since the last refresh, so a refusal
         may come from what the 500 ms timer has not read yet (one MGET, on refusals only)."""
         return list(await self.redis.mget(self._rev_keys)) != list(self._revs)
-
-    def _name(self, signal: Signal, spec: InstanceSpec) -> str | Refusal | None:
-        """The instance's name of the signal's symbol (copying.broker_symbol), or why none."""
-        if signal.symbol is None:
-            return None
-        try:
-            return broker_symbol(signal.symbol, spec.config, self.symbols.get(spec.instance_id, {}))
-        except Refusal as refusal:
-            return refusal
-
-    def _table(self, instance: str) -> SymbolTable:
-        """The instance's symbols as a conversion table, built once per publication."""
-        table = self._tables.get(instance)
-        if table is None:
-            table = self._tables[instance] = SymbolTable(self.symbols.get(instance, {}).values())
-        return table
-
-    def _market(self, instance: str, name: str | None, ticks: dict[str, Tick]) -> Market:
-        """What planning needs of one instance, with one lot's loss valued on live quotes
-        when its account currency is known."""
-        known = self.symbols.get(instance, {})
-        info = known.get(name or "")
-        currency = self.currencies.get(instance)
-        loss = None
-        if info is not None and currency is not None and ticks:
-            loss = live_loss(info, currency, self._table(instance), ticks)
-        return Market(
-            info,
-            ticks.get(name or ""),
-            self.balances.get(instance),
-            self.global_state,
-            self.switches.get(instance),
-            loss,
-        )
-
-    async def _ticks(self, names: Mapping[str, str | Refusal | None]) -> dict[str, Tick]:
-        """The newest tick of each instance's symbol, and of the symbols converting its
-        profit into the account currency."""
-        wanted: set[str] = set()
-        for instance, name in names.items():
-            if isinstance(name, str):
-                currency = self.currencies.get(instance)
-                wanted |= (
-                    {name}
-                    if currency is None
-                    else set(self._table(instance).quote_symbols(name, currency))
-                )
-        ticks = {n: await self.prices.get(n) for n in wanted}
-        return {n: t for n, t in ticks.items() if t is not None}
 
     def _switch(self, signal: Signal, instance: str, switch: AlertSwitch, out: Outbox) -> None:
         """eaoff/eaon: the instance's alert switch changes in the same transaction as its
@@ -320,15 +271,6 @@ class Router:
 
 NAME = re.compile(r"[A-Za-z0-9_.:#@+\-]{1,64}")
 """An id or source name as `Signal` takes them: no '/', which scopes order ids."""
-
-
-def _currency(raw: bytes | str | None) -> str | None:
-    """The account currency of a state snapshot (None: unknown, sizing uses tick values)."""
-    try:
-        currency = orjson.loads(raw)["currency"] if raw is not None else None
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        return None
-    return currency if isinstance(currency, str) and currency else None
 
 
 def _usable_id(value: object) -> str | None:
