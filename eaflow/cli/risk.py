@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 from typing import Annotated, Any
 
 import typer
@@ -10,7 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from eaflow.cli.options import PrefixOption, RedisOption, require_redis, settings_from
+from model import InstanceReport, InstanceStatus, ReportKind
 from model.keys import Keys
+from model.topics import STATE_MAXLEN
 from streams.clients import async_client
 
 risk_app = typer.Typer(
@@ -58,13 +61,24 @@ def lift(
     prefix: PrefixOption = "ea:",
 ) -> None:
     """Lift a breach before its period ends: the record is deleted, so the day and week
-    count again from the equity of the router's next refresh (500 ms)."""
+    count again from the equity of the router's next refresh (500 ms); `ris` gets a
+    `risk_cleared` report."""
     settings = settings_from(redis, prefix)
+    keys = Keys(settings.prefix)
+    report = InstanceReport(
+        instance=instance_id,
+        kind=ReportKind.RISK_CLEARED,
+        status=InstanceStatus.RUNNING,
+        error=f"lifted by an operator ({getpass.getuser()})",
+    )
 
     async def main() -> int:
         client = async_client(require_redis(settings))
         try:
-            return int(await client.delete(Keys(settings.prefix).risk(instance_id)))
+            deleted = int(await client.delete(keys.risk(instance_id)))
+            if deleted:
+                await client.xadd(keys.ris, {"d": report.model_dump_json()}, maxlen=STATE_MAXLEN)
+            return deleted
         finally:
             await client.aclose()
 

@@ -143,7 +143,7 @@ class RiskGuard:
                 continue  # a position it cannot read: no limit judged on a guess
             starts = {p: fields.get(f"start:{p}") for p in (day, week)}
             if None in starts.values():
-                await self._start(instance, fields, starts, equity)
+                await self._start(instances[instance], fields, starts, equity)
                 continue
             if period.breach is None:
                 period.breach = _hit(rules, now, day, week, starts, equity)
@@ -151,18 +151,51 @@ class RiskGuard:
                     await self._breached(instances[instance], period.breach, state, equity)
 
     async def _start(
-        self, instance: str, fields: dict[str, str], starts: dict[str, str | None], equity: Decimal
+        self,
+        spec: InstanceSpec,
+        fields: dict[str, str],
+        starts: dict[str, str | None],
+        equity: Decimal,
     ) -> None:
-        """A new day or week: its starting equity, the old periods' fields pruned."""
-        key = self.topics.keys.risk(instance)
+        """A new day or week: its starting equity, the old periods' fields pruned; a breach
+        that ends with its period is reported (`risk_cleared`) by the router that removed it."""
+        key = self.topics.keys.risk(spec.instance_id)
+        stale = [f for f in fields if f.partition(":")[2] not in starts]
+        ended = [f for f in stale if f.startswith("breach:")]
+        rest = [f for f in stale if f not in ended]
         async with self.redis.pipeline(transaction=True) as pipe:
+            if ended:  # first, so its reply says whether this router removed them
+                pipe.hdel(key, *ended)
+            if rest:
+                pipe.hdel(key, *rest)
             for period, start in starts.items():
                 if start is None:
                     pipe.hsetnx(key, f"start:{period}", str(equity.quantize(CENT)))
-            stale = [f for f in fields if f.partition(":")[2] not in starts]
-            if stale:
-                pipe.hdel(key, *stale)
-            await pipe.execute()
+            replies: list[Any] = await pipe.execute()
+        if ended and replies[0]:
+            periods = ", ".join(f.partition(":")[2] for f in ended)
+            await self._report(
+                spec, ReportKind.RISK_CLEARED, f"the loss limit of {periods} ended with it", equity
+            )
+
+    async def _report(
+        self,
+        spec: InstanceSpec,
+        kind: ReportKind,
+        text: str,
+        equity: Decimal,
+        balance: float | None = None,
+    ) -> None:
+        report = InstanceReport(
+            instance=spec.instance_id,
+            kind=kind,
+            status=InstanceStatus.RUNNING,
+            config_version=spec.config_version,
+            equity=float(equity),
+            balance=balance,
+            error=text,
+        )
+        await self.topics.ris.send(report.model_dump(mode="json"))
 
     async def _breached(
         self, spec: InstanceSpec, breach: Breach, state: dict[str, Any], equity: Decimal
@@ -171,16 +204,9 @@ class RiskGuard:
         key = self.topics.keys.risk(instance)
         if await self.redis.hsetnx(key, f"breach:{breach.period}", _dump(breach)):
             log.warning("risk_limit_hit", instance=instance, rule=breach.rule, loss=breach.loss)
-            report = InstanceReport(
-                instance=instance,
-                kind=ReportKind.RISK_LIMIT,
-                status=InstanceStatus.RUNNING,
-                config_version=spec.config_version,
-                equity=float(equity),
-                balance=float(state["balance"]),
-                error=str(breach.refusal(instance)),
-            )
-            await self.topics.ris.send(report.model_dump(mode="json"))
+            text = str(breach.refusal(instance))
+            balance = float(state["balance"])
+            await self._report(spec, ReportKind.RISK_LIMIT, text, equity, balance)
         done = (instance, breach.period)
         if spec.config.risk.close_all and done not in self._closing and state["positions"]:
             self._closing.add(done)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import redis
 from typer.testing import CliRunner
 
 from eaflow.cli.main import app
+from model import InstanceReport, ReportKind
 
 
 @pytest.fixture
@@ -28,5 +31,9 @@ def test_show_then_lift_a_breach(cli: CliRunner, redis_client: redis.Redis) -> N
     lifted = cli.invoke(app, ["risk", "lift", "demo-1"])
     assert lifted.exit_code == 0 and "lifted" in lifted.output
     assert not redis_client.exists("ea:risk:demo-1")
+    entries: Any = redis_client.xrange("ea:ris")
+    [report] = [InstanceReport.model_validate_json(fields[b"d"]) for _, fields in entries]
+    assert (report.instance, report.kind) == ("demo-1", ReportKind.RISK_CLEARED)
+    assert str(report.error).startswith("lifted by an operator")
     again = cli.invoke(app, ["risk", "lift", "demo-1"])
     assert again.exit_code == 1 and "no risk record to lift" in again.output

@@ -242,3 +242,24 @@ async def test_a_snapshot_with_an_unreadable_position_is_not_judged_and_others_a
     await router.refresh()
     assert await router.redis.hget(f"{PREFIX}risk:a", "start:2026-12-07") == b"9987.00"
     assert not await router.redis.exists(f"{PREFIX}risk:b")
+
+
+async def test_the_end_of_a_breach_is_reported_once_by_the_router_that_ends_it(
+    router: Router, eurusd: SymbolInfo
+) -> None:
+    await account(router, eurusd, RiskRules(daily_loss=Decimal(100)), positions=1)
+    router.risk.clock = lambda: MONDAY_NOON
+    await router.refresh()
+    await tick(router, 1.38642)  # -113 USD: 100 from the day's start
+    await router.refresh()
+    other = Router(router.topics, router.registry, router.redis)
+    for guard in (router.risk, other.risk):
+        guard.clock = lambda: MONDAY_NOON + 86_400
+    await router.refresh()
+    await other.refresh()
+    reports = [InstanceReport.model_validate_json(raw) for raw in await last(router, "ris", 9)]
+    assert [(r.kind, r.error) for r in reports] == [
+        (ReportKind.RISK_CLEARED, "the loss limit of 2026-12-07 ended with it"),
+        (ReportKind.RISK_LIMIT, reports[1].error),
+    ]
+    assert "risk.daily_loss: a lost 100.00 in 2026-12-07" in str(reports[1].error)
