@@ -117,6 +117,8 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
         # Risk periods (processors/router/risk.py): starting equity, opens counted, breaches.
         Grant(("+hgetall", "+hsetnx", "+hincrby", "+hdel"), (K.risk(ANY),)),
         Grant(APPEND, (K.ris,)),
+        # An alert's own trailing stop, for the ticks agent (by the order's comment).
+        Grant(("+hset",), (K.alert_trailing(ANY),), "W"),
         Grant(READ, (*CONFIG, K.symbols(ANY), K.state(ANY), K.ticks(ANY)), "R"),
     ),
     Role.EXECUTOR: (
@@ -133,6 +135,7 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
         Grant(APPEND, (K.rtrs,)),
         Grant(READ, (*CONFIG, K.symbols(ANY), K.state(ANY)), "R"),
         Grant(OWN, (K.key("sim:*"),)),
+        Grant(("+hgetall", "+hdel"), (K.alert_trailing(ANY),)),
     ),
     Role.SINKS: (
         *consume((K.rtrs,), "*"),

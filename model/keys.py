@@ -147,6 +147,12 @@ class Keys:
         """Hash MT5 comment → order_id: recognises our positions and deals."""
         return f"{self.prefix}ocomment:{instance}"
 
+    def alert_trailing(self, instance: str) -> str:
+        """Hash MT5 comment → `{"trailing": TrailingStop, "at": seconds}`: the trailing stop
+        an alert gave its order, written by the router, applied to the position by the ticks
+        agent (which drops it a day after the position or order is gone)."""
+        return f"{self.prefix}ptrail:{instance}"
+
     def external(self, instance: str) -> str:
         """Hash `position:<ticket>` / `order:<ticket>` → JSON: trades eaflow did not place."""
         return f"{self.prefix}external:{instance}"

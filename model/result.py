@@ -43,6 +43,8 @@ class Result(Message):
     field: str | None = None
     error: str | None = None
     source: str = "api"
+    strategy: str | None = None  # the order's tag (model.tags)
+    comment: str | None = None  # the alert's comment, whole
     received_at: EpochSeconds | None = None
     routed_at: EpochSeconds | None = None
     sent_at: EpochSeconds | None = None

@@ -51,7 +51,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("sent_at", pa.float64()),
     Column("done_at", pa.float64(), nullable=False),
     Column("done_ts", pa.timestamp("us"), nullable=False),
-    # migration 2: copying to many accounts (the broker's `symbol` beside the signal's name)
+    Column("strategy", pa.string()),  # the order's strategy tag (decision 0015), since v2
+    Column("comment", pa.string()),  # the alert's comment, whole, since v2
+    # since v3: copying to many accounts (the broker's `symbol` beside the signal's name)
     Column("signal_symbol", pa.string()),
     Column("sizing", pa.string()),
 )
@@ -94,6 +96,13 @@ DUCKDB_MIGRATIONS: tuple[Migration, ...] = (
     ),
     (
         2,
+        (
+            "ALTER TABLE results ADD COLUMN strategy VARCHAR",
+            "ALTER TABLE results ADD COLUMN comment VARCHAR",
+        ),
+    ),
+    (
+        3,
         (
             "ALTER TABLE results ADD COLUMN signal_symbol VARCHAR",
             "ALTER TABLE results ADD COLUMN sizing VARCHAR",
@@ -138,11 +147,19 @@ CLICKHOUSE_MIGRATIONS: tuple[Migration, ...] = (
     (
         2,
         (
+            "ALTER TABLE {db}.results_log ADD COLUMN IF NOT EXISTS "
+            "strategy LowCardinality(Nullable(String))",
+            "ALTER TABLE {db}.results_log ADD COLUMN IF NOT EXISTS comment Nullable(String)",
+            # The view's `*` was expanded when it was made: made again, it has the new columns.
+            "CREATE OR REPLACE VIEW {db}.results AS SELECT * FROM {db}.results_log FINAL",
+        ),
+    ),
+    (
+        3,
+        (
             "ALTER TABLE {db}.results_log ADD COLUMN IF NOT EXISTS signal_symbol Nullable(String)",
             "ALTER TABLE {db}.results_log ADD COLUMN IF NOT EXISTS sizing Nullable(String)",
-            # a view's `*` is expanded when it is created: created again to show the columns
-            "DROP VIEW IF EXISTS {db}.results",
-            "CREATE VIEW {db}.results AS SELECT * FROM {db}.results_log FINAL",
+            "CREATE OR REPLACE VIEW {db}.results AS SELECT * FROM {db}.results_log FINAL",
         ),
     ),
 )

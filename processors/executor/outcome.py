@@ -78,6 +78,8 @@ def build_result(order: Order, life: OrderLifecycle, outcome: Outcome) -> Result
         field=outcome.field,
         error=outcome.error,
         source=order.source,
+        strategy=order.strategy or None,
+        comment=order.comment or None,
         received_at=life.at(OrderStatus.RECEIVED),
         routed_at=life.at(OrderStatus.ROUTED),
         sent_at=life.at(OrderStatus.SENT),

@@ -91,15 +91,19 @@ class Accounts:
         balance: Decimal | None,
         global_state: TradingState,
         switch: AlertSwitch | None,
+        figures: Mapping[str, Decimal] | None = None,
     ) -> Market:
         """What planning needs of one instance, one lot's loss valued on live quotes when
-        its account currency is known."""
+        its account currency is known (`figures`: its latest balance, equity and free margin,
+        for an alert's account filter)."""
         info = symbols.get(instance, {}).get(name or "")
         currency = self.currencies.get(instance)
         loss = None
         if info is not None and currency is not None and ticks:
             loss = live_loss(info, currency, self._table(instance, symbols), ticks)
-        return Market(info, ticks.get(name or ""), balance, global_state, switch, loss)
+        return Market(
+            info, ticks.get(name or ""), balance, global_state, switch, loss, account=figures
+        )
 
     def _table(self, instance: str, symbols: Mapping[str, Mapping[str, SymbolInfo]]) -> SymbolTable:
         table = self._tables.get(instance)

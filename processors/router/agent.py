@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from brokers.mt5.records import SymbolInfo
+from brokers.mt5.requests import comment_of
 from model import (
     Action,
     InstanceSpec,
@@ -31,6 +32,7 @@ from model import (
     OrderStatus,
     Result,
     Signal,
+    StopsUnit,
     TradingState,
     new_id,
     refusal_of,
@@ -44,8 +46,9 @@ from processors.router.copying import reversed_signal
 from processors.router.plan import (
     DEFAULT_SOURCE,
     order_id_of,
-    plan_order,
+    plan_orders,
     plan_switch,
+    strategy_of,
 )
 from processors.router.prices import LatestTicks
 from processors.router.risk import RiskGuard, observe_states
@@ -70,6 +73,7 @@ class Router:
         self.instances: dict[str, InstanceSpec] = {}
         self.symbols: dict[str, dict[str, SymbolInfo]] = {}
         self.balances: dict[str, Decimal] = {}
+        self.figures: dict[str, dict[str, Decimal]] = {}  # instance → its latest figures
         self.switches: dict[str, AlertSwitch] = {}  # instance → its alert's eaoff/eaon
         self.global_state = TradingState.ACTIVE
         self._rev_keys = [registry.keys.instances_rev, registry.keys.symbols_rev]
@@ -93,6 +97,8 @@ class Router:
         raw = await self.redis.mget([*map(keys.state, ids), *map(keys.switch, ids)])
         balances = {i: self._balance(i, r) for i, r in zip(ids, raw[: len(ids)], strict=True)}
         self.balances = {i: b for i, b in balances.items() if b is not None}
+        figures = {i: _figures(r) for i, r in zip(ids, raw[: len(ids)], strict=True)}
+        self.figures = {i: f for i, f in figures.items() if f}
         switches = {
             i: self.registry.switch_of(i, r) for i, r in zip(ids, raw[len(ids) :], strict=True)
         }
@@ -140,6 +146,8 @@ class Router:
             elif isinstance(route, AlertSwitch):
                 self._switch(signal, instance, route, out)
             else:
+                if route.trailing is not None:  # rides with the position: the ticks agent's
+                    self._trail(route, out)
                 out.send(self.topics.orders(instance), route)
                 self.risk.routed(route, out)
 
@@ -152,16 +160,18 @@ class Router:
         except Refusal as refusal:
             return [("*", refusal)]
         names = self.accounts.names(signal, targets, self.symbols)  # the brokers' symbols
-        opens = signal.action is Action.OPEN
-        ticks = await self.accounts.ticks(names, self.symbols) if opens else {}
+        priced = signal.action is Action.OPEN or (
+            signal.action is Action.SLTP and signal.stops_unit is not StopsUnit.PRICE
+        )
+        ticks = await self.accounts.ticks(names, self.symbols) if priced else {}
         now = time.time()
         routes: list[tuple[str, Order | Refusal | AlertSwitch]] = []
         for spec in targets:
-            route: Order | AlertSwitch
+            planned: list[Order] | list[AlertSwitch]
             instance, name = spec.instance_id, names[spec.instance_id]
             try:
                 if signal.action in (Action.HALT, Action.RESUME):
-                    route = plan_switch(signal, spec, self.global_state, now)
+                    planned = [plan_switch(signal, spec, self.global_state, now)]
                 else:
                     if isinstance(name, Refusal):
                         raise name
@@ -174,23 +184,31 @@ class Router:
                         self.balances.get(instance),
                         self.global_state,
                         self.switches.get(instance),
+                        self.figures.get(instance),
                     )
                     copied = reversed_signal(signal) if spec.config.reverse else signal
-                    route = plan_order(copied, spec, market, now)
+                    planned = plan_orders(copied, spec, market, now)
                     if name != signal.symbol:
-                        route = route.model_copy(
-                            update={"symbol": name, "signal_symbol": signal.symbol}
-                        )
+                        update = {"symbol": name, "signal_symbol": signal.symbol}
+                        planned = [order.model_copy(update=update) for order in planned]
             except Refusal as refusal:
                 routes.append((spec.instance_id, refusal))
             else:
-                routes.append((spec.instance_id, route))
+                routes += [(spec.instance_id, route) for route in planned]
         return routes
 
     async def _stale(self) -> bool:
         """Whether instances or symbols were published since the last refresh, so a refusal
         may come from what the 500 ms timer has not read yet (one MGET, on refusals only)."""
         return list(await self.redis.mget(self._rev_keys)) != list(self._revs)
+
+    def _trail(self, order: Order, out: Outbox) -> None:
+        """Leave the alert's trailing where the ticks agent finds it, under the comment the
+        order's position will carry, in the same commit as the order."""
+        assert order.trailing is not None
+        key = self.topics.keys.alert_trailing(order.instance)
+        value = {"trailing": order.trailing.model_dump(mode="json"), "at": order.routed_at}
+        out.call("HSET", key, comment_of(order), orjson.dumps(value))
 
     def _switch(self, signal: Signal, instance: str, switch: AlertSwitch, out: Outbox) -> None:
         """eaoff/eaon: the instance's alert switch changes in the same transaction as its
@@ -236,6 +254,8 @@ class Router:
                 field=refusal.field,
                 error=str(refusal),
                 source=signal.source,
+                strategy=strategy_of(signal) or None,
+                comment=signal.comment or None,
                 received_at=signal.created_at,
             ),
         )
@@ -267,6 +287,26 @@ class Router:
                 received_at=received,
             ),
         )
+
+
+FIGURES = ("balance", "equity", "margin_free", "margin_level")
+
+
+def _figures(raw: bytes | str | None) -> dict[str, Decimal]:
+    """The account figures of a latest snapshot that are numbers (for account filters)."""
+    if raw is None:
+        return {}
+    try:
+        state = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return {}
+    if not isinstance(state, dict):
+        return {}
+    return {
+        name: Decimal(repr(value))
+        for name in FIGURES
+        if isinstance(value := state.get(name), int | float) and not isinstance(value, bool)
+    }
 
 
 NAME = re.compile(r"[A-Za-z0-9_.:#@+\-]{1,64}")

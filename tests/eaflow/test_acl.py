@@ -91,6 +91,9 @@ ALLOWED = [
     (R, ("HINCRBY", "ea:risk:demo-1", "trades:2026-12-07", "1")),
     (R, ("HDEL", "ea:risk:demo-1", "start:2026-12-06")),
     (R, ("XADD", "ea:ris", *ENTRY)),
+    (R, ("HSET", "ea:ptrail:demo-1", "trend#abcdefghijkl", "{}")),  # an alert's trailing
+    (T, ("HGETALL", "ea:ptrail:demo-1")),
+    (T, ("HDEL", "ea:ptrail:demo-1", "trend#abcdefghijkl")),
     (V, ("GET", "ea:switch:demo-1")),
     (G, ("GET", "ea:switch:demo-1")),
     (E, xreadgroup("executor", "ea:orders:demo-1")),
@@ -156,6 +159,9 @@ REFUSED = [
     (R, ("DEL", "ea:switch:demo-1")),
     (R, ("DEL", "ea:risk:demo-1")),  # lifting a breach is an operator's
     (G, ("HGETALL", "ea:risk:demo-1")),
+    (R, ("HGETALL", "ea:ptrail:demo-1")),
+    (G, ("HSET", "ea:ptrail:demo-1", "x", "{}")),
+    (E, ("HSET", "ea:ptrail:demo-1", "x", "{}")),
     (G, ("SET", "ea:switch:demo-1", "{}")),
     (V, ("SET", "ea:switch:demo-1", "{}")),
     (E, ("SET", "ea:switch:demo-1", "{}")),
