@@ -12,6 +12,7 @@ from model.enums import (
     EXIT_ACTIONS,
     Action,
     OrderStatus,
+    OrderTime,
     OrderType,
     Side,
     SizingMode,
@@ -22,13 +23,14 @@ from model.lifecycle import IllegalTransition, OrderLifecycle
 from model.order import Order
 from model.report import InstanceReport, InstanceStatus, ReportKind
 from model.result import Result
-from model.signal import Signal
+from model.signal import AlertTrailing, Signal, TakeProfit
 from model.state import AccountState, PendingOrderState, PositionState
 
 __all__ = [
     "EXIT_ACTIONS",
     "AccountState",
     "Action",
+    "AlertTrailing",
     "IllegalTransition",
     "InstanceReport",
     "InstanceSpec",
@@ -37,6 +39,7 @@ __all__ = [
     "Order",
     "OrderLifecycle",
     "OrderStatus",
+    "OrderTime",
     "OrderType",
     "PendingOrderState",
     "PositionState",
@@ -47,6 +50,7 @@ __all__ = [
     "SizingMode",
     "StopsUnit",
     "SymbolConfig",
+    "TakeProfit",
     "TradingConfig",
     "TradingState",
     "TrailingStop",

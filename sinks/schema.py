@@ -51,6 +51,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("sent_at", pa.float64()),
     Column("done_at", pa.float64(), nullable=False),
     Column("done_ts", pa.timestamp("us"), nullable=False),
+    Column("strategy", pa.string()),  # the order's strategy tag (decision 0015), since v2
+    Column("comment", pa.string()),  # the alert's comment, whole, since v2
+    # since v3: copying to many accounts (the broker's `symbol` beside the signal's name)
+    Column("signal_symbol", pa.string()),
+    Column("sizing", pa.string()),
 )
 
 ARROW_SCHEMA = pa.schema([pa.field(c.name, c.arrow, nullable=c.nullable) for c in COLUMNS])
@@ -89,6 +94,20 @@ DUCKDB_MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    (
+        2,
+        (
+            "ALTER TABLE results ADD COLUMN strategy VARCHAR",
+            "ALTER TABLE results ADD COLUMN comment VARCHAR",
+        ),
+    ),
+    (
+        3,
+        (
+            "ALTER TABLE results ADD COLUMN signal_symbol VARCHAR",
+            "ALTER TABLE results ADD COLUMN sizing VARCHAR",
+        ),
+    ),
 )
 
 CLICKHOUSE_MIGRATIONS: tuple[Migration, ...] = (
@@ -123,6 +142,24 @@ CLICKHOUSE_MIGRATIONS: tuple[Migration, ...] = (
             ) ENGINE = ReplacingMergeTree ORDER BY result_id""",
             # Queries read `results` on both databases; FINAL collapses duplicates at once.
             "CREATE VIEW IF NOT EXISTS {db}.results AS SELECT * FROM {db}.results_log FINAL",
+        ),
+    ),
+    (
+        2,
+        (
+            "ALTER TABLE {db}.results_log ADD COLUMN IF NOT EXISTS "
+            "strategy LowCardinality(Nullable(String))",
+            "ALTER TABLE {db}.results_log ADD COLUMN IF NOT EXISTS comment Nullable(String)",
+            # The view's `*` was expanded when it was made: made again, it has the new columns.
+            "CREATE OR REPLACE VIEW {db}.results AS SELECT * FROM {db}.results_log FINAL",
+        ),
+    ),
+    (
+        3,
+        (
+            "ALTER TABLE {db}.results_log ADD COLUMN IF NOT EXISTS signal_symbol Nullable(String)",
+            "ALTER TABLE {db}.results_log ADD COLUMN IF NOT EXISTS sizing Nullable(String)",
+            "CREATE OR REPLACE VIEW {db}.results AS SELECT * FROM {db}.results_log FINAL",
         ),
     ),
 )

@@ -25,6 +25,7 @@ from eaflow.install.pipeline import build_pipeline
 from eaflow.plugins import plugin_names
 from eaflow.runner import serve
 from eaflow.startup import install_when_ready
+from model.errors import MissingExtra
 from processors.ticks.replay import ReplayConfig
 
 BUILT_IN = (
@@ -98,6 +99,9 @@ def worker(
             )
         except ValueError as error:
             raise typer.BadParameter(str(error)) from error
+        except MissingExtra as error:  # an optional dependency a topic needs: the hint
+            typer.echo(f"worker: {error}", err=True)
+            raise typer.Exit(1) from error
         if settings.metrics_port is not None:
             export_metrics(pipeline, settings.metrics_port)
         await serve(pipeline, lambda: print_running(pipeline))

@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from brokers.mt5.requests import order_comment
+from brokers.mt5.requests import comment_of
 from model import Order, OrderStatus
 from model.keys import Keys
 from streams.reader import text
@@ -91,7 +91,7 @@ class OrderRecords:
         )
         keys = [self.keys.order_records(order.instance), self.keys.sent_orders(order.instance)]
         keys.append(self.keys.comments(order.instance))
-        comment = order_comment(order.order_id, order.instance)
+        comment = comment_of(order)
         args: list[str | bytes] = [order.order_id, OrderStatus.SENT.value, entry, comment]
         done = await self._mark(keys=keys, args=args)
         if done is not None:
@@ -109,7 +109,7 @@ class OrderRecords:
         batch around again instead of a second result. The comment names our trade for
         reconciliation (the held simulator records no `sent` before it)."""
         instance, order_id = order.instance, order.order_id
-        comment = order_comment(order_id, instance)
+        comment = comment_of(order)
         return [
             ("EXPECT", self.keys.order_records(instance), order_id, seen),
             ("HSET", self.keys.order_records(instance), order_id, status.value),

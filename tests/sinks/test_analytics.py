@@ -41,6 +41,8 @@ def session() -> list[Result]:
             instance=f"demo-{n % 3 + 1}",
             symbol="EURUSD" if n % 4 else "XAUUSD",
             done_at=T0 + n * 120 + 0.001 * (n % 7 + 1),
+            strategy=("trend", "scalp", None)[n % 5 % 3],
+            comment=f"entry {n}" if n % 2 else None,
         )
         for n in range(60)
     ]
@@ -138,3 +140,7 @@ def test_the_answers_are_right(databases: tuple[Path, str]) -> None:
         assert p50 == pytest.approx(np.percentile(latencies, 50), rel=1e-6)
         assert p99 == pytest.approx(np.percentile(latencies, 99), rel=1e-6)
         assert worst == pytest.approx(latencies.max(), rel=1e-9)
+    per_strategy = next(sql for e, sql in queries.values() if "AS strategy" in sql)
+    tags = Counter((r.instance, r.strategy or "") for r in fills)
+    got = run(databases, "duckdb", per_strategy)
+    assert [((i, tag), count) for i, tag, count, _ in got] == sorted(tags.items())
