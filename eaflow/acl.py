@@ -115,6 +115,9 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
         Grant(("+hsetnx", "+type"), (K.order_records(ANY),)),
         # An eaoff/eaon alert's switch: its own key, never the registry (the operator's).
         Grant(("+set",), (K.switch(ANY),), "W"),
+        # Risk periods (processors/router/risk.py): starting equity, opens counted, breaches.
+        Grant(("+hgetall", "+hsetnx", "+hincrby", "+hdel"), (K.risk(ANY),)),
+        Grant(APPEND, (K.ris,)),
         # An alert's own trailing stop, for the ticks agent (by the order's comment).
         Grant(("+hset",), (K.alert_trailing(ANY),), "W"),
         Grant(READ, (*CONFIG, K.symbols(ANY), K.state(ANY), K.ticks(ANY)), "R"),
@@ -137,6 +140,7 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
     ),
     Role.SINKS: (
         *consume((K.rtrs, K.trades), "*"),
+        *consume((K.ris,), "notify"),  # `eaflow worker notify`: instance events too
         Grant(("+xtrim", *READ), (K.rtrs,)),
     ),
     # The CLI: everything under the prefix, and the sandboxes of `eaflow replay`.

@@ -12,6 +12,9 @@ from pydantic import Field, field_validator, model_validator
 
 from model.base import EpochSeconds, Message
 from model.enums import SizingMode
+from model.risk import RiskRules
+
+SymbolName = Annotated[str, Field(min_length=1, max_length=32)]
 
 SESSION = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$")
 
@@ -91,6 +94,14 @@ class TradingConfig(Message):
     allowed_sources: tuple[Annotated[str, Field(min_length=1, max_length=64)], ...] = ()
     allowed_sessions: tuple[str, ...] = ()  # "HH:MM-HH:MM" in UTC; empty: always
     trading_state: TradingState = TradingState.ACTIVE
+    # copying one alert to this account (processors/router/copying.py):
+    symbol_map: dict[SymbolName, SymbolName] = Field(default_factory=dict)  # signal → broker
+    symbol_prefix: Annotated[str, Field(max_length=16)] = ""  # broker name = prefix+symbol+suffix
+    symbol_suffix: Annotated[str, Field(max_length=16)] = ""
+    lot_multiplier: Annotated[Decimal, Field(gt=0, le=1000)] = Decimal(1)  # times the sized lots
+    fixed_lot: Annotated[Decimal, Field(gt=0)] | None = None  # lots, whatever the signal says
+    reverse: bool = False  # buy↔sell, SL↔TP
+    risk: RiskRules = RiskRules()  # loss limits and trades per day (model/risk.py)
 
     _shorthand = field_validator("trailing_stop", mode="before")(enabled_shorthand)
 

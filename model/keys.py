@@ -109,6 +109,12 @@ class Keys:
         configuration changes."""
         return f"{self.prefix}switch:{instance}"
 
+    def risk(self, instance: str) -> str:
+        """Hash of an instance's risk periods, written by the router: `start:{period}` (the
+        equity the day or week started with), `trades:{day}` (opens routed) and
+        `breach:{period}` (the limit hit, JSON); deleting it lifts a breach."""
+        return f"{self.prefix}risk:{instance}"
+
     @property
     def config_version(self) -> str:
         """The configuration version last published."""

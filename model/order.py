@@ -39,6 +39,10 @@ class Order(Message):
     source: str = "api"
     received_at: EpochSeconds
     routed_at: EpochSeconds
+    signal_symbol: str | None = None  # the signal's name when the broker's `symbol` differs
+    sizing: str | None = (
+        None  # the rule that sized an opening order, e.g. "0.1 × 2 (lot_multiplier)"
+    )
 
     @property
     def result_id(self) -> str:

@@ -55,6 +55,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("done_ts", pa.timestamp("us"), nullable=False),
     Column("strategy", pa.string()),  # the order's strategy tag (decision 0015), since v2
     Column("comment", pa.string()),  # the alert's comment, whole, since v2
+    # since v3: copying to many accounts (the broker's `symbol` beside the signal's name)
+    Column("signal_symbol", pa.string()),
+    Column("sizing", pa.string()),
 )
 
 ARROW_SCHEMA = pa.schema([pa.field(c.name, c.arrow, nullable=c.nullable) for c in COLUMNS])
@@ -100,6 +103,13 @@ DUCKDB_MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE results ADD COLUMN comment VARCHAR",
         ),
     ),
+    (
+        3,
+        (
+            "ALTER TABLE results ADD COLUMN signal_symbol VARCHAR",
+            "ALTER TABLE results ADD COLUMN sizing VARCHAR",
+        ),
+    ),
 )
 
 CLICKHOUSE_MIGRATIONS: tuple[Migration, ...] = (
@@ -143,6 +153,14 @@ CLICKHOUSE_MIGRATIONS: tuple[Migration, ...] = (
             "strategy LowCardinality(Nullable(String))",
             "ALTER TABLE {db}.results_log ADD COLUMN IF NOT EXISTS comment Nullable(String)",
             # The view's `*` was expanded when it was made: made again, it has the new columns.
+            "CREATE OR REPLACE VIEW {db}.results AS SELECT * FROM {db}.results_log FINAL",
+        ),
+    ),
+    (
+        3,
+        (
+            "ALTER TABLE {db}.results_log ADD COLUMN IF NOT EXISTS signal_symbol Nullable(String)",
+            "ALTER TABLE {db}.results_log ADD COLUMN IF NOT EXISTS sizing Nullable(String)",
             "CREATE OR REPLACE VIEW {db}.results AS SELECT * FROM {db}.results_log FINAL",
         ),
     ),

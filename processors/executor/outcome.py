@@ -64,6 +64,8 @@ def build_result(order: Order, life: OrderLifecycle, outcome: Outcome) -> Result
         instance=order.instance,
         action=order.action,
         symbol=order.symbol,
+        signal_symbol=order.signal_symbol,
+        sizing=order.sizing,
         status=outcome.status,
         retcode=code,
         retcode_name=retcode(code).name if code is not None else None,

@@ -23,6 +23,7 @@ from model.tags import label_of
 from model.tick import Tick
 from processors.registry import UNREADABLE_SWITCH
 from processors.router.admission import check_admission
+from processors.router.copying import sized
 from processors.router.entry import (
     check_account,
     check_spread,
@@ -31,7 +32,7 @@ from processors.router.entry import (
     plan_expiry,
     trailing_points,
 )
-from processors.router.sizing import check_caps, size
+from processors.router.sizing import LossPerLot, check_caps, size
 from processors.router.stops import absolute_stop
 from processors.rules import (
     Refusal,
@@ -57,6 +58,7 @@ class Market:
     balance: Decimal | None
     global_state: TradingState
     switch: AlertSwitch | None = None
+    loss_per_lot: LossPerLot | None = None  # live, from sizing.live_loss, when quotes allow
     account: Mapping[str, Decimal] | None = None
 
 
@@ -215,10 +217,14 @@ def _plan_open(
     tps = [_stop(level, signal, entry, is_buy, False, info, "take_profit") for level in levels]
     for tp in tps:
         check_stops(is_buy, reference, sl, tp, info)
-    volume = size(signal, config, info, entry, sl, market.balance)
-    check_caps(volume, entry, sl, config, info, market.balance)
+    loss, balance = market.loss_per_lot, market.balance
+    volume, rule = sized(
+        signal, config, info, lambda: size(signal, config, info, entry, sl, balance, loss)
+    )
+    check_caps(volume, entry, sl, config, info, balance, loss)
     trailing = None if signal.trailing is None else trailing_points(signal.trailing, info)
     common: dict[str, object] = {
+        "sizing": rule,
         "price": price,
         "stop_limit": stop_limit,
         "stop_loss": sl,
