@@ -172,13 +172,15 @@ def test_live_feed_of_ticks_results_and_state(served: Served, http: httpx.Client
         assert response.headers["content-type"].startswith("text/event-stream")
         lines = response.iter_lines()
         assert next(lines).startswith("retry:")
-        [tick] = write_ticks(served, "EURUSD", int(time.time() * 1000), EURUSD[:1])
         state = put_state(served)
+        # the state's event shows the reader has begun: what is written next is new to it
+        events = read_events(lines, {"state"})
+        [tick] = write_ticks(served, "EURUSD", int(time.time() * 1000), EURUSD[:1])
         result = write_result(served)
         write_result(served, instance="demo-2", result_id="other@demo-2")
         write_trade(served, instance="demo-2")
         trade = write_trade(served)
-        events = read_events(lines, {"tick", "state", "result", "trade"})
+        events |= read_events(lines, {"tick", "result", "trade"})
     assert events["tick"] == {"time_msc": tick.time_msc, "bid": tick.bid, "ask": tick.ask}
     assert events["state"]["positions"][0]["ticket"] == state.positions[0].ticket
     assert events["result"]["result"]["result_id"] == result.result_id
