@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 from brokers.mt5.broker import Mt5Broker
 from brokers.mt5.config import TerminalConfig
 from brokers.sim.broker import SimBroker
 from brokers.sim.market import SimMarket
+from brokers.sim.symbols import SymbolTable, broker_symbols
 from model.errors import MissingExtra
 from streams.clients import async_client, sync_client
 
@@ -27,14 +28,18 @@ def broker_for(
     `mt5://host:port` reaches a terminal under Wine through mt5linux, plain `mt5://` the local
     MetaTrader5 package (Windows); `mt5` ("host:port", from `--mt5`) sends mt5:// instances
     to that mt5linux server instead. See brokers/mt5/config.py for the URL's parameters.
+
+    `sim://?suffix=.m` is a simulated broker whose symbol names end in ".m" (EURUSD.m, quoted
+    by EURUSD's ticks), as brokers name the same market differently.
     """
     parsed = urlparse(url)
     if parsed.scheme == "sim":
         client = sync_client(redis_url)
+        symbols = sim_symbols(url)
         if market is not None:
-            return SimBroker(client, prefix, login, instance, market)
+            return SimBroker(client, prefix, login, instance, market, symbols=symbols)
         own = SimMarket(async_client(redis_url), sync_client(redis_url), prefix)
-        return SimBroker(client, prefix, login, instance, own, owns_market=True)
+        return SimBroker(client, prefix, login, instance, own, owns_market=True, symbols=symbols)
     if parsed.scheme == "mt5":
         config = TerminalConfig.from_url(url, login, endpoint=mt5)
         kwargs = config.initialize_kwargs()
@@ -53,6 +58,18 @@ def broker_for(
             ) from error
         return Mt5Broker(MetaTrader5, name=instance, path=config.path, **kwargs)
     raise ValueError(f"broker: unknown scheme {parsed.scheme!r} in {url!r} (use sim:// or mt5://)")
+
+
+def sim_symbols(url: str) -> SymbolTable:
+    """The symbols of a `sim://` URL: its `suffix` parameter names them as its broker does."""
+    params = parse_qs(urlparse(url).query, keep_blank_values=True)
+    unknown = sorted(set(params) - {"suffix"})
+    if unknown:
+        raise ValueError(f"broker: unknown sim:// parameter {unknown[0]!r} (known: suffix)")
+    suffix = params.get("suffix", [""])[-1]
+    if len(suffix) > 16 or not suffix.isprintable() or " " in suffix:
+        raise ValueError(f"broker: sim:// suffix {suffix!r} must be up to 16 characters, no spaces")
+    return broker_symbols(suffix)
 
 
 def terminal_endpoint(url: str, login: int, mt5: str | None = None) -> str | None:

@@ -21,6 +21,7 @@ from brokers.mt5.terminal import Terminal
 from brokers.sim.held import HeldServer
 from brokers.sim.market import SimMarket
 from brokers.sim.store import AccountMissing
+from brokers.sim.symbols import SymbolTable
 from brokers.sim.terminal import SERVER, SimTerminal
 from brokers.types import HeldBroker
 from streams.types import Command
@@ -39,8 +40,12 @@ class SimBroker(Mt5Broker, HeldBroker):
         name: str,
         market: SimMarket,
         owns_market: bool = False,
+        symbols: SymbolTable | None = None,
     ) -> None:
-        terminal = SimTerminal(client, prefix=prefix)
+        """`symbols`: the symbols as the broker names them (`broker_symbols`); by default the
+        bundled ones."""
+        terminal = SimTerminal(client, prefix=prefix, symbols=symbols)
+        market.streams.update(terminal.symbols.streams)
         super().__init__(terminal, name=name, login=login, server=SERVER)
         self.held = HeldServer(client, prefix, terminal.symbols, login, market)
         self._held = SimTerminal(client, prefix=prefix, symbols=terminal.symbols, server=self.held)

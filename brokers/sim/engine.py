@@ -71,7 +71,7 @@ class TradeServer:
     def quotes(self, symbols: set[str]) -> dict[str, Tick]:
         """The latest valid tick of each symbol that has one (one round trip)."""
         found: dict[str, Tick] = {}
-        fetch_ticks(self.client, self.prefix, symbols, found)
+        fetch_ticks(self.client, self.prefix, symbols, found, self.symbols)
         return found
 
     def snapshot(self, login: int, currency: str, symbol: str = "") -> Book:

@@ -160,7 +160,7 @@ class HeldServer(TradeServer):
     def _fork(self, symbol: str) -> Book:
         book = self.held().fork()
         book.next_ticket = self._ticket
-        book.market_open = symbol not in self.market.closed
+        book.market_open = self.symbols.stream(symbol) not in self.market.closed
         return book
 
     def _ticket(self) -> int:

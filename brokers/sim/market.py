@@ -1,8 +1,9 @@
 """`SimMarket`: what the simulated accounts an executor process holds share, read once a batch.
 
-The latest quote of every symbol they need, the closed markets and a pool of ticket numbers
-come in the same pipelined read as the batch's order records, queued once however many
-accounts ask (`queue` remembers what the pipeline already holds).
+The latest quote of every symbol they need (by the names their brokers give them: one
+account's EURUSD.m and another's EURUSD both read ticks:EURUSD), the closed markets and a pool
+of ticket numbers come in the same pipelined read as the batch's order records, queued once
+however many accounts ask (`queue` remembers what the pipeline already holds).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class SimMarket:
         self.sync = sync
         self.keys = Keys(prefix)
         self.ticks: dict[str, Tick] = {}
+        self.streams: dict[str, str] = {}  # a broker's name → the symbol whose ticks quote it
         self.closed: set[str] = set()
         self._pool: Iterator[int] = iter(())
         self._left = 0
@@ -61,7 +63,7 @@ class SimMarket:
         for symbol in dict.fromkeys(symbols):
             if symbol not in self._queued:
                 self._queued.add(symbol)
-                pipe.xrevrange(self.keys.ticks(symbol), count=LOOK_BACK)
+                pipe.xrevrange(self.keys.ticks(self._stream(symbol)), count=LOOK_BACK)
                 queued.append(symbol)
         return queued
 
@@ -110,8 +112,11 @@ class SimMarket:
         if missing:
             pipe = self.redis.pipeline(transaction=False)
             for symbol in missing:
-                pipe.xrevrange(self.keys.ticks(symbol), count=LOOK_BACK)
+                pipe.xrevrange(self.keys.ticks(self._stream(symbol)), count=LOOK_BACK)
             self.absorb(missing, await pipe.execute())
+
+    def _stream(self, symbol: str) -> str:
+        return self.streams.get(symbol, symbol)
 
     def next_ticket(self) -> int:
         """A new ticket number: from the pool, or a block reserved now (a batch larger than

@@ -164,10 +164,10 @@ def load(
     wanted = [s for s in dict.fromkeys(quotes) if ticks is None or s not in ticks]
     pipe = client.pipeline(transaction=True)
     queue_account(pipe, keys)
-    pipe.sismember(keys.closed, market or "")
+    pipe.sismember(keys.closed, symbols.stream(market or ""))
     if tickets:
         pipe.incrby(keys.tickets, tickets)
-    queue_latest(pipe, keys.prefix, wanted)
+    queue_latest(pipe, keys.prefix, wanted, symbols.streams)
     replies = pipe.execute()
     closed = replies[3]
     last = int(replies[4]) if tickets else 0
@@ -182,7 +182,7 @@ def load(
     held = {
         q for p in book.positions.values() for q in symbols.quote_symbols(p.symbol, book.currency)
     }
-    fetch_ticks(client, keys.prefix, held - known.keys(), known)
+    fetch_ticks(client, keys.prefix, held - known.keys(), known, symbols)
     return book
 
 
@@ -215,13 +215,20 @@ def parse_book(
     )
 
 
-def fetch_ticks(client: redis.Redis, prefix: str, wanted: set[str], into: dict[str, Tick]) -> None:
-    """Add the latest tick of each wanted symbol to `into` (one round trip, none if empty)."""
+def fetch_ticks(
+    client: redis.Redis,
+    prefix: str,
+    wanted: set[str],
+    into: dict[str, Tick],
+    symbols: SymbolTable,
+) -> None:
+    """Add the latest tick of each wanted symbol (named as `symbols` name it) to `into`
+    (one round trip, none if empty)."""
     if not wanted:
         return
     order = sorted(wanted)
     pipe = client.pipeline(transaction=False)
-    queue_latest(pipe, prefix, order)
+    queue_latest(pipe, prefix, order, symbols.streams)
     for symbol, reply in zip(order, pipe.execute(), strict=True):
         tick = newest_tick(reply)
         if tick is not None:

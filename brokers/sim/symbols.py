@@ -3,6 +3,10 @@
 `default_symbols()` reads `data/symbols.json` (EURUSD, GBPUSD, USDJPY, EURJPY, EURCAD, NZDUSD,
 XAUUSD; see data/SOURCES.md). A `SymbolTable` also answers which symbols convert one currency
 into another, e.g. JPY → USD by dividing by USDJPY, CAD → USD through EURCAD then EURUSD.
+
+Brokers name the same market differently (EURUSD, EURUSD.m, EURUSDpro): `broker_symbols(".m")`
+is the table of a broker whose names end in ".m", each quoted by its base symbol's ticks
+(`stream`), as a `sim://?suffix=.m` account sees it.
 """
 
 from __future__ import annotations
@@ -27,8 +31,11 @@ class Leg(NamedTuple):
 class SymbolTable:
     """Symbol specs by name, with cached conversion paths; build one from edited specs in tests."""
 
-    def __init__(self, infos: Iterable[SymbolInfo]) -> None:
+    def __init__(self, infos: Iterable[SymbolInfo], streams: dict[str, str] | None = None) -> None:
+        """`streams`: the base symbol whose `ticks:{symbol}` quotes a broker's name (a name
+        missing from it is quoted by its own stream)."""
         self._infos = {info.name: info for info in infos}
+        self._streams = streams or {}
         self._paths: dict[tuple[str, str], tuple[Leg, ...] | None] = {}
         self._quotes: dict[tuple[str, str], tuple[str, ...]] = {}
 
@@ -40,6 +47,15 @@ class SymbolTable:
 
     def get(self, symbol: str) -> SymbolInfo | None:
         return self._infos.get(symbol)
+
+    def stream(self, symbol: str) -> str:
+        """The symbol whose tick stream quotes `symbol` (EURUSD for a broker's EURUSD.m)."""
+        return self._streams.get(symbol, symbol)
+
+    @property
+    def streams(self) -> dict[str, str]:
+        """The broker's names that another symbol's stream quotes, with that symbol."""
+        return dict(self._streams)
 
     def path(self, src: str, dst: str) -> tuple[Leg, ...] | None:
         """Shortest chain of symbols converting `src` into `dst` (None when there is none)."""
@@ -82,6 +98,15 @@ def default_symbols() -> SymbolTable:
     """The bundled specs of data/symbols.json."""
     text = files("brokers.sim").joinpath("data/symbols.json").read_text("utf-8")
     return SymbolTable(SymbolInfo(**spec) for spec in json.loads(text))
+
+
+@cache
+def broker_symbols(suffix: str = "") -> SymbolTable:
+    """The bundled specs named as a broker whose symbol names end in `suffix` names them."""
+    if not suffix:
+        return default_symbols()
+    infos = [i._replace(name=i.name + suffix, path=i.path + suffix) for i in default_symbols()]
+    return SymbolTable(infos, {i.name: i.name[: -len(suffix)] for i in infos})
 
 
 def with_quote(info: SymbolInfo, tick: Tick | None, tick_value: tuple[float, float]) -> SymbolInfo:

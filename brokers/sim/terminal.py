@@ -560,7 +560,7 @@ class SimTerminal(Mt5Module):
 
     def _stream(self, symbol: str) -> Iterator[Tick]:
         """The ticks the symbol's stream holds, oldest first (malformed entries passed over)."""
-        for entry in self.redis.xrange(Keys(self.prefix).ticks(symbol)) or []:
+        for entry in self.redis.xrange(Keys(self.prefix).ticks(self.symbols.stream(symbol))) or []:
             try:
                 tick = entry_tick([entry])
             except TickFormatError:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -32,10 +32,17 @@ def latest_tick(client: redis.Redis, prefix: str, symbol: str) -> Tick | None:
     return newest_tick(client.xrevrange(Keys(prefix).ticks(symbol), count=LOOK_BACK))
 
 
-def queue_latest(pipe: redis.client.Pipeline, prefix: str, symbols: Iterable[str]) -> None:
-    """Queue one XREVRANGE COUNT LOOK_BACK per symbol; read the replies with `newest_tick`."""
+def queue_latest(
+    pipe: redis.client.Pipeline,
+    prefix: str,
+    symbols: Iterable[str],
+    streams: Mapping[str, str] | None = None,
+) -> None:
+    """Queue one XREVRANGE COUNT LOOK_BACK per symbol, on the stream `streams` names for it
+    (a broker's EURUSD.m reads ticks:EURUSD); read the replies with `newest_tick`."""
     for symbol in symbols:
-        pipe.xrevrange(Keys(prefix).ticks(symbol), count=LOOK_BACK)
+        stream = streams.get(symbol, symbol) if streams else symbol
+        pipe.xrevrange(Keys(prefix).ticks(stream), count=LOOK_BACK)
 
 
 def tick_array(ticks: Iterable[Tick]) -> npt.NDArray[np.void]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import structlog
 
+from brokers.factory import sim_symbols
 from brokers.sim.symbols import default_symbols
 from brokers.sim.terminal import SERVER, SimTerminal
 from eaflow.install.pipeline import Pipeline
@@ -28,13 +29,20 @@ BATCH_SIZE = 1000
 
 def sim_account(spec: InstanceSpec, redis_url: str, prefix: str) -> TickAccount | None:
     """A ticks-side session on a simulated instance (None, logged, if it cannot attach)."""
-    terminal = SimTerminal(sync_client(redis_url), prefix=prefix)
+    try:
+        symbols = sim_symbols(spec.broker)
+    except ValueError as error:
+        log.warning("ticks.account_unavailable", instance=spec.instance_id, error=str(error))
+        return None
+    terminal = SimTerminal(sync_client(redis_url), prefix=prefix, symbols=symbols)
     if not terminal.initialize(login=spec.login, server=SERVER):
         log.warning(
             "ticks.account_unavailable", instance=spec.instance_id, error=str(terminal.last_error())
         )
         return None
-    return TickAccount(spec.instance_id, terminal, spec.config, spec.magic, terminal.on_tick)
+    return TickAccount(
+        spec.instance_id, terminal, spec.config, spec.magic, terminal.on_tick, symbols.streams
+    )
 
 
 class SimAccounts:

@@ -9,7 +9,7 @@ Calls block (terminal IPC, or the simulator's Redis), so `apply` runs on a worke
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
 import structlog
@@ -66,8 +66,13 @@ class TickAccount:
         config: TradingConfig,
         magic: int | None = None,
         on_tick: OnTick | None = None,
+        streams: Mapping[str, str] | None = None,
     ) -> None:
+        """`streams`: the broker's symbol names quoted by another symbol's ticks (a
+        `sim://?suffix=.m` account's EURUSD.m by ticks:EURUSD), with that symbol."""
         self.instance = instance
+        self.streams = dict(streams or {})
+        self.names = {stream: name for name, stream in self.streams.items()}
         self.module = module
         self.on_tick = on_tick
         self.trailer = Trailer(module, config, magic)
@@ -76,7 +81,8 @@ class TickAccount:
         """Symbols with open positions or pending orders: their ticks must be buffered."""
         positions = self.module.positions_get() or ()
         orders = self.module.orders_get() or ()
-        return {p.symbol for p in positions} | {o.symbol for o in orders}
+        held = {p.symbol for p in positions} | {o.symbol for o in orders}
+        return {self.streams.get(s, s) for s in held}
 
     def comments(self) -> set[str]:
         """Comments of the open positions and pending orders (alerts' trailing stops are
@@ -92,7 +98,9 @@ class TickAccount:
         reads, whatever the number of ticks. On the simulator an account holding positions
         anywhere sees every tick (its server values them: a tick of a conversion symbol moves
         the equity too, and may stop it out), at one look per tick when nothing is at stake.
+        `symbol` is the tick stream's; the account trades it under its broker's name.
         """
+        symbol = self.names.get(symbol, symbol)
         held = self.module.positions_get() or ()
         positions = tuple(p for p in held if p.symbol == symbol)
         orders = (self.module.orders_get(symbol=symbol) or ()) if self.on_tick else ()
