@@ -69,17 +69,28 @@ class Accounts:
         return names
 
     async def ticks(
-        self, names: Mapping[str, Name], symbols: Mapping[str, Mapping[str, SymbolInfo]]
+        self,
+        names: Mapping[str, Name],
+        symbols: Mapping[str, Mapping[str, SymbolInfo]],
+        signal_symbol: str | None = None,
     ) -> dict[str, Tick]:
         """The newest tick of each instance's symbol, and of the symbols converting its
-        profit into the account currency."""
+        profit into the account currency, by the brokers' names. A broker's name without a
+        stream of its own is quoted by the signal's symbol (EURUSD.m by ticks:EURUSD: the
+        feed names symbols as signals do)."""
         wanted: set[str] = set()
+        fallback: dict[str, str] = {}  # a broker's name of the signal's symbol → that symbol
         for instance, name in names.items():
             if isinstance(name, str):
                 currency = self.currencies.get(instance)
                 table = self._table(instance, symbols)
                 wanted |= {name} if currency is None else set(table.quote_symbols(name, currency))
+                if signal_symbol is not None and name != signal_symbol:
+                    fallback[name] = signal_symbol
         found = {n: await self.prices.get(n) for n in wanted}
+        for name, symbol in fallback.items():
+            if found.get(name) is None:
+                found[name] = await self.prices.get(symbol)
         return {n: t for n, t in found.items() if t is not None}
 
     def market(

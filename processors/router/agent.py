@@ -163,7 +163,7 @@ class Router:
         priced = signal.action is Action.OPEN or (
             signal.action is Action.SLTP and signal.stops_unit is not StopsUnit.PRICE
         )
-        ticks = await self.accounts.ticks(names, self.symbols) if priced else {}
+        ticks = await self.accounts.ticks(names, self.symbols, signal.symbol) if priced else {}
         now = time.time()
         routes: list[tuple[str, Order | Refusal | AlertSwitch]] = []
         for spec in targets:

@@ -4,6 +4,7 @@ rtss orders` on simulated accounts, the market moved with recorded quotes."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -13,11 +14,13 @@ from typing import Any
 import httpx
 import pytest
 import redis
+import redis.asyncio as aioredis
 from typer.testing import CliRunner
 
 from eaflow.cli.main import app
-from model import OrderStatus
+from model import OrderStatus, TradingConfig
 from model.report import InstanceReport, ReportKind
+from processors.registry import InstanceRegistry
 from tests.e2e.conftest import PREFIX, QUOTES, positions, seed, write_market
 from tests.e2e.test_alert_controls import BEARER, Desk
 from tests.e2e.warmup import warm_up
@@ -27,11 +30,52 @@ from tests.eaflow.gateway.served import serving
 pytestmark = pytest.mark.slow
 
 
+NAMED = {  # demo-N's broker names EURUSD its own way; its lots are the signal's × N
+    "demo-1": ("sim://", ""),
+    "demo-2": ("sim://?suffix=.m", ".m"),
+    "demo-3": ("sim://?suffix=pro", "pro"),
+}
+
+
+def rename(redis_url: str) -> None:
+    """demo-N on the broker of NAMED, its configuration mapping EURUSD to that broker's name."""
+
+    async def run() -> None:
+        client = aioredis.Redis.from_url(redis_url)
+        try:
+            registry = InstanceRegistry(client, PREFIX)
+            specs = await registry.all()
+            await registry.put(
+                *(
+                    specs[instance].model_copy(
+                        update={
+                            "broker": broker,
+                            "config": TradingConfig(
+                                symbol_suffix=suffix, lot_multiplier=Decimal(instance[-1])
+                            ),
+                        }
+                    )
+                    for instance, (broker, suffix) in NAMED.items()
+                )
+            )
+        finally:
+            await client.aclose()
+
+    asyncio.run(run())
+
+
 @pytest.fixture
 def desk(
-    redis_url: str, redis_client: redis.Redis, workers: Callable[..., Worker], tmp_path: Path
+    request: pytest.FixtureRequest,
+    redis_url: str,
+    redis_client: redis.Redis,
+    workers: Callable[..., Worker],
+    tmp_path: Path,
 ) -> Iterator[Desk]:
+    """demo-1..3 on the simulator; on NAMED's brokers when a test parametrizes it with True."""
     seed(redis_url, 3)
+    if getattr(request, "param", False):
+        rename(redis_url)
     write_market(redis_client)
     workers("rtss", "orders", env={"EAFLOW_DATA_DIR": str(tmp_path)})
     with (
@@ -66,6 +110,26 @@ def test_one_alert_is_sized_by_each_accounts_multiplier_fixed_lot_and_cap(desk: 
     assert (three.status, three.field) == (OrderStatus.REJECTED, "max_volume"), three
     held = {p.ticket: p.volume for p in positions(desk.redis_url, 2)}
     assert held[two.position_ticket or 0] == 0.06  # what demo-2's broker holds
+
+
+@pytest.mark.parametrize("desk", [True], indirect=True)
+def test_one_alert_fills_on_three_brokers_naming_eurusd_three_ways(desk: Desk) -> None:
+    """EURUSD, EURUSD.m and EURUSDpro: each account fills the alert on its broker's name, at
+    the EURUSD quote, with its own multiplier (× 1, × 2, × 3)."""
+    signal_id = desk.alert("tradingview,buy,EURUSD,vol_lots=0.02")
+    for instance in NAMED:
+        desk.result(signal_id, instance)
+    found = {r.instance: r for r in desk.results_of(signal_id)}
+    for n, (instance, (_, suffix)) in enumerate(NAMED.items(), start=1):
+        result = found[instance]
+        volume = Decimal("0.02") * n
+        assert (result.status, result.volume) == (OrderStatus.FILLED, volume), result
+        assert result.symbol == f"EURUSD{suffix}", result
+        assert result.signal_symbol == ("EURUSD" if suffix else None), result
+        assert result.price == Decimal(str(QUOTES["EURUSD"][1])), result  # the base's ask
+        held = {p.ticket: p for p in positions(desk.redis_url, n)}
+        position = held[result.position_ticket or 0]  # what demo-N's broker holds
+        assert (position.symbol, position.volume) == (f"EURUSD{suffix}", float(volume))
 
 
 def test_a_days_loss_limit_closes_and_halts_an_account_on_a_market_move(desk: Desk) -> None:
