@@ -141,6 +141,8 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
     Role.SINKS: (
         *consume((K.rtrs, K.trades), "*"),
         *consume((K.ris,), "notify"),  # `eaflow worker notify`: instance events too
+        # Loss-limit transitions into the configuration history (eaflow/config/risk.py).
+        *consume((K.ris,), "config-history"),
         Grant(("+xtrim", *READ), (K.rtrs,)),
     ),
     # The CLI: everything under the prefix, and the sandboxes of `eaflow replay`.

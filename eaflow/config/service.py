@@ -127,6 +127,13 @@ class ConfigService:
         touches_state = "trading_state" in values or "trading_state" in paths
         return await self._change(scope, edit, record, touches_state, actor, note)
 
+    async def record(self, scope: str, event: Document, actor: str, note: str = "") -> Applied:
+        """Record an event that changes no field (a loss limit hit or lifted) as a version of
+        the scope: its history row has `change` = `event` and equal `before` and `after`."""
+        if not event:
+            raise ConfigRefused("record", "give the event to record", scope)
+        return await self._change(scope, lambda document: document, event, False, actor, note)
+
     async def _change(
         self,
         scope: str,

@@ -1,5 +1,6 @@
 """The `rtrs` worker: the DuckDB and ClickHouse sinks of results and of trade states, the
-trim of `rtrs`, the lag gauge."""
+trim of `rtrs`, the lag gauge, and the loss-limit transitions of `ris` recorded in the
+configuration history (the DuckDB file it writes: the router runs without DuckDB)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import importlib.util
 
 import structlog
 
+from eaflow.config.risk import GROUP, RiskHistory
+from eaflow.config.service import ConfigService
+from eaflow.config.store import ConfigStore
 from eaflow.install.pipeline import Pipeline
 from eaflow.settings import Settings
 from sinks.clickhouse import CHDB_HINT, chdb_url
@@ -34,6 +38,18 @@ async def install_sinks(p: Pipeline) -> None:
         where = getattr(sink.store, "path", None) or getattr(sink.store, "url", "")
         topic = "trades" if sink.name.endswith(TRADES.tag) else "rtrs"
         p.running.append(f"sink {sink.name}: {topic} → {where} (group {sink.name})")
+    install_risk_history(p)
     if config.clickhouse_url is None:
         p.running.append(f"sink clickhouse: off — {CHDB_HINT}")
         log.warning("clickhouse_sink_off", hint=CHDB_HINT)
+
+
+def install_risk_history(p: Pipeline) -> None:
+    """`ris` → config_history, from the stream's start (transitions written before the
+    worker first ran are recorded too); a version recorded is published like any change."""
+    path = database_path(p.settings.data_dir)
+    service = ConfigService(ConfigStore(path), p.registry)
+    p.app.agent(p.topics.ris, group=GROUP, batch=True, dlq=False, start_id="0")(
+        RiskHistory(service).handle
+    )
+    p.running.append(f"config history: ris risk_limit, risk_cleared → {path} (group {GROUP})")

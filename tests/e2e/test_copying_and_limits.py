@@ -132,10 +132,14 @@ def test_one_alert_fills_on_three_brokers_naming_eurusd_three_ways(desk: Desk) -
         assert (position.symbol, position.volume) == (f"EURUSD{suffix}", float(volume))
 
 
-def test_a_days_loss_limit_closes_and_halts_an_account_on_a_market_move(desk: Desk) -> None:
+def test_a_days_loss_limit_closes_and_halts_an_account_on_a_market_move(
+    desk: Desk, workers: Callable[..., Worker], tmp_path: Path
+) -> None:
     """demo-1 may lose 50 USD a day; a 1-lot buy loses 100 when EURUSD falls 10 pips: the
     router sees it on the next tick, closes the account's positions once and refuses its
-    signals, while demo-2 (no rule) trades on."""
+    signals, while demo-2 (no rule) trades on. The breach and its lift are in `ris` and, by
+    the `rtrs` worker, in the configuration history."""
+    workers("rtrs", env={"EAFLOW_DATA_DIR": str(tmp_path)}, name="sinks")
     desk.configure("demo-1", risk={"daily_loss": "50", "close_all": True})
     deadline = time.monotonic() + 10
     while not desk.redis.hkeys(f"{PREFIX}risk:demo-1"):  # the day's starting equity
@@ -170,3 +174,20 @@ def test_a_days_loss_limit_closes_and_halts_an_account_on_a_market_move(desk: De
         desk.alert("tradingview,buy,EURUSD,vol_lots=0.01,instances=demo-1"), "demo-1"
     )
     assert again.status is OrderStatus.FILLED, again
+
+    deadline = time.monotonic() + 30
+    while len(events := risk_history(desk, "demo-1")) < 2:
+        assert time.monotonic() < deadline, f"the transitions are not in the history: {events}"
+        time.sleep(0.2)
+    cleared, breached = events[:2]  # newest first
+    assert (breached["change"]["risk"]["event"], breached["actor"]) == ("limit_hit", "risk")
+    assert "risk.daily_loss" in breached["note"] and breached["before"] == breached["after"]
+    assert cleared["change"]["risk"]["event"] == "cleared", cleared
+    assert "lifted by an operator" in cleared["note"], cleared
+
+
+def risk_history(desk: Desk, instance: str) -> list[dict[str, Any]]:
+    """The instance's loss-limit transitions in the configuration history, newest first."""
+    answer = desk.http.get("/config/history", params={"instance": instance}, headers=BEARER)
+    assert answer.status_code == 200, answer.text
+    return [c for c in answer.json() if "risk" in c["change"]]
