@@ -9,6 +9,7 @@ at a time: writers open it for a batch and close it when idle, so other processe
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,6 +60,12 @@ def connect(
             delay = min(delay * 2, 0.5)
 
 
+_MIGRATING = threading.Lock()
+"""One migration at a time in a process: two connections to one file (the results and
+trades sinks, the configuration history of the `rtrs` worker) creating `schema_versions`
+at once fail with a write-write conflict; other processes wait for the file's lock."""
+
+
 def schema_version(con: duckdb.DuckDBPyConnection, component: str) -> int:
     """The version `component`'s tables are at; 0 when it has none yet."""
     con.execute(_VERSIONS_DDL)
@@ -74,6 +81,13 @@ def migrate(con: duckdb.DuckDBPyConnection, component: str, migrations: Sequence
     Returns the version reached. Run on start, so a new eaflow upgrades the file in place.
     Example: ``migrate(con, "results", [(1, ["CREATE TABLE results (...)"])])``.
     """
+    with _MIGRATING:
+        return _migrate(con, component, migrations)
+
+
+def _migrate(
+    con: duckdb.DuckDBPyConnection, component: str, migrations: Sequence[Migration]
+) -> int:
     current = schema_version(con, component)
     latest = max((version for version, _ in migrations), default=0)
     if current > latest:
