@@ -37,7 +37,11 @@ instance_app = typer.Typer(
 def add(
     instance_id: Annotated[str, typer.Argument(help="Its name in signals and streams.")],
     broker: Annotated[
-        str, typer.Option(help="sim://, mt5:// (local terminal) or mt5://host:port (mt5linux).")
+        str,
+        typer.Option(
+            help="sim:// (sim://?suffix=.m: a broker naming its symbols EURUSD.m), "
+            "mt5:// (local terminal) or mt5://host:port (mt5linux)."
+        ),
     ],
     login: Annotated[int, typer.Option(help="The trading account number.")],
     magic: Annotated[

@@ -64,7 +64,8 @@ class SimAccounts:
             if known == spec:
                 continue
             account = self.agent.accounts.get(instance)
-            if account is not None and known is not None and known.login == spec.login:
+            same = known is not None and (known.login, known.broker) == (spec.login, spec.broker)
+            if account is not None and same:
                 account.trailer.configure(spec.config)
                 account.trailer.magic = spec.magic
             else:
