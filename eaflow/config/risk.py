@@ -1,7 +1,7 @@
 """Loss-limit transitions in the configuration history: the router writes each breach and
-its end to `ris` (it runs without DuckDB); the gateway, which keeps the configuration,
-records them as versions of the instance's scope, so `eaflow config history` shows when an
-account was held and released beside the changes that set its rules."""
+its end to `ris` (it runs without DuckDB); the `rtrs` worker, which writes eaflow's DuckDB
+file, records them as versions of the instance's scope, so `eaflow config history` shows
+when an account was held and released beside the changes that set its rules."""
 
 from __future__ import annotations
 
