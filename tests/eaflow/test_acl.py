@@ -119,6 +119,7 @@ ALLOWED = [
     (S, xreadgroup("clickhouse", "ea:rtrs")),
     (S, xreadgroup("duckdb-trades", "ea:trades")),
     (S, xreadgroup("notify", "ea:ris")),  # `eaflow worker notify` runs as the sinks user
+    (S, xreadgroup("config-history", "ea:ris")),  # loss limits into config_history
     (S, ("XTRIM", "ea:rtrs", "MINID", "0-1")),
     (S, ("HINCRBY", "ea:fails:rtrs:duckdb", "1-0", "1")),
     (A, ("FLUSHDB",)),
