@@ -41,8 +41,8 @@ class Sandbox:
         self._placed: dict[str, str] = {}  # symbol → id of the live tick last copied
 
     async def prepare(self, live: InstanceRegistry) -> list[str]:
-        """Copy the live instances (broker `sim://`), open their accounts, publish symbols
-        and states; returns the instance ids."""
+        """Copy the live instances (broker `sim://`, a simulated one's own URL, so its symbol
+        names stay), open their accounts, publish symbols and states; returns the ids."""
         specs = await live.all()
         states = await self._live_states(specs)
         server = SimServer(redis.Redis.from_url(self.redis_url), prefix=self.prefix)
@@ -55,8 +55,9 @@ class Sandbox:
                 currency=str(state.get("currency", "USD")),
                 name=instance,
             )
-            copies.append(spec.model_copy(update={"broker": "sim://"}))
-            broker = broker_for("sim://", instance, spec.login, self.redis_url, self.prefix)
+            url = spec.broker if spec.broker.startswith("sim:") else "sim://"  # its names
+            copies.append(spec.model_copy(update={"broker": url}))
+            broker = broker_for(url, instance, spec.login, self.redis_url, self.prefix)
             await broker.connect()
             self.brokers[instance] = broker
             await self.registry.publish_symbols(instance, list(await broker.symbols()))
