@@ -66,7 +66,8 @@ RECORD = (*READ, "+set", "+del", "+hset", "+hsetnx", "+hdel", "+hincrby", "+incr
 # A data set a role owns outright (the simulator's accounts), minus what reaches beyond it.
 OWN = ("+@read", "+@write", "+@transaction", *SCRIPTS, "-@dangerous", "-scan", "-randomkey")
 SUBSCRIPTIONS = ("+zadd", "+zrem", "+zremrangebyscore", "+zrangebyscore", "+zrange", "+type")
-FAILS = ("+hget", "+hmget", "+hgetall", "+hincrby", "+hset", "+hdel", "+type")
+# A failure record, written by the runtime's commit script (EVALSHA routed by its key).
+FAILS = ("+hget", "+hmget", "+hgetall", "+hincrby", "+hset", "+hdel", "+type", *SCRIPTS)
 # Key patterns relative to the prefix, from the one key layout (model.keys): "*" for an id.
 K = NAMES
 ANY = "*"

@@ -122,6 +122,9 @@ ALLOWED = [
     (S, xreadgroup("config-history", "ea:ris")),  # loss limits into config_history
     (S, ("XTRIM", "ea:rtrs", "MINID", "0-1")),
     (S, ("HINCRBY", "ea:fails:rtrs:duckdb", "1-0", "1")),
+    # a failed batch's commit: the runtime's script, its routing key the failure record's
+    (S, ("EVALSHA", "0" * 40, "1", "ea:fails:rtrs:duckdb")),
+    (R, ("EVALSHA", "0" * 40, "1", "ea:fails:rtss:router")),
     (A, ("FLUSHDB",)),
     (A, ("XRANGE", "ea:rtrs", "-", "+")),
     (A, ("HSET", "ea:instances", "demo-1", "{}")),
