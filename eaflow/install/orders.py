@@ -95,7 +95,7 @@ async def install_executors(p: Pipeline) -> None:
     p.app.timer(LIMITS_INTERVAL)(executor.refresh_limits)
     if local:
         orders = [p.topics.orders(i) for i in local]
-        p.app.agent(orders, group=GROUP, batch="streams")(executor.handle)
+        p.app.agent(orders, group=GROUP, batch="streams", exclusive=True)(executor.handle)
     await install_manager(p, specs, local, apart, factory, executor.refresh)
     p.running.append(f"executor: orders:{{{', '.join(local)}}} → rtrs")
 
