@@ -67,6 +67,30 @@ def check_results(results: list[Result], expected: Mapping[str, OrderStatus]) ->
     return check
 
 
+def out_of_order(results: list[Result], sent: Mapping[str, int]) -> dict[str, list[str]]:
+    """instance → order ids executed after an order sent later to the same instance.
+
+    `sent`: order id → its position in the sending order, for the orders the executor
+    finishes (those the router rejects get their result from the router, at once, ahead of
+    earlier orders still queued for their instance). An order's first result counts: a
+    signal sent twice gets its one result the first time.
+    """
+    seen: set[str] = set()
+    latest: dict[str, tuple[int, str]] = {}  # instance → (position, order id) of its latest
+    late: dict[str, list[str]] = {}
+    for result in results:
+        position = sent.get(result.order_id)
+        if position is None or result.order_id in seen:
+            continue
+        seen.add(result.order_id)
+        before = latest.get(result.instance)
+        if before is not None and before[0] > position:
+            late.setdefault(result.instance, []).append(f"{result.order_id} after {before[1]}")
+            continue
+        latest[result.instance] = (position, result.order_id)
+    return late
+
+
 @dataclass
 class Outage:
     """A time when brokers were away, on the wall clock like a result's `done_at`: one

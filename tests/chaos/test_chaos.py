@@ -1,6 +1,7 @@
 """Thousands of signals through worker processes that we SIGKILL, a Redis we kill and restart
 and broker links we cut: every accepted signal still ends in exactly one result, once in
-DuckDB, with exactly one execution on its account, and nothing left pending.
+DuckDB, with exactly one execution on its account, each instance's orders in the order
+they were sent, and nothing left pending.
 
 Replay a run with EAFLOW_CHAOS_SEED=<seed>; scale it with EAFLOW_CHAOS_SCALE; append its
 figures to a file with EAFLOW_CHAOS_RECORD=docs/reliability.json.
@@ -15,6 +16,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from model import OrderStatus
 from processors.executor.agent import ExecutorConfig
 from sinks.database import database_path
 from tests.chaos.checks import (
@@ -23,6 +25,7 @@ from tests.chaos.checks import (
     dead_letters,
     duckdb_result_ids,
     groups_left,
+    out_of_order,
     rtrs_results,
     unexplained_failures,
 )
@@ -67,6 +70,8 @@ def test_chaos(chaos_config: ChaosConfig, aof_redis: RedisServer, tmp_path: Path
     signals = make_signals(config.seed, config.signals, instances)
     # order ids are scoped to their source: results name them `chaos/c…`
     expected = {f"{s['source']}/{s['order_id']}": expected_status(s) for s in signals}
+    executed = [k for k, status in expected.items() if status is not OrderStatus.REJECTED]
+    sent_order = {order_id: n for n, order_id in enumerate(executed)}
     cluster = Cluster(tmp_path, aof_redis, env)
     start_workers(cluster, instances)
     wait_for_executors(cluster, instances)
@@ -87,6 +92,7 @@ def test_chaos(chaos_config: ChaosConfig, aof_redis: RedisServer, tmp_path: Path
     timeline = chaos.timeline
     timeline.note("workers stopped")
     results_check = check_results(results, expected)
+    late = out_of_order(results, sent_order)
     # The workers run with the executor's default TTL (the env above does not change it).
     ttl = ExecutorConfig().order_ttl
     broker_failures = unexplained_failures(
@@ -124,6 +130,7 @@ def test_chaos(chaos_config: ChaosConfig, aof_redis: RedisServer, tmp_path: Path
         + len(brokers.duplicates)
         + len(brokers.unexplained),
         "lost": len(results_check.lost),
+        "out_of_order": sum(len(v) for v in late.values()),
         "dead_letters": sum(dlq.values()),
         "left_pending": sum(p + lag for p, lag in left.values()),
         "unexpected_deaths": len(cluster.deaths),
@@ -143,6 +150,7 @@ def test_chaos(chaos_config: ChaosConfig, aof_redis: RedisServer, tmp_path: Path
     assert not results_check.lost, f"{len(results_check.lost)} signals lost {where}"
     assert not results_check.duplicated, f"duplicate results {where}: {results_check.duplicated}"
     assert not results_check.strangers, f"results nobody asked for {where}"
+    assert not late, f"orders executed out of their instance's order {where}: {late}"
     unexpected = dict(list(results_check.unexpected.items())[:20])
     assert not unexpected, f"signals that ended otherwise than expected {where}: {unexpected}"
     # A `broker` failure is the one outcome a kind of signal does not call for that the
