@@ -1,0 +1,132 @@
+"""Sentinel URLs: parsed with the field and rule named, and an agent on a real primary,
+replica and three Sentinels that follows two promotions without a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from streams import App, Event, Outbox
+from streams.clients import SentinelUrl, async_client, is_sentinel, sync_client
+from streams.durable import Durability, NotReplicated
+from tests.sentinel import Replicated
+from tests.streams.conftest import settings, values
+
+
+def test_a_sentinel_url_names_the_sentinels_the_service_and_both_logins() -> None:
+    url = (
+        "rediss+sentinel://worker:s%40cret@10.0.0.1:26380,[::1],s3/mymaster/2"
+        "?sentinel_username=watch&sentinel_password=pw&ssl_ca_certs=/ca.pem&socket_timeout=5"
+    )
+    parsed = SentinelUrl.parse(url)
+    assert is_sentinel(url) and not is_sentinel("redis://h:6379/0")
+    assert parsed.sentinels == (("10.0.0.1", 26380), ("::1", 26379), ("s3", 26379))
+    assert parsed.service == "mymaster"
+    connection = parsed.connection
+    assert (connection["username"], connection["password"], connection["db"]) == (
+        "worker",
+        "s@cret",
+        2,
+    )
+    assert connection["ssl"] is True and connection["ssl_ca_certs"] == "/ca.pem"
+    assert parsed.sentinel == {
+        "ssl": True,
+        "ssl_ca_certs": "/ca.pem",
+        "socket_timeout": 5.0,
+        "username": "watch",
+        "password": "pw",
+    }
+
+
+@pytest.mark.parametrize(
+    ("url", "rule"),
+    [
+        ("redis+sentinel:///mymaster", "names at least one Sentinel"),
+        ("redis+sentinel://h:26379", "names its service"),
+        ("redis+sentinel://h:26379/mymaster/x", "must be a number"),
+        ("redis+sentinel://h:99999/mymaster", "must be host:port"),
+    ],
+)
+def test_a_bad_sentinel_url_is_refused_naming_the_rule(url: str, rule: str) -> None:
+    with pytest.raises(ValueError, match=rule) as refused:
+        SentinelUrl.parse(url)
+    assert str(refused.value).startswith("redis_url:")
+
+
+@pytest.fixture
+def replicated(tmp_path: Path) -> Iterator[Replicated]:
+    servers = Replicated(tmp_path).start()
+    yield servers
+    servers.stop()
+
+
+async def test_an_agent_follows_two_promotions_without_a_restart(
+    replicated: Replicated,
+) -> None:
+    app = App(settings(replicated.url, block_ms=200, socket_timeout=2.0))
+    source, sink = app.topic("in"), app.topic("out")
+    seen: list[object] = []
+
+    @app.agent(source, group="g", exclusive=True)
+    async def copy(event: Event[object], out: Outbox) -> None:
+        seen.append(event.value)
+        out.send(sink, event.value)
+
+    feeder = sync_client(replicated.url, socket_timeout=2.0)
+    r = async_client(replicated.url, socket_timeout=2.0)
+    await app.start()
+    try:
+        for round_ in range(3):  # before the first promotion, after it, after the second
+            for n in range(20 * round_, 20 * round_ + 20):
+                feeder.xadd("t:in", {"d": str(n)})
+            await copied(r, 20 * round_ + 20)
+            if round_ < 2:
+                await asyncio.to_thread(replicated.fail_over)
+        assert await values(r, "t:out") == [str(n).encode() for n in range(60)]
+        assert seen == list(range(60))  # each once: nothing the old primaries held replayed
+    finally:
+        await app.stop()
+        await r.aclose()
+        feeder.close()
+
+
+async def copied(r: aioredis.Redis, count: int) -> None:
+    """Until `t:out` holds `count` entries, reading through Sentinel while it fails over."""
+    async with asyncio.timeout(60):
+        while True:
+            try:
+                if await r.xlen("t:out") >= count:
+                    return
+            except (ConnectionError, OSError, aioredis.ConnectionError, aioredis.ResponseError):
+                pass
+            await asyncio.sleep(0.05)
+
+
+async def test_a_write_waits_for_its_replica_and_a_missing_one_is_reported(
+    replicated: Replicated,
+) -> None:
+    client = aioredis.Redis.from_url(replicated.primary.url)
+    durable = Durability(replicas=1, timeout_ms=300)
+    try:
+        pipe = client.pipeline(transaction=False)
+        pipe.set("k", "v")
+        assert durable.queue(pipe)
+        written, acked = await pipe.execute()
+        assert written is True
+        durable.check(acked, "k")  # the replica holds it
+        replica = next(s for s in replicated.servers if s is not replicated.primary)
+        replica.kill()
+        pipe = client.pipeline(transaction=False)
+        pipe.set("k", "w")
+        durable.queue(pipe)
+        written, acked = await pipe.execute()
+        assert written is True  # on the primary, but on no replica
+        with pytest.raises(NotReplicated, match="k: written, but 0 of 1 replicas"):
+            durable.check(acked, "k")
+        assert not Durability().queue(pipe)  # no replicas asked for: no WAIT sent
+    finally:
+        await client.aclose()
