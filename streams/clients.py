@@ -23,9 +23,10 @@ from urllib.parse import parse_qsl, unquote, urlencode
 
 import redis
 import redis.sentinel
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
+from redis.asyncio.sentinel import SentinelConnectionPool as AsyncSentinelPool
 from redis.cluster import RedisCluster
 from redis.connection import parse_url
 
@@ -135,12 +136,19 @@ class SentinelSyncRedis(redis.Redis):
             manager.close()
 
 
-def async_client(url: str, **options: Any) -> Redis:
+class BlockingSentinelPool(AsyncSentinelPool, BlockingConnectionPool):
+    """The Sentinel pool, bounded and blocking: past `max_connections` a command waits for
+    a free connection (at most `timeout` s) instead of failing at once."""
+
+
+def async_client(url: str, *, pool_timeout: float | None = None, **options: Any) -> Redis:
     """`Redis.from_url(url, **options)`, the cluster client for a cluster URL, or the
     primary's client for a Sentinel URL.
 
     Typed as `Redis`: for keys of one slot the cluster client answers the same commands,
-    pipelines and scripts (it routes each by its first key).
+    pipelines and scripts (it routes each by its first key). `pool_timeout` makes the pool
+    blocking (with `max_connections`): a command waits that long for a free connection
+    (a cluster client's per-node pools are bounded, not blocking).
     """
     if is_cluster(url):
         return cast(Redis, AsyncRedisCluster.from_url(server_url(url), **options))
@@ -149,9 +157,15 @@ def async_client(url: str, **options: Any) -> Redis:
         socket = {k: v for k, v in options.items() if k.startswith("socket_")}
         sentinel = AsyncSentinel(parsed.sentinels, sentinel_kwargs={**socket, **parsed.sentinel})
         kwargs: dict[str, Any] = {**parsed.connection, **options}
+        if pool_timeout is not None:
+            kwargs.update(connection_pool_class=BlockingSentinelPool, timeout=pool_timeout)
         client = sentinel.master_for(parsed.service, redis_class=SentinelRedis, **kwargs)
         client.manager = sentinel
         return cast(Redis, client)
+    if pool_timeout is not None:
+        return Redis.from_pool(
+            BlockingConnectionPool.from_url(url, timeout=pool_timeout, **options)
+        )
     return Redis.from_url(url, **options)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 
 from eaflow.config.service import ConfigService
 from eaflow.config.store import ConfigStore
@@ -38,9 +38,7 @@ def gateway_redis(url: str) -> Redis:
     is bounded, not blocking)."""
     if is_cluster(url):
         return async_client(url, max_connections=POOL)
-    return Redis.from_pool(
-        BlockingConnectionPool.from_url(url, max_connections=POOL, timeout=POOL_WAIT)
-    )
+    return async_client(url, max_connections=POOL, pool_timeout=POOL_WAIT)
 
 
 def viewer_token_path(data_dir: Path) -> Path:

@@ -18,6 +18,7 @@ from eaflow.replay.source import Entry, copy_range, debug_stream, read_range
 from model import Result
 from processors.registry import InstanceRegistry
 from sinks.database import database_path
+from streams.clients import async_client
 
 Progress = Callable[[int, int], None]
 """Called with (entries done, entries in the range) as a replay advances."""
@@ -76,7 +77,7 @@ async def dry_run(
 ) -> Report:
     """Re-run the range in a sandbox and compare its results with the recorded ones."""
     kind = kind_of(stream)
-    client = aioredis.Redis.from_url(redis_url)
+    client = async_client(redis_url)
     sandbox = Sandbox(redis_url, prefix)
     try:
         entries = await _entries(client, f"{prefix}{stream}", stream, start, end, limit)
@@ -118,7 +119,7 @@ async def copy_into(
 ) -> list[str]:
     """Copy the range into `debug:...`; returns the new entry ids."""
     target = debug_stream(into, stream)
-    client = aioredis.Redis.from_url(redis_url)
+    client = async_client(redis_url)
     try:
         entries = await _entries(client, f"{prefix}{stream}", stream, start, end, limit)
         copied = 0

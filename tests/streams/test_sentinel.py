@@ -11,7 +11,13 @@ import pytest
 import redis.asyncio as aioredis
 
 from streams import App, Event, Outbox
-from streams.clients import SentinelUrl, async_client, is_sentinel, sync_client
+from streams.clients import (
+    BlockingSentinelPool,
+    SentinelUrl,
+    async_client,
+    is_sentinel,
+    sync_client,
+)
 from streams.durable import Durability, NotReplicated
 from tests.sentinel import Replicated
 from tests.streams.conftest import settings, values
@@ -130,3 +136,31 @@ async def test_a_write_waits_for_its_replica_and_a_missing_one_is_reported(
         assert not Durability().queue(pipe)  # no replicas asked for: no WAIT sent
     finally:
         await client.aclose()
+
+
+async def test_a_blocking_pool_waits_for_a_free_connection_through_sentinel(
+    replicated: Replicated,
+) -> None:
+    client = async_client(replicated.url, max_connections=1, pool_timeout=5.0)
+    assert isinstance(client.connection_pool, BlockingSentinelPool)
+    try:
+        blocked = asyncio.create_task(hold(client))  # holds the one
+        await asyncio.sleep(0.1)
+        assert await client.ping()  # waited for it instead of failing at once
+        assert await blocked is None
+    finally:
+        await client.aclose()
+    short = async_client(replicated.primary.url, max_connections=1, pool_timeout=0.2)
+    try:
+        held = asyncio.create_task(hold(short))
+        await asyncio.sleep(0.1)
+        with pytest.raises(aioredis.ConnectionError, match="No connection available"):
+            await short.ping()
+        await held
+    finally:
+        await short.aclose()
+
+
+async def hold(client: aioredis.Redis) -> object:
+    """Take one of the client's connections for a second (an empty BLPOP)."""
+    return await client.blpop(["t:list"], timeout=1)
