@@ -134,9 +134,10 @@ class Replicated:
                 if time.monotonic() > deadline:
                     raise RuntimeError("the replica did not catch up")
 
-    def fail_over(self, timeout: float = 30) -> RedisServer:
+    def fail_over(self, timeout: float = 30, by_hand: bool = False) -> RedisServer:
         """SIGKILL the primary, wait until every Sentinel names the replica, then start the
-        old primary again as the new one's replica. Returns the new primary."""
+        old primary again as the new one's replica; `by_hand`: `SENTINEL FAILOVER` instead
+        (the old primary lives on and is turned into the replica). Returns the new primary."""
         old = self.primary
         new = next(s for s in self.servers if s is not old)
         deadline = time.monotonic() + timeout  # every Sentinel sees `new` replicating
@@ -145,16 +146,27 @@ class Replicated:
                 raise RuntimeError(f"the Sentinels do not see {new.port} as a live replica")
             time.sleep(0.1)
         self.wait_replicated(old)
-        old.kill()
+        if by_hand:
+            with redis.Redis(host="127.0.0.1", port=self.sentinels[0].port) as client:
+                client.sentinel_failover(SERVICE)
+        else:
+            old.kill()
         deadline = time.monotonic() + timeout
         while any(s.primary() != new.port for s in self.sentinels):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"no promotion of {new.port} within {timeout:.0f} s")
             time.sleep(0.1)
-        old.extra_args = ("--replicaof", "127.0.0.1", str(new.port))
-        old.start()
-        self.wait_replicated(new, timeout)
-        return new
+        if not by_hand:
+            old.extra_args = ("--replicaof", "127.0.0.1", str(new.port))
+            old.start()
+        deadline = time.monotonic() + timeout
+        while True:  # the old primary replicates the new one
+            try:
+                self.wait_replicated(new, 1)
+                return new
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
 
     def stop(self) -> None:
         for sentinel in self.sentinels:

@@ -70,7 +70,7 @@ def replicated(tmp_path: Path) -> Iterator[Replicated]:
     servers.stop()
 
 
-async def test_an_agent_follows_two_promotions_without_a_restart(
+async def test_an_agent_follows_a_crash_and_a_manual_failover_without_a_restart(
     replicated: Replicated,
 ) -> None:
     app = App(settings(replicated.url, block_ms=200, socket_timeout=2.0))
@@ -90,8 +90,8 @@ async def test_an_agent_follows_two_promotions_without_a_restart(
             for n in range(20 * round_, 20 * round_ + 20):
                 feeder.xadd("t:in", {"d": str(n)})
             await copied(r, 20 * round_ + 20)
-            if round_ < 2:
-                await asyncio.to_thread(replicated.fail_over)
+            if round_ < 2:  # the primary killed, then a failover by hand
+                await asyncio.to_thread(replicated.fail_over, by_hand=round_ == 1)
         assert await values(r, "t:out") == [str(n).encode() for n in range(60)]
         assert seen == list(range(60))  # each once: nothing the old primaries held replayed
     finally:
