@@ -8,9 +8,12 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import redis
 
+from eaflow.acl import Role, username
+from tests.acl_redis import AclRedis
 from tests.redis_server import RedisServer, free_port
 from tests.tools import need_redis
 
@@ -28,6 +31,7 @@ class Sentinel:
     primary_port: int
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    password: str | None = None  # of the sentinel role, when the servers run the ACL file
 
     def start(self) -> Sentinel:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -38,6 +42,10 @@ class Sentinel:
             f"sentinel down-after-milliseconds {SERVICE} {DOWN_AFTER_MS}\n"
             f"sentinel failover-timeout {SERVICE} {FAILOVER_TIMEOUT_MS}\n"
         )
+        if self.password is not None:
+            with config.open("a") as lines:
+                lines.write(f"sentinel auth-user {SERVICE} {username(Role.SENTINEL)}\n")
+                lines.write(f"sentinel auth-pass {SERVICE} {self.password}\n")
         with (self.workdir / "sentinel.log").open("ab") as log:
             self.process = subprocess.Popen(
                 [need_redis(), str(config), "--sentinel"], stdout=log, stderr=subprocess.STDOUT
@@ -77,9 +85,11 @@ class Sentinel:
 
 @dataclass
 class Replicated:
-    """Two servers, one the primary, and three Sentinels watching them."""
+    """Two servers, one the primary, and three Sentinels watching them; with `passwords`
+    the servers run `eaflow acl`'s users (the replica and Sentinels log in as theirs)."""
 
     workdir: Path
+    passwords: dict[Role, str] | None = None
     servers: list[RedisServer] = field(default_factory=list)
     sentinels: list[Sentinel] = field(default_factory=list)
 
@@ -90,16 +100,35 @@ class Replicated:
             self.stop()
             raise
 
+    def _server(self, name: str) -> RedisServer:
+        if self.passwords is None:
+            return RedisServer(self.workdir / name)
+        return AclRedis(self.workdir / name, passwords=self.passwords)
+
+    def client(self, server: RedisServer) -> redis.Redis:
+        """An admin's client of one server."""
+        if isinstance(server, AclRedis):
+            return server.client(Role.ADMIN)
+        return redis.Redis(host="127.0.0.1", port=server.port)
+
+    def follow(self, server: RedisServer, primary: RedisServer) -> None:
+        """Make `server` a replica of `primary`, logged in as the replica user."""
+        with self.client(server) as client:
+            if self.passwords is not None:
+                client.config_set("masteruser", username(Role.REPLICA))
+                client.config_set("masterauth", self.passwords[Role.REPLICA])
+            client.replicaof("127.0.0.1", primary.port)
+
     def _start(self) -> Replicated:
-        primary = RedisServer(self.workdir / "a").start()
+        primary = self._server("a").start()
         self.servers.append(primary)
-        replica = RedisServer(
-            self.workdir / "b", extra_args=("--replicaof", "127.0.0.1", str(primary.port))
-        )
+        replica = self._server("b")
         self.servers.append(replica.start())
+        self.follow(replica, primary)
         self.wait_replicated(primary)
+        password = None if self.passwords is None else self.passwords[Role.SENTINEL]
         for n in range(3):
-            self.sentinels.append(Sentinel(self.workdir / f"s{n}", primary.port))
+            self.sentinels.append(Sentinel(self.workdir / f"s{n}", primary.port, password=password))
             self.sentinels[-1].start()
         deadline = time.monotonic() + 15  # the Sentinels found the replica and each other
         while not self._watching():
@@ -118,8 +147,16 @@ class Replicated:
 
     @property
     def url(self) -> str:
+        return self.url_for(Role.ADMIN) if self.passwords else self._url("")
+
+    def url_for(self, role: Role) -> str:
+        """The Sentinel URL a worker of `role` is given."""
+        assert self.passwords is not None
+        return self._url(f"{username(role)}:{quote(self.passwords[role], safe='')}@")
+
+    def _url(self, login: str) -> str:
         hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
-        return f"redis+sentinel://{hosts}/{SERVICE}/0"
+        return f"redis+sentinel://{login}{hosts}/{SERVICE}/0"
 
     @property
     def primary(self) -> RedisServer:
@@ -128,7 +165,7 @@ class Replicated:
 
     def wait_replicated(self, primary: RedisServer, timeout: float = 10) -> None:
         """Until the primary's replica holds everything written so far."""
-        with redis.Redis(host="127.0.0.1", port=primary.port) as client:
+        with self.client(primary) as client:
             deadline = time.monotonic() + timeout
             while int(client.execute_command("WAIT", 1, 100)) < 1:
                 if time.monotonic() > deadline:
@@ -157,8 +194,8 @@ class Replicated:
                 raise RuntimeError(f"no promotion of {new.port} within {timeout:.0f} s")
             time.sleep(0.1)
         if not by_hand:
-            old.extra_args = ("--replicaof", "127.0.0.1", str(new.port))
             old.start()
+            self.follow(old, new)
         deadline = time.monotonic() + timeout
         while True:  # the old primary replicates the new one
             try:

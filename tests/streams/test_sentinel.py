@@ -4,12 +4,15 @@ replica and three Sentinels that follows two promotions without a restart."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 import redis.asyncio as aioredis
 
+from eaflow.acl import Role
 from streams import App, Event, Outbox
 from streams.clients import (
     BlockingSentinelPool,
@@ -19,6 +22,7 @@ from streams.clients import (
     sync_client,
 )
 from streams.durable import Durability, NotReplicated
+from tests.acl_redis import random_passwords
 from tests.sentinel import Replicated
 from tests.streams.conftest import settings, values
 
@@ -164,3 +168,33 @@ async def test_a_blocking_pool_waits_for_a_free_connection_through_sentinel(
 async def hold(client: aioredis.Redis) -> object:
     """Take one of the client's connections for a second (an empty BLPOP)."""
     return await client.blpop(["t:list"], timeout=1)
+
+
+@pytest.fixture
+def replicated_acl(tmp_path: Path) -> Iterator[Replicated]:
+    servers = Replicated(tmp_path, passwords=random_passwords()).start()
+    yield servers
+    servers.stop()
+
+
+def test_role_users_and_the_sentinel_user_carry_a_failover(
+    replicated_acl: Replicated,
+) -> None:
+    """`eaflow acl`'s users on both servers: the Sentinels promote the replica logged in as
+    the sentinel role, and a role's Sentinel URL reaches the new primary as that role."""
+    router = sync_client(replicated_acl.url_for(Role.ROUTER), socket_timeout=2.0)
+    try:
+        assert router.xadd("ea:orders:demo-1", {"d": "1"})
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            router.xadd("ea:rtss", {"d": "1"})  # the router may not write signals
+        replicated_acl.fail_over()
+        for _ in range(100):  # the first command after the promotion may meet the old link
+            try:
+                assert router.xadd("ea:orders:demo-1", {"d": "2"})
+                break
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.05)
+        with sync_client(replicated_acl.url) as admin:  # the router may not read orders
+            assert admin.xlen("ea:orders:demo-1") == 2
+    finally:
+        router.close()
