@@ -133,3 +133,33 @@ async def test_a_commit_without_the_lease_or_ahead_of_an_older_entry_is_refused(
     assert await committer.commit([unit(ids[1], "b"), unit(ids[2], "b")]) == {}
     assert await values(r, "out") == [ids[1].encode(), ids[2].encode()]
     assert await pending_ids(r, "s", "g") == []
+
+
+async def test_an_entry_a_deposed_consumer_still_holds_is_finished_before_newer_ones(
+    redis_url: str, r: aioredis.Redis
+) -> None:
+    app = App(settings(redis_url))
+    source, sink = app.topic("in"), app.topic("out")
+
+    @app.agent(source, group="g", exclusive=True)
+    async def copy(event: Event[object], out: Outbox) -> None:
+        out.send(sink, event.value)
+
+    await app.start()
+    try:
+        await add(r, "t:in", {b"d": b"0"})
+
+        async def copied(count: int) -> bool:
+            return await r.xlen("t:out") == count
+
+        await until(lambda: copied(1), "the first copy")
+        pipe = r.pipeline(transaction=True)  # one step: the holder is served after it
+        pipe.xadd("t:in", {"d": b"1"})
+        pipe.xreadgroup("g", "zombie", {"t:in": ">"}, count=1)  # a deposed holder reads 1
+        pipe.xadd("t:in", {"d": b"2"})
+        await pipe.execute()
+        await until(lambda: copied(3), "both copies")
+        assert await values(r, "t:out") == [b"0", b"1", b"2"]  # 2's commit waited for 1
+        assert await pending_ids(r, "t:in", "g") == []
+    finally:
+        await app.stop()
