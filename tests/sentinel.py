@@ -164,10 +164,13 @@ class Replicated:
         return next(s for s in self.servers if s.port == port)
 
     def wait_replicated(self, primary: RedisServer, timeout: float = 10) -> None:
-        """Until the primary's replica holds everything written so far."""
+        """Until the primary's replica holds everything written so far: a write of this
+        connection, then WAIT for it (the replication stream is one ordered log; a WAIT
+        on a connection that wrote nothing is answered at once)."""
         with self.client(primary) as client:
             deadline = time.monotonic() + timeout
-            while int(client.execute_command("WAIT", 1, 100)) < 1:
+            client.incr("ea:synced")  # under the prefix: the admin user may write it
+            while int(client.wait(1, 100)) < 1:
                 if time.monotonic() > deadline:
                     raise RuntimeError("the replica did not catch up")
 
