@@ -163,3 +163,34 @@ async def test_an_entry_a_deposed_consumer_still_holds_is_finished_before_newer_
         assert await pending_ids(r, "t:in", "g") == []
     finally:
         await app.stop()
+
+
+async def test_an_agent_that_is_not_exclusive_claims_a_dead_consumers_entries_at_once(
+    redis_url: str, r: aioredis.Redis
+) -> None:
+    dead = f"{HOST}-{dead_pid()}-abcdef"
+    elsewhere = f"elsewhere-{dead_pid()}-abcdef"  # maybe alive: only its idle time tells
+    await r.xgroup_create("t:in", "g", id="0", mkstream=True)
+    ids = [await add(r, "t:in", {b"d": b"%d" % i}) for i in range(6)]
+    await r.xreadgroup("g", dead, {"t:in": ">"}, count=3)
+    await r.xreadgroup("g", elsewhere, {"t:in": ">"}, count=1)
+    app = App(settings(redis_url, claim_min_idle_ms=600_000))
+    source, sink = app.topic("in"), app.topic("out")
+
+    @app.agent(source, group="g")
+    async def copy(event: Event[object], out: Outbox) -> None:
+        out.send(sink, event.value)
+
+    await app.start()
+    try:
+
+        async def five() -> bool:
+            return await r.xlen("t:out") == 5
+
+        await until(five, "the dead consumer's three, then the two unread")
+        assert await values(r, "t:out") == [b"0", b"1", b"2", b"4", b"5"]
+        names = {c["name"] for c in await r.xinfo_consumers("t:in", "g")}
+        assert dead.encode() not in names and elsewhere.encode() in names
+        assert await pending_ids(r, "t:in", "g") == [ids[3]]  # not this agent's to take yet
+    finally:
+        await app.stop()
