@@ -204,9 +204,10 @@ class Replicated:
             try:
                 self.wait_replicated(new, 1)
                 return new
-            except RuntimeError:
+            except (RuntimeError, redis.ResponseError, redis.ConnectionError) as error:
                 if time.monotonic() > deadline:
-                    raise
+                    raise RuntimeError(f"{new.port} has no replica in sync: {error}") from error
+                time.sleep(0.1)
 
     def stop(self) -> None:
         for sentinel in self.sentinels:

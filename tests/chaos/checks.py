@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 import redis
 
 from brokers.mt5.requests import order_comment
@@ -32,6 +33,21 @@ def rtrs_results(client: redis.Redis, prefix: str, page: int = 2000) -> list[Res
     while True:
         entries: Any = client.xrange(f"{prefix}rtrs", min=start, max="+", count=page)
         found += [Result.model_validate_json(fields[b"d"]) for _, fields in entries]
+        if len(entries) < page:
+            return found
+        start = "(" + entries[-1][0].decode()
+
+
+def signals_in_rtss(client: redis.Redis, prefix: str, page: int = 2000) -> set[str]:
+    """`{source}/{order_id}` of every signal in `rtss` (the order ids results carry)."""
+    found: set[str] = set()
+    start = "-"
+    while True:
+        entries: Any = client.xrange(f"{prefix}rtss", min=start, max="+", count=page)
+        for _, fields in entries:
+            body = orjson.loads(fields[b"d"])
+            for signal in body if isinstance(body, list) else [body]:
+                found.add(f"{signal.get('source', 'api')}/{signal.get('order_id')}")
         if len(entries) < page:
             return found
         start = "(" + entries[-1][0].decode()
