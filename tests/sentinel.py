@@ -18,8 +18,10 @@ from tests.redis_server import RedisServer, free_port
 from tests.tools import need_redis
 
 SERVICE = "mymaster"
-DOWN_AFTER_MS = 1000
-"""How long a primary may not answer before Sentinels call it down (fast, for tests)."""
+DOWN_AFTER_MS = 3000
+"""How long a primary may not answer before Sentinels call it down: short for tests, but
+not so short that a loaded machine's pause (a primary forking for a replica's full sync
+while a chaos run's workers take both cores) promotes the other server on its own."""
 FAILOVER_TIMEOUT_MS = 3000
 
 
@@ -161,7 +163,10 @@ class Replicated:
     @property
     def primary(self) -> RedisServer:
         port = self.sentinels[0].primary()
-        return next(s for s in self.servers if s.port == port)
+        for server in self.servers:
+            if server.port == port:
+                return server
+        raise RuntimeError(f"the Sentinels name no server of ours as the primary ({port})")
 
     def wait_replicated(self, primary: RedisServer, timeout: float = 10) -> None:
         """Until the primary's replica holds everything written so far: a write of this
@@ -200,13 +205,14 @@ class Replicated:
             old.start()
             self.follow(old, new)
         deadline = time.monotonic() + timeout
-        while True:  # the old primary replicates the new one
+        while True:  # the primary the Sentinels name now has its replica in sync
             try:
-                self.wait_replicated(new, 1)
-                return new
+                current = self.primary  # (they may have failed over again on their own)
+                self.wait_replicated(current, 1)
+                return current
             except (RuntimeError, redis.ResponseError, redis.ConnectionError) as error:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"{new.port} has no replica in sync: {error}") from error
+                    raise RuntimeError(f"no primary with its replica in sync: {error}") from error
                 time.sleep(0.1)
 
     def stop(self) -> None:
