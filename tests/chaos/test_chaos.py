@@ -1,7 +1,8 @@
 """Thousands of signals through worker processes that we SIGKILL, a Redis we kill and restart
 and broker links we cut: every accepted signal still ends in exactly one result, once in
 DuckDB, with exactly one execution on its account, each instance's orders in the order
-they were sent, and nothing left pending.
+they were sent, and nothing left pending. `test_chaos_with_failover` runs the same on a
+primary, a replica and three Sentinels, failing over instead of restarting Redis.
 
 Replay a run with EAFLOW_CHAOS_SEED=<seed>; scale it with EAFLOW_CHAOS_SCALE; append its
 figures to a file with EAFLOW_CHAOS_RECORD=docs/reliability.json.
