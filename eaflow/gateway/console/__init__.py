@@ -1,0 +1,27 @@
+"""The operator console at `/console`: every account on one page, live; admins act from it.
+
+Served by the gateway behind its viewer token (the page and what it reads) and the admin
+session (eaflow.gateway.console.session) for actions. See docs/console.md.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from eaflow.config.service import ConfigService
+from eaflow.gateway.console.actions import actions_router
+from eaflow.gateway.console.hub import OverviewHub
+from eaflow.gateway.console.routes import router
+from eaflow.gateway.context import Gateway
+
+
+def install(app: FastAPI, gw: Gateway, settings: ConfigService | None) -> None:
+    """Add the console's routes and its shared overview reader (`app.state.console`)."""
+    app.state.console = OverviewHub(
+        gw.registry,
+        gw.keys,
+        max_streams=gw.config.live_max,
+        per_client=gw.config.live_per_client,
+    )
+    app.include_router(router)
+    app.include_router(actions_router(settings))

@@ -1,0 +1,297 @@
+// The eaflow operator console: every instance's row, live from /console/api/live (one
+// shared reader in the gateway); admins halt, reduce or resume an instance or a group and
+// retry dead letters. `window.eaflowConsole` holds the page state (read by the browser test).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = (window.eaflowConsole = {
+  rows: new Map(), admin: null, ready: false, error: null, sort: { key: "instance", dir: 1 },
+  pending: null, outcome: [], dlq: [],
+});
+const MONEY = ["balance", "equity", "floating"];
+
+async function call(method, url, body, headers = {}) {
+  const options = { method, headers: { ...headers }, credentials: "same-origin" };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(url, options);
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const detail = answer.detail ?? answer;
+    const text = typeof detail === "string" ? detail : detail.error ?? JSON.stringify(detail);
+    throw new Error(`${response.status} ${text}`);
+  }
+  return answer;
+}
+
+function shown(value, digits = 2) {
+  if (value === null || value === undefined) return "–";
+  return typeof value === "number" ? value.toFixed(digits) : String(value);
+}
+
+function age(ts) {
+  if (!ts) return "never";
+  const seconds = Math.max(0, Date.now() / 1000 - ts);
+  return seconds < 120 ? `${seconds.toFixed(0)} s ago` : `${(seconds / 60).toFixed(0)} min ago`;
+}
+
+function matches(row, words) {
+  const text = `${row.instance} ${row.groups.join(" ")} ${row.status}`.toLowerCase();
+  return words.every((word) => text.includes(word));
+}
+
+function visibleRows() {
+  const words = $("filter").value.toLowerCase().split(/\s+/).filter(Boolean);
+  const { key, dir } = state.sort;
+  const value = (row) => (key === "groups" ? row.groups.join(",") : row[key]);
+  return [...state.rows.values()]
+    .filter((row) => matches(row, words))
+    .sort((a, b) => {
+      const x = value(a), y = value(b);
+      if (x === y) return a.instance < b.instance ? -1 : 1;
+      if (x === null || x === undefined) return 1;
+      if (y === null || y === undefined) return -1;
+      return (x < y ? -1 : 1) * dir;
+    });
+}
+
+function button(label, act, instance) {
+  const made = document.createElement("button");
+  made.textContent = label;
+  made.className = "admin";
+  made.dataset.act = act;
+  made.dataset.target = "instance";
+  made.dataset.instance = instance;
+  return made;
+}
+
+function render() {
+  state.renderQueued = false;
+  const rows = visibleRows();
+  const body = document.createDocumentFragment();
+  for (const row of rows) {
+    const tr = document.createElement("tr");
+    tr.dataset.instance = row.instance;
+    tr.dataset.status = row.status;
+    const values = [
+      row.instance, row.groups.join(", "), row.status, shown(row.balance), shown(row.equity),
+      shown(row.margin_level, 1), shown(row.floating), shown(row.positions, 0),
+      shown(row.orders, 0), age(row.heartbeat),
+    ];
+    for (const [index, value] of values.entries()) {
+      const td = tr.insertCell();
+      td.textContent = value;
+      if (index < 3) td.className = "text";
+      if (index === 2) td.className = `text ${row.status.replace(" ", "-")}`;
+      if (index === 9 && row.error) td.title = row.error;
+    }
+    const actions = tr.insertCell();
+    actions.append(
+      button("Halt", "halted", row.instance), " ",
+      button("Resume", "active", row.instance),
+    );
+    body.append(tr);
+  }
+  $("accounts").tBodies[0].replaceChildren(body);
+  $("count").textContent = `${rows.length} of ${state.rows.size} instances`;
+  showGroups();
+  showAdmin();
+}
+
+function queueRender() {
+  if (!state.renderQueued) {
+    state.renderQueued = true;
+    requestAnimationFrame(render);
+  }
+}
+
+function showGroups() {
+  const select = $("group");
+  const groups = [...new Set([...state.rows.values()].flatMap((row) => row.groups))].sort();
+  if (groups.join("\n") === [...select.options].map((o) => o.value).join("\n")) return;
+  const chosen = select.value;
+  select.replaceChildren(...groups.map((group) => new Option(group, group)));
+  if (groups.includes(chosen)) select.value = chosen;
+}
+
+function showAdmin() {
+  const admin = Boolean(state.admin);
+  for (const made of document.querySelectorAll("button.admin")) {
+    made.disabled = !admin;
+    made.title = admin ? "" : "admins only: sign in with an admin source's secret";
+  }
+  $("who").textContent = admin ? `admin (${state.admin})` : "viewer";
+  $("signin").hidden = admin;
+  $("signout").hidden = !admin;
+}
+
+function connect() {
+  const events = new EventSource("/console/api/live");
+  events.addEventListener("open", () => {
+    $("status").textContent = "live";
+    $("status").className = "status live";
+  });
+  events.addEventListener("error", () => {
+    $("status").textContent = "reconnecting…";
+    $("status").className = "status";
+  });
+  events.addEventListener("snapshot", (message) => {
+    state.rows = new Map(JSON.parse(message.data).rows.map((row) => [row.instance, row]));
+    state.ready = true;
+    queueRender();
+  });
+  events.addEventListener("rows", (message) => {
+    const { rows, removed } = JSON.parse(message.data);
+    for (const row of rows) state.rows.set(row.instance, row);
+    for (const instance of removed) state.rows.delete(instance);
+    queueRender();
+  });
+  state.events = events;
+}
+
+function ask(text, work) {
+  state.pending = work;
+  $("confirm-text").textContent = text;
+  $("confirm").hidden = false;
+}
+
+function say(lines) {
+  state.outcome = lines;
+  $("outcome").textContent = lines.join("\n");
+}
+
+async function changeTrading(target, name, act) {
+  try {
+    const outcomes = await call("POST", "/console/api/trading_state", { [target]: name, state: act });
+    say(outcomes.map((o) => `${o.instance}: ${o.error ? `not changed: ${o.error}`
+      : `${act} (configuration version ${o.version})`}`));
+  } catch (error) {
+    say([`refused: ${error.message}`]);
+  }
+}
+
+function onAction(event) {
+  const made = event.target.closest("button.admin[data-act]");
+  if (!made || made.disabled) return;
+  const act = made.dataset.act;
+  const verb = { halted: "Halt", reducing: "Reduce", active: "Resume" }[act];
+  if (made.dataset.target === "group") {
+    const group = $("group").value;
+    const count = [...state.rows.values()].filter((row) => row.groups.includes(group)).length;
+    ask(`${verb} group ${group} (${count} instances)?`, () => changeTrading("group", group, act));
+  } else {
+    const instance = made.dataset.instance;
+    ask(`${verb} ${instance}?`, () => changeTrading("instance", instance, act));
+  }
+}
+
+async function loadDeadLetters() {
+  try {
+    state.dlq = await call("GET", "/console/api/dlq");
+  } catch (error) {
+    say([`dead letters: ${error.message}`]);
+    return;
+  }
+  const body = document.createDocumentFragment();
+  for (const queue of state.dlq) {
+    for (const letter of queue.entries) {
+      const tr = document.createElement("tr");
+      tr.dataset.id = letter.id;
+      tr.dataset.stream = queue.stream;
+      const values = [
+        queue.stream, letter.id, letter.group, letter.deliveries,
+        new Date(letter.dead_at_ms).toISOString().replace("T", " ").slice(0, 19),
+        letter.error, letter.data,
+      ];
+      for (const [index, value] of values.entries()) {
+        const td = tr.insertCell();
+        td.textContent = value;
+        td.className = index === 6 ? "text data" : index === 5 ? "text" : "";
+        if (index === 6) td.title = letter.data;
+      }
+      const retry = document.createElement("button");
+      retry.textContent = "Retry";
+      retry.className = "admin retry";
+      tr.insertCell().append(retry);
+      body.append(tr);
+    }
+  }
+  $("dlq").tBodies[0].replaceChildren(body);
+  showAdmin();
+}
+
+async function onRetry(event) {
+  const made = event.target.closest("button.retry");
+  if (!made || made.disabled) return;
+  const { id, stream } = made.closest("tr").dataset;
+  ask(`Retry dead letter ${id} of ${stream}?`, async () => {
+    try {
+      const done = await call("POST", "/console/api/dlq/retry", { stream, ids: [id] });
+      say(done.map((d) => `${d.id}: ${d.error ? `not retried: ${d.error}` : `retried as ${d.new_id}`}`));
+    } catch (error) {
+      say([`refused: ${error.message}`]);
+    }
+    await loadDeadLetters();
+  });
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const secret = $("secret").value.trim();
+  $("secret").value = "";
+  try {
+    state.admin = (await call("POST", "/console/api/session", undefined, {
+      Authorization: `Bearer ${secret}`,
+    })).admin;
+    say([`signed in as ${state.admin}`]);
+  } catch (error) {
+    say([`sign-in refused: ${error.message}`]);
+  }
+  showAdmin();
+}
+
+async function signOut() {
+  await call("DELETE", "/console/api/session").catch(() => null);
+  state.admin = null;
+  showAdmin();
+}
+
+async function main() {
+  document.addEventListener("click", onAction);
+  $("dlq").addEventListener("click", onRetry);
+  $("confirm-ok").addEventListener("click", async () => {
+    const work = state.pending;
+    state.pending = null;
+    $("confirm").hidden = true;
+    if (work) await work();
+  });
+  $("confirm-cancel").addEventListener("click", () => {
+    state.pending = null;
+    $("confirm").hidden = true;
+  });
+  $("filter").addEventListener("input", queueRender);
+  $("signin").addEventListener("submit", signIn);
+  $("signout").addEventListener("click", signOut);
+  $("dlq-refresh").addEventListener("click", loadDeadLetters);
+  for (const th of document.querySelectorAll("#accounts th[data-key]")) {
+    th.addEventListener("click", () => {
+      const key = th.dataset.key;
+      state.sort = { key, dir: state.sort.key === key ? -state.sort.dir : 1 };
+      for (const other of th.parentElement.children) other.className = "";
+      th.className = state.sort.dir > 0 ? "asc" : "desc";
+      queueRender();
+    });
+  }
+  state.admin = (await call("GET", "/console/api/session")).admin;
+  showAdmin();
+  connect();
+  await loadDeadLetters();
+  setInterval(queueRender, 1000); // heartbeat ages
+}
+
+main().catch((error) => {
+  state.error = String(error);
+  $("status").textContent = `error: ${error.message}`;
+});
