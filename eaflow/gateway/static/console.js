@@ -208,7 +208,7 @@ async function loadDeadLetters() {
       for (const [index, value] of values.entries()) {
         const td = tr.insertCell();
         td.textContent = value;
-        td.className = index === 6 ? "text data" : index === 5 ? "text" : "";
+        td.className = index === 6 ? "text data" : [0, 2, 5].includes(index) ? "text" : "";
         if (index === 6) td.title = letter.data;
       }
       const retry = document.createElement("button");
@@ -279,8 +279,8 @@ async function main() {
     th.addEventListener("click", () => {
       const key = th.dataset.key;
       state.sort = { key, dir: state.sort.key === key ? -state.sort.dir : 1 };
-      for (const other of th.parentElement.children) other.className = "";
-      th.className = state.sort.dir > 0 ? "asc" : "desc";
+      for (const other of th.parentElement.children) other.classList.remove("asc", "desc");
+      th.classList.add(state.sort.dir > 0 ? "asc" : "desc");
       queueRender();
     });
   }

@@ -1,0 +1,177 @@
+"""The operator console in headless Chromium: a viewer sees every account live but cannot
+act (buttons disabled, the API refuses); an admin signs in, halts a group and resumes an
+instance through the page's buttons, checked in Redis and on the page; a dead letter is
+retried from the page."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.e2e.test_chart_page import CHROMIUM, DRIVER, FLAGS, wait_for
+from tests.eaflow.gateway.console.accounts import (
+    ADMIN_SECRET,
+    KEYS,
+    seed_accounts,
+    snapshot,
+    trading_state,
+)
+from tests.eaflow.gateway.served import PREFIX, VIEWER, Served, serving
+from tests.tools import needs
+
+pytestmark = needs("chromium", "chromedriver")
+STATUS = "document.querySelector('#accounts tr[data-instance=\"{}\"]')?.dataset.status"
+
+
+@pytest.fixture
+def chromium() -> Iterator[Any]:
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="eaflow-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (*FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def console(redis_url: str, tmp_path: Path) -> Iterator[Served]:
+    with serving(redis_url, config_db=tmp_path / "eaflow.duckdb") as served:
+        served.add_source(name="ops", secret=ADMIN_SECRET, admin=True)
+        seed_accounts(served.client)
+        yield served
+
+
+def screenshot(driver: Any, name: str) -> None:
+    """Kept in $EAFLOW_SCREENSHOTS when set (docs/images/console.png is taken so)."""
+    folder = os.environ.get("EAFLOW_SCREENSHOTS")
+    if folder:
+        driver.save_screenshot(str(Path(folder) / name))
+
+
+def click(driver: Any, css: str) -> None:
+    driver.find_element("css selector", css).click()
+
+
+def confirm(driver: Any, expected: str) -> None:
+    wait_for(driver, "return !document.getElementById('confirm').hidden")
+    assert driver.find_element("id", "confirm-text").text == expected
+    click(driver, "#confirm-ok")
+
+
+def outcome(driver: Any, expected: str) -> None:
+    wait_for(
+        driver, f"return document.getElementById('outcome').textContent.includes({expected!r})"
+    )
+
+
+def test_a_viewer_sees_every_account_live_and_cannot_act(console: Served, chromium: Any) -> None:
+    chromium.get(f"{console.url}/console?token={VIEWER}")
+    assert chromium.current_url == f"{console.url}/console"
+    wait_for(chromium, "return window.eaflowConsole && window.eaflowConsole.ready")
+    rows = wait_for(
+        chromium,
+        "const r = document.querySelectorAll('#accounts tbody tr');"
+        "return r.length === 5 && [...r].map(x => x.dataset.status)",
+    )
+    assert rows == ["running", "running", "disconnected", "sync lost", "no report"]
+    cells = chromium.execute_script(
+        "return [...document.querySelectorAll('#accounts tr[data-instance=\"demo-3\"] td')]"
+        ".map(td => td.textContent)"
+    )
+    assert cells[:9] == [
+        "demo-3",
+        "us",
+        "disconnected",
+        "10003.00",
+        "10013.00",
+        "10010.0",
+        "10.00",
+        "3",
+        "0",
+    ]
+    assert cells[9].endswith("s ago")
+
+    console.client.set(KEYS.state("demo-1"), snapshot("demo-1", 1, equity=777.5).model_dump_json())
+    wait_for(
+        chromium,
+        "return document.querySelector('#accounts tr[data-instance=\"demo-1\"]')"
+        ".cells[4].textContent === '777.50'",
+    )  # live, without reloading
+
+    chromium.find_element("id", "filter").send_keys("eu")
+    wait_for(chromium, "return document.querySelectorAll('#accounts tbody tr').length === 2")
+
+    buttons = chromium.execute_script(
+        "return [...document.querySelectorAll('button.admin')].map(b => b.disabled)"
+    )
+    assert buttons and all(buttons)
+    assert chromium.find_element("id", "who").text == "viewer"
+    refused = chromium.execute_async_script(
+        "const done = arguments[0];"
+        "fetch('/console/api/trading_state', {method: 'POST', headers: {'Content-Type': "
+        "'application/json'}, body: JSON.stringify({group: 'eu', state: 'halted'})})"
+        ".then(r => done(r.status))"
+    )
+    assert refused == 403  # the page's own session, past its disabled buttons
+    assert trading_state(console.client, "demo-1") == "active"
+    assert chromium.execute_script("return window.eaflowConsole.error") is None
+
+
+def test_an_admin_halts_a_group_resumes_one_and_retries_a_dead_letter(
+    console: Served, chromium: Any
+) -> None:
+    signal = orjson.dumps({"symbol": "EURUSD", "action": "open"})
+    letter = console.client.xadd(
+        f"{PREFIX}dlq:rtss",
+        {"d": signal, "stream": f"{PREFIX}rtss", "group": "router", "id": "1-0", "error": "boom"},
+    )
+    chromium.get(f"{console.url}/console?token={VIEWER}")
+    wait_for(chromium, "return window.eaflowConsole && window.eaflowConsole.ready")
+    chromium.find_element("id", "secret").send_keys(ADMIN_SECRET)
+    click(chromium, "#signin button")
+    wait_for(chromium, "return window.eaflowConsole.admin === 'source:ops'")
+    assert chromium.find_element("id", "who").text == "admin (source:ops)"
+    wait_for(
+        chromium, "return [...document.querySelectorAll('button.admin')].every(b => !b.disabled)"
+    )
+
+    chromium.find_element("css selector", "#group option[value='eu']").click()
+    click(chromium, "#groupbar button[data-act='halted']")
+    confirm(chromium, "Halt group eu (2 instances)?")
+    outcome(chromium, "demo-2: halted")
+    assert [trading_state(console.client, i) for i in ("demo-1", "demo-2", "demo-3")] == [
+        "halted",
+        "halted",
+        "active",
+    ]
+    for instance in ("demo-1", "demo-2"):
+        wait_for(chromium, f"return {STATUS.format(instance)} === 'halted'")
+    screenshot(chromium, "console.png")
+
+    click(chromium, "#accounts tr[data-instance='demo-1'] button[data-act='active']")
+    confirm(chromium, "Resume demo-1?")
+    wait_for(chromium, f"return {STATUS.format('demo-1')} === 'running'")
+    assert trading_state(console.client, "demo-1") == "active"
+    assert chromium.execute_script(f"return {STATUS.format('demo-2')}") == "halted"
+
+    click(chromium, "#dlq tbody tr button.retry")
+    confirm(chromium, f"Retry dead letter {letter.decode()} of rtss?")
+    outcome(chromium, "retried as")
+    wait_for(chromium, "return document.querySelectorAll('#dlq tbody tr').length === 0")
+    assert console.signals() == [orjson.loads(signal)]
+    assert chromium.execute_script("return window.eaflowConsole.error") is None
