@@ -136,7 +136,7 @@ def test_an_admin_halts_a_group_resumes_one_and_retries_a_dead_letter(
     console: Served, chromium: Any
 ) -> None:
     signal = orjson.dumps({"symbol": "EURUSD", "action": "open"})
-    letter = console.client.xadd(
+    letter: Any = console.client.xadd(
         f"{PREFIX}dlq:rtss",
         {"d": signal, "stream": f"{PREFIX}rtss", "group": "router", "id": "1-0", "error": "boom"},
     )
