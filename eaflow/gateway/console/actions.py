@@ -84,10 +84,17 @@ def actions_router(service: ConfigService | None) -> APIRouter:
                     instance, {"trading_state": body.state.value}, actor, note
                 )
             except (ConfigRefused, VersionConflict) as error:
-                outcomes.append({"instance": instance, "version": None, "error": str(error)})
+                outcomes.append(
+                    {"instance": instance, "version": None, "published": False, "error": str(error)}
+                )
                 continue
             outcomes.append(
-                {"instance": instance, "version": applied.version, "error": applied.error}
+                {
+                    "instance": instance,
+                    "version": applied.version,
+                    "published": applied.published,
+                    "error": applied.error,
+                }
             )
         return outcomes
 

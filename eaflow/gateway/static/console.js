@@ -165,8 +165,10 @@ function say(lines) {
 async function changeTrading(target, name, act) {
   try {
     const outcomes = await call("POST", "/console/api/trading_state", { [target]: name, state: act });
-    say(outcomes.map((o) => `${o.instance}: ${o.error ? `not changed: ${o.error}`
-      : `${act} (configuration version ${o.version})`}`));
+    say(outcomes.map((o) => `${o.instance}: ${
+      o.version === null ? `not changed: ${o.error}`
+        : o.published ? `${act} (configuration version ${o.version})`
+          : `version ${o.version} stored, not published: ${o.error}`}`));
   } catch (error) {
     say([`refused: ${error.message}`]);
   }

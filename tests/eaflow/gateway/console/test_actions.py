@@ -92,9 +92,9 @@ def test_an_admin_halts_and_resumes_a_group_recorded_under_its_source(
 ) -> None:
     halted = admin.post("/console/api/trading_state", json=HALT_EU)
     assert halted.status_code == 200, halted.text
-    assert [(o["instance"], o["error"]) for o in halted.json()] == [
-        ("demo-1", None),
-        ("demo-2", None),
+    assert [(o["instance"], o["published"], o["error"]) for o in halted.json()] == [
+        ("demo-1", True, None),
+        ("demo-2", True, None),
     ]
     assert [trading_state(console.client, i) for i in ("demo-1", "demo-2", "demo-3")] == [
         "halted",
