@@ -1,21 +1,25 @@
 """The operator console in headless Chromium: a viewer sees every account live but cannot
 act (buttons disabled, the API refuses); an admin signs in, halts a group and resumes an
 instance through the page's buttons, checked in Redis and on the page; a dead letter is
-retried from the page."""
+retried from the page; with real router and executor processes, a position is closed from
+the page through the signal path."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+import redis
 
+from tests.e2e.conftest import positions, results, seed, send_raw, wait_for_results, write_market
 from tests.e2e.test_chart_page import CHROMIUM, DRIVER, FLAGS, wait_for
+from tests.e2e.workers import Worker
 from tests.eaflow.gateway.console.accounts import (
     ADMIN_SECRET,
     KEYS,
@@ -27,7 +31,9 @@ from tests.eaflow.gateway.served import PREFIX, VIEWER, Served, serving
 from tests.tools import needs
 
 pytestmark = needs("chromium", "chromedriver")
-STATUS = "document.querySelector('#accounts tr[data-instance=\"{}\"]')?.dataset.status"
+ROW = "document.querySelector('#accounts tr[data-instance=\"{}\"]')"
+STATUS = ROW + "?.dataset.status"
+POSITION = "document.querySelector('#positions tr[data-ticket=\"{}\"]')"
 
 
 @pytest.fixture
@@ -175,3 +181,41 @@ def test_an_admin_halts_a_group_resumes_one_and_retries_a_dead_letter(
     wait_for(chromium, "return document.querySelectorAll('#dlq tbody tr').length === 0")
     assert console.signals() == [orjson.loads(signal)]
     assert chromium.execute_script("return window.eaflowConsole.error") is None
+
+
+def test_an_admin_closes_a_position_through_the_signal_path(
+    redis_url: str,
+    redis_client: redis.Redis,
+    workers: Callable[..., Worker],
+    tmp_path: Path,
+    chromium: Any,
+) -> None:
+    """Real router and executor processes: the page's Close button ends in a `closed` result
+    and the simulated account has no position left."""
+    seed(redis_url, 1)
+    write_market(redis_client)
+    workers("rtss", "orders")
+    send_raw(redis_client, {"symbol": "EURUSD", "order_type": "buy", "volume": 0.1})
+    [opened] = wait_for_results(redis_client, 1)
+    assert opened.status == "filled", opened
+    ticket = opened.position_ticket
+    with serving(redis_url, config_db=tmp_path / "eaflow.duckdb") as served:
+        served.add_source(name="ops", secret=ADMIN_SECRET, admin=True)
+        chromium.get(f"{served.url}/console?token={VIEWER}")
+        wait_for(chromium, "return window.eaflowConsole && window.eaflowConsole.ready")
+        chromium.find_element("id", "secret").send_keys(ADMIN_SECRET)
+        click(chromium, "#signin button")
+        wait_for(chromium, "return window.eaflowConsole.admin === 'source:ops'")
+        wait_for(chromium, f"return {ROW.format('demo-1')}")
+        click(chromium, "#accounts tr[data-instance='demo-1'] button.positions")
+        wait_for(chromium, f"return {POSITION.format(ticket)}")
+        click(chromium, f"#positions tr[data-ticket='{ticket}'] button.close")
+        confirm(chromium, f"Close position {ticket} of demo-1?")
+        outcome(chromium, f"demo-1: {ticket} closed")
+        closing = [r for r in results(redis_client) if r.signal_id != opened.signal_id]
+        assert [(r.status, r.instance, r.position_ticket) for r in closing] == [
+            ("closed", "demo-1", ticket)
+        ]
+        assert positions(redis_url, 1) == ()
+        wait_for(chromium, "return document.querySelectorAll('#positions tbody tr').length === 0")
+        assert chromium.execute_script("return window.eaflowConsole.error") is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from eaflow.config.service import ConfigService
+from eaflow.gateway.console import close
 from eaflow.gateway.console.actions import actions_router
 from eaflow.gateway.console.hub import OverviewHub
 from eaflow.gateway.console.routes import router
@@ -25,3 +26,4 @@ def install(app: FastAPI, gw: Gateway, settings: ConfigService | None) -> None:
     )
     app.include_router(router)
     app.include_router(actions_router(settings))
+    app.include_router(close.router)

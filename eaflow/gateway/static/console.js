@@ -1,12 +1,12 @@
 // The eaflow operator console: every instance's row, live from /console/api/live (one
-// shared reader in the gateway); admins halt, reduce or resume an instance or a group and
-// retry dead letters. `window.eaflowConsole` holds the page state (read by the browser test).
+// shared reader in the gateway); admins halt, reduce or resume an instance or a group,
+// close a position and retry dead letters. `window.eaflowConsole` holds the page state (read by the browser test).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const state = (window.eaflowConsole = {
   rows: new Map(), admin: null, ready: false, error: null, sort: { key: "instance", dir: 1 },
-  pending: null, outcome: [], dlq: [],
+  pending: null, outcome: [], dlq: [], account: null, positions: [],
 });
 const MONEY = ["balance", "equity", "floating"];
 
@@ -88,8 +88,11 @@ function render() {
       if (index === 9 && row.error) td.title = row.error;
     }
     const actions = tr.insertCell();
+    const open = document.createElement("button");
+    open.textContent = "Positions";
+    open.className = "positions";
     actions.append(
-      button("Halt", "halted", row.instance), " ",
+      open, " ", button("Halt", "halted", row.instance), " ",
       button("Resume", "active", row.instance),
     );
     body.append(tr);
@@ -145,6 +148,7 @@ function connect() {
   events.addEventListener("rows", (message) => {
     const { rows, removed } = JSON.parse(message.data);
     for (const row of rows) state.rows.set(row.instance, row);
+    if (rows.some((row) => row.instance === state.account)) loadPositions();
     for (const instance of removed) state.rows.delete(instance);
     queueRender();
   });
@@ -187,6 +191,79 @@ function onAction(event) {
     const instance = made.dataset.instance;
     ask(`${verb} ${instance}?`, () => changeTrading("instance", instance, act));
   }
+}
+
+const TYPES = { 0: "buy", 1: "sell" };
+
+async function loadPositions() {
+  const instance = state.account;
+  let positions = [];
+  try {
+    positions = (await call("GET", `/api/state/${encodeURIComponent(instance)}`)).positions;
+  } catch (error) {
+    say([`${instance}: ${error.message}`]);
+  }
+  if (instance !== state.account) return;
+  state.positions = positions;
+  const body = document.createDocumentFragment();
+  for (const p of positions) {
+    const tr = document.createElement("tr");
+    tr.dataset.ticket = p.ticket;
+    const values = [p.ticket, p.symbol, TYPES[p.type] ?? p.type, p.volume, p.price_open,
+      p.sl || "", p.tp || "", p.price_current, shown(p.profit)];
+    for (const [index, value] of values.entries()) {
+      const td = tr.insertCell();
+      td.textContent = value;
+      if (index === 1 || index === 2) td.className = "text";
+    }
+    const close = document.createElement("button");
+    close.textContent = "Close";
+    close.className = "admin close";
+    tr.insertCell().append(close);
+    body.append(tr);
+  }
+  $("positions").tBodies[0].replaceChildren(body);
+  $("account-name").textContent = instance;
+  $("account").hidden = false;
+  showAdmin();
+}
+
+async function awaitResult(signalId, instance) {
+  for (let n = 0; n < 60; n++) {
+    const results = await call("GET", `/api/results?instance=${encodeURIComponent(instance)}`);
+    const found = results.find((r) => r.signal_id === signalId);
+    if (found) return found;
+    await new Promise((done) => setTimeout(done, 500));
+  }
+  return null;
+}
+
+async function onPositions(event) {
+  const made = event.target.closest("button.positions");
+  if (!made) return;
+  state.account = made.closest("tr").dataset.instance;
+  await loadPositions();
+}
+
+async function onClose(event) {
+  const made = event.target.closest("button.close");
+  if (!made || made.disabled) return;
+  const ticket = Number(made.closest("tr").dataset.ticket);
+  const instance = state.account;
+  ask(`Close position ${ticket} of ${instance}?`, async () => {
+    let sent;
+    try {
+      sent = await call("POST", "/console/api/close", { instance, ticket });
+    } catch (error) {
+      say([`refused: ${error.message}`]);
+      return;
+    }
+    say([`${instance}: close of ${ticket} sent (signal ${sent.signal_id}), waiting for its result…`]);
+    const result = await awaitResult(sent.signal_id, instance);
+    say([result ? `${instance}: ${ticket} ${result.status}${result.error ? `: ${result.error}` : ""}`
+      : `${instance}: no result for signal ${sent.signal_id} within 30 s`]);
+    await loadPositions();
+  });
 }
 
 async function loadDeadLetters() {
@@ -263,6 +340,8 @@ async function signOut() {
 async function main() {
   document.addEventListener("click", onAction);
   $("dlq").addEventListener("click", onRetry);
+  $("accounts").addEventListener("click", onPositions);
+  $("positions").addEventListener("click", onClose);
   $("confirm-ok").addEventListener("click", async () => {
     const work = state.pending;
     state.pending = null;

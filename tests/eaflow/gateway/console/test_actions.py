@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import httpx
 import orjson
-import pytest
 
 from eaflow.gateway.viewer import Viewer
 from tests.eaflow.gateway.console.accounts import ADMIN_SECRET, trading_state
@@ -16,32 +12,6 @@ from tests.eaflow.gateway.served import BEARER, PREFIX, VIEWER, Served
 HALT_EU = {"group": "eu", "state": "halted"}
 VIEWER_COOKIE = Viewer(VIEWER)
 ADMIN_COOKIE = VIEWER_COOKIE.cookie.replace("_viewer_", "_admin_")
-
-
-@contextmanager
-def browser_like(served: Served) -> Iterator[httpx.Client]:
-    """A client holding the viewer's cookie, as a browser that opened the printed link."""
-    with httpx.Client(base_url=served.url, timeout=10, follow_redirects=True) as client:
-        assert client.get("/console", params={"token": VIEWER}).status_code == 200
-        yield client
-
-
-@pytest.fixture
-def viewer(console: Served) -> Iterator[httpx.Client]:
-    with browser_like(console) as client:
-        yield client
-
-
-@pytest.fixture
-def admin(console: Served) -> Iterator[httpx.Client]:
-    with browser_like(console) as client:
-        signed = client.post(
-            "/console/api/session", headers={"Authorization": f"Bearer {ADMIN_SECRET}"}
-        )
-        assert signed.status_code == 200, signed.text
-        assert signed.json() == {"admin": "source:ops"}
-        assert client.get("/console/api/session").json() == {"admin": "source:ops"}
-        yield client
 
 
 def test_a_viewer_is_refused_every_action_and_nothing_changes(
