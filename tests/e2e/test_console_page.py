@@ -1,8 +1,8 @@
 """The operator console in headless Chromium: a viewer sees every account live but cannot
 act (buttons disabled, the API refuses); an admin signs in, halts a group and resumes an
-instance through the page's buttons, checked in Redis and on the page; a dead letter is
-retried from the page; with real router and executor processes, a position is closed from
-the page through the signal path."""
+instance through the page's buttons, checked in Redis and on the page; dead letters are
+retried and purged from the page; with real router and executor processes, a position is
+closed from the page through the signal path."""
 
 from __future__ import annotations
 
@@ -138,13 +138,16 @@ def test_a_viewer_sees_every_account_live_and_cannot_act(console: Served, chromi
     assert chromium.execute_script("return window.eaflowConsole.error") is None
 
 
-def test_an_admin_halts_a_group_resumes_one_and_retries_a_dead_letter(
+def test_an_admin_halts_a_group_resumes_one_and_retries_and_purges_dead_letters(
     console: Served, chromium: Any
 ) -> None:
     signal = orjson.dumps({"symbol": "EURUSD", "action": "open"})
     letter: Any = console.client.xadd(
         f"{PREFIX}dlq:rtss",
         {"d": signal, "stream": f"{PREFIX}rtss", "group": "router", "id": "1-0", "error": "boom"},
+    )
+    poison: Any = console.client.xadd(
+        f"{PREFIX}dlq:rtss", {"d": b"not json", "stream": f"{PREFIX}rtss", "error": "bad"}
     )
     chromium.get(f"{console.url}/console?token={VIEWER}")
     wait_for(chromium, "return window.eaflowConsole && window.eaflowConsole.ready")
@@ -175,10 +178,16 @@ def test_an_admin_halts_a_group_resumes_one_and_retries_a_dead_letter(
     assert trading_state(console.client, "demo-1") == "active"
     assert chromium.execute_script(f"return {STATUS.format('demo-2')}") == "halted"
 
-    click(chromium, "#dlq tbody tr button.retry")
+    click(chromium, f"#dlq tr[data-id='{letter.decode()}'] button.retry")
     confirm(chromium, f"Retry dead letter {letter.decode()} of rtss?")
     outcome(chromium, "retried as")
+    wait_for(chromium, "return document.querySelectorAll('#dlq tbody tr').length === 1")
+    assert console.signals() == [orjson.loads(signal)]
+    click(chromium, f"#dlq tr[data-id='{poison.decode()}'] button.purge")
+    confirm(chromium, f"Purge dead letter {poison.decode()} of rtss for good?")
+    outcome(chromium, "purged (1 deleted)")
     wait_for(chromium, "return document.querySelectorAll('#dlq tbody tr').length === 0")
+    assert console.client.xlen(f"{PREFIX}dlq:rtss") == 0
     assert console.signals() == [orjson.loads(signal)]
     assert chromium.execute_script("return window.eaflowConsole.error") is None
 

@@ -1,12 +1,13 @@
-"""What an admin does from the console: halt, reduce or resume accounts; retry dead letters.
+"""What an admin does from the console: halt, reduce or resume accounts; retry or purge dead
+letters.
 
 A trading state is changed through the configuration service, as `PATCH /config/instances/
 {id}` and `eaflow config set` change it: validated, versioned, published, and recorded in
 the configuration history under the admin source signed in (`source:<name>`). A group is
 changed one instance at a time, each its own recorded version; the answer gives the outcome
-per instance. Dead letters are retried with `eaflow dlq`'s code (eaflow.dlq). Viewers may
-read dead letters; every action needs an admin session (403 otherwise). A retry is recorded in
-`security` with its actor (eaflow.gateway.console.audit).
+per instance. Dead letters are retried and purged with `eaflow dlq`'s code (eaflow.dlq).
+Viewers may read dead letters; every action needs an admin session (403 otherwise). A retry
+or a purge is recorded in `security` with its actor (eaflow.gateway.console.audit).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class TradingChange(BaseModel):
 
 
 class Retry(BaseModel):
+    """Dead letters of one stream's DLQ: those of `ids`, or (retry only) all."""
+
     model_config = ConfigDict(extra="forbid")
 
     stream: Name
@@ -145,5 +148,17 @@ def actions_router(service: ConfigService | None) -> APIRouter:
         return [
             {"id": d.id, "stream": d.stream, "new_id": d.new_id, "error": d.error} for d in done
         ]
+
+    @router.post("/dlq/purge", summary="Delete dead letters for good (admins)")
+    async def purge(body: Retry, gw: Gw, actor: Actor) -> dict[str, Any]:
+        if not body.ids:
+            raise refused(
+                422, "ids", "name the dead letters to purge (eaflow dlq purge empties a DLQ)"
+            )
+        deleted = await DeadLetters(gw.redis, gw.prefix).purge(body.stream, body.ids)
+        await record_action(
+            gw, actor, "dlq_purge", stream=body.stream, ids=body.ids, deleted=deleted
+        )
+        return {"stream": body.stream, "deleted": deleted}
 
     return router

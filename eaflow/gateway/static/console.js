@@ -1,6 +1,6 @@
 // The eaflow operator console: every instance's row, live from /console/api/live (one
 // shared reader in the gateway); admins halt, reduce or resume an instance or a group,
-// close a position and retry dead letters. `window.eaflowConsole` holds the page state (read by the browser test).
+// close a position and retry or purge dead letters. `window.eaflowConsole` holds the page state (read by the browser test).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -293,7 +293,10 @@ async function loadDeadLetters() {
       const retry = document.createElement("button");
       retry.textContent = "Retry";
       retry.className = "admin retry";
-      tr.insertCell().append(retry);
+      const purge = document.createElement("button");
+      purge.textContent = "Purge";
+      purge.className = "admin purge";
+      tr.insertCell().append(retry, " ", purge);
       body.append(tr);
     }
   }
@@ -301,10 +304,22 @@ async function loadDeadLetters() {
   showAdmin();
 }
 
-async function onRetry(event) {
-  const made = event.target.closest("button.retry");
+async function onDeadLetter(event) {
+  const made = event.target.closest("button.retry, button.purge");
   if (!made || made.disabled) return;
   const { id, stream } = made.closest("tr").dataset;
+  if (made.classList.contains("purge")) {
+    ask(`Purge dead letter ${id} of ${stream} for good?`, async () => {
+      try {
+        const done = await call("POST", "/console/api/dlq/purge", { stream, ids: [id] });
+        say([`${id}: purged (${done.deleted} deleted)`]);
+      } catch (error) {
+        say([`refused: ${error.message}`]);
+      }
+      await loadDeadLetters();
+    });
+    return;
+  }
   ask(`Retry dead letter ${id} of ${stream}?`, async () => {
     try {
       const done = await call("POST", "/console/api/dlq/retry", { stream, ids: [id] });
@@ -339,7 +354,7 @@ async function signOut() {
 
 async function main() {
   document.addEventListener("click", onAction);
-  $("dlq").addEventListener("click", onRetry);
+  $("dlq").addEventListener("click", onDeadLetter);
   $("accounts").addEventListener("click", onPositions);
   $("positions").addEventListener("click", onClose);
   $("confirm-ok").addEventListener("click", async () => {

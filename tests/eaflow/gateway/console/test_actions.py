@@ -6,6 +6,7 @@ import httpx
 import orjson
 
 from eaflow.gateway.viewer import Viewer
+from streams.reader import text
 from tests.eaflow.gateway.console.accounts import ADMIN_SECRET, trading_state
 from tests.eaflow.gateway.served import BEARER, PREFIX, VIEWER, Served
 
@@ -136,4 +137,26 @@ def test_dead_letters_listed_to_viewers_retried_by_an_admin_and_recorded(
         "console_action",
         "source:ops",
         [letter["id"]],
+    )
+
+
+def test_an_admin_purges_one_dead_letter_recorded_and_a_viewer_cannot(
+    console: Served, viewer: httpx.Client, admin: httpx.Client
+) -> None:
+    ids = [
+        text(console.client.xadd(f"{PREFIX}dlq:rtss", {"d": b"{}", "stream": f"{PREFIX}rtss"}))
+        for _ in range(2)
+    ]
+    body = {"stream": "rtss", "ids": ids[:1]}
+    assert viewer.post("/console/api/dlq/purge", json=body).status_code == 403
+    everything = admin.post("/console/api/dlq/purge", json={"stream": "rtss"})
+    assert everything.status_code == 422 and everything.json()["detail"]["field"] == "ids"
+    done = admin.post("/console/api/dlq/purge", json=body)
+    assert done.json() == {"stream": "rtss", "deleted": 1}
+    assert [e["id"] for e in viewer.get("/console/api/dlq").json()[0]["entries"]] == ids[1:]
+    recorded = console.security_events()[-1]
+    assert (recorded["actor"], recorded["action"], recorded["ids"]) == (
+        "source:ops",
+        "dlq_purge",
+        ids[:1],
     )
