@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from tests.eaflow.gateway.console.accounts import (
     ADMIN_SECRET,
     KEYS,
     seed_accounts,
+    seed_many,
     snapshot,
     trading_state,
 )
@@ -228,3 +230,29 @@ def test_an_admin_closes_a_position_through_the_signal_path(
         assert positions(redis_url, 1) == ()
         wait_for(chromium, "return document.querySelectorAll('#positions tbody tr').length === 0")
         assert chromium.execute_script("return window.eaflowConsole.error") is None
+
+
+def test_the_overview_renders_500_instances_and_stays_live(
+    console: Served, chromium: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Figures for docs/console.md: time to first render and update delay at 500 rows."""
+    names = seed_many(console.client, 500)
+    chromium.get(f"{console.url}/console?token={VIEWER}")
+    wait_for(chromium, "return document.querySelectorAll('#accounts tbody tr').length === 505")
+    first = chromium.execute_script("return window.eaflowConsole.firstRender")
+    delays = []
+    for n, instance in enumerate(names[::100]):
+        equity = 20_000.0 + n
+        sent = time.monotonic()
+        console.client.set(
+            KEYS.state(instance), snapshot(instance, 1, equity=equity).model_dump_json()
+        )
+        wait_for(chromium, f"return {ROW.format(instance)}.cells[4].textContent === '{equity:.2f}'")
+        delays.append(time.monotonic() - sent)
+    with capsys.disabled():
+        print(
+            f"\nconsole, 500 instances: first render {first:.0f} ms after navigation, "
+            f"update delays {', '.join(f'{d:.2f}' for d in delays)} s"
+        )
+    assert first < 10_000 and max(delays) < 5
+    assert chromium.execute_script("return window.eaflowConsole.error") is None

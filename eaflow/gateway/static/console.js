@@ -6,6 +6,7 @@
 const $ = (id) => document.getElementById(id);
 const state = (window.eaflowConsole = {
   rows: new Map(), admin: null, ready: false, error: null, sort: { key: "instance", dir: 1 },
+  firstRender: null, // ms from navigation to the first table with every row
   pending: null, outcome: [], dlq: [], account: null, positions: [],
 });
 const MONEY = ["balance", "equity", "floating"];
@@ -99,6 +100,7 @@ function render() {
   }
   $("accounts").tBodies[0].replaceChildren(body);
   $("count").textContent = `${rows.length} of ${state.rows.size} instances`;
+  if (state.ready && !state.firstRender) state.firstRender = performance.now();
   showGroups();
   showAdmin();
 }

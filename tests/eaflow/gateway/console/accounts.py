@@ -71,3 +71,17 @@ def trading_state(client: redis.Redis, instance: str) -> str:
     raw = client.hget(KEYS.instances, instance)
     assert raw is not None
     return InstanceSpec.model_validate_json(raw).config.trading_state.value
+
+
+def seed_many(client: redis.Redis, count: int) -> list[str]:
+    """`count` running instances `sim-0001`... in ten groups, each with one position."""
+    names = [f"sim-{n:04d}" for n in range(1, count + 1)]
+    pipe = client.pipeline(transaction=False)
+    for n, instance in enumerate(names, start=1):
+        spec = InstanceSpec(instance_id=instance, login=6_000_000 + n, groups=(f"g{n % 10}",))
+        pipe.hset(KEYS.instances, instance, spec.model_dump_json())
+        pipe.set(KEYS.state(instance), snapshot(instance, 1).model_dump_json())
+        report = InstanceReport(instance=instance, kind=ReportKind.HEARTBEAT, status=S.RUNNING)
+        pipe.hset(KEYS.instances_status, instance, report.model_dump_json())
+    pipe.execute()
+    return names
