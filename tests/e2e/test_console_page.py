@@ -1,8 +1,9 @@
 """The operator console in headless Chromium: a viewer sees every account live but cannot
 act (buttons disabled, the API refuses); an admin signs in, halts a group and resumes an
 instance through the page's buttons, checked in Redis and on the page; dead letters are
-retried and purged from the page; with real router and executor processes, a position is
-closed from the page through the signal path."""
+retried and purged from the page; with real router and executor processes, a position's
+stops are set, a pending order cancelled and the position closed from the page through the
+signal path."""
 
 from __future__ import annotations
 
@@ -18,7 +19,15 @@ import orjson
 import pytest
 import redis
 
-from tests.e2e.conftest import positions, results, seed, send_raw, wait_for_results, write_market
+from tests.e2e.conftest import (
+    positions,
+    results,
+    seed,
+    send_raw,
+    terminal,
+    wait_for_results,
+    write_market,
+)
 from tests.e2e.test_chart_page import CHROMIUM, DRIVER, FLAGS, wait_for
 from tests.e2e.workers import Worker
 from tests.eaflow.gateway.console.accounts import (
@@ -194,22 +203,27 @@ def test_an_admin_halts_a_group_resumes_one_and_retries_and_purges_dead_letters(
     assert chromium.execute_script("return window.eaflowConsole.error") is None
 
 
-def test_an_admin_closes_a_position_through_the_signal_path(
+def test_an_admin_manages_trades_through_the_signal_path(
     redis_url: str,
     redis_client: redis.Redis,
     workers: Callable[..., Worker],
     tmp_path: Path,
     chromium: Any,
 ) -> None:
-    """Real router and executor processes: the page's Close button ends in a `closed` result
-    and the simulated account has no position left."""
+    """Real router and executor processes: with the page's buttons, a position gets new
+    stops and is closed and a pending order is cancelled, each ending in its result, seen in
+    the simulated account and on the page."""
     seed(redis_url, 1)
     write_market(redis_client)
     workers("rtss", "orders")
     send_raw(redis_client, {"symbol": "EURUSD", "order_type": "buy", "volume": 0.1})
-    [opened] = wait_for_results(redis_client, 1)
-    assert opened.status == "filled", opened
-    ticket = opened.position_ticket
+    send_raw(
+        redis_client,
+        {"symbol": "EURUSD", "order_type": "buy_limit", "price": 1.2, "volume": 0.1},
+    )
+    opened, placed = sorted(wait_for_results(redis_client, 2), key=lambda r: r.status)
+    assert (opened.status, placed.status) == ("filled", "placed"), (opened, placed)
+    ticket, order = opened.position_ticket, placed.order_ticket
     with serving(redis_url, config_db=tmp_path / "eaflow.duckdb") as served:
         served.add_source(name="ops", secret=ADMIN_SECRET, admin=True)
         chromium.get(f"{served.url}/console?token={VIEWER}")
@@ -220,15 +234,35 @@ def test_an_admin_closes_a_position_through_the_signal_path(
         wait_for(chromium, f"return {ROW.format('demo-1')}")
         click(chromium, "#accounts tr[data-instance='demo-1'] button.positions")
         wait_for(chromium, f"return {POSITION.format(ticket)}")
-        click(chromium, f"#positions tr[data-ticket='{ticket}'] button.close")
+
+        row = f"#positions tr[data-ticket='{ticket}']"
+        for kind, price in (("sl", "1.38"), ("tp", "1.395")):
+            field = chromium.find_element("css selector", f"{row} input.{kind}")
+            field.clear()
+            field.send_keys(price)
+        click(chromium, f"{row} button.sltp")
+        confirm(chromium, f"Set SL 1.38 and TP 1.395 on {ticket} of demo-1?")
+        outcome(chromium, f"demo-1: {ticket} modified")
+        [moved] = positions(redis_url, 1)
+        assert (moved.sl, moved.tp) == (1.38, 1.395)
+
+        click(chromium, f"#orders tr[data-ticket='{order}'] button.cancel")
+        confirm(chromium, f"Cancel order {order} of demo-1?")
+        outcome(chromium, f"demo-1: {order} cancelled")
+        assert terminal(redis_url, 1).orders_get() == ()
+        wait_for(chromium, "return document.querySelectorAll('#orders tbody tr').length === 0")
+
+        click(chromium, f"{row} button.close")
         confirm(chromium, f"Close position {ticket} of demo-1?")
         outcome(chromium, f"demo-1: {ticket} closed")
-        closing = [r for r in results(redis_client) if r.signal_id != opened.signal_id]
-        assert [(r.status, r.instance, r.position_ticket) for r in closing] == [
-            ("closed", "demo-1", ticket)
-        ]
         assert positions(redis_url, 1) == ()
         wait_for(chromium, "return document.querySelectorAll('#positions tbody tr').length === 0")
+        done = [r for r in results(redis_client) if r.source == "ops"]
+        assert [(r.status, r.instance) for r in done] == [
+            ("modified", "demo-1"),
+            ("cancelled", "demo-1"),
+            ("closed", "demo-1"),
+        ]
         assert chromium.execute_script("return window.eaflowConsole.error") is None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from eaflow.config.service import ConfigService
-from eaflow.gateway.console import close
+from eaflow.gateway.console import trades
 from eaflow.gateway.console.actions import actions_router
 from eaflow.gateway.console.hub import OverviewHub
 from eaflow.gateway.console.routes import router
@@ -26,4 +26,4 @@ def install(app: FastAPI, gw: Gateway, settings: ConfigService | None) -> None:
     )
     app.include_router(router)
     app.include_router(actions_router(settings))
-    app.include_router(close.router)
+    app.include_router(trades.router)

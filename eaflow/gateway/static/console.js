@@ -1,13 +1,13 @@
 // The eaflow operator console: every instance's row, live from /console/api/live (one
 // shared reader in the gateway); admins halt, reduce or resume an instance or a group,
-// close a position and retry or purge dead letters. `window.eaflowConsole` holds the page state (read by the browser test).
+// close a position, set its SL/TP, cancel a pending order, and retry or purge dead letters. `window.eaflowConsole` holds the page state (read by the browser test).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const state = (window.eaflowConsole = {
   rows: new Map(), admin: null, ready: false, error: null, sort: { key: "instance", dir: 1 },
   firstRender: null, // ms from navigation to the first table with every row
-  pending: null, outcome: [], dlq: [], account: null, positions: [],
+  pending: null, outcome: [], dlq: [], account: null, positions: [], orders: [],
 });
 const MONEY = ["balance", "equity", "floating"];
 
@@ -123,7 +123,7 @@ function showGroups() {
 
 function showAdmin() {
   const admin = Boolean(state.admin);
-  for (const made of document.querySelectorAll("button.admin")) {
+  for (const made of document.querySelectorAll("button.admin, input.stop")) {
     made.disabled = !admin;
     made.title = admin ? "" : "admins only: sign in with an admin source's secret";
   }
@@ -196,35 +196,74 @@ function onAction(event) {
 }
 
 const TYPES = { 0: "buy", 1: "sell" };
+const ORDER_TYPES = {
+  2: "buy limit", 3: "sell limit", 4: "buy stop", 5: "sell stop",
+  6: "buy stop limit", 7: "sell stop limit",
+};
+
+function tradeRow(ticket, values) {
+  const tr = document.createElement("tr");
+  tr.dataset.ticket = ticket;
+  for (const [index, value] of values.entries()) {
+    const td = tr.insertCell();
+    td.textContent = value;
+    if (index === 1 || index === 2) td.className = "text";
+  }
+  return tr;
+}
+
+function adminButton(label, kind) {
+  const made = document.createElement("button");
+  made.textContent = label;
+  made.className = `admin ${kind}`;
+  return made;
+}
+
+function stopInput(kind, value) {
+  const input = document.createElement("input");
+  input.className = `stop ${kind}`;
+  input.type = "number";
+  input.min = "0";
+  input.step = "any";
+  input.value = value || 0;
+  input.setAttribute("aria-label", kind.toUpperCase());
+  return input;
+}
 
 async function loadPositions() {
   const instance = state.account;
-  let positions = [];
+  let account = { positions: [], orders: [] };
   try {
-    positions = (await call("GET", `/api/state/${encodeURIComponent(instance)}`)).positions;
+    account = await call("GET", `/api/state/${encodeURIComponent(instance)}`);
   } catch (error) {
     say([`${instance}: ${error.message}`]);
   }
   if (instance !== state.account) return;
-  state.positions = positions;
-  const body = document.createDocumentFragment();
-  for (const p of positions) {
-    const tr = document.createElement("tr");
-    tr.dataset.ticket = p.ticket;
-    const values = [p.ticket, p.symbol, TYPES[p.type] ?? p.type, p.volume, p.price_open,
-      p.sl || "", p.tp || "", p.price_current, shown(p.profit)];
-    for (const [index, value] of values.entries()) {
-      const td = tr.insertCell();
-      td.textContent = value;
-      if (index === 1 || index === 2) td.className = "text";
+  state.positions = account.positions;
+  state.orders = account.orders;
+  const editing = document.activeElement?.closest?.("#positions tr")?.dataset.ticket;
+  const positions = document.createDocumentFragment();
+  for (const p of account.positions) {
+    if (String(p.ticket) === editing) {  // keep what is being typed
+      positions.append($("positions").querySelector(`tr[data-ticket="${editing}"]`));
+      continue;
     }
-    const close = document.createElement("button");
-    close.textContent = "Close";
-    close.className = "admin close";
-    tr.insertCell().append(close);
-    body.append(tr);
+    const tr = tradeRow(p.ticket, [p.ticket, p.symbol, TYPES[p.type] ?? p.type, p.volume,
+      p.price_open, "", "", p.price_current, shown(p.profit)]);
+    tr.cells[5].append(stopInput("sl", p.sl));
+    tr.cells[6].append(stopInput("tp", p.tp));
+    tr.insertCell().append(adminButton("Set SL/TP", "sltp"), " ", adminButton("Close", "close"));
+    positions.append(tr);
   }
-  $("positions").tBodies[0].replaceChildren(body);
+  $("positions").tBodies[0].replaceChildren(positions);
+  const orders = document.createDocumentFragment();
+  for (const o of account.orders) {
+    const tr = tradeRow(o.ticket, [o.ticket, o.symbol, ORDER_TYPES[o.type] ?? o.type, o.volume,
+      o.price_open, o.sl || "", o.tp || ""]);
+    tr.insertCell().append(adminButton("Cancel", "cancel"));
+    orders.append(tr);
+  }
+  $("orders").tBodies[0].replaceChildren(orders);
   $("account-name").textContent = instance;
   $("account").hidden = false;
   showAdmin();
@@ -247,25 +286,42 @@ async function onPositions(event) {
   await loadPositions();
 }
 
-async function onClose(event) {
-  const made = event.target.closest("button.close");
-  if (!made || made.disabled) return;
-  const ticket = Number(made.closest("tr").dataset.ticket);
-  const instance = state.account;
-  ask(`Close position ${ticket} of ${instance}?`, async () => {
+function trade(path, body, what) {
+  return async () => {
     let sent;
     try {
-      sent = await call("POST", "/console/api/close", { instance, ticket });
+      sent = await call("POST", `/console/api/${path}`, body);
     } catch (error) {
       say([`refused: ${error.message}`]);
       return;
     }
-    say([`${instance}: close of ${ticket} sent (signal ${sent.signal_id}), waiting for its result…`]);
-    const result = await awaitResult(sent.signal_id, instance);
-    say([result ? `${instance}: ${ticket} ${result.status}${result.error ? `: ${result.error}` : ""}`
-      : `${instance}: no result for signal ${sent.signal_id} within 30 s`]);
+    say([`${body.instance}: ${what} sent (signal ${sent.signal_id}), waiting for its result…`]);
+    const result = await awaitResult(sent.signal_id, body.instance);
+    say([result
+      ? `${body.instance}: ${body.ticket} ${result.status}${result.error ? `: ${result.error}` : ""}`
+      : `${body.instance}: no result for signal ${sent.signal_id} within 30 s`]);
     await loadPositions();
-  });
+  };
+}
+
+function onTrade(event) {
+  const made = event.target.closest("button.close, button.sltp, button.cancel");
+  if (!made || made.disabled) return;
+  const row = made.closest("tr");
+  const body = { instance: state.account, ticket: Number(row.dataset.ticket) };
+  if (made.classList.contains("close")) {
+    ask(`Close position ${body.ticket} of ${body.instance}?`, trade("close", body, "close"));
+  } else if (made.classList.contains("cancel")) {
+    ask(`Cancel order ${body.ticket} of ${body.instance}?`, trade("cancel", body, "cancel"));
+  } else {
+    const stops = {
+      ...body,
+      stop_loss: row.querySelector("input.sl").value || "0",
+      take_profit: row.querySelector("input.tp").value || "0",
+    };
+    ask(`Set SL ${stops.stop_loss} and TP ${stops.take_profit} on ${body.ticket} of ${body.instance}?`,
+      trade("sltp", stops, "SL/TP"));
+  }
 }
 
 async function loadDeadLetters() {
@@ -358,7 +414,7 @@ async function main() {
   document.addEventListener("click", onAction);
   $("dlq").addEventListener("click", onDeadLetter);
   $("accounts").addEventListener("click", onPositions);
-  $("positions").addEventListener("click", onClose);
+  $("account").addEventListener("click", onTrade);
   $("confirm-ok").addEventListener("click", async () => {
     const work = state.pending;
     state.pending = null;
