@@ -211,8 +211,8 @@ def test_an_admin_manages_trades_through_the_signal_path(
     chromium: Any,
 ) -> None:
     """Real router and executor processes: with the page's buttons, a position gets new
-    stops and is closed and a pending order is cancelled, each ending in its result, seen in
-    the simulated account and on the page."""
+    stops and is closed, a pending order is cancelled, and a group's EURUSD is closed all at
+    once, each ending in its result, seen in the simulated account and on the page."""
     seed(redis_url, 1)
     write_market(redis_client)
     workers("rtss", "orders")
@@ -257,10 +257,21 @@ def test_an_admin_manages_trades_through_the_signal_path(
         outcome(chromium, f"demo-1: {ticket} closed")
         assert positions(redis_url, 1) == ()
         wait_for(chromium, "return document.querySelectorAll('#positions tbody tr').length === 0")
+
+        send_raw(redis_client, {"symbol": "EURUSD", "order_type": "buy", "volume": 0.2})
+        wait_for(chromium, "return document.querySelectorAll('#positions tbody tr').length === 1")
+        chromium.find_element("id", "group-symbol").send_keys("EURUSD")
+        chromium.find_element("css selector", "#group option[value='demo']").click()
+        click(chromium, "#groupbar button.closeall")
+        confirm(chromium, "Close all EURUSD in group demo (1 instances)?")
+        outcome(chromium, "close all: 1 of 1 results")
+        outcome(chromium, "demo-1: closed")
+        assert positions(redis_url, 1) == ()
         done = [r for r in results(redis_client) if r.source == "ops"]
         assert [(r.status, r.instance) for r in done] == [
             ("modified", "demo-1"),
             ("cancelled", "demo-1"),
+            ("closed", "demo-1"),
             ("closed", "demo-1"),
         ]
         assert chromium.execute_script("return window.eaflowConsole.error") is None

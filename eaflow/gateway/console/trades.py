@@ -1,12 +1,13 @@
 """An admin's trades from the console, through the signal path: close a position, set its
-SL/TP, cancel a pending order.
+SL/TP, cancel a pending order, close everything of a group (or of one symbol in it).
 
 The console publishes what an alert would: a `close`, `sltp` or `cancel` signal for that
-ticket and instance on `rtss`, under the admin's source name, so the router and the
-executor handle it like any other and it ends in one result in `rtrs` (closed, modified,
-cancelled, rejected or failed), which the page shows as it arrives. The ticket must be an
-open position (close, SL/TP) or a pending order (cancel) of the instance's last snapshot
-(422 otherwise). Each request is recorded in `security` with its actor and signal id.
+ticket and instance, or a `close_all` for a group, on `rtss`, under the admin's source
+name, so the router and the executor handle it like any other and each order ends in one
+result in `rtrs` (closed, modified, cancelled, rejected or failed), which the page shows as
+it arrives. The ticket must be an open position (close, SL/TP) or a pending order (cancel)
+of the instance's last snapshot (422 otherwise); a group must have members (one result
+per member). Each request is recorded in `security` with its actor and signal id.
 """
 
 from __future__ import annotations
@@ -100,3 +101,38 @@ async def sltp(body: Stops, gw: Gw, actor: Actor) -> dict[str, Any]:
 async def cancel(body: Trade, gw: Gw, actor: Actor) -> dict[str, Any]:
     symbol = await symbol_of(gw, body, pending=True)
     return await publish(gw, actor, Action.CANCEL, body, symbol)
+
+
+class CloseAll(BaseModel):
+    """Every position and pending order of a group's instances, or of one symbol."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group: Name
+    symbol: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+
+
+@router.post("/close_all", summary="Close all of a group, or of a symbol in it (admins)")
+async def close_all(body: CloseAll, gw: Gw, actor: Actor) -> dict[str, Any]:
+    specs = await gw.registry.all()
+    members = sorted(i for i, s in specs.items() if body.group in s.groups)
+    if not members:
+        raise refused(422, "group", f"no instance is in group '{body.group}'")
+    signal = Signal(
+        action=Action.CLOSE_ALL,
+        symbol=body.symbol,
+        group=body.group,
+        source=actor.removeprefix("source:"),
+        comment="console close_all",
+    )
+    await gw.topics.rtss.send(signal.model_dump(mode="json", exclude_none=True))
+    await record_action(
+        gw,
+        actor,
+        "close_all",
+        group=body.group,
+        symbol=body.symbol,
+        instances=members,
+        signal_id=signal.signal_id,
+    )
+    return {"signal_id": signal.signal_id, "group": body.group, "instances": members}

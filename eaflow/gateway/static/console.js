@@ -1,6 +1,7 @@
 // The eaflow operator console: every instance's row, live from /console/api/live (one
 // shared reader in the gateway); admins halt, reduce or resume an instance or a group,
-// close a position, set its SL/TP, cancel a pending order, and retry or purge dead letters. `window.eaflowConsole` holds the page state (read by the browser test).
+// close a position, set its SL/TP, cancel a pending order, close all of a group, and retry
+// or purge dead letters. `window.eaflowConsole` holds the page state (read by the browser test).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -304,6 +305,39 @@ function trade(path, body, what) {
   };
 }
 
+async function awaitResults(signalId, count) {
+  const found = new Map();
+  for (let n = 0; n < 60 && found.size < count; n++) {
+    for (const r of await call("GET", "/api/results?limit=1000")) {
+      if (r.signal_id === signalId) found.set(r.result_id, r);
+    }
+    const lines = [...found.values()].map((r) =>
+      `${r.instance}: ${r.status}${r.error ? `: ${r.error}` : ""}`);
+    say([`close all: ${found.size} of ${count} results`, ...lines.sort()]);
+    if (found.size < count) await new Promise((done) => setTimeout(done, 500));
+  }
+}
+
+function onCloseAll(event) {
+  const made = event.target.closest("button.closeall");
+  if (!made || made.disabled) return;
+  const group = $("group").value;
+  const symbol = $("group-symbol").value.trim();
+  const count = [...state.rows.values()].filter((row) => row.groups.includes(group)).length;
+  const what = symbol ? `all ${symbol}` : "everything";
+  ask(`Close ${what} in group ${group} (${count} instances)?`, async () => {
+    let sent;
+    try {
+      sent = await call("POST", "/console/api/close_all", symbol ? { group, symbol } : { group });
+    } catch (error) {
+      say([`refused: ${error.message}`]);
+      return;
+    }
+    await awaitResults(sent.signal_id, sent.instances.length);
+    if (state.account) await loadPositions();
+  });
+}
+
 function onTrade(event) {
   const made = event.target.closest("button.close, button.sltp, button.cancel");
   if (!made || made.disabled) return;
@@ -415,6 +449,7 @@ async function main() {
   $("dlq").addEventListener("click", onDeadLetter);
   $("accounts").addEventListener("click", onPositions);
   $("account").addEventListener("click", onTrade);
+  $("groupbar").addEventListener("click", onCloseAll);
   $("confirm-ok").addEventListener("click", async () => {
     const work = state.pending;
     state.pending = null;

@@ -93,3 +93,24 @@ def test_an_admin_sets_stops_and_cancels_an_order_with_signals(
     )
     actions = [(e["action"], e["signal_id"]) for e in console.security_events()[-2:]]
     assert actions == [("sltp", sltp.signal_id), ("cancel", cancelled.signal_id)]
+
+
+def test_an_admin_closes_all_of_a_group_with_one_signal(
+    console: Served, viewer: httpx.Client, admin: httpx.Client
+) -> None:
+    body = {"group": "eu", "symbol": "EURUSD"}
+    assert viewer.post("/console/api/close_all", json=body).status_code == 403
+    unknown = admin.post("/console/api/close_all", json={"group": "nobody"})
+    assert unknown.status_code == 422 and unknown.json()["detail"]["field"] == "group"
+    sent = admin.post("/console/api/close_all", json=body)
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["instances"] == ["demo-1", "demo-2"]
+    [signal] = [Signal.model_validate(s) for s in console.signals()]
+    assert (signal.action, signal.group, signal.symbol, signal.source) == (
+        "close_all",
+        "eu",
+        "EURUSD",
+        "ops",
+    )
+    recorded = console.security_events()[-1]
+    assert (recorded["action"], recorded["instances"]) == ("close_all", ["demo-1", "demo-2"])
