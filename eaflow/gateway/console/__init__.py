@@ -11,13 +11,15 @@ from fastapi import FastAPI
 from eaflow.config.service import ConfigService
 from eaflow.gateway.console import trades
 from eaflow.gateway.console.actions import actions_router
+from eaflow.gateway.console.bodies import ConsoleBodies
 from eaflow.gateway.console.hub import OverviewHub
 from eaflow.gateway.console.routes import router
 from eaflow.gateway.context import Gateway
 
 
 def install(app: FastAPI, gw: Gateway, settings: ConfigService | None) -> None:
-    """Add the console's routes and its shared overview reader (`app.state.console`)."""
+    """Add the console's routes, its shared overview reader (`app.state.console`) and its
+    body limit (call before the guard is added, so the guard runs first)."""
     app.state.console = OverviewHub(
         gw.registry,
         gw.keys,
@@ -27,3 +29,4 @@ def install(app: FastAPI, gw: Gateway, settings: ConfigService | None) -> None:
     app.include_router(router)
     app.include_router(actions_router(settings))
     app.include_router(trades.router)
+    app.add_middleware(ConsoleBodies, gateway=gw)

@@ -58,8 +58,9 @@ class Retry(BaseModel):
     )
 
 
-def refused(status: int, field: str, rule: str) -> HTTPException:
-    return HTTPException(status, {"error": f"{field}: {rule}", "field": field, "reason": "invalid"})
+def refused(status: int, field: str, rule: str, reason: str = "invalid") -> HTTPException:
+    detail = {"error": f"{field}: {rule}", "field": field, "reason": reason}
+    return HTTPException(status, detail)
 
 
 def actions_router(service: ConfigService | None) -> APIRouter:
@@ -69,7 +70,7 @@ def actions_router(service: ConfigService | None) -> APIRouter:
     @router.post("/trading_state", summary="Halt, reduce or resume an instance or a group")
     async def trading_state(body: TradingChange, gw: Gw, actor: Actor) -> list[dict[str, Any]]:
         if service is None:
-            raise refused(503, "configuration", "is not served by this gateway")
+            raise refused(503, "configuration", "is not served by this gateway", "unavailable")
         specs = await gw.registry.all()
         if body.instance is not None:
             if body.instance not in specs:

@@ -160,3 +160,16 @@ def test_an_admin_purges_one_dead_letter_recorded_and_a_viewer_cannot(
         "dlq_purge",
         ids[:1],
     )
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(
+    console: Served, viewer: httpx.Client
+) -> None:
+    """Attack: a viewer posts a huge body at an action (read before the admin check)."""
+    huge = b'{"group": "' + b"x" * 70_000 + b'", "state": "halted"}'
+    refused = viewer.post(
+        "/console/api/trading_state", content=huge, headers={"Content-Type": "application/json"}
+    )
+    assert refused.status_code == 413, refused.text
+    assert refused.json()["field"] == "body"
+    assert console.security_events()[-1]["kind"] == "size"
