@@ -80,8 +80,22 @@ def screenshot(driver: Any, name: str) -> None:
         driver.save_screenshot(str(Path(folder) / name))
 
 
+def on_fresh(driver: Any, css: str, act: Callable[[Any], None]) -> None:
+    """`act` on the element `css` finds; again when the page re-rendered it in between (the
+    positions table is rebuilt whenever the account's snapshot changes)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    for _ in range(5):
+        try:
+            act(driver.find_element("css selector", css))
+            return
+        except StaleElementReferenceException:
+            time.sleep(0.1)
+    act(driver.find_element("css selector", css))
+
+
 def click(driver: Any, css: str) -> None:
-    driver.find_element("css selector", css).click()
+    on_fresh(driver, css, lambda element: element.click())
 
 
 def confirm(driver: Any, expected: str) -> None:
@@ -237,9 +251,12 @@ def test_an_admin_manages_trades_through_the_signal_path(
 
         row = f"#positions tr[data-ticket='{ticket}']"
         for kind, price in (("sl", "1.38"), ("tp", "1.395")):
-            field = chromium.find_element("css selector", f"{row} input.{kind}")
-            field.clear()
-            field.send_keys(price)
+
+            def typed(field: Any, price: str = price) -> None:
+                field.clear()
+                field.send_keys(price)
+
+            on_fresh(chromium, f"{row} input.{kind}", typed)
         click(chromium, f"{row} button.sltp")
         confirm(chromium, f"Set SL 1.38 and TP 1.395 on {ticket} of demo-1?")
         outcome(chromium, f"demo-1: {ticket} modified")
