@@ -69,37 +69,50 @@ function button(label, act, instance) {
   return made;
 }
 
-function render() {
-  state.renderQueued = false;
-  const rows = visibleRows();
-  const body = document.createDocumentFragment();
-  for (const row of rows) {
-    const tr = document.createElement("tr");
+// Rows are kept and updated in place (keyed by instance), and moved only when the order
+// changes: a button is never replaced under the operator's pointer by a refresh.
+const shownRows = new Map();
+
+function accountRow(row) {
+  let tr = shownRows.get(row.instance);
+  if (!tr) {
+    tr = document.createElement("tr");
     tr.dataset.instance = row.instance;
-    tr.dataset.status = row.status;
-    const values = [
-      row.instance, row.groups.join(", "), row.status, shown(row.balance), shown(row.equity),
-      shown(row.margin_level, 1), shown(row.floating), shown(row.positions, 0),
-      shown(row.orders, 0), age(row.heartbeat),
-    ];
-    for (const [index, value] of values.entries()) {
-      const td = tr.insertCell();
-      td.textContent = value;
-      if (index < 3) td.className = "text";
-      if (index === 2) td.className = `text ${row.status.replace(" ", "-")}`;
-      if (index === 9 && row.error) td.title = row.error;
-    }
-    const actions = tr.insertCell();
+    for (let index = 0; index < 10; index++) tr.insertCell().className = index < 3 ? "text" : "";
     const open = document.createElement("button");
     open.textContent = "Positions";
     open.className = "positions";
-    actions.append(
+    tr.insertCell().append(
       open, " ", button("Halt", "halted", row.instance), " ",
       button("Resume", "active", row.instance),
     );
-    body.append(tr);
+    shownRows.set(row.instance, tr);
   }
-  $("accounts").tBodies[0].replaceChildren(body);
+  tr.dataset.status = row.status;
+  const values = [
+    row.instance, row.groups.join(", "), row.status, shown(row.balance), shown(row.equity),
+    shown(row.margin_level, 1), shown(row.floating), shown(row.positions, 0),
+    shown(row.orders, 0), age(row.heartbeat),
+  ];
+  for (const [index, value] of values.entries()) {
+    if (tr.cells[index].textContent !== value) tr.cells[index].textContent = value;
+  }
+  tr.cells[2].className = `text ${row.status.replace(" ", "-")}`;
+  tr.cells[9].title = row.error ?? "";
+  return tr;
+}
+
+function render() {
+  state.renderQueued = false;
+  for (const instance of shownRows.keys()) {
+    if (!state.rows.has(instance)) shownRows.delete(instance);
+  }
+  const rows = visibleRows().map(accountRow);
+  const body = $("accounts").tBodies[0];
+  const current = [...body.children];
+  if (current.length !== rows.length || current.some((tr, index) => tr !== rows[index])) {
+    body.replaceChildren(...rows);
+  }
   $("count").textContent = `${rows.length} of ${state.rows.size} instances`;
   if (state.ready && !state.firstRender) state.firstRender = performance.now();
   showGroups();
@@ -202,15 +215,35 @@ const ORDER_TYPES = {
   6: "buy stop limit", 7: "sell stop limit",
 };
 
-function tradeRow(ticket, values) {
+// Like the accounts, trade rows are kept by ticket and updated in place.
+function keepRows(table, items, make, update) {
+  const kept = new Map([...table.tBodies[0].children].map((tr) => [tr.dataset.ticket, tr]));
+  const rows = items.map((item) => {
+    const tr = kept.get(String(item.ticket)) ?? make(item);
+    update(tr, item);
+    return tr;
+  });
+  const current = [...table.tBodies[0].children];
+  if (current.length !== rows.length || current.some((tr, index) => tr !== rows[index])) {
+    table.tBodies[0].replaceChildren(...rows);
+  }
+}
+
+function tradeRow(ticket, cells) {
   const tr = document.createElement("tr");
   tr.dataset.ticket = ticket;
-  for (const [index, value] of values.entries()) {
-    const td = tr.insertCell();
-    td.textContent = value;
-    if (index === 1 || index === 2) td.className = "text";
+  for (let index = 0; index < cells; index++) {
+    tr.insertCell().className = index === 1 || index === 2 ? "text" : "";
   }
   return tr;
+}
+
+function setCells(tr, values) {
+  for (const [index, value] of values.entries()) {
+    if (value === null) continue;
+    const text = String(value);
+    if (tr.cells[index].textContent !== text) tr.cells[index].textContent = text;
+  }
 }
 
 function adminButton(label, kind) {
@@ -242,29 +275,29 @@ async function loadPositions() {
   if (instance !== state.account) return;
   state.positions = account.positions;
   state.orders = account.orders;
-  const editing = document.activeElement?.closest?.("#positions tr")?.dataset.ticket;
-  const positions = document.createDocumentFragment();
-  for (const p of account.positions) {
-    if (String(p.ticket) === editing) {  // keep what is being typed
-      positions.append($("positions").querySelector(`tr[data-ticket="${editing}"]`));
-      continue;
-    }
-    const tr = tradeRow(p.ticket, [p.ticket, p.symbol, TYPES[p.type] ?? p.type, p.volume,
-      p.price_open, "", "", p.price_current, shown(p.profit)]);
+  keepRows($("positions"), account.positions, (p) => {
+    const tr = tradeRow(p.ticket, 9);
     tr.cells[5].append(stopInput("sl", p.sl));
     tr.cells[6].append(stopInput("tp", p.tp));
     tr.insertCell().append(adminButton("Set SL/TP", "sltp"), " ", adminButton("Close", "close"));
-    positions.append(tr);
-  }
-  $("positions").tBodies[0].replaceChildren(positions);
-  const orders = document.createDocumentFragment();
-  for (const o of account.orders) {
-    const tr = tradeRow(o.ticket, [o.ticket, o.symbol, ORDER_TYPES[o.type] ?? o.type, o.volume,
-      o.price_open, o.sl || "", o.tp || ""]);
+    return tr;
+  }, (tr, p) => {
+    setCells(tr, [p.ticket, p.symbol, TYPES[p.type] ?? p.type, p.volume, p.price_open, null,
+      null, p.price_current, shown(p.profit)]);
+    for (const [kind, value] of [["sl", p.sl], ["tp", p.tp]]) {
+      const input = tr.querySelector(`input.${kind}`);
+      if (tr.dataset[kind] !== String(value) && document.activeElement !== input) {
+        input.value = value || 0; // the broker's new value, unless it is being typed over
+      }
+      tr.dataset[kind] = String(value);
+    }
+  });
+  keepRows($("orders"), account.orders, (o) => {
+    const tr = tradeRow(o.ticket, 7);
     tr.insertCell().append(adminButton("Cancel", "cancel"));
-    orders.append(tr);
-  }
-  $("orders").tBodies[0].replaceChildren(orders);
+    return tr;
+  }, (tr, o) => setCells(tr, [o.ticket, o.symbol, ORDER_TYPES[o.type] ?? o.type, o.volume,
+    o.price_open, o.sl || "", o.tp || ""]));
   $("account-name").textContent = instance;
   $("account").hidden = false;
   showAdmin();
@@ -283,7 +316,12 @@ async function awaitResult(signalId, instance) {
 async function onPositions(event) {
   const made = event.target.closest("button.positions");
   if (!made) return;
-  state.account = made.closest("tr").dataset.instance;
+  const instance = made.closest("tr").dataset.instance;
+  if (instance !== state.account) {
+    $("positions").tBodies[0].replaceChildren();
+    $("orders").tBodies[0].replaceChildren();
+  }
+  state.account = instance;
   await loadPositions();
 }
 
