@@ -76,9 +76,10 @@ CONFIG = (K.instances, K.key("instances:*"), K.trading_state, K.key("config:*"),
 # Where `eaflow replay` re-runs signals: throwaway prefixes beside the deployment's.
 REPLAY_SANDBOXES = f"{SANDBOX_ROOT}*"
 # Order records (effectively-once), reconciliation, states, symbol specs, and the instance
-# manager's status and applied config versions.
+# manager's status, applied config versions and books of open trades.
 EXECUTOR_RECORDS = (K.order_records(ANY), K.sent_orders(ANY), K.comments(ANY), K.external(ANY),
-                    K.state(ANY), K.symbols(ANY), K.instances_status, K.config_applied)  # fmt: skip
+                    K.state(ANY), K.symbols(ANY), K.instances_status, K.config_applied,
+                    K.trades_open)  # fmt: skip
 
 
 def consume(topics: tuple[str, ...], group: str) -> tuple[Grant, ...]:
@@ -101,7 +102,7 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
     Role.VIEWER: (
         Grant(
             ("+scan", *READ),
-            (K.rtrs, K.rts, K.ris, K.state(ANY), K.ticks(ANY), K.symbols(ANY)),
+            (K.rtrs, K.rts, K.trades, K.ris, K.state(ANY), K.ticks(ANY), K.symbols(ANY)),
             "R",
         ),
         Grant(READ, CONFIG, "R"),
@@ -123,7 +124,7 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
     ),
     Role.EXECUTOR: (
         *consume((K.orders(ANY),), "executor"),
-        Grant(APPEND, (K.rtrs, K.rts, K.ris)),
+        Grant(APPEND, (K.rtrs, K.rts, K.trades, K.ris)),
         Grant((*RECORD, *SCRIPTS), EXECUTOR_RECORDS),  # mark_sent is one script
         Grant(READ, (*CONFIG, K.ticks(ANY)), "R"),
         Grant(OWN, (K.key("sim:*"),)),
@@ -138,7 +139,7 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
         Grant(("+hgetall", "+hdel"), (K.alert_trailing(ANY),)),
     ),
     Role.SINKS: (
-        *consume((K.rtrs,), "*"),
+        *consume((K.rtrs, K.trades), "*"),
         *consume((K.ris,), "notify"),  # `eaflow worker notify`: instance events too
         Grant(("+xtrim", *READ), (K.rtrs,)),
     ),

@@ -1,4 +1,4 @@
-"""Domain messages that flow through the streams: signals, orders, results, state."""
+"""Domain messages that flow through the streams: signals, orders, results, state, trades."""
 
 from model.base import Message, refusal_of
 from model.config import (
@@ -25,6 +25,7 @@ from model.report import InstanceReport, InstanceStatus, ReportKind
 from model.result import Result
 from model.signal import AlertTrailing, Signal, TakeProfit
 from model.state import AccountState, PendingOrderState, PositionState
+from model.trade import TradeEvent, TradeState, TradeStatus
 
 __all__ = [
     "EXIT_ACTIONS",
@@ -51,6 +52,9 @@ __all__ = [
     "StopsUnit",
     "SymbolConfig",
     "TakeProfit",
+    "TradeEvent",
+    "TradeState",
+    "TradeStatus",
     "TradingConfig",
     "TradingState",
     "TrailingStop",

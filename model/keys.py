@@ -41,6 +41,11 @@ class Keys:
         return f"{self.prefix}rts"
 
     @property
+    def trades(self) -> str:
+        """Trade states: an entry each time a trade opens, changes or closes (TradeState)."""
+        return f"{self.prefix}trades"
+
+    @property
     def ris(self) -> str:
         """Instance state: heartbeats and status changes."""
         return f"{self.prefix}ris"
@@ -134,6 +139,12 @@ class Keys:
     def state(self, instance: str) -> str:
         """The latest account snapshot of an instance (AccountState JSON)."""
         return f"{self.prefix}state:{instance}"
+
+    @property
+    def trades_open(self) -> str:
+        """Hash instance → its open trades' last TradeState entries (a JSON list): what the
+        instance manager compares each poll with, across restarts."""
+        return f"{self.prefix}trades:open"
 
     def order_records(self, instance: str) -> str:
         """Hash order_id → status: the effectively-once record."""

@@ -100,6 +100,10 @@ ALLOWED = [
     (E, ("XADD", "ea:rtrs", *ENTRY)),
     (E, ("XADD", "ea:rts", "MAXLEN", "~", "100000", *ENTRY)),
     (E, ("XADD", "ea:ris", *ENTRY)),
+    (E, ("XADD", "ea:trades", "MAXLEN", "~", "100000", *ENTRY)),
+    (E, ("HMGET", "ea:trades:open", "demo-1")),
+    (E, ("HSET", "ea:trades:open", "demo-1", "[]")),
+    (V, ("XRANGE", "ea:trades", "-", "+")),
     (E, ("SET", "ea:state:demo-1", "{}")),
     (E, ("HSET", "ea:orec:demo-1", "o1", "sent")),
     (E, ("HSET", "ea:symbols:demo-1", "EURUSD", "{}")),
@@ -113,6 +117,7 @@ ALLOWED = [
     (T, ("XADD", "ea:rtrs", *ENTRY)),
     (S, xreadgroup("duckdb", "ea:rtrs")),
     (S, xreadgroup("clickhouse", "ea:rtrs")),
+    (S, xreadgroup("duckdb-trades", "ea:trades")),
     (S, xreadgroup("notify", "ea:ris")),  # `eaflow worker notify` runs as the sinks user
     (S, ("XTRIM", "ea:rtrs", "MINID", "0-1")),
     (S, ("HINCRBY", "ea:fails:rtrs:duckdb", "1-0", "1")),
