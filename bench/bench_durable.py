@@ -1,4 +1,4 @@
-"""What the durability wait costs an order (decision 0015): `mark_sent` on a primary with
+"""What the durability wait costs an order (decision 0019): `mark_sent` on a primary with
 one replica on loopback, without WAIT (EAFLOW_WAIT_REPLICAS=0) and with WAIT 1, beside a
 raw PING and a raw SET + WAIT 1 on the same servers in the same run.
 

@@ -85,9 +85,10 @@ CONFIG = (K.instances, K.key("instances:*"), K.trading_state, K.key("config:*"),
 # Where `eaflow replay` re-runs signals: throwaway prefixes beside the deployment's.
 REPLAY_SANDBOXES = f"{SANDBOX_ROOT}*"
 # Order records (effectively-once), reconciliation, states, symbol specs, and the instance
-# manager's status and applied config versions.
+# manager's status, applied config versions and books of open trades.
 EXECUTOR_RECORDS = (K.order_records(ANY), K.sent_orders(ANY), K.comments(ANY), K.external(ANY),
-                    K.state(ANY), K.symbols(ANY), K.instances_status, K.config_applied)  # fmt: skip
+                    K.state(ANY), K.symbols(ANY), K.instances_status, K.config_applied,
+                    K.trades_open)  # fmt: skip
 
 
 def consume(topics: tuple[str, ...], group: str) -> tuple[Grant, ...]:
@@ -115,7 +116,7 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
     Role.VIEWER: (
         Grant(
             ("+scan", *READ),
-            (K.rtrs, K.rts, K.ris, K.state(ANY), K.ticks(ANY), K.symbols(ANY)),
+            (K.rtrs, K.rts, K.trades, K.ris, K.state(ANY), K.ticks(ANY), K.symbols(ANY)),
             "R",
         ),
         Grant(READ, CONFIG, "R"),
@@ -129,12 +130,17 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
         Grant(("+hsetnx", "+type"), (K.order_records(ANY),)),
         # An eaoff/eaon alert's switch: its own key, never the registry (the operator's).
         Grant(("+set",), (K.switch(ANY),), "W"),
+        # Risk periods (processors/router/risk.py): starting equity, opens counted, breaches.
+        Grant(("+hgetall", "+hsetnx", "+hincrby", "+hdel"), (K.risk(ANY),)),
+        Grant(APPEND, (K.ris,)),
+        # An alert's own trailing stop, for the ticks agent (by the order's comment).
+        Grant(("+hset",), (K.alert_trailing(ANY),), "W"),
         Grant(READ, (*CONFIG, K.symbols(ANY), K.state(ANY), K.ticks(ANY)), "R"),
     ),
     Role.EXECUTOR: (
         *consume((K.orders(ANY),), "executor"),
         lease(K.orders(ANY), "executor"),
-        Grant(APPEND, (K.rtrs, K.rts, K.ris)),
+        Grant(APPEND, (K.rtrs, K.rts, K.trades, K.ris)),
         Grant((*RECORD, *SCRIPTS), EXECUTOR_RECORDS),  # mark_sent is one script
         Grant(READ, (*CONFIG, K.ticks(ANY)), "R"),
         Grant(OWN, (K.key("sim:*"),)),
@@ -146,9 +152,11 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
         Grant(APPEND, (K.rtrs,)),
         Grant(READ, (*CONFIG, K.symbols(ANY), K.state(ANY)), "R"),
         Grant(OWN, (K.key("sim:*"),)),
+        Grant(("+hgetall", "+hdel"), (K.alert_trailing(ANY),)),
     ),
     Role.SINKS: (
-        *consume((K.rtrs,), "*"),
+        *consume((K.rtrs, K.trades), "*"),
+        *consume((K.ris,), "notify"),  # `eaflow worker notify`: instance events too
         Grant(("+xtrim", *READ), (K.rtrs,)),
     ),
     # The CLI: everything under the prefix, and the sandboxes of `eaflow replay`.

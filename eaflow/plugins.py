@@ -13,14 +13,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
+from typing import Literal
 
 import structlog
 
-from eaflow.install.pipeline import Installer
+from eaflow.install.pipeline import Installer, Pipeline
 
 log = structlog.get_logger(__name__)
 
 GROUPS = {"eaflow.processors": "processor", "eaflow.sinks": "sink"}
+START_IDS = {"new": "$", "all": "0"}
+DEFAULT_START = {"processor": "new", "sink": "all"}
+"""Where a plugin's consumer groups start when first created, unless the plugin says: a
+processor acts (a notifier must not resend the history), a sink records what it finds."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,14 @@ class Plugin:
     reads: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()
     description: str = ""
+    start: Literal["new", "all"] | None = None
+    """Where its consumer groups start when first created: `new` entries only (the default
+    for processors) or `all` the stream holds (the default for sinks). An agent's own
+    `start_id` wins; a group that exists keeps its position."""
+
+    def __post_init__(self) -> None:
+        if self.start is not None and self.start not in START_IDS:
+            raise ValueError(f"start: must be 'new' or 'all', got {self.start!r}")
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,53 @@ def load(entry: EntryPoint, kind: str) -> Found:
     return Found(entry.name, kind, entry.value, package, loaded)
 
 
+def starting(plugin: Plugin, kind: str) -> Installer:
+    """The plugin's installer, its agents' groups created at its start position."""
+    start_id = START_IDS[plugin.start or DEFAULT_START[kind]]
+
+    async def install(pipeline: Pipeline) -> None:
+        app = pipeline.app
+        settings = app.settings
+        app.settings = settings.model_copy(update={"start_id": start_id})
+        try:
+            await plugin.install(pipeline)
+        finally:
+            app.settings = settings
+
+    return install
+
+
+async def groups_of(installer: Installer, pipeline: Pipeline) -> list[tuple[str, str]]:
+    """(stream key, group) of every agent `installer` adds to `pipeline` (not started)."""
+    before = len(pipeline.app.agents)
+    await installer(pipeline)
+    added = pipeline.app.agents[before:]
+    return sorted({(key, agent.group) for agent in added for key in agent.streams})
+
+
+async def plugin_groups(
+    pipeline: Pipeline, found: Iterable[Found] | None = None
+) -> dict[tuple[str, str], Found]:
+    """Which plugin each (stream key, group) belongs to, for the loadable plugins of
+    `found` (default: the installed ones), installed into `pipeline`, which must never
+    start; a plugin whose installer fails is logged and left out."""
+    owners: dict[tuple[str, str], Found] = {}
+    for item in discover() if found is None else found:
+        if item.plugin is None:
+            continue
+        try:
+            for key_group in await groups_of(starting(item.plugin, item.kind), pipeline):
+                owners[key_group] = item
+        except Exception as error:
+            log.warning("plugin_install_failed", plugin=item.name, error=str(error))
+    return owners
+
+
+def plugin_names() -> list[str]:
+    """The names of the installed plugins, from their entry points alone (nothing imported)."""
+    return sorted({e.name for group in GROUPS for e in entry_points(group=group)})
+
+
 def discover(entries: Iterable[tuple[EntryPoint, str]] | None = None) -> list[Found]:
     """Every plugin of both groups, sorted by name (`entries` replaces the installed ones)."""
     if entries is None:
@@ -89,5 +149,5 @@ def with_plugins(
         elif item.name in merged:
             log.warning("plugin_shadowed", plugin=item.name, target=item.target)
         else:
-            merged[item.name] = item.plugin.install
+            merged[item.name] = starting(item.plugin, item.kind)
     return merged

@@ -1,4 +1,4 @@
-"""Domain messages that flow through the streams: signals, orders, results, state."""
+"""Domain messages that flow through the streams: signals, orders, results, state, trades."""
 
 from model.base import Message, refusal_of
 from model.config import (
@@ -12,6 +12,7 @@ from model.enums import (
     EXIT_ACTIONS,
     Action,
     OrderStatus,
+    OrderTime,
     OrderType,
     Side,
     SizingMode,
@@ -22,13 +23,15 @@ from model.lifecycle import IllegalTransition, OrderLifecycle
 from model.order import Order
 from model.report import InstanceReport, InstanceStatus, ReportKind
 from model.result import Result
-from model.signal import Signal
+from model.signal import AlertTrailing, Signal, TakeProfit
 from model.state import AccountState, PendingOrderState, PositionState
+from model.trade import TradeEvent, TradeState, TradeStatus
 
 __all__ = [
     "EXIT_ACTIONS",
     "AccountState",
     "Action",
+    "AlertTrailing",
     "IllegalTransition",
     "InstanceReport",
     "InstanceSpec",
@@ -37,6 +40,7 @@ __all__ = [
     "Order",
     "OrderLifecycle",
     "OrderStatus",
+    "OrderTime",
     "OrderType",
     "PendingOrderState",
     "PositionState",
@@ -47,6 +51,10 @@ __all__ = [
     "SizingMode",
     "StopsUnit",
     "SymbolConfig",
+    "TakeProfit",
+    "TradeEvent",
+    "TradeState",
+    "TradeStatus",
     "TradingConfig",
     "TradingState",
     "TrailingStop",

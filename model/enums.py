@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
+from typing import Any
 
 
-class Action(StrEnum):
+class Word(StrEnum):
+    """An enumeration read in any case and with `-`, ` ` or `_` between its words, as people
+    write it: `BUY`, `Buy` and `buy`; `BUY_LIMIT`, `buy-limit` and `buylimit` (the original
+    design's trade request writes `"order_type": "BUY"`)."""
+
+    @classmethod
+    def _missing_(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return None
+        key = re.sub(r"[\s\-_]+", "", value).lower()
+        for member in cls:
+            if member.value.replace("_", "") == key:
+                return member
+        return None
+
+
+class Action(Word):
     """What a signal asks for."""
 
     OPEN = "open"  # market or pending order
@@ -23,7 +41,7 @@ class Action(StrEnum):
 EXIT_ACTIONS = frozenset({Action.CLOSE, Action.CANCEL, Action.CLOSE_ALL, Action.SLTP})
 
 
-class OrderType(StrEnum):
+class OrderType(Word):
     BUY = "buy"
     SELL = "sell"
     BUY_LIMIT = "buy_limit"
@@ -42,20 +60,20 @@ class OrderType(StrEnum):
         return self not in (OrderType.BUY, OrderType.SELL)
 
 
-class Side(StrEnum):
+class Side(Word):
     """Direction filter for exits: `closelong` closes buys, `closeshort` sells."""
 
     LONG = "long"
     SHORT = "short"
 
 
-class SizingMode(StrEnum):
+class SizingMode(Word):
     FIXED = "fixed"  # lots
     RISK_PERCENT = "risk_percent"  # percent of balance lost at the stop loss
     RISK_MONEY = "risk_money"  # account-currency amount lost at the stop loss
 
 
-class StopsUnit(StrEnum):
+class StopsUnit(Word):
     """How stop_loss/take_profit of a signal are expressed."""
 
     PRICE = "price"
@@ -64,7 +82,17 @@ class StopsUnit(StrEnum):
     PERCENT = "percent"  # of the entry price
 
 
-class OrderStatus(StrEnum):
+class OrderTime(Word):
+    """How long a pending order lives (MT5's ORDER_TIME_*): until cancelled, until the end of
+    the trading day, until `expiration`, or until the end of `expiration`'s day."""
+
+    GTC = "gtc"
+    DAY = "day"
+    SPECIFIED = "specified"
+    SPECIFIED_DAY = "specified_day"
+
+
+class OrderStatus(Word):
     RECEIVED = "received"
     ROUTED = "routed"
     SENT = "sent"

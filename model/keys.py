@@ -41,6 +41,11 @@ class Keys:
         return f"{self.prefix}rts"
 
     @property
+    def trades(self) -> str:
+        """Trade states: an entry each time a trade opens, changes or closes (TradeState)."""
+        return f"{self.prefix}trades"
+
+    @property
     def ris(self) -> str:
         """Instance state: heartbeats and status changes."""
         return f"{self.prefix}ris"
@@ -104,6 +109,12 @@ class Keys:
         configuration changes."""
         return f"{self.prefix}switch:{instance}"
 
+    def risk(self, instance: str) -> str:
+        """Hash of an instance's risk periods, written by the router: `start:{period}` (the
+        equity the day or week started with), `trades:{day}` (opens routed) and
+        `breach:{period}` (the limit hit, JSON); deleting it lifts a breach."""
+        return f"{self.prefix}risk:{instance}"
+
     @property
     def config_version(self) -> str:
         """The configuration version last published."""
@@ -129,6 +140,12 @@ class Keys:
         """The latest account snapshot of an instance (AccountState JSON)."""
         return f"{self.prefix}state:{instance}"
 
+    @property
+    def trades_open(self) -> str:
+        """Hash instance → its open trades' last TradeState entries (a JSON list): what the
+        instance manager compares each poll with, across restarts."""
+        return f"{self.prefix}trades:open"
+
     def order_records(self, instance: str) -> str:
         """Hash order_id → status: the effectively-once record."""
         return f"{self.prefix}orec:{instance}"
@@ -140,6 +157,12 @@ class Keys:
     def comments(self, instance: str) -> str:
         """Hash MT5 comment → order_id: recognises our positions and deals."""
         return f"{self.prefix}ocomment:{instance}"
+
+    def alert_trailing(self, instance: str) -> str:
+        """Hash MT5 comment → `{"trailing": TrailingStop, "at": seconds}`: the trailing stop
+        an alert gave its order, written by the router, applied to the position by the ticks
+        agent (which drops it a day after the position or order is gone)."""
+        return f"{self.prefix}ptrail:{instance}"
 
     def external(self, instance: str) -> str:
         """Hash `position:<ticket>` / `order:<ticket>` → JSON: trades eaflow did not place."""

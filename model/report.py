@@ -34,6 +34,8 @@ class ReportKind(StrEnum):
     CRASHED = "crashed"  # the instance (task or process) died
     RESTART_FAILED = "restart_failed"  # a restart did not succeed: tried again after 3 s
     CONFIG_REFUSED = "config_refused"  # its published spec failed validation: old one kept
+    RISK_LIMIT = "risk_limit"  # a loss limit was hit: reducing or halted until the next period
+    RISK_CLEARED = "risk_cleared"  # its period ended, or an operator lifted it: trading again
 
 
 HOST = socket.gethostname()

@@ -28,7 +28,9 @@ class Result(Message):
     signal_id: str
     instance: str  # "*" when the signal was refused before it reached an instance
     action: Action | None = None
-    symbol: str | None = None
+    symbol: str | None = None  # the broker's name
+    signal_symbol: str | None = None  # the signal's name when the broker's differs
+    sizing: str | None = None  # the rule that sized an opening order
     status: OrderStatus
     retcode: Retcode | None = None
     retcode_name: str | None = None
@@ -41,6 +43,8 @@ class Result(Message):
     field: str | None = None
     error: str | None = None
     source: str = "api"
+    strategy: str | None = None  # the order's tag (model.tags)
+    comment: str | None = None  # the alert's comment, whole
     received_at: EpochSeconds | None = None
     routed_at: EpochSeconds | None = None
     sent_at: EpochSeconds | None = None

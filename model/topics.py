@@ -7,6 +7,7 @@ from functools import cache
 from model.keys import NAMES, Keys
 from model.order import Order
 from model.result import Result
+from model.trade import TradeState
 from streams import App, JsonCodec, ModelCodec, Topic
 
 TICK_MAXLEN = 1000
@@ -17,7 +18,7 @@ STATE_MAXLEN = 100_000
 
 
 class Topics:
-    """`rtss`, `orders:{instance}`, `rtrs`, `rts`, `ris`, `security`, `ticks:{symbol}`.
+    """`rtss`, `orders:{instance}`, `rtrs`, `rts`, `trades`, `ris`, `security`, `ticks:{symbol}`.
 
     Producers outside agents publish through these too (`topics.rtss.send(signal)`, or
     `pipe.xadd(t.key, t.fields(value), **t.limits())`), so every entry has its topic's codec.
@@ -32,6 +33,9 @@ class Topics:
         self.rtss: Topic[object] = app.topic(NAMES.rtss, codec=JsonCodec())
         self.rtrs: Topic[Result] = app.topic(NAMES.rtrs, codec=ModelCodec(Result))
         self.rts: Topic[object] = app.topic(NAMES.rts, codec=JsonCodec(), maxlen=state_maxlen)
+        self.trades: Topic[TradeState] = app.topic(
+            NAMES.trades, codec=ModelCodec(TradeState), maxlen=state_maxlen
+        )
         self.ris: Topic[object] = app.topic(NAMES.ris, codec=JsonCodec(), maxlen=state_maxlen)
         self.security: Topic[object] = app.topic(
             NAMES.security, codec=JsonCodec(), maxlen=state_maxlen

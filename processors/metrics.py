@@ -25,3 +25,14 @@ STATE_SYNC_ENABLED = Gauge(
 REDIS_RECONNECTS = Counter(
     "eaflow_redis_reconnects_total", "Times state sync found Redis back after an outage"
 )
+TRADING_STATE = Gauge(
+    "eaflow_trading_state",
+    "The router's view of a kill switch: 0 active, 1 reducing, 2 halted (scope: global or an "
+    "instance's trading_state)",
+    ["scope"],
+)
+RISK_LIMIT_HIT = Gauge(
+    "eaflow_risk_limit_hit",
+    "1 while a loss limit holds the instance reducing or halted until its next period",
+    ["instance_id"],
+)

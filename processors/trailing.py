@@ -1,6 +1,7 @@
 """Trailing stops and break-even: move a position's SL with the market, never against it.
 
-Rules, all distances in points of the symbol (`TradingConfig.trailing_stop`):
+Rules, all distances in points of the symbol (`TradingConfig.trailing_stop`, or the alert's
+own for the position it opened: `Trailer.alerts`):
 - `enabled` switches both off or on; trailing needs `distance > 0`, break-even
   `breakeven_trigger > 0`.
 - Trailing: once the profit reaches `activation` points (0: the trailing distance itself, as
@@ -85,11 +86,13 @@ def next_sl(
 
 class Trailer:
     """Trails the positions of one account (only those with `magic`, when given), each
-    symbol by its own `trailing_stop` (`TradingConfig.for_symbol`)."""
+    symbol by its own `trailing_stop` (`TradingConfig.for_symbol`), and a position whose
+    alert gave it a trailing stop by that one (`alerts`, by the position's comment)."""
 
     def __init__(self, module: MT5Api, config: TradingConfig, magic: int | None = None) -> None:
         self.module = module
         self.magic = magic
+        self.alerts: dict[str, TrailingStop] = {}
         self.configure(config)
 
     def configure(self, config: TradingConfig) -> None:
@@ -114,7 +117,7 @@ class Trailer:
         for position in positions:
             if self.magic is not None and position.magic != self.magic:
                 continue
-            config = self.trailing(position.symbol)
+            config = self.alerts.get(position.comment) or self.trailing(position.symbol)
             if not config.enabled:
                 continue
             info = self.info(position.symbol)

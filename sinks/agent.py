@@ -1,4 +1,5 @@
-"""`ResultSink`: the batch agent that writes results from `rtrs` into one store.
+"""`ResultSink`: the batch agent that writes results from `rtrs` (or trade states from
+`trades`) into one store.
 
 The runtime acks a batch only when the handler returns, and retries it with backoff when it
 raises: a store that cannot write keeps its results pending and catches up, in order, once
@@ -11,27 +12,31 @@ import asyncio
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
+import pyarrow as pa
 import structlog
 
-from model import Result
-from sinks.batch import results_table
 from sinks.metrics import SINK_BATCH_SECONDS, SINK_DUPLICATES, SINK_FAILURES, SINK_ROWS
 from sinks.types import ResultStore, first_line
 from streams import Event, Outbox
 
 log = structlog.get_logger(__name__)
 R = TypeVar("R")
+V = TypeVar("V")
+
+Rows = Callable[[list[tuple[str, V]]], pa.Table]
+"""A batch of (entry id, value) pairs as the store's Arrow table, e.g. `results_table`."""
 
 
-class ResultSink:
+class ResultSink(Generic[V]):
     """Writes each batch in the store's own thread (databases block; the event loop must
     not), and closes the store after `idle_close` seconds without batches so other
     processes can open the database file in between."""
 
-    def __init__(self, store: ResultStore, idle_close: float = 2.0) -> None:
+    def __init__(self, store: ResultStore, rows: Rows[V], idle_close: float = 2.0) -> None:
         self.store = store
+        self.rows = rows
         self.idle_close = idle_close
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sink-{store.name}")
         self._lock = asyncio.Lock()
@@ -41,7 +46,7 @@ class ResultSink:
     def name(self) -> str:
         return self.store.name
 
-    async def handle(self, events: list[Event[Result]], out: Outbox) -> None:
+    async def handle(self, events: list[Event[V]], out: Outbox) -> None:
         """Write the batch; raising leaves it pending for the runtime to retry."""
         started = time.perf_counter()
         entries = [(event.id, event.value) for event in events]
@@ -63,9 +68,9 @@ class ResultSink:
         SINK_ROWS.labels(self.name).inc(inserted)
         SINK_DUPLICATES.labels(self.name).inc(rows - inserted)
 
-    def _write(self, entries: list[tuple[str, Result]]) -> tuple[int, int]:
+    def _write(self, entries: list[tuple[str, V]]) -> tuple[int, int]:
         """In the sink's thread: build the Arrow batch and write it (rows, inserted)."""
-        batch = results_table(entries)
+        batch = self.rows(entries)
         try:
             return batch.num_rows, self.store.write(batch)
         except Exception:

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from model.errors import MissingExtra
-from sinks.schema import CLICKHOUSE_MIGRATIONS, CLICKHOUSE_TABLE
+from sinks.schema import RESULTS, Table
 from sinks.types import SinkUnavailable, first_line
 
 CHDB_HINT = (
@@ -58,21 +58,21 @@ def connect(url: str) -> Any:
 
 class ClickHouseStore:
     """`{database}.results_log`, a ReplacingMergeTree ordered by result_id, read through the
-    view `{database}.results`.
+    view `{database}.results` (or another `table`'s, ordered by its key).
 
-    A batch is written without the result_ids already stored, so a redelivered batch
+    A batch is written without the keys already stored, so a redelivered batch
     inserts nothing; should two writers race, the engine collapses their duplicates on
     merge (query with FINAL to see that at once).
     """
 
-    name = "clickhouse"
-
-    def __init__(self, url: str, database: str = "eaflow") -> None:
+    def __init__(self, url: str, database: str = "eaflow", table: Table = RESULTS) -> None:
         if not database.isidentifier():
             raise ValueError(f"database: must be an identifier, got {database!r}")
         check_url(url)
         self.url = url
         self.database = database
+        self.table = table
+        self.name = f"clickhouse{table.tag}"
         self._client: Any = None
 
     @property
@@ -103,35 +103,36 @@ class ClickHouseStore:
             "version UInt32, migrated_at DateTime64(3, 'UTC') DEFAULT now64(3)) "
             "ENGINE = ReplacingMergeTree(version) ORDER BY component"
         )
+        component = self.table.name  # an identifier of ours, never user input
         rows = client.query(
-            f"SELECT max(version) FROM {db}.schema_versions WHERE component = 'results'"
+            f"SELECT max(version) FROM {db}.schema_versions WHERE component = '{component}'"
         ).result_rows
         current = int(rows[0][0]) if rows and rows[0][0] is not None else 0
-        for version, statements in CLICKHOUSE_MIGRATIONS:
+        for version, statements in self.table.clickhouse_migrations:
             if version <= current:
                 continue
             for statement in statements:  # each statement is idempotent: no transactions here
                 client.command(statement.format(db=db))
             client.command(
                 f"INSERT INTO {db}.schema_versions (component, version) "
-                f"VALUES ('results', {int(version)})"
+                f"VALUES ('{component}', {int(version)})"
             )
 
     def write(self, batch: pa.Table) -> int:
         self.open()
         if batch.num_rows == 0:
             return 0
-        ids = batch.column("result_id").to_pylist()
-        table = f"{self.database}.{CLICKHOUSE_TABLE}"
+        key, log_table = self.table.key, self.table.clickhouse_table
+        ids = batch.column(key).to_pylist()
         stored = self._client.query(
-            f"SELECT result_id FROM {table} WHERE result_id IN {{ids:Array(String)}}",
+            f"SELECT {key} FROM {self.database}.{log_table} WHERE {key} IN {{ids:Array(String)}}",
             parameters={"ids": ids},
         ).result_rows
         if stored:
             known = pa.array([row[0] for row in stored], pa.string())
-            batch = batch.filter(pc.invert(pc.is_in(batch.column("result_id"), value_set=known)))
+            batch = batch.filter(pc.invert(pc.is_in(batch.column(key), value_set=known)))
         if batch.num_rows:
-            self._client.insert_arrow(CLICKHOUSE_TABLE, batch, database=self.database)
+            self._client.insert_arrow(log_table, batch, database=self.database)
         return int(batch.num_rows)
 
     def close(self) -> None:

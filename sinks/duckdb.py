@@ -1,4 +1,5 @@
-"""DuckDB store of results: Arrow batches into eaflow's one DuckDB file, once per result_id."""
+"""DuckDB store of results (or trades): Arrow batches into eaflow's one DuckDB file, once per
+key (result_id, state_id)."""
 
 from __future__ import annotations
 
@@ -8,24 +9,27 @@ import duckdb
 import pyarrow as pa
 
 from sinks.database import connect, migrate
-from sinks.schema import COLUMN_NAMES, DUCKDB_MIGRATIONS, TABLE
+from sinks.schema import RESULTS, Table
 from sinks.types import SinkUnavailable, first_line
-
-_INSERT = f"INSERT OR IGNORE INTO {TABLE} ({COLUMN_NAMES}) SELECT {COLUMN_NAMES} FROM result_batch"
 
 
 class DuckDbStore:
-    """The `results` table of `{data_dir}/eaflow.duckdb`.
+    """The `results` table (or another `table`) of `{data_dir}/eaflow.duckdb`.
 
-    The primary key on result_id makes a redelivered batch insert nothing. The file is
-    opened on the first write and closed by the sink when idle, so other processes can open
-    it in between; a lock held elsewhere makes `write` fail and the sink retry later.
+    The primary key on the table's key (result_id) makes a redelivered batch insert nothing.
+    The file is opened on the first write and closed by the sink when idle, so other
+    processes can open it in between; a lock held elsewhere makes `write` fail and the sink
+    retry later.
     """
 
-    name = "duckdb"
-
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, table: Table = RESULTS) -> None:
         self.path = Path(path)
+        self.table = table
+        self.name = f"duckdb{table.tag}"
+        columns = table.column_names
+        self._insert = (
+            f"INSERT OR IGNORE INTO {table.name} ({columns}) SELECT {columns} FROM sink_batch"
+        )
         self._con: duckdb.DuckDBPyConnection | None = None
 
     @property
@@ -42,7 +46,7 @@ class DuckDbStore:
                 f"duckdb: cannot open {self.path}: {first_line(error)}"
             ) from error
         try:
-            migrate(con, "results", DUCKDB_MIGRATIONS)
+            migrate(con, self.table.name, self.table.duckdb_migrations)
         except BaseException:
             con.close()
             raise
@@ -54,11 +58,11 @@ class DuckDbStore:
         assert con is not None
         if batch.num_rows == 0:
             return 0
-        con.register("result_batch", batch)
+        con.register("sink_batch", batch)
         try:
-            rows = con.execute(_INSERT).fetchall()
+            rows = con.execute(self._insert).fetchall()
         finally:
-            con.unregister("result_batch")
+            con.unregister("sink_batch")
         return int(rows[0][0]) if rows else 0
 
     def close(self) -> None:

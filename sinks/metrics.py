@@ -20,3 +20,8 @@ SINK_BATCH_SECONDS = Histogram(
     ["sink"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+NOTIFICATIONS = Counter(
+    "eaflow_notifications_total",
+    "Notifications the notifier sent, or failed to send (its batch is retried)",
+    ["outcome"],
+)

@@ -1,4 +1,5 @@
-"""The `results` table: its columns in Arrow, DuckDB and ClickHouse, and its migrations.
+"""The `results` table: its columns in Arrow, DuckDB and ClickHouse, and its migrations; and
+`Table`, what a store needs to know of any table the sinks write (results, trades).
 
 One table shape in both databases, so the queries in docs/analytics.md run on either (in
 ClickHouse, `results` is a view over the ReplacingMergeTree `results_log`, with FINAL).
@@ -8,6 +9,7 @@ arithmetic) plus `done_ts`, a timestamp for grouping by day or hour.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -51,6 +53,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("sent_at", pa.float64()),
     Column("done_at", pa.float64(), nullable=False),
     Column("done_ts", pa.timestamp("us"), nullable=False),
+    Column("strategy", pa.string()),  # the order's strategy tag (decision 0015), since v2
+    Column("comment", pa.string()),  # the alert's comment, whole, since v2
+    # since v3: copying to many accounts (the broker's `symbol` beside the signal's name)
+    Column("signal_symbol", pa.string()),
+    Column("sizing", pa.string()),
 )
 
 ARROW_SCHEMA = pa.schema([pa.field(c.name, c.arrow, nullable=c.nullable) for c in COLUMNS])
@@ -89,6 +96,20 @@ DUCKDB_MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    (
+        2,
+        (
+            "ALTER TABLE results ADD COLUMN strategy VARCHAR",
+            "ALTER TABLE results ADD COLUMN comment VARCHAR",
+        ),
+    ),
+    (
+        3,
+        (
+            "ALTER TABLE results ADD COLUMN signal_symbol VARCHAR",
+            "ALTER TABLE results ADD COLUMN sizing VARCHAR",
+        ),
+    ),
 )
 
 CLICKHOUSE_MIGRATIONS: tuple[Migration, ...] = (
@@ -125,4 +146,49 @@ CLICKHOUSE_MIGRATIONS: tuple[Migration, ...] = (
             "CREATE VIEW IF NOT EXISTS {db}.results AS SELECT * FROM {db}.results_log FINAL",
         ),
     ),
+    (
+        2,
+        (
+            "ALTER TABLE {db}.results_log ADD COLUMN IF NOT EXISTS "
+            "strategy LowCardinality(Nullable(String))",
+            "ALTER TABLE {db}.results_log ADD COLUMN IF NOT EXISTS comment Nullable(String)",
+            # The view's `*` was expanded when it was made: made again, it has the new columns.
+            "CREATE OR REPLACE VIEW {db}.results AS SELECT * FROM {db}.results_log FINAL",
+        ),
+    ),
+    (
+        3,
+        (
+            "ALTER TABLE {db}.results_log ADD COLUMN IF NOT EXISTS signal_symbol Nullable(String)",
+            "ALTER TABLE {db}.results_log ADD COLUMN IF NOT EXISTS sizing Nullable(String)",
+            "CREATE OR REPLACE VIEW {db}.results AS SELECT * FROM {db}.results_log FINAL",
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table the sinks write, idempotent on `key`, in DuckDB and in ClickHouse (there a
+    ReplacingMergeTree `clickhouse_table` read through a FINAL view named `name`)."""
+
+    name: str  # also its component in `schema_versions`
+    key: str
+    columns: tuple[Column, ...]
+    duckdb_migrations: Sequence[Migration]
+    clickhouse_migrations: Sequence[Migration]
+    clickhouse_table: str
+    tag: str = ""  # appended to a store's name, its consumer group: "duckdb" + "-trades"
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema([pa.field(c.name, c.arrow, nullable=c.nullable) for c in self.columns])
+
+    @property
+    def column_names(self) -> str:
+        return ", ".join(c.name for c in self.columns)
+
+
+RESULTS = Table(
+    TABLE, "result_id", COLUMNS, DUCKDB_MIGRATIONS, CLICKHOUSE_MIGRATIONS, CLICKHOUSE_TABLE
 )

@@ -488,6 +488,7 @@ class Agent:
                 counts[(entry.stream, outcome.kind)] += 1
                 if outcome.kind == "deferred":
                     deferred[entry.stream] = outcome.after
+                    entry.counted = False  # taken back: a careful one's next attempt counts
                     continue
                 if outcome.kind == "failed":
                     entry.failures += 1

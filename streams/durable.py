@@ -7,7 +7,7 @@ one ordered log, everything written before it by anyone). A write followed by a 
 `n` replicas answered survives the promotion of any of them. `Durability` is that rule for a
 deployment: how many replicas (0: none, no WAIT is sent) and how long to wait for them; a
 wait that falls short raises `NotReplicated`, and the caller must not take the step that
-depended on the write (decision 0015).
+depended on the write (decision 0019).
 """
 
 from __future__ import annotations

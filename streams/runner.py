@@ -126,9 +126,24 @@ class Runner:
         return Outcome([entry], "failed", unit, error)
 
     def deferred(self, entry: Entry, defer: Defer, held: Sequence[str]) -> Outcome:
-        """Not handled yet: nothing is recorded but the `held` ids re-claimed (as `failed`)."""
-        unit = Unit(entry.stream, "", [self._touch(entry.stream, held)])
+        """Not handled yet: nothing is recorded but the `held` ids re-claimed (as `failed`).
+
+        An attempt counted before it ran (a `careful` entry's, in case it kills its worker)
+        is taken back: it did not, and a deferral never counts. Left counted, every restart
+        or lost link while the entry waits added one, until it was dead-lettered unhandled.
+        """
+        commands = [self._touch(entry.stream, held)]
+        if entry.counted:
+            commands.append(self._uncount(entry))
+        unit = Unit(entry.stream, "", commands)
         return Outcome([entry], "deferred", unit, str(defer) or "deferred", defer.after)
+
+    def _uncount(self, entry: Entry) -> Command:
+        """Its failure record as it was before the attempt was counted."""
+        fails = self.fails[entry.stream]
+        if entry.failures:
+            return ("HSET", fails, entry.id, entry.failures)
+        return forget_failures(fails, [entry.id])
 
     def _touch(self, stream: str, held: Sequence[str]) -> Command:
         """XCLAIM JUSTID of ids still being retried: resets their idle time."""
@@ -202,6 +217,10 @@ class Runner:
             ]
         except Defer as exc:
             return outcomes + [self.deferred(e, exc, [e.id]) for e in live]
+        except REDIS_AWAY as exc:
+            log.warning("agent.handler_redis_unavailable", size=len(live))
+            away = Defer(self.redis_retry, f"redis unavailable: {describe(exc)}")
+            return outcomes + [self.deferred(e, away, [e.id]) for e in live]
         except Exception as exc:
             log.warning(
                 "agent.batch_failed",

@@ -88,7 +88,7 @@ class AppSettings(BaseModel):
 
     @property
     def durability(self) -> Durability:
-        """The WAIT that writes which must survive a failover take (decision 0015)."""
+        """The WAIT that writes which must survive a failover take (decision 0019)."""
         replicas = self.wait_replicas
         if replicas is None:
             replicas = 1 if is_sentinel(self.redis_url) else 0

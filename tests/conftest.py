@@ -4,6 +4,7 @@ report of tests skipped for a missing program (tests/tools.py), failed under
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import Counter
 from collections.abc import Generator, Iterator
@@ -11,12 +12,25 @@ from pathlib import Path
 
 import pytest
 import redis
+import structlog
 
 from tests.redis_server import RedisServer
 from tests.tools import MISSING, REQUIRE_TOOLS
 
 DATA = Path(__file__).parent / "data"
 REQUIRED = f"; {REQUIRE_TOOLS}=1 runs every test"
+
+
+@pytest.fixture(autouse=True)
+def _no_log_handler_left() -> Iterator[None]:
+    """A command run in this process (typer's CliRunner) configures logging for the whole
+    process (`eaflow.logging`), its handler writing to that test's captured stderr, which is
+    closed afterwards: later tests would log into a closed file. Remove it after each test."""
+    yield
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler.formatter, structlog.stdlib.ProcessorFormatter):
+            root.removeHandler(handler)
 
 
 @pytest.fixture(scope="session")

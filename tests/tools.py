@@ -24,6 +24,7 @@ INSTALL = {
     "chromium": "apt-get install chromium",
     "chromedriver": "apt-get install chromium-driver",
     "prometheus": "apt-get install prometheus",
+    "promtool": "apt-get install prometheus",
     "openssl": "apt-get install openssl",
 }
 

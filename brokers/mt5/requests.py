@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterable
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5.records import SymbolInfo, TradeOrder, TradePosition
 from brokers.types import TradeRequest
-from model import Action, Order, OrderType, Side
+from model import Action, Order, OrderTime, OrderType, Side
+from model.tags import KEY_LENGTH, LABEL_LENGTH, SEPARATOR, label_in
 from model.tick import Tick
 
 ORDER_TYPES = {
@@ -25,17 +27,33 @@ ORDER_TYPES = {
 BUY_ORDER_TYPES = frozenset(
     {mt5.ORDER_TYPE_BUY_LIMIT, mt5.ORDER_TYPE_BUY_STOP, mt5.ORDER_TYPE_BUY_STOP_LIMIT}
 )
+ORDER_TIMES = {
+    OrderTime.GTC: mt5.ORDER_TIME_GTC,
+    OrderTime.DAY: mt5.ORDER_TIME_DAY,
+    OrderTime.SPECIFIED: mt5.ORDER_TIME_SPECIFIED,
+    OrderTime.SPECIFIED_DAY: mt5.ORDER_TIME_SPECIFIED_DAY,
+}
 SYMBOL_FILLING_FOK = 1  # symbol_info().filling_mode is a bit mask, unlike ORDER_FILLING_*
 SYMBOL_FILLING_IOC = 2
 
 
-def order_comment(order_id: str, instance: str) -> str:
-    """A short (≤ 31 chars, MT5's limit) comment that identifies the order on the terminal.
+def order_comment(order_id: str, instance: str, strategy: str = "") -> str:
+    """A short (≤ 31 chars, MT5's limit) comment that identifies the order on the terminal,
+    with the order's strategy tag first when it has one (model.tags, decision 0015):
+    `ea:<20 hex>` untagged, `<tag>#<12 base32>` tagged.
 
     Reconciliation finds our orders and deals by it after a crash.
     """
-    digest = hashlib.blake2b(f"{order_id}@{instance}".encode(), digest_size=10).hexdigest()
-    return f"ea:{digest}"
+    digest = hashlib.blake2b(f"{order_id}@{instance}".encode(), digest_size=10)
+    if not strategy:
+        return f"ea:{digest.hexdigest()}"
+    key = base64.b32encode(digest.digest()).decode().lower()[:KEY_LENGTH]
+    return f"{strategy[:LABEL_LENGTH]}{SEPARATOR}{key}"
+
+
+def comment_of(order: Order) -> str:
+    """The MT5 comment of `order`'s requests."""
+    return order_comment(order.order_id, order.instance, order.strategy)
 
 
 def filling_mode(info: SymbolInfo, pending: bool = False) -> int:
@@ -56,18 +74,23 @@ def _f(value: object) -> float:
 def _base(order: Order) -> TradeRequest:
     return {
         "magic": order.magic,
-        "comment": order_comment(order.order_id, order.instance),
+        "comment": comment_of(order),
         "deviation": order.deviation,
         "type_time": mt5.ORDER_TIME_GTC,
     }
 
 
 def open_request(order: Order, info: SymbolInfo, tick: Tick) -> TradeRequest:
+    """A market deal, or a pending order living as `type_time` says (until `expiration`)."""
     assert order.order_type is not None
     pending = order.order_type.is_pending
     price = order.price if pending else (tick.ask if order.order_type.is_buy else tick.bid)
+    timing: TradeRequest = {}
+    if pending and order.type_time is not None:
+        timing = {"type_time": ORDER_TIMES[order.type_time], "expiration": order.expiration}
     return {
         **_base(order),
+        **timing,
         "action": mt5.TRADE_ACTION_PENDING if pending else mt5.TRADE_ACTION_DEAL,
         "symbol": info.name,
         "volume": _f(order.volume),
@@ -84,18 +107,21 @@ def _side_matches(is_buy: bool, side: Side | None) -> bool:
     return side is None or (side is Side.LONG) == is_buy
 
 
-def _ours(order: Order, ticket: int, magic: int) -> bool:
+def _ours(order: Order, ticket: int, magic: int, comment: str) -> bool:
     """Exits act only on this instance's trades (its magic number), never on manual trades
     or other EAs' positions, even when they name a ticket; one naming a ticket acts on that
-    trade alone."""
-    return magic == order.magic and (order.ticket is None or ticket == order.ticket)
+    trade alone, one naming a strategy on that strategy's trades alone (the tag in their
+    comments)."""
+    if magic != order.magic or (order.ticket is not None and ticket != order.ticket):
+        return False
+    return not order.strategy or label_in(comment) == order.strategy[:LABEL_LENGTH]
 
 
 def matching_positions(order: Order, positions: Iterable[TradePosition]) -> list[TradePosition]:
     return [
         p
         for p in positions
-        if _ours(order, p.ticket, p.magic)
+        if _ours(order, p.ticket, p.magic, p.comment)
         and (order.symbol is None or p.symbol == order.symbol)
         and _side_matches(p.type == mt5.POSITION_TYPE_BUY, order.side)
     ]
@@ -105,7 +131,7 @@ def matching_orders(order: Order, orders: Iterable[TradeOrder]) -> list[TradeOrd
     return [
         o
         for o in orders
-        if _ours(order, o.ticket, o.magic)
+        if _ours(order, o.ticket, o.magic, o.comment)
         and (order.symbol is None or o.symbol == order.symbol)
         and _side_matches(o.type in BUY_ORDER_TYPES or o.type == mt5.ORDER_TYPE_BUY, order.side)
     ]
@@ -116,7 +142,7 @@ def close_request(
 ) -> TradeRequest:
     """Close (part of) a position with an opposite deal at the current price."""
     is_buy = position.type == mt5.POSITION_TYPE_BUY
-    volume = min(_f(order.volume), position.volume) if order.volume else position.volume
+    volume = close_volume(order, position, info)
     return {
         **_base(order),
         "action": mt5.TRADE_ACTION_DEAL,
@@ -127,6 +153,18 @@ def close_request(
         "price": tick.bid if is_buy else tick.ask,
         "type_filling": filling_mode(info),
     }
+
+
+def close_volume(order: Order, position: TradePosition, info: SymbolInfo) -> float:
+    """Lots to close of `position`: all, the order's volume (at most the position's), or its
+    `close_percent` rounded down onto the symbol's volume step (0.0 when that leaves
+    nothing, which the executor refuses by name)."""
+    if order.close_percent is not None:
+        step = Decimal(repr(info.volume_step)) if info.volume_step else Decimal("1e-8")
+        wanted = Decimal(repr(position.volume)) * order.close_percent / 100
+        lots = (wanted / step).to_integral_value(ROUND_DOWN) * step
+        return float(lots) if lots >= Decimal(repr(info.volume_min)) else 0.0
+    return min(_f(order.volume), position.volume) if order.volume else position.volume
 
 
 def sltp_request(order: Order, position: TradePosition) -> TradeRequest:
@@ -141,6 +179,10 @@ def sltp_request(order: Order, position: TradePosition) -> TradeRequest:
 
 
 def modify_request(order: Order, pending: TradeOrder) -> TradeRequest:
+    """New price, stop-limit, SL/TP and, when the order gives them, type_time/expiration."""
+    timing: TradeRequest = {}
+    if order.type_time is not None:
+        timing = {"type_time": ORDER_TIMES[order.type_time], "expiration": order.expiration}
     return {
         **_base(order),
         "action": mt5.TRADE_ACTION_MODIFY,
@@ -153,6 +195,7 @@ def modify_request(order: Order, pending: TradeOrder) -> TradeRequest:
         "sl": _f(order.stop_loss) if order.stop_loss is not None else pending.sl,
         "tp": _f(order.take_profit) if order.take_profit is not None else pending.tp,
         "type_time": pending.type_time,
+        **timing,
     }
 
 

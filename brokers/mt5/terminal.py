@@ -95,6 +95,10 @@ class Terminal:
     def history_deals_get(self, date_from: datetime, date_to: datetime) -> tuple[TradeDeal, ...]:
         return self._many(self.module.history_deals_get, date_from, date_to)
 
+    def position_deals(self, position: int) -> tuple[TradeDeal, ...]:
+        """The deals of one position (its identifier), whenever they were made."""
+        return self._many(self.module.history_deals_get, position=position)
+
     def last_error(self) -> tuple[int, str]:
         code, text = self.module.last_error()
         return int(code), str(text)

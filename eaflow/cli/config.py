@@ -14,10 +14,12 @@ from redis.exceptions import RedisError
 from rich.console import Console
 from rich.table import Table
 
-from eaflow.cli.options import PrefixOption, RedisOption, settings_from
+from eaflow.cli.options import DataDirOption, PrefixOption, RedisOption, settings_from
+from eaflow.cli.running import data_path
 from eaflow.config import GLOBAL, ConfigRefused, ConfigService, ConfigStore
 from eaflow.config.scopes import parse_value, scope_name
 from eaflow.config.store import VersionConflict
+from eaflow.settings import Settings
 from processors.registry import InstanceRegistry
 from sinks.database import database_path
 from streams.clients import async_client
@@ -35,7 +37,9 @@ InstanceOption = Annotated[
 DbOption = Annotated[
     Path | None,
     typer.Option(
-        "--db", envvar="EAFLOW_CONFIG_DB", help="DuckDB file (default: DATA_DIR/eaflow.duckdb)."
+        "--db",
+        envvar="EAFLOW_CONFIG_DB",
+        help="DuckDB file (default: eaflow.duckdb in the data directory, --data-dir).",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -46,10 +50,11 @@ def _run(
     prefix: str,
     db: Path | None,
     work: Callable[[ConfigService], Awaitable[T]],
+    data_dir: Path | None = None,
 ) -> T:
     """Run `work` with a service on the database and, when given, Redis; refusals exit 2."""
     settings = settings_from(redis, prefix)
-    store = ConfigStore(db or database_path(settings.data_dir))
+    store = ConfigStore(db_path(db, data_dir or settings.data_dir))
 
     async def main() -> T:
         client = async_client(settings.redis_url) if settings.redis_url else None
@@ -70,6 +75,11 @@ def _run(
         raise typer.Exit(1) from error
 
 
+def db_path(db: Path | None, data_dir: Path | None = None) -> Path:
+    """--db, else eaflow.duckdb in --data-dir (EAFLOW_DATA_DIR, default ./var), absolute."""
+    return data_path(db or database_path(data_dir or Settings.from_env().data_dir))
+
+
 def _echo_json(value: Any) -> None:
     typer.echo(orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2).decode())
 
@@ -83,6 +93,7 @@ def get(
     redis: RedisOption = None,
     prefix: PrefixOption = "ea:",
     db: DbOption = None,
+    data_dir: DataDirOption = None,
     json: JsonOption = False,
 ) -> None:
     """Show a scope: what it sets, and the configuration in force with where each value
@@ -94,7 +105,7 @@ def get(
         defaults = (await service.snapshot()).scope(GLOBAL)
         return view, defaults
 
-    view, defaults = _run(redis, prefix, db, work)
+    view, defaults = _run(redis, prefix, db, work, data_dir)
     config = view.config.model_dump(mode="json")
     if field is not None:
         node: Any = config
@@ -137,6 +148,7 @@ def set_(
     redis: RedisOption = None,
     prefix: PrefixOption = "ea:",
     db: DbOption = None,
+    data_dir: DataDirOption = None,
     note: Annotated[str, typer.Option(help="Why, for the history.")] = "",
 ) -> None:
     """Change fields in one new version, validated first; running instances apply it
@@ -152,8 +164,9 @@ def set_(
         except ConfigRefused as refused:
             typer.echo(f"refused: {refused}", err=True)
             raise typer.Exit(2) from refused
+    db = db_path(db, data_dir)
     applied = _run(redis, prefix, db, lambda s: s.set(instance or GLOBAL, values, _actor(), note))
-    _report(applied.version, applied.scope, applied.published, applied.error)
+    _report(applied.version, applied.scope, applied.published, applied.error, db)
 
 
 @config_app.command("unset")
@@ -163,16 +176,18 @@ def unset(
     redis: RedisOption = None,
     prefix: PrefixOption = "ea:",
     db: DbOption = None,
+    data_dir: DataDirOption = None,
     note: Annotated[str, typer.Option(help="Why, for the history.")] = "",
 ) -> None:
     """Remove fields from a scope so they come from the global scope or the default."""
+    db = db_path(db, data_dir)
     applied = _run(redis, prefix, db, lambda s: s.unset(instance or GLOBAL, fields, _actor(), note))
-    _report(applied.version, applied.scope, applied.published, applied.error)
+    _report(applied.version, applied.scope, applied.published, applied.error, db)
 
 
-def _report(version: int, scope: str, published: bool, error: str | None) -> None:
+def _report(version: int, scope: str, published: bool, error: str | None, db: Path) -> None:
     where = "published to Redis" if published else f"stored, not published ({error})"
-    typer.echo(f"version {version}: {scope_name(scope)} {where}")
+    typer.echo(f"version {version}: {scope_name(scope)} {where}; history in {db}")
 
 
 def _actor() -> str:
@@ -184,6 +199,7 @@ def list_(
     redis: RedisOption = None,
     prefix: PrefixOption = "ea:",
     db: DbOption = None,
+    data_dir: DataDirOption = None,
     json: JsonOption = False,
 ) -> None:
     """Every instance: broker, groups, its own overrides, the version it applies."""
@@ -192,7 +208,7 @@ def list_(
         specs = await service.instances()
         return specs, await service.applied(), await service.snapshot()
 
-    specs, applied, snapshot = _run(redis, prefix, db, work)
+    specs, applied, snapshot = _run(redis, prefix, db, work, data_dir)
     rows = [
         {
             "instance": i,
@@ -242,11 +258,12 @@ def history(
     redis: RedisOption = None,
     prefix: PrefixOption = "ea:",
     db: DbOption = None,
+    data_dir: DataDirOption = None,
     json: JsonOption = False,
 ) -> None:
     """Who changed what, when, from what to what."""
     scope = None if all_scopes else (instance or GLOBAL)
-    changes = _run(redis, prefix, db, lambda s: s.history(scope, limit))
+    changes = _run(redis, prefix, db, lambda s: s.history(scope, limit), data_dir)
     if json:
         _echo_json([c.__dict__ for c in changes])
         return
@@ -264,9 +281,14 @@ def history(
 
 
 @config_app.command("backup")
-def backup(redis: RedisOption = None, prefix: PrefixOption = "ea:", db: DbOption = None) -> None:
+def backup(
+    redis: RedisOption = None,
+    prefix: PrefixOption = "ea:",
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
     """Copy the configuration as Redis holds it (with run-time kill switches) into DuckDB."""
-    backup_id = _run(redis, prefix, db, lambda s: s.backup())
+    backup_id = _run(redis, prefix, db, lambda s: s.backup(), data_dir)
     typer.echo(f"backup {backup_id} written")
 
 
@@ -281,18 +303,25 @@ def restore(
     redis: RedisOption = None,
     prefix: PrefixOption = "ea:",
     db: DbOption = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Write a backup into an empty Redis (or the current version when there is none)."""
-    restored, entries = _run(redis, prefix, db, lambda s: s.restore(backup_id, force))
+    restored, entries = _run(redis, prefix, db, lambda s: s.restore(backup_id, force), data_dir)
     source = f"backup {restored}" if restored else "the current version"
     typer.echo(f"restored {source}: {entries} entries")
 
 
 @config_app.command("publish")
-def publish(redis: RedisOption = None, prefix: PrefixOption = "ea:", db: DbOption = None) -> None:
+def publish(
+    redis: RedisOption = None,
+    prefix: PrefixOption = "ea:",
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
     """Mirror the current version into Redis again (kill switches set at run time stay)."""
+    db = db_path(db, data_dir)
     applied = _run(redis, prefix, db, lambda s: s.publish())
-    _report(applied.version, applied.scope, applied.published, applied.error)
+    _report(applied.version, applied.scope, applied.published, applied.error, db)
 
 
 def register(app: typer.Typer) -> None:

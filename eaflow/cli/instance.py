@@ -25,6 +25,7 @@ from eaflow.cli.options import (
 from model import InstanceSpec, refusal_of
 from model.errors import MissingExtra
 from processors.registry import InstanceRegistry
+from processors.router.copying import symbol_names
 from streams.clients import async_client
 
 instance_app = typer.Typer(
@@ -125,6 +126,9 @@ def check(
             ("symbols", len(symbols)),
         ):
             table.add_row(name, str(value))
+        known = {info.name: info for info in symbols}
+        for symbol, name in symbol_names(spec.config, known).items():
+            table.add_row(f"symbol {symbol}", name)
         return table
 
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from decimal import Decimal
 from typing import Annotated, Any
 
 import orjson
@@ -15,11 +15,18 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from eaflow.cli.options import PrefixOption, RedisOption, require_redis, settings_from
+from eaflow.cli.options import (
+    DataDirOption,
+    PrefixOption,
+    RedisOption,
+    require_redis,
+    settings_from,
+)
 from eaflow.replay.bounds import check_order, stream_bound
-from eaflow.replay.diff import summary
+from eaflow.replay.diff import DEFAULT_TOLERANCE, Row, summary
 from eaflow.replay.run import Progress as OnProgress
 from eaflow.replay.run import Report, copy_into, dry_run, result_dict
+from eaflow.replay.sandbox import clean_sandboxes
 
 
 @contextmanager
@@ -48,6 +55,7 @@ def report_dict(report: Report) -> dict[str, Any]:
     return {
         "stream": report.stream,
         "from": report.start,
+        "price_tolerance": str(report.tolerance),
         "to": report.end,
         "entries": report.entries,
         "instances": report.instances,
@@ -61,12 +69,20 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "instance": row.instance,
                 "verdict": row.verdict,
                 "changes": {k: {"recorded": a, "replayed": b} for k, (a, b) in row.changes.items()},
+                "deviations": {k: str(v) for k, v in row.deviations.items()},
                 "recorded": result_dict(row.recorded),
                 "replayed": result_dict(row.replayed),
             }
             for row in report.rows
         ],
     }
+
+
+def _change(row: Row, name: str) -> str:
+    """`price: 1.1 → 1.2 (+0.1)`: a price's deviation beside its two values."""
+    before, after = row.changes[name]
+    deviation = row.deviations.get(name)
+    return f"{name}: {before} → {after}" + ("" if deviation is None else f" ({deviation:+})")
 
 
 def print_report(report: Report, show_all: bool) -> None:
@@ -76,8 +92,8 @@ def print_report(report: Report, show_all: bool) -> None:
         if row.verdict == "same" and not show_all:
             continue
         result = row.replayed or row.recorded
-        what = "; ".join(f"{k}: {a} → {b}" for k, (a, b) in row.changes.items())
-        if row.verdict != "changed" and result is not None:
+        what = "; ".join(_change(row, name) for name in row.changes)
+        if row.verdict in ("new", "missing", "same") and result is not None:
             what = f"{result.status} {result.retcode_name or result.field or ''}".strip()
         table.add_row(row.result_id, row.instance, row.verdict, what)
     for entry_id, error in report.errors:
@@ -87,30 +103,76 @@ def print_report(report: Report, show_all: bool) -> None:
     counts = ", ".join(f"{n} {verdict}" for verdict, n in summary(report.rows).items())
     console.print(
         f"{report.stream} {report.start}..{report.end}: {report.entries} entries replayed on "
-        f"{len(report.instances)} simulated instances; results: {counts}"
+        f"{len(report.instances)} simulated instances; results: {counts} "
+        f"(prices within {report.tolerance} % count as the same)"
         + (f"; {len(report.errors)} entries failed" if report.errors else "")
+    )
+
+
+RATE = 60
+"""Entries a dry run replays per second, about (measured on a recorded day of 306 signals)."""
+
+
+def announce(stream: str, entries: int) -> None:
+    """Say on stderr, before it starts, how many entries the replay runs and for how long."""
+    seconds = entries / RATE
+    took = f"{seconds / 60:.0f} min" if seconds >= 90 else f"{max(1, round(seconds))} s"
+    typer.echo(
+        f"replaying {entries} entries of {stream}: about {took} at ~{RATE} entries/s", err=True
     )
 
 
 def replay(
     stream: Annotated[
-        str,
-        typer.Argument(help="rtss or orders:{instance} (or their dlq:) to re-run; any to copy."),
-    ],
+        str | None,
+        typer.Argument(
+            help="rtss or orders:{instance} (or their dlq:, or a debug: copy of one) to "
+            "re-run; any to copy. Not with --clean.",
+            show_default=False,
+        ),
+    ] = None,
     from_: Annotated[
         str | None, typer.Option("--from", help="First entry: stream id or time (UTC).")
     ] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Last entry: stream id or time.")] = None,
-    into: Annotated[
-        str | None, typer.Option("--into", help="Copy the range into debug:NAME instead.")
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="Last entry: stream id, or time including the whole unit written "
+            "(12:00 the whole minute, a date the whole day).",
+        ),
     ] = None,
+    into: Annotated[
+        str | None,
+        typer.Option(
+            "--into", help="Copy the range into debug:NAME instead (refused if it exists)."
+        ),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="--into: delete the debug stream first.")
+    ] = False,
+    price_tolerance: Annotated[
+        Decimal,
+        typer.Option(
+            "--price-tolerance",
+            min=0,
+            metavar="PERCENT",
+            help="Replayed prices this close to the recorded ones (percent of the price) "
+            "count as the same; beyond it a result with the same outcome shows as `price`.",
+        ),
+    ] = DEFAULT_TOLERANCE,
     json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     show_all: Annotated[bool, typer.Option("--all", help="List unchanged results too.")] = False,
     limit: Annotated[int, typer.Option(min=1, help="Refuse ranges with more entries.")] = 100_000,
-    keep: Annotated[bool, typer.Option(help="Keep the sandbox keys to inspect them.")] = False,
-    data_dir: Annotated[
-        Path | None, typer.Option(help="Where eaflow.duckdb is (trimmed recordings).")
-    ] = None,
+    keep: Annotated[
+        bool,
+        typer.Option(help="Keep the sandbox keys to inspect them (remove them with --clean)."),
+    ] = False,
+    clean: Annotated[
+        bool,
+        typer.Option("--clean", help="Delete every kept sandbox (eaflow-replay:*) and exit."),
+    ] = False,
+    data_dir: DataDirOption = None,
     redis: RedisOption = None,
     prefix: PrefixOption = "ea:",
 ) -> None:
@@ -120,6 +182,13 @@ def replay(
     brokers are never touched."""
     settings = settings_from(redis, prefix)
     url = require_redis(settings)
+    if clean:
+        removed = asyncio.run(clean_sandboxes(url))
+        keys = sum(removed.values())
+        typer.echo(f"removed {len(removed)} sandboxes ({keys} keys)")
+        return
+    if stream is None:
+        raise typer.BadParameter("give the STREAM to replay (or --clean)", param_hint="STREAM")
     try:
         start = stream_bound(from_, "--from")
         end = stream_bound(to, "--to", end=True)
@@ -139,6 +208,7 @@ def replay(
                         into,
                         limit=limit,
                         progress=update,
+                        replace=replace,
                     )
                 )
             if json:
@@ -168,6 +238,8 @@ def replay(
                     data_dir=data_dir or settings.data_dir,
                     progress=update,
                     keep=keep,
+                    tolerance=price_tolerance,
+                    announce=lambda n: announce(stream, n),
                 )
             )
     except ValueError as error:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from eaflow.cli.gateway import GatewayHostOption, GatewayPortOption
 from eaflow.cli.options import (
+    DataDirOption,
     LogFormatOption,
     MetricsPortOption,
     Mt5Option,
@@ -20,6 +21,7 @@ from eaflow.cli.options import (
     settings_from,
     with_mt5,
 )
+from eaflow.cli.running import data_path
 from eaflow.demo import seed_demo
 from eaflow.embedded import EmbeddedRedis
 from eaflow.exporter import export_metrics
@@ -42,20 +44,24 @@ def run(
     log_format: LogFormatOption = "console",
     instances: Annotated[int, typer.Option(help="Demo instances to create on first start.")] = 3,
     speed: Annotated[float, typer.Option(help="Tick replay speed: 1 real time, 0 max.")] = 1.0,
-    data_dir: Annotated[Path, typer.Option(help="Where embedded Redis and databases live.")] = Path(
-        "var"
-    ),
+    data_dir: DataDirOption = None,
+    host: GatewayHostOption = None,
+    port: GatewayPortOption = None,
     mt5: Mt5Option = None,
     metrics_port: MetricsPortOption = None,
 ) -> None:
     """Run everything: embedded Redis (unless --redis), simulated accounts replaying real
     ticks, router, executors, gateway; the result sinks in a second process. Ctrl-C stops
-    it cleanly."""
-    settings = with_mt5(settings_from(redis, prefix, log_format), mt5).model_copy(
-        update={"data_dir": data_dir}
-    )
-    if metrics_port is not None:
-        settings = settings.model_copy(update={"metrics_port": metrics_port})
+    it cleanly. The embedded Redis, the databases and the viewer token live in the data
+    directory (--data-dir)."""
+    settings = with_mt5(settings_from(redis, prefix, log_format), mt5)
+    options: dict[str, object] = {
+        "data_dir": data_dir,
+        "http_host": host,
+        "http_port": port,
+        "metrics_port": metrics_port,
+    }
+    settings = settings.model_copy(update={k: v for k, v in options.items() if v is not None})
     embedded = EmbeddedRedis(settings.data_dir / "redis") if settings.redis_url is None else None
     url = embedded.start() if embedded is not None else settings.redis_url
     assert url is not None
@@ -86,6 +92,7 @@ async def _run(pipeline: Pipeline, count: int) -> None:
         table = Table(title="eaflow is running", show_header=False)
         table.add_row("redis", redact_url(pipeline.redis_url))
         table.add_row("instances", ", ".join(created))
+        table.add_row("data", str(data_path(pipeline.settings.data_dir)))
         links = [line for line in pipeline.running if line.startswith(CHART)]
         for line in pipeline.running:
             if line not in links:

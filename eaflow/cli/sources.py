@@ -83,6 +83,9 @@ def add(
     stops_unit: Annotated[StopsUnit, typer.Option(help="Unit of sl=/tp= in commands.")] = (
         StopsUnit.PIPS
     ),
+    entry_unit: Annotated[
+        StopsUnit, typer.Option(help="Unit of a pending order's price= in commands.")
+    ] = StopsUnit.PRICE,
     volume_type: Annotated[
         str, typer.Option(help="risk= means lots, risk_percent or risk_money.")
     ] = "lots",
@@ -99,6 +102,7 @@ def add(
             allow=tuple(a.strip() for a in allow.split(",") if a.strip()),
             rate_limit=rate_limit,
             stops_unit=stops_unit,
+            entry_unit=entry_unit,
             volume_type=volume_type,
             require_signature=require_signature,
             admin=admin,

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from eaflow.cli.gateway import GatewayHostOption, GatewayPortOption
 from eaflow.cli.options import (
     DataDirOption,
     LogFormatOption,
@@ -18,20 +19,31 @@ from eaflow.cli.options import (
     settings_from,
     with_mt5,
 )
+from eaflow.cli.running import print_running
 from eaflow.exporter import export_metrics
 from eaflow.install.pipeline import build_pipeline
+from eaflow.plugins import plugin_names
 from eaflow.runner import serve
 from eaflow.startup import install_when_ready
+from model.errors import MissingExtra
 from processors.ticks.replay import ReplayConfig
+
+BUILT_IN = (
+    "rtss (router), orders (executors), ticks (tick feed, tables, simulated fills), "
+    "rtrs (DuckDB and ClickHouse sinks), gateway (webhook, chart, config API)"
+)
+
+
+def topics_help(plugins: list[str]) -> str:
+    """The TOPICS help: every built-in topic, and the installed plugins by name (their entry
+    points' names: listing them loads nothing)."""
+    if not plugins:
+        return f"{BUILT_IN}; or an installed plugin's name (none installed: eaflow plugins)."
+    return f"{BUILT_IN}; plugins: {', '.join(plugins)}."
 
 
 def worker(
-    topics: Annotated[
-        list[str],
-        typer.Argument(
-            help="rtss (router), orders (executors), ticks, rtrs (sinks), gateway, or a plugin."
-        ),
-    ],
+    topics: Annotated[list[str], typer.Argument(help=topics_help(plugin_names()))],
     redis: RedisOption = None,
     prefix: PrefixOption = "ea:",
     log_format: LogFormatOption = "console",
@@ -42,6 +54,8 @@ def worker(
     mt5: Mt5Option = None,
     metrics_port: MetricsPortOption = None,
     data_dir: DataDirOption = None,
+    host: GatewayHostOption = None,
+    port: GatewayPortOption = None,
     spawn: Annotated[
         str | None,
         typer.Option(
@@ -59,7 +73,7 @@ def worker(
         ),
     ] = None,
 ) -> None:
-    """Run the agents of TOPICS, named as the streams they read."""
+    """Run the agents of TOPICS, named as the streams they read, and print what runs here."""
     settings = with_mt5(settings_from(redis, prefix, log_format), mt5)
     settings = settings.model_copy(
         update={
@@ -69,6 +83,8 @@ def worker(
                 ("spawn", spawn),
                 ("processes", processes),
                 ("data_dir", data_dir),
+                ("http_host", host),
+                ("http_port", port),
             )
             if v is not None
         }
@@ -83,9 +99,12 @@ def worker(
             )
         except ValueError as error:
             raise typer.BadParameter(str(error)) from error
+        except MissingExtra as error:  # an optional dependency a topic needs: the hint
+            typer.echo(f"worker: {error}", err=True)
+            raise typer.Exit(1) from error
         if settings.metrics_port is not None:
             export_metrics(pipeline, settings.metrics_port)
-        await serve(pipeline)
+        await serve(pipeline, lambda: print_running(pipeline))
 
     asyncio.run(main())
 

@@ -66,6 +66,8 @@ def check_path(path: str) -> list[str]:
 def assign(document: Document, path: str, value: Any) -> Document:
     """A copy of `document` with `path` set to `value` (None too: `max_spread=null`)."""
     parts = check_path(path)
+    if parts[-1] == "trailing_stop" and isinstance(value, bool):
+        parts.append("enabled")  # `trailing_stop=true` keeps the configured distances
     result = _copy(document)
     node = result
     for part in parts[:-1]:
@@ -102,11 +104,18 @@ def lookup(document: Mapping[str, Any], path: str) -> Any:
 
 
 def merge(*documents: Mapping[str, Any]) -> Document:
-    """Later documents win, nested objects (trailing_stop, symbols) merge key by key."""
+    """Later documents win, nested objects (trailing_stop, symbols) merge key by key.
+
+    `trailing_stop: true` is `{"enabled": true}`; a document that sets `slippage_points`
+    without `slippage` (pips, which would win) means the points: the pips inherited go."""
     result: Document = {}
     for document in documents:
+        if "slippage_points" in document and "slippage" not in document:
+            result.pop("slippage", None)
         for key, value in document.items():
             old = result.get(key)
+            if key == "trailing_stop" and isinstance(value, bool):
+                value = {"enabled": value}
             if isinstance(value, Mapping) and isinstance(old, Mapping):
                 result[key] = merge(old, value)
             else:

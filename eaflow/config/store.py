@@ -31,8 +31,30 @@ TABLES = [
         backup_id BIGINT NOT NULL, taken_at TIMESTAMP NOT NULL, version BIGINT NOT NULL,
         key VARCHAR NOT NULL, field VARCHAR, value VARCHAR NOT NULL)""",
 ]
-MIGRATIONS: list[Migration] = [(1, TABLES)]
+SLIPPAGE_IN_PIPS = [
+    # Version 2 reads `slippage` as pips (the original design's 1.5); what scopes stored
+    # before was MT5 points, so it moves to `slippage_points`, at every level it was set.
+    "UPDATE config_scopes SET body = eaflow_points_slippage(body) WHERE body LIKE '%slippage%'",
+]
+MIGRATIONS: list[Migration] = [(1, TABLES), (2, SLIPPAGE_IN_PIPS)]
 LOCK_WAIT = 10.0  # seconds to wait while another process writes the file
+
+
+def points_slippage(body: str) -> str:
+    """A scope's document with each `slippage` (points, before version 2) as
+    `slippage_points`, in the scope and in its per-symbol overrides."""
+    document = orjson.loads(body)
+
+    def move(node: Document) -> None:
+        if "slippage" in node and "slippage_points" not in node:
+            node["slippage_points"] = node.pop("slippage")
+        for override in (node.get("symbols") or {}).values():
+            if isinstance(override, dict):
+                move(override)
+
+    if isinstance(document, dict):
+        move(document)
+    return orjson.dumps(document).decode()
 
 
 class VersionConflict(RuntimeError):
@@ -99,6 +121,9 @@ class ConfigStore:
         with self._lock:
             db = connect(self.path, wait=LOCK_WAIT)
             try:
+                db.create_function(
+                    "eaflow_points_slippage", points_slippage, ["VARCHAR"], "VARCHAR"
+                )
                 migrate(db, "config", MIGRATIONS)
                 return work(db)
             finally:

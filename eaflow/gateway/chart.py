@@ -1,4 +1,5 @@
-"""The chart page at `/` and the JSON it loads: instances, symbols, state, results, markers."""
+"""The chart page at `/` and the JSON it loads: instances, symbols, state, results, trades,
+markers."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from eaflow.gateway.context import Gateway, gateway
 from eaflow.gateway.markers import marker, position_types
 from eaflow.gateway.symbols import ChartSymbols, chart_symbols
 from model import AccountState, Result
+from model.trade import TradeState
 
 STATIC = Path(__file__).parent / "static"
 router = APIRouter(tags=["chart"])
@@ -87,6 +89,32 @@ async def results(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[dict[str, Any]]:
     return [r.model_dump(mode="json") for r in await recent_results(gw, instance, symbol, limit)]
+
+
+async def recent_trades(gw: Gateway, instance: str, symbol: str, limit: int) -> list[TradeState]:
+    """Newest first, from the last `results_shown` entries of `trades`."""
+    entries: Any = await gw.redis.xrevrange(gw.keys.trades, count=gw.config.results_shown)
+    found = []
+    for _, fields in entries:
+        try:
+            trade = TradeState.model_validate_json(fields.get(b"d", b""))
+        except ValidationError:
+            continue
+        if (not instance or trade.instance == instance) and (not symbol or trade.symbol == symbol):
+            found.append(trade)
+            if len(found) >= limit:
+                break
+    return found
+
+
+@router.get("/api/trades", summary="Last trade states (opened, modified, closed), newest first")
+async def trades(
+    gw: Gw,
+    instance: str = "",
+    symbol: str = "",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> list[dict[str, Any]]:
+    return [t.model_dump(mode="json") for t in await recent_trades(gw, instance, symbol, limit)]
 
 
 @router.get("/api/markers", summary="Chart markers of fills and SL/TP moves, oldest first")

@@ -1,9 +1,11 @@
-"""`GET /api/live`: Server-Sent Events of one symbol's ticks, new results and account state.
+"""`GET /api/live`: Server-Sent Events of one symbol's ticks, new results, trade states and
+account state.
 
 Every stream of a process is served by one reader (`eaflow.gateway.livehub.LiveHub`): one
-blocking XREAD over the subscribed `ticks:{symbol}` streams and `rtrs`, one MGET of the
-subscribed snapshots, at most 5 rounds a second. Events: `tick` (the newest tick of the
-round), `result` (with its chart marker), `state` (when the instance's snapshot changed),
+blocking XREAD over the subscribed `ticks:{symbol}` streams, `rtrs` and `trades`, one MGET
+of the subscribed snapshots, at most 5 rounds a second. Events: `tick` (the newest tick of
+the round), `result` (with its chart marker), `trade` (a trade of the instance opened,
+changed or closed: a `TradeState`), `state` (when the instance's snapshot changed),
 and a comment line after 15 s of quiet so proxies keep it open. Streams are limited per
 process and per client address (`GatewayConfig.live_max`, `live_per_client`): over a limit
 the answer is 503 or 429 with the limit named, before anything is read from Redis.
@@ -53,7 +55,7 @@ class LiveResponse(StreamingResponse):
 
 @router.get(
     "/api/live",
-    summary="Live ticks, results and state (text/event-stream)",
+    summary="Live ticks, results, trades and state (text/event-stream)",
     responses={
         429: {"description": "this client address holds its maximum of live streams"},
         503: {"description": "this gateway serves its maximum of live streams"},

@@ -2,10 +2,11 @@
 
 Each live stream used to run its own blocking XREAD, holding a Redis connection for up to a
 second: 200 chart clients took all 100 connections of the pool the webhook, the router and
-the tick feed shared (issue 18). Now one task reads every subscribed symbol's tick stream
-and `rtrs` with one blocking XREAD, reads the subscribed instances' snapshots with one MGET,
-builds each (symbol, instance) pair's events once and hands them to its subscribers: the
-live feed holds at most one Redis connection per process, however many clients watch.
+the tick feed shared (issue 18). Now one task reads every subscribed symbol's tick stream,
+`rtrs` and `trades` with one blocking XREAD, reads the subscribed instances' snapshots with
+one MGET, builds each (symbol, instance) pair's events once and hands them to its
+subscribers: the live feed holds at most one Redis connection per process, however many
+clients watch.
 
 Bounds, so a client can neither exhaust the process nor hold it up:
 
@@ -38,6 +39,7 @@ from eaflow.gateway.markers import marker, position_types
 from model import AccountState, Result
 from model.keys import Keys
 from model.tick import TickFormatError, decode_tick
+from model.trade import TradeState
 from streams.timer import cancel
 
 log = structlog.get_logger(__name__)
@@ -77,6 +79,26 @@ def decode_results(entries: list[Any]) -> list[Result]:
         except ValidationError:
             continue
     return found
+
+
+def decode_trades(entries: list[Any]) -> list[TradeState]:
+    found = []
+    for _, fields in entries:
+        try:
+            found.append(TradeState.model_validate_json(fields.get(b"d", b"")))
+        except ValidationError:
+            continue
+    return found
+
+
+def trade_events(trades: list[TradeState], instance: str) -> list[bytes]:
+    """`trade` events of the instance's trades (every symbol's: the positions table shows
+    them all), or of every instance's when the stream names none."""
+    return [
+        event("trade", t.model_dump(mode="json"))
+        for t in trades
+        if not instance or t.instance == instance
+    ]
 
 
 def result_events(
@@ -296,7 +318,7 @@ class LiveHub:
         loop = asyncio.get_running_loop()
         started = loop.time()
         symbols = {self.keys.ticks(s.symbol): s.symbol for s in self.subscribers}
-        wanted = {*symbols, self.keys.rtrs}
+        wanted = {*symbols, self.keys.rtrs, self.keys.trades}
         for key in [k for k in self.last if k not in wanted]:
             del self.last[key]
         new = [k for k in wanted if k not in self.last]
@@ -309,6 +331,7 @@ class LiveHub:
         reply: Any = await self.redis.xread(self.last, block=self.block_ms, count=COUNT)  # type: ignore[arg-type]
         ticks: dict[str, bytes] = {}
         results: list[Result] = []
+        trades: list[TradeState] = []
         behind = []
         for raw_key, entries in reply or ():
             key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
@@ -317,6 +340,8 @@ class LiveHub:
             self.last[key] = entries[-1][0]
             if key == self.keys.rtrs:
                 results += decode_results(entries)
+            elif key == self.keys.trades:
+                trades += decode_trades(entries)
             else:
                 newest = tick_event(entries)
                 if newest is not None and key in symbols:
@@ -329,7 +354,7 @@ class LiveHub:
                     self.last[key] = last
         subscribers = list(self.subscribers)  # some may have come or gone during the read
         states = await self._states({s.instance for s in subscribers if s.instance})
-        await self._fan_out(subscribers, ticks, results, states, loop.time())
+        await self._fan_out(subscribers, ticks, results, trades, states, loop.time())
         self.rounds += 1
         rest = self.min_round - (loop.time() - started)
         if rest > 0:
@@ -340,6 +365,7 @@ class LiveHub:
         subscribers: list[Subscriber],
         ticks: dict[str, bytes],
         results: list[Result],
+        trades: list[TradeState],
         states: dict[str, Cached],
         now: float,
     ) -> None:
@@ -358,6 +384,7 @@ class LiveHub:
             if chunk is None:
                 state = cached.state if cached is not None else None
                 made = result_events(results, sub.instance, sub.symbol, state) if results else []
+                made += trade_events(trades, sub.instance) if trades else []
                 chunk = shared[pair] = ticks.get(sub.symbol, b"") + b"".join(made)
             if cached is not None and cached.state and cached.state.ts != sub.seen_state:
                 sub.seen_state = cached.state.ts

@@ -34,9 +34,9 @@ class Source(Message):
 
     `instances` is the session binding: the instances this source may trade (`*`: all).
     `allow` narrows the gateway's IP allowlist for this source (empty: the gateway's).
-    `stops_unit`, `volume_type`, `symbols` and `symbol_suffix` say how its text commands
-    read `sl=`/`tp=`, `risk=` and symbol names. An `admin` source's secret also opens the
-    configuration API (`Authorization: Bearer <secret>`).
+    `stops_unit`, `entry_unit`, `volume_type`, `symbols` and `symbol_suffix` say how its
+    text commands read `sl=`/`tp=`, a pending order's `price=`, `risk=` and symbol names.
+    An `admin` source's secret also opens the configuration API (`Authorization: Bearer <secret>`).
     """
 
     name: SourceName
@@ -46,6 +46,7 @@ class Source(Message):
     require_signature: bool = False
     rate_limit: Annotated[int, Field(ge=1, le=100_000)] = 120  # requests per minute
     stops_unit: StopsUnit = StopsUnit.PIPS
+    entry_unit: StopsUnit = StopsUnit.PRICE
     volume_type: Literal["lots", "risk_percent", "risk_money"] = "lots"
     symbols: dict[str, str] = Field(default_factory=dict)
     symbol_suffix: Annotated[str, Field(max_length=16)] = ""
@@ -75,6 +76,7 @@ class Source(Message):
     def defaults(self) -> Defaults:
         return Defaults(
             stops_unit=self.stops_unit,
+            entry_unit=self.entry_unit,
             volume_type=self.volume_type,
             symbols=dict(self.symbols),
             symbol_suffix=self.symbol_suffix,

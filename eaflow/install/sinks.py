@@ -1,4 +1,5 @@
-"""The `rtrs` worker: the DuckDB and ClickHouse result sinks, the trim of `rtrs`, the lag gauge."""
+"""The `rtrs` worker: the DuckDB and ClickHouse sinks of results and of trade states, the
+trim of `rtrs`, the lag gauge."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sinks.clickhouse import CHDB_HINT, chdb_url
 from sinks.config import SinkConfig
 from sinks.database import database_path
 from sinks.install import install_result_sinks
+from sinks.trades import TRADES
 
 log = structlog.get_logger(__name__)
 
@@ -27,10 +29,11 @@ def sink_config(settings: Settings) -> SinkConfig:
 
 async def install_sinks(p: Pipeline) -> None:
     config = sink_config(p.settings)
-    sinks = install_result_sinks(p.app, p.topics.rtrs, config)
+    sinks = install_result_sinks(p.app, p.topics.rtrs, config, trades=p.topics.trades)
     for sink in sinks:
         where = getattr(sink.store, "path", None) or getattr(sink.store, "url", "")
-        p.running.append(f"sink {sink.name}: rtrs → {where} (group {sink.name})")
+        topic = "trades" if sink.name.endswith(TRADES.tag) else "rtrs"
+        p.running.append(f"sink {sink.name}: {topic} → {where} (group {sink.name})")
     if config.clickhouse_url is None:
         p.running.append(f"sink clickhouse: off — {CHDB_HINT}")
         log.warning("clickhouse_sink_off", hint=CHDB_HINT)

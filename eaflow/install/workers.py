@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from eaflow.install.gateway import install_gateway
+from eaflow.install.notify import install_notify
 from eaflow.install.orders import install_executors
 from eaflow.install.pipeline import Installer, Pipeline
 from eaflow.install.router import install_router
@@ -18,6 +19,7 @@ BUILTINS: dict[str, Installer] = {
     "orders": install_executors,
     "ticks": install_ticks,
     "gateway": install_gateway,
+    "notify": install_notify,
 }
 """Worker topics, named as the stream each reads (`gateway` reads HTTP)."""
 

@@ -46,8 +46,8 @@ def kind_of(stream: str) -> str:
     if name.startswith("orders:") and len(name) > len("orders:"):
         return "orders"
     raise ValueError(
-        f"STREAM: a dry run re-runs rtss or orders:{{instance}} (or their dlq:), not {stream!r}; "
-        "use --into to copy other streams"
+        f"STREAM: a dry run re-runs rtss or orders:{{instance}} (or their dlq:, or a debug: "
+        f"copy of one), not {stream!r}; use --into to copy other streams"
     )
 
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 
-from eaflow.replay.diff import Row, compare
+from eaflow.replay.diff import DEFAULT_TOLERANCE, Row, compare
 from eaflow.replay.dryrun import DryRun, Replayed, kind_of
 from eaflow.replay.recorded import from_duckdb, from_stream
 from eaflow.replay.sandbox import Sandbox
-from eaflow.replay.source import Entry, copy_range, debug_stream, read_range
+from eaflow.replay.source import Entry, as_recorded, copy_range, debug_stream, read_range
 from model import Result
 from processors.registry import InstanceRegistry
 from sinks.database import database_path
@@ -37,6 +38,7 @@ class Report:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (entry id, why)
     recorded_in: dict[str, int] = field(default_factory=dict)  # where recordings came from
     sandbox: str = ""
+    tolerance: Decimal = DEFAULT_TOLERANCE  # percent of a price ignored
 
 
 async def _entries(
@@ -74,14 +76,24 @@ async def dry_run(
     data_dir: Path,
     progress: Progress | None = None,
     keep: bool = False,
+    tolerance: Decimal = DEFAULT_TOLERANCE,
+    announce: Callable[[int], None] | None = None,
 ) -> Report:
-    """Re-run the range in a sandbox and compare its results with the recorded ones."""
-    kind = kind_of(stream)
+    """Re-run the range in a sandbox and compare its results with the recorded ones: those
+    of the range's signals, or of its orders on the stream's instance (order ids repeat
+    across instances), prices within `tolerance` percent. A `debug:` stream replays as the
+    stream it was copied from. `announce` is told the number of entries before they run."""
+    if not stream.startswith("debug:"):
+        kind_of(stream)  # refused before anything is read
     client = async_client(redis_url)
     sandbox = Sandbox(redis_url, prefix)
     try:
-        entries = await _entries(client, f"{prefix}{stream}", stream, start, end, limit)
-        run = DryRun(sandbox, stream)
+        read = await _entries(client, f"{prefix}{stream}", stream, start, end, limit)
+        origin, entries = as_recorded(stream, read)
+        kind = kind_of(origin)
+        if announce is not None:
+            announce(len(entries))
+        run = DryRun(sandbox, origin)
         instances = await run.start(InstanceRegistry(client, prefix))
         replayed: list[Replayed] = []
         for entry in entries:
@@ -90,13 +102,19 @@ async def dry_run(
                 progress(len(replayed), len(entries))
         by = "signal_id" if kind == "signals" else "order_id"
         ids = _ids(entries, by)
-        since = entries[0][0] if entries and not stream.startswith("dlq:") else "-"
+        since = entries[0][0] if entries and not origin.startswith("dlq:") else "-"
         recorded = await from_stream(client, f"{prefix}rtrs", since, ids, by)
         missing = ids - {getattr(r, by) for r in recorded}
         stored = from_duckdb(database_path(data_dir), missing, by)
+        if kind == "orders":
+            instance = origin.removeprefix("dlq:").removeprefix("orders:")
+            recorded = [r for r in recorded if r.instance == instance]
+            stored = [r for r in stored if r.instance == instance]
         new = [result for item in replayed for result in item.results]
-        report = Report(stream, start, end, len(entries), instances, sandbox=sandbox.prefix)
-        report.rows = compare([*recorded, *stored], new)
+        report = Report(
+            stream, start, end, len(entries), instances, sandbox=sandbox.prefix, tolerance=tolerance
+        )
+        report.rows = compare([*recorded, *stored], new, tolerance)
         report.errors = [(item.entry_id, item.error) for item in replayed if item.error]
         report.recorded_in = {"rtrs": len(recorded), "duckdb": len(stored)}
         return report
@@ -116,12 +134,21 @@ async def copy_into(
     *,
     limit: int,
     progress: Progress | None = None,
+    replace: bool = False,
 ) -> list[str]:
-    """Copy the range into `debug:...`; returns the new entry ids."""
+    """Copy the range into `debug:...`; returns the new entry ids. An existing stream is
+    refused (a second copy would follow the first), or deleted first with `replace`."""
     target = debug_stream(into, stream)
     client = async_client(redis_url)
     try:
         entries = await _entries(client, f"{prefix}{stream}", stream, start, end, limit)
+        if replace:
+            await client.delete(f"{prefix}{target}")
+        elif await client.exists(f"{prefix}{target}"):
+            raise ValueError(
+                f"--into: {target!r} exists; add --replace to delete it first, or name "
+                "another debug stream"
+            )
         copied = 0
 
         def advance(count: int) -> None:

@@ -104,3 +104,17 @@ class Sandbox:
         await self.app.redis.aclose()
         await self.redis.aclose()
         return deleted
+
+
+async def clean_sandboxes(redis_url: str) -> dict[str, int]:
+    """Delete every kept sandbox (`eaflow replay --keep`): each prefix's number of keys."""
+    client = async_client(redis_url)
+    removed: dict[str, int] = {}
+    try:
+        async for key in client.scan_iter(match=f"{SANDBOX_ROOT}*", count=1000):
+            name = key.decode() if isinstance(key, bytes) else str(key)
+            sandbox = SANDBOX_ROOT + name.removeprefix(SANDBOX_ROOT).split(":", 1)[0] + ":"
+            removed[sandbox] = removed.get(sandbox, 0) + int(await client.unlink(key))
+    finally:
+        await client.aclose()
+    return removed

@@ -39,6 +39,31 @@ async def read_range(
         lower = f"({entries[-1][0]}"
 
 
+def as_recorded(stream: str, entries: list[Entry]) -> tuple[str, list[Entry]]:
+    """A debug stream's entries under the stream and ids they were copied from (their
+    `replayed_from` field), so they replay as the originals did, at the ticks of their
+    moment; any other stream's as they are."""
+    if not stream.startswith("debug:") or not entries:
+        return stream, entries
+    origins: set[str] = set()
+    originals: list[Entry] = []
+    for entry_id, fields in entries:
+        origin, _, original_id = text(fields.get(b"replayed_from", b"")).partition(" ")
+        if not original_id:
+            raise ValueError(
+                f"STREAM: entry {entry_id} of {stream!r} has no replayed_from field; only "
+                "copies made by eaflow replay --into can be re-run"
+            )
+        origins.add(origin)
+        originals.append((original_id, fields))
+    if len(origins) > 1:
+        raise ValueError(
+            f"STREAM: {stream!r} holds copies of {', '.join(sorted(origins))}; give a "
+            "--from/--to range copied from one of them"
+        )
+    return origins.pop(), originals
+
+
 def debug_stream(name: str, source: str) -> str:
     """The `--into` stream name, checked: only `debug:...` streams, never the source."""
     if not name.startswith("debug:") or len(name) <= len("debug:"):

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5.records import OrderSendResult
-from brokers.mt5.requests import order_comment
+from brokers.mt5.requests import comment_of
 from brokers.mt5.retcodes import retcode
 from brokers.mt5.terminal import Terminal
 from brokers.types import BrokerUnavailable, TradeRequest
@@ -165,7 +165,7 @@ def find_on_broker(order: Order, terminal: Terminal) -> Outcome | None:
 
     Our deals and orders carry the order's comment; a match means it was executed.
     """
-    comment = order_comment(order.order_id, order.instance)
+    comment = comment_of(order)
     for pending in terminal.orders_get(order.symbol):
         if pending.comment == comment:
             return Outcome(

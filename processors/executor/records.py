@@ -8,7 +8,7 @@ Per instance:
   orders on the terminal (the comment is a digest of order_id and instance).
 
 `mark_sent` writes the three atomically (one script) before `order_send`, unless the record
-is terminal, and with `durability` (decision 0015) waits until that many replicas hold them:
+is terminal, and with `durability` (decision 0019) waits until that many replicas hold them:
 an order whose record a failover could lose is deferred, not sent. `finished` makes it
 terminal, unless another finished it first, and removes the order from `osent` in the same
 transaction as its result and ack. Each `osent` entry names its
@@ -29,7 +29,7 @@ import orjson
 import structlog
 from redis.asyncio import Redis
 
-from brokers.mt5.requests import order_comment
+from brokers.mt5.requests import comment_of
 from model import Order, OrderStatus
 from model.keys import Keys
 from streams import Defer
@@ -110,7 +110,7 @@ class OrderRecords:
         )
         keys = [self.keys.order_records(order.instance), self.keys.sent_orders(order.instance)]
         keys.append(self.keys.comments(order.instance))
-        comment = order_comment(order.order_id, order.instance)
+        comment = comment_of(order)
         args: list[str | bytes] = [order.order_id, OrderStatus.SENT.value, entry, comment]
         if self.durability:  # WAIT on the connection that wrote: a pipeline, no MULTI
             pipe = self.redis.pipeline(transaction=False)
@@ -145,7 +145,7 @@ class OrderRecords:
         batch around again instead of a second result. The comment names our trade for
         reconciliation (the held simulator records no `sent` before it)."""
         instance, order_id = order.instance, order.order_id
-        comment = order_comment(order_id, instance)
+        comment = comment_of(order)
         return [
             ("EXPECT", self.keys.order_records(instance), order_id, seen),
             ("HSET", self.keys.order_records(instance), order_id, status.value),

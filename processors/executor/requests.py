@@ -32,9 +32,19 @@ def plan_requests(
         pairs, positions = build.close_by_plan(positions)
         requests += [build.close_by_request(order, first, second) for first, second in pairs]
     if order.action in (Action.CLOSE, Action.CLOSE_ALL):
+        too_small: list[str] = []
         for position in positions:
             info, tick = _market(terminal, position.symbol)
+            if order.close_percent is not None and not build.close_volume(order, position, info):
+                too_small.append(f"{position.volume} lots (ticket {position.ticket})")
+                continue
             requests.append(build.close_request(order, position, info, tick))
+        if too_small and not requests:
+            raise Refusal(
+                "close_percent",
+                f"{order.close_percent}% of {', '.join(too_small)} is less than the volume "
+                "step allows: nothing to close",
+            )
     if order.action is Action.SLTP:
         requests += [build.sltp_request(order, p) for p in positions]
     if order.action is Action.MODIFY:

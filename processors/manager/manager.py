@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 import structlog
 
-from model import InstanceReport, InstanceSpec, InstanceStatus, ReportKind
+from model import AccountState, InstanceReport, InstanceSpec, InstanceStatus, ReportKind
 from model.keys import Keys
 from processors.manager import metrics
 from processors.manager.children import Child
@@ -24,6 +24,7 @@ from processors.manager.config import ManagerConfig
 from processors.manager.simbulk import Answer, SimAccounts
 from processors.manager.slot import Slot
 from processors.manager.state_sync import NETWORK_ERRORS, StateSync
+from processors.manager.trades import Changes, TradeTracker
 from processors.registry import InstanceRegistry
 from streams.reader import text
 from streams.types import Command
@@ -63,6 +64,7 @@ class InstanceManager:
         self._refused: dict[str, str] = {}  # config errors already reported
         self._beat: dict[str, float] = {}
         self._summarized = 0.0
+        self.trades = TradeTracker(sync.redis, sync.topics, self.config.call_timeout)
 
     @property
     def prefix(self) -> str:
@@ -118,12 +120,23 @@ class InstanceManager:
             if s.status is InstanceStatus.RUNNING and s.state is not None and s.state.ts >= began
         ]
         was_enabled = self.sync.enabled
-        await self.sync.publish(states, self._shown(reports), self._applied_commands())
+        trades = await self._trade_changes(states)
+        commands = [*self._applied_commands(), *trades.commands]
+        if await self.sync.publish(states, self._shown(reports), commands):
+            self.trades.commit(trades)
         self._transitions(was_enabled)
         self._observe(reports)
         if began - self._summarized >= self.config.summary:
             self._summarized = began
             self._summarize()
+
+    async def _trade_changes(self, states: list[AccountState]) -> Changes:
+        """The trades that opened, changed or closed since the last poll (not while Redis is
+        unreachable: the books compared with live there)."""
+        if not self.sync.enabled:
+            return Changes()
+        brokers = {i: s.session for i, s in self.slots.items() if s.session is not None}
+        return await self.trades.changes(states, brokers)
 
     async def _read_in_bulk(self) -> dict[str, Answer]:
         """The running simulated instances' states in one round trip (see simbulk)."""
@@ -242,6 +255,7 @@ class InstanceManager:
             self.sync.queue(self._events(ReportKind.NETWORK_ERROR, InstanceStatus.SYNC_DISABLED))
         elif not was_enabled and self.sync.enabled:
             self._applied.clear()
+            self.trades.forget()
             self._beat.clear()
             self.sync.queue(self._events(ReportKind.SYNC_RESUMED, None))
 

@@ -61,6 +61,11 @@ class Slot:
     def instance(self) -> str:
         return self.spec.instance_id
 
+    @property
+    def session(self) -> Mt5Broker | None:
+        """The broker session the instance runs on; None while it has none."""
+        return self._session
+
     def report(self, kind: ReportKind, error: str | None = None) -> InstanceReport:
         state = self.state
         return InstanceReport(

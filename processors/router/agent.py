@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from brokers.mt5.records import SymbolInfo
+from brokers.mt5.requests import comment_of
 from model import (
     Action,
     InstanceSpec,
@@ -31,23 +32,26 @@ from model import (
     OrderStatus,
     Result,
     Signal,
+    StopsUnit,
     TradingState,
     new_id,
     refusal_of,
 )
 from model.config import AlertSwitch
-from model.tick import Tick
 from model.topics import Topics
 from processors.metrics import SIGNALS_RECEIVED, SIGNALS_REJECTED
 from processors.registry import InstanceRegistry
+from processors.router.accounts import Accounts
+from processors.router.copying import reversed_signal
 from processors.router.plan import (
     DEFAULT_SOURCE,
-    Market,
     order_id_of,
-    plan_order,
+    plan_orders,
     plan_switch,
+    strategy_of,
 )
 from processors.router.prices import LatestTicks
+from processors.router.risk import RiskGuard, observe_states
 from processors.router.targets import resolve_targets
 from processors.rules import Refusal
 from streams import Event, Outbox
@@ -69,12 +73,15 @@ class Router:
         self.instances: dict[str, InstanceSpec] = {}
         self.symbols: dict[str, dict[str, SymbolInfo]] = {}
         self.balances: dict[str, Decimal] = {}
+        self.figures: dict[str, dict[str, Decimal]] = {}  # instance → its latest figures
         self.switches: dict[str, AlertSwitch] = {}  # instance → its alert's eaoff/eaon
         self.global_state = TradingState.ACTIVE
         self._rev_keys = [registry.keys.instances_rev, registry.keys.symbols_rev]
         self._revs: list[Any] = [None, None]  # the publications the last refresh read
         self._unreadable: dict[str, bytes | str] = {}  # instance → its refused snapshot
         self.prices = LatestTicks(redis, topics.keys.ticks)  # its `run` is an app task
+        self.accounts = Accounts(self.prices)  # symbol names, currencies, live loss per lot
+        self.risk = RiskGuard(redis, topics)  # loss limits and trades per day
 
     async def refresh(self) -> None:
         revs = await self.redis.mget(self._rev_keys)  # read before what they stand for
@@ -83,16 +90,22 @@ class Router:
         rev = revs[1]
         if rev is None or rev != self._revs[1] or self.instances.keys() - self.symbols:
             self.symbols = await self.registry.all_symbols(list(self.instances))
+            self.accounts.published()
         self._revs = revs  # symbols are read again only after a new publication
         ids = list(self.instances)
         keys = self.topics.keys
         raw = await self.redis.mget([*map(keys.state, ids), *map(keys.switch, ids)])
         balances = {i: self._balance(i, r) for i, r in zip(ids, raw[: len(ids)], strict=True)}
         self.balances = {i: b for i, b in balances.items() if b is not None}
+        figures = {i: _figures(r) for i, r in zip(ids, raw[: len(ids)], strict=True)}
+        self.figures = {i: f for i, f in figures.items() if f}
         switches = {
             i: self.registry.switch_of(i, r) for i, r in zip(ids, raw[len(ids) :], strict=True)
         }
         self.switches = {i: s for i, s in switches.items() if s is not None}
+        self.accounts.read_states(dict(zip(ids, raw[: len(ids)], strict=True)))
+        observe_states(self.global_state, self.instances)
+        await self.risk.refresh(self.instances, self.symbols, self.prices)
 
     def _balance(self, instance: str, raw: bytes | str | None) -> Decimal | None:
         """The balance of an instance's latest snapshot. An unreadable one is logged (once per
@@ -133,7 +146,10 @@ class Router:
             elif isinstance(route, AlertSwitch):
                 self._switch(signal, instance, route, out)
             else:
+                if route.trailing is not None:  # rides with the position: the ticks agent's
+                    self._trail(route, out)
                 out.send(self.topics.orders(instance), route)
+                self.risk.routed(route, out)
 
     async def _route(self, signal: Signal) -> list[tuple[str, Order | Refusal | AlertSwitch]]:
         """What each target gets: an order, a refusal, or (eaoff, eaon) its alert switch;
@@ -143,27 +159,42 @@ class Router:
             targets = resolve_targets(signal, self.instances, self.symbols, switched_off)
         except Refusal as refusal:
             return [("*", refusal)]
-        ticks = await self._ticks(signal.symbol) if signal.action is Action.OPEN else {}
+        names = self.accounts.names(signal, targets, self.symbols)  # the brokers' symbols
+        priced = signal.action is Action.OPEN or (
+            signal.action is Action.SLTP and signal.stops_unit is not StopsUnit.PRICE
+        )
+        ticks = await self.accounts.ticks(names, self.symbols) if priced else {}
         now = time.time()
         routes: list[tuple[str, Order | Refusal | AlertSwitch]] = []
         for spec in targets:
-            route: Order | AlertSwitch
+            planned: list[Order] | list[AlertSwitch]
+            instance, name = spec.instance_id, names[spec.instance_id]
             try:
                 if signal.action in (Action.HALT, Action.RESUME):
-                    route = plan_switch(signal, spec, self.global_state, now)
+                    planned = [plan_switch(signal, spec, self.global_state, now)]
                 else:
-                    market = Market(
-                        self.symbols.get(spec.instance_id, {}).get(signal.symbol or ""),
-                        ticks.get(signal.symbol or ""),
-                        self.balances.get(spec.instance_id),
+                    if isinstance(name, Refusal):
+                        raise name
+                    self.risk.check(signal, spec)
+                    market = self.accounts.market(
+                        instance,
+                        name,
+                        self.symbols,
+                        ticks,
+                        self.balances.get(instance),
                         self.global_state,
-                        self.switches.get(spec.instance_id),
+                        self.switches.get(instance),
+                        self.figures.get(instance),
                     )
-                    route = plan_order(signal, spec, market, now)
+                    copied = reversed_signal(signal) if spec.config.reverse else signal
+                    planned = plan_orders(copied, spec, market, now)
+                    if name != signal.symbol:
+                        update = {"symbol": name, "signal_symbol": signal.symbol}
+                        planned = [order.model_copy(update=update) for order in planned]
             except Refusal as refusal:
                 routes.append((spec.instance_id, refusal))
             else:
-                routes.append((spec.instance_id, route))
+                routes += [(spec.instance_id, route) for route in planned]
         return routes
 
     async def _stale(self) -> bool:
@@ -171,9 +202,13 @@ class Router:
         may come from what the 500 ms timer has not read yet (one MGET, on refusals only)."""
         return list(await self.redis.mget(self._rev_keys)) != list(self._revs)
 
-    async def _ticks(self, symbol: str | None) -> dict[str, Tick]:
-        tick = None if symbol is None else await self.prices.get(symbol)
-        return {} if symbol is None or tick is None else {symbol: tick}
+    def _trail(self, order: Order, out: Outbox) -> None:
+        """Leave the alert's trailing where the ticks agent finds it, under the comment the
+        order's position will carry, in the same commit as the order."""
+        assert order.trailing is not None
+        key = self.topics.keys.alert_trailing(order.instance)
+        value = {"trailing": order.trailing.model_dump(mode="json"), "at": order.routed_at}
+        out.call("HSET", key, comment_of(order), orjson.dumps(value))
 
     def _switch(self, signal: Signal, instance: str, switch: AlertSwitch, out: Outbox) -> None:
         """eaoff/eaon: the instance's alert switch changes in the same transaction as its
@@ -219,6 +254,8 @@ class Router:
                 field=refusal.field,
                 error=str(refusal),
                 source=signal.source,
+                strategy=strategy_of(signal) or None,
+                comment=signal.comment or None,
                 received_at=signal.created_at,
             ),
         )
@@ -250,6 +287,26 @@ class Router:
                 received_at=received,
             ),
         )
+
+
+FIGURES = ("balance", "equity", "margin_free", "margin_level")
+
+
+def _figures(raw: bytes | str | None) -> dict[str, Decimal]:
+    """The account figures of a latest snapshot that are numbers (for account filters)."""
+    if raw is None:
+        return {}
+    try:
+        state = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return {}
+    if not isinstance(state, dict):
+        return {}
+    return {
+        name: Decimal(repr(value))
+        for name in FIGURES
+        if isinstance(value := state.get(name), int | float) and not isinstance(value, bool)
+    }
 
 
 NAME = re.compile(r"[A-Za-z0-9_.:#@+\-]{1,64}")

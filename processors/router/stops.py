@@ -15,6 +15,18 @@ def pip_size(info: SymbolInfo) -> Decimal:
     return point * 10 if info.digits in (3, 5) else point
 
 
+def distance_of(value: Decimal, unit: StopsUnit, reference: Decimal, info: SymbolInfo) -> Decimal:
+    """`value` in `unit` as a price distance: points, pips, a percent of `reference`, or
+    already a price distance (`price`)."""
+    if unit is StopsUnit.POINTS:
+        return value * dec(info.point)
+    if unit is StopsUnit.PIPS:
+        return value * pip_size(info)
+    if unit is StopsUnit.PERCENT:
+        return reference * value / 100
+    return value
+
+
 def absolute_stop(
     value: Decimal | None,
     unit: StopsUnit,
@@ -28,10 +40,6 @@ def absolute_stop(
         return None
     if unit is StopsUnit.PRICE:
         return value
-    distance = {
-        StopsUnit.POINTS: value * dec(info.point),
-        StopsUnit.PIPS: value * pip_size(info),
-        StopsUnit.PERCENT: entry * value / 100,
-    }[unit]
+    distance = distance_of(value, unit, entry, info)
     below = is_buy == is_loss  # a buy's SL and a sell's TP lie below the entry
     return round_price(entry - distance if below else entry + distance, info)

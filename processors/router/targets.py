@@ -6,6 +6,7 @@ from collections.abc import Collection, Mapping
 
 from brokers.mt5.records import SymbolInfo
 from model import Action, InstanceSpec, Signal, TradingState
+from processors.router.copying import maps
 from processors.rules import Refusal
 
 
@@ -49,4 +50,4 @@ def _trades(
     spec: InstanceSpec, symbol: str, symbols: Mapping[str, Mapping[str, SymbolInfo]]
 ) -> bool:
     allowed = not spec.config.allowed_symbols or symbol in spec.config.allowed_symbols
-    return allowed and symbol in symbols.get(spec.instance_id, {})
+    return allowed and maps(symbol, spec.config, symbols.get(spec.instance_id, {}))

@@ -78,6 +78,13 @@ class TickAccount:
         orders = self.module.orders_get() or ()
         return {p.symbol for p in positions} | {o.symbol for o in orders}
 
+    def comments(self) -> set[str]:
+        """Comments of the open positions and pending orders (alerts' trailing stops are
+        kept while one carries theirs)."""
+        positions = self.module.positions_get() or ()
+        orders = self.module.orders_get() or ()
+        return {p.comment for p in positions} | {o.comment for o in orders}
+
     def apply(self, symbol: str, ticks: Sequence[Tick]) -> list[Result]:
         """Run `ticks` (in time order) through the account; the results they caused.
 

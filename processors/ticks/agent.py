@@ -14,11 +14,12 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 import structlog
 from redis.asyncio import Redis
 
 from brokers.mt5.records import AccountInfo
-from model import Result
+from model import Result, TrailingStop
 from model.keys import Keys
 from model.tick import Tick
 from model.topics import Topics
@@ -27,6 +28,10 @@ from streams import Event, Outbox
 from streams.table import Row, TickFieldError, TickTable, row_of
 
 log = structlog.get_logger(__name__)
+
+FORGET_AFTER = 86_400.0
+"""Seconds an alert's trailing stop is kept without a position or order carrying its
+comment: the order may still be on its way, or have been refused."""
 
 
 async def subscribe(redis: Redis, prefix: str, symbol: str, seconds: float = 60.0) -> None:
@@ -121,8 +126,37 @@ class TickAgent:
         return wanted
 
     async def refresh(self) -> None:
-        """Timer: buffer what is needed now, recover new symbols, drop stale ones."""
+        """Timer: buffer what is needed now, recover new symbols, drop stale ones; take up
+        the trailing stops alerts gave their orders."""
         await self.table.track(await self.needed())
+        await self.alert_trailing()
+
+    async def alert_trailing(self) -> None:
+        """Give each account the trailing stops its alerts asked for (`alert_trailing`, by
+        the order's comment), and forget those whose position or order is gone for a day."""
+        redis, keys = self.table.redis, self.topics.keys
+        names = list(self.accounts)
+        if not names:
+            return
+        pipe = redis.pipeline(transaction=False)
+        for name in names:
+            pipe.hgetall(keys.alert_trailing(name))
+        stored: list[dict[bytes, bytes]] = await pipe.execute()
+        now = time.time()
+        for name, entries in zip(names, stored, strict=True):
+            account = self.accounts[name]
+            alerts: dict[str, TrailingStop] = {}
+            stale: list[str] = []
+            held = await asyncio.to_thread(account.comments) if entries else set()
+            for raw_comment, raw in entries.items():
+                comment, value = raw_comment.decode(), orjson.loads(raw)
+                if comment in held or now - float(value["at"]) < FORGET_AFTER:
+                    alerts[comment] = TrailingStop.model_validate(value["trailing"])
+                else:
+                    stale.append(comment)
+            account.trailer.alerts = alerts
+            if stale:
+                await redis.hdel(keys.alert_trailing(name), *stale)
 
     def rates(self) -> dict[str, float]:
         """Ticks per second per symbol since the previous call."""

@@ -67,7 +67,7 @@ def test_chaos(chaos_config: ChaosConfig, aof_redis: RedisServer, tmp_path: Path
 def test_chaos_with_failover(chaos_config: ChaosConfig, tmp_path: Path) -> None:
     """The same run on a primary, a replica and three Sentinels, the workers given the
     Sentinel URL: instead of a Redis restart, the primary is SIGKILLed, the replica
-    promoted and the old primary started again as its replica (decision 0015)."""
+    promoted and the old primary started again as its replica (decision 0019)."""
     replicated = Replicated(tmp_path / "redis").start()
     try:
         run_chaos(chaos_config, Promoting(replicated), tmp_path)

@@ -1,5 +1,6 @@
 """The chart page in headless Chromium: candles drawn, then a webhook alert's fill marker and
-its new position appear, through real router, executor and gateway processes. The page
+its new position appear, through real router, executor and gateway processes, and the
+position, once a second alert closed it, stays listed as a closed trade. The page
 opens from the link with the viewer token (as `eaflow run` prints it), not without."""
 
 from __future__ import annotations
@@ -187,4 +188,20 @@ def test_candles_then_a_webhook_fill_marker_and_position(
         result = wait_for(browser, "return window.eaflow.results.find(r => r.status === 'filled')")
         assert int(ticket) == result["position_ticket"]
         assert result["signal_id"] == answer.json()["signal_id"]
+        status = "const row = document.querySelector('#positions tbody tr'); return row.cells[10]"
+        assert wait_for(browser, status + ".textContent === 'open'")  # its trade state came
+
+        close = f"tradingview,closelong,EURUSD,instance=demo-1,secret={source['secret']}"
+        answer = httpx.post(f"{url}/webhook/tradingview", content=close, timeout=5)
+        assert answer.status_code == 200, answer.text
+        closed = wait_for(
+            browser,
+            "const row = document.querySelector('#positions tbody tr.closed');"
+            "return row && [row.dataset.trade, ...[3, 10].map(i => row.cells[i].textContent)]",
+        )
+        assert closed == [f"demo-1:{ticket}", "0.1", "closed"]
+        assert (
+            browser.execute_script("return document.querySelectorAll('#positions tbody tr').length")
+            == 1
+        )
         assert browser.execute_script("return window.eaflow.error") is None

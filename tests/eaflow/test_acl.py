@@ -86,12 +86,24 @@ ALLOWED = [
     (R, ("HSETNX", "ea:orec:demo-1", "o1", "rejected")),
     (R, ("SET", "ea:switch:demo-1", "{}")),  # an eaoff/eaon alert's own key
     (R, ("MGET", "ea:state:demo-1", "ea:switch:demo-1")),  # the router's refresh
+    (R, ("HGETALL", "ea:risk:demo-1")),  # loss limits (processors/router/risk.py)
+    (R, ("HSETNX", "ea:risk:demo-1", "start:2026-12-07", "9987.00")),
+    (R, ("HINCRBY", "ea:risk:demo-1", "trades:2026-12-07", "1")),
+    (R, ("HDEL", "ea:risk:demo-1", "start:2026-12-06")),
+    (R, ("XADD", "ea:ris", *ENTRY)),
+    (R, ("HSET", "ea:ptrail:demo-1", "trend#abcdefghijkl", "{}")),  # an alert's trailing
+    (T, ("HGETALL", "ea:ptrail:demo-1")),
+    (T, ("HDEL", "ea:ptrail:demo-1", "trend#abcdefghijkl")),
     (V, ("GET", "ea:switch:demo-1")),
     (G, ("GET", "ea:switch:demo-1")),
     (E, xreadgroup("executor", "ea:orders:demo-1")),
     (E, ("XADD", "ea:rtrs", *ENTRY)),
     (E, ("XADD", "ea:rts", "MAXLEN", "~", "100000", *ENTRY)),
     (E, ("XADD", "ea:ris", *ENTRY)),
+    (E, ("XADD", "ea:trades", "MAXLEN", "~", "100000", *ENTRY)),
+    (E, ("HMGET", "ea:trades:open", "demo-1")),
+    (E, ("HSET", "ea:trades:open", "demo-1", "[]")),
+    (V, ("XRANGE", "ea:trades", "-", "+")),
     (E, ("SET", "ea:state:demo-1", "{}")),
     (E, ("HSET", "ea:orec:demo-1", "o1", "sent")),
     (E, ("HSET", "ea:symbols:demo-1", "EURUSD", "{}")),
@@ -105,6 +117,8 @@ ALLOWED = [
     (T, ("XADD", "ea:rtrs", *ENTRY)),
     (S, xreadgroup("duckdb", "ea:rtrs")),
     (S, xreadgroup("clickhouse", "ea:rtrs")),
+    (S, xreadgroup("duckdb-trades", "ea:trades")),
+    (S, xreadgroup("notify", "ea:ris")),  # `eaflow worker notify` runs as the sinks user
     (S, ("XTRIM", "ea:rtrs", "MINID", "0-1")),
     (S, ("HINCRBY", "ea:fails:rtrs:duckdb", "1-0", "1")),
     (A, ("FLUSHDB",)),
@@ -148,6 +162,11 @@ REFUSED = [
     (R, ("HSET", "ea:instances", "demo-1", "{}")),  # the operator's trading_state
     (R, ("SET", "ea:switchboard", "{}")),
     (R, ("DEL", "ea:switch:demo-1")),
+    (R, ("DEL", "ea:risk:demo-1")),  # lifting a breach is an operator's
+    (G, ("HGETALL", "ea:risk:demo-1")),
+    (R, ("HGETALL", "ea:ptrail:demo-1")),
+    (G, ("HSET", "ea:ptrail:demo-1", "x", "{}")),
+    (E, ("HSET", "ea:ptrail:demo-1", "x", "{}")),
     (G, ("SET", "ea:switch:demo-1", "{}")),
     (V, ("SET", "ea:switch:demo-1", "{}")),
     (E, ("SET", "ea:switch:demo-1", "{}")),
@@ -164,6 +183,7 @@ REFUSED = [
     (T, ("XADD", "ea:orders:demo-1", *ENTRY)),
     (T, ("XADD", "ea:rtss", *ENTRY)),
     (T, ("HSET", "ea:orec:demo-1", "o1", "sent")),
+    (S, ("XTRIM", "ea:ris", "MINID", "0-1")),
     (S, ("XADD", "ea:rtss", *ENTRY)),
     (S, ("XADD", "ea:rtrs", *ENTRY)),
     (S, ("XADD", "ea:orders:demo-1", *ENTRY)),

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from model import Action, OrderStatus, Result
+from model.trade import TradeEvent, TradeState, TradeStatus
 from sinks.clickhouse import ClickHouseStore, chdb_url
 
 T0 = 1_715_000_000.0  # 2024-05-06 12:53:20 UTC
@@ -89,3 +90,79 @@ def chdb_store(tmp_path: Path) -> Iterator[ClickHouseStore]:
     store = ClickHouseStore(chdb_url(tmp_path))
     yield store
     store.close()
+
+
+def trade(n: int, instance: str = "demo-1", strategy: str | None = "trend") -> list[TradeState]:
+    """Trade n's entries: opened, stop loss moved, half closed, closed; its deals earned
+    10 + n on the partial close and n - 4 on the rest, minus commission and swap."""
+    ticket = 5000 + n
+    opened = TradeState(
+        state_id=f"{instance}:{ticket}:1",
+        trade_id=ticket,
+        instance=instance,
+        seq=1,
+        event=TradeEvent.OPENED,
+        status=TradeStatus.OPEN,
+        symbol="EURUSD",
+        side="buy",
+        volume=0.2,
+        entry_price=1.12345,
+        stop_loss=1.12,
+        take_profit=1.125,
+        profit=0.0,
+        commission=-0.7,
+        comment=f"{strategy}#abcdefghijkl" if strategy else "ea:0123456789abcdef0123",
+        strategy=strategy,
+        opened_at=T0 + n * 60,
+        ts=T0 + n * 60,
+    )
+    moved = opened.model_copy(
+        update={
+            "state_id": f"{instance}:{ticket}:2",
+            "seq": 2,
+            "event": TradeEvent.MODIFIED,
+            "stop_loss": 1.1225,
+            "profit": 3.0,
+            "ts": T0 + n * 60 + 5,
+        }
+    )
+    half = moved.model_copy(
+        update={
+            "state_id": f"{instance}:{ticket}:3",
+            "seq": 3,
+            "event": TradeEvent.PARTIALLY_CLOSED,
+            "volume": 0.1,
+            "closed_volume": 0.1,
+            "realized_profit": 10.0 + n,
+            "commission": -1.05,
+            "close_price": 1.1245,
+            "ts": T0 + n * 60 + 10,
+        }
+    )
+    closed = half.model_copy(
+        update={
+            "state_id": f"{instance}:{ticket}:4",
+            "seq": 4,
+            "event": TradeEvent.CLOSED,
+            "status": TradeStatus.CLOSED,
+            "closed_volume": 0.2,
+            "profit": 6.0 + 2 * n,
+            "realized_profit": 6.0 + 2 * n,
+            "commission": -1.4,
+            "swap": -0.25,
+            "close_price": 1.1230,
+            "closed_at": T0 + n * 60 + 30,
+            "ts": T0 + n * 60 + 30,
+        }
+    )
+    return [opened, moved, half, closed]
+
+
+def trade_session() -> list[TradeState]:
+    """Twelve trades on three instances and three strategies (one untagged); the last two
+    still open."""
+    entries: list[TradeState] = []
+    for n in range(12):
+        kept = {10: 3, 11: 1}.get(n, 4)  # trade 10 is half closed, trade 11 only opened
+        entries += trade(n, f"demo-{n % 3 + 1}", ("trend", "scalp", None)[n % 4 % 3])[:kept]
+    return entries

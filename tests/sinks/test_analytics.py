@@ -1,10 +1,10 @@
-"""Every query in docs/analytics.md runs on DuckDB and on chDB over the same results, and
-gives the same answers there (so the documentation cannot rot)."""
+"""Every query in docs/analytics.md runs on DuckDB and on chDB over the same results and
+trades, and gives the same answers there (so the documentation cannot rot)."""
 
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +17,8 @@ from model import Result
 from sinks.batch import results_table
 from sinks.clickhouse import ClickHouseStore, chdb_url, connect
 from sinks.duckdb import DuckDbStore
-from tests.sinks.conftest import T0, fill, rejection
+from sinks.trades import TRADES, trades_table
+from tests.sinks.conftest import T0, fill, rejection, trade_session
 
 DOC = Path(__file__).parents[2] / "docs" / "analytics.md"
 BLOCK = re.compile(r"```sql\n(.*?)```", re.DOTALL)
@@ -41,6 +42,8 @@ def session() -> list[Result]:
             instance=f"demo-{n % 3 + 1}",
             symbol="EURUSD" if n % 4 else "XAUUSD",
             done_at=T0 + n * 120 + 0.001 * (n % 7 + 1),
+            strategy=("trend", "scalp", None)[n % 5 % 3],
+            comment=f"entry {n}" if n % 2 else None,
         )
         for n in range(60)
     ]
@@ -71,12 +74,16 @@ def normal(value: object) -> object:
 def databases(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     where = tmp_path_factory.mktemp("analytics")
     batch = results_table((f"{n + 1}-0", r) for n, r in enumerate(session()))
-    duck = DuckDbStore(where / "eaflow.duckdb")
-    duck.write(batch)
-    duck.close()
-    house = ClickHouseStore(chdb_url(where))
-    house.write(batch)
-    house.close()
+    trades = trades_table((f"{n + 1}-0", t) for n, t in enumerate(trade_session()))
+    for store in (DuckDbStore(where / "eaflow.duckdb"), ClickHouseStore(chdb_url(where))):
+        store.write(batch)
+        store.close()
+    for store in (
+        DuckDbStore(where / "eaflow.duckdb", TRADES),
+        ClickHouseStore(chdb_url(where), table=TRADES),
+    ):
+        store.write(trades)
+        store.close()
     return where / "eaflow.duckdb", chdb_url(where)
 
 
@@ -99,9 +106,16 @@ def run(databases: tuple[Path, str], engine: str, sql: str) -> list[tuple[object
 
 def test_the_document_has_the_queries_users_want() -> None:
     text = DOC.read_text()
-    for title in ("Fills per instance", "Rejection reasons", "Slippage", "Latency percentiles"):
+    for title in (
+        "Fills per instance",
+        "Rejection reasons",
+        "Slippage",
+        "Latency percentiles",
+        "Realised P&L per instance",
+        "Realised P&L per strategy",
+    ):
         assert f"### {title}" in text
-    assert len(documented()) >= 8
+    assert len(documented()) >= 11
 
 
 @pytest.mark.parametrize(("engine", "sql"), documented())
@@ -138,3 +152,31 @@ def test_the_answers_are_right(databases: tuple[Path, str]) -> None:
         assert p50 == pytest.approx(np.percentile(latencies, 50), rel=1e-6)
         assert p99 == pytest.approx(np.percentile(latencies, 99), rel=1e-6)
         assert worst == pytest.approx(latencies.max(), rel=1e-9)
+    per_strategy = next(sql for e, sql in queries.values() if "AS strategy" in sql)
+    tags = Counter((r.instance, r.strategy or "") for r in fills)
+    got = run(databases, "duckdb", per_strategy)
+    assert [((i, tag), count) for i, tag, count, _ in got] == sorted(tags.items())
+
+
+def test_realised_profit_and_loss(databases: tuple[Path, str]) -> None:
+    """What the documented P&L queries answer is what the closed trades' deals earned."""
+    queries = [sql for _, sql in documented() if "FROM trades" in sql]
+    per_instance = next(sql for sql in queries if "AS costs" in sql)
+    per_strategy = next(sql for sql in queries if "AS strategy" in sql)
+    closed = [t for t in trade_session() if t.status == "CLOSED"]
+    assert len(closed) == 10
+    net: dict[str, float] = defaultdict(float)
+    by_tag: dict[tuple[str, str], float] = defaultdict(float)
+    for t in closed:
+        net[t.instance] += t.profit + t.commission + t.swap + t.fee
+        by_tag[(t.instance, t.strategy or "")] += t.profit + t.commission + t.swap + t.fee
+    for engine in ("duckdb", "clickhouse"):
+        rows = run(databases, engine, per_instance)
+        assert [(i, n) for i, n, _, _, _ in rows] == [
+            (i, sum(t.instance == i for t in closed)) for i in sorted(net)
+        ]
+        assert [net_ for *_, net_ in rows] == pytest.approx([net[i] for i in sorted(net)])
+        assert rows[0][2] == pytest.approx(sum(6.0 + 2 * n for n in (0, 3, 6, 9)))
+        tagged = run(databases, engine, per_strategy)
+        assert [(i, tag) for i, tag, _, _ in tagged] == sorted(by_tag)
+        assert [n for *_, n in tagged] == pytest.approx([by_tag[k] for k in sorted(by_tag)])

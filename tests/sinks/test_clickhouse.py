@@ -78,3 +78,12 @@ def test_missing_chdb_gives_an_install_hint(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(MissingExtra, match=r"pip install 'eaflow\[chdb\]'"):
         ClickHouseStore("chdb:///tmp/x")
+
+
+def test_strategy_and_comment_round_trip(chdb_store: ClickHouseStore) -> None:
+    tagged = fill(3, strategy="trend", comment="trend entry 3")
+    chdb_store.write(results_table([("3-0", tagged), ("4-0", fill(4))]))
+    got = chdb_store._client.query(
+        "SELECT result_id, strategy, comment FROM eaflow.results ORDER BY result_id"
+    ).result_rows
+    assert got == [("o3@demo-1", "trend", "trend entry 3"), ("o4@demo-1", None, None)]

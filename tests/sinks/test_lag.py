@@ -52,4 +52,7 @@ async def test_eaflow_status_shows_the_sinks(redis_url: str) -> None:
     assert shown.returncode == 0, shown.stderr
     lines = [line for line in shown.stdout.splitlines() if "clickhouse" in line]
     assert any("│ 7 " in line and " s " in line for line in lines), shown.stdout
-    assert "unwritten results" in shown.stdout
+    assert any(line.startswith("│ clickhouse ") and "│ sink " in line for line in lines)
+    [slow] = [line for line in shown.stdout.splitlines() if line.startswith("│ slow ")]
+    assert "│ unknown: no installed plugin has this group " in slow, shown.stdout
+    assert "unread results" in shown.stdout

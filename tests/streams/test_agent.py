@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -503,3 +505,60 @@ async def test_agent_survives_a_redis_restart(
     await source.send(2)
     await until(counted, "the entry written after the restart")
     assert await pending(r, "t:in", "g") == 0
+
+
+@pytest.mark.parametrize("batch", [False, True, "streams"])
+async def test_restarts_while_an_entry_is_deferred_never_dead_letter_it(
+    redis_url: str, r: aioredis.Redis, batch: bool | str
+) -> None:
+    """Regression: an entry a worker finds pending at its start (or after a lost link) has
+    its attempt counted before it runs, in case it is what kills workers; a handler that
+    then lost Redis (or deferred it) left that count behind, so a few restarts while the
+    entry waited dead-lettered it: acked, and no output ever (an order without a result).
+    A deferral takes its counted attempt back."""
+    sink = "t:out"
+    await add(r, "t:in", {b"d": b'"x"'})
+    tries: list[int] = []
+    for _ in range(4):  # more starts than max_deliveries, each attempt losing Redis
+        app = App(settings(redis_url, max_deliveries=2, consumer="c1"))
+        started = len(tries)
+
+        async def away(events: Any, out: Any = None) -> None:
+            tries.append(len(tries))
+            raise RedisConnectionError("Connection closed by the server before write")
+
+        app.agent(app.topic("in"), group="g", batch=batch)(away)  # type: ignore[call-overload]
+        await app.start()
+        try:
+            await until(lambda: _more(tries, started), "an attempt that loses Redis")  # noqa: B023
+        finally:
+            await app.stop()
+    app = App(settings(redis_url, max_deliveries=2, consumer="c1"))
+
+    async def copy(events: Any, out: Any = None) -> None:
+        if batch == "streams":
+            for stream, found in events.streams.items():
+                for event in found:
+                    events.outbox(stream).call("RPUSH", sink, event.value)
+        elif batch:
+            for event in events:
+                out.call("RPUSH", sink, event.value)
+        else:
+            out.call("RPUSH", sink, events.value)
+
+    app.agent(app.topic("in"), group="g", batch=batch)(copy)  # type: ignore[call-overload]
+    await app.start()
+    try:
+        await until(lambda: _equals(r.llen(sink), 1), "the entry handled at last")
+    finally:
+        await app.stop()
+    assert await r.exists("t:dlq:in", "t:fails:in:g") == 0
+    assert await pending(r, "t:in", "g") == 0
+
+
+async def _more(tries: list[int], than: int) -> bool:
+    return len(tries) > than
+
+
+async def _equals(value: Awaitable[int], expected: int) -> bool:
+    return await value == expected

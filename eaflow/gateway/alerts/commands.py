@@ -12,8 +12,12 @@ Step = dict[str, Any]
 ENTRIES: dict[str, OrderType] = {
     "buy": OrderType.BUY,
     "long": OrderType.BUY,
+    "bull": OrderType.BUY,
+    "bullish": OrderType.BUY,
     "sell": OrderType.SELL,
     "short": OrderType.SELL,
+    "bear": OrderType.SELL,
+    "bearish": OrderType.SELL,
     "buylimit": OrderType.BUY_LIMIT,
     "buystop": OrderType.BUY_STOP,
     "buystoplimit": OrderType.BUY_STOP_LIMIT,
@@ -49,24 +53,30 @@ REVERSALS: dict[str, tuple[Step, Step]] = {
     for entry in ("buy", "sell")
 }
 
+# closealleaoff: close everything, then switch the targeted instances off (PineConnector).
+SEQUENCES: dict[str, tuple[Step, ...]] = {
+    "closealleaoff": ({"action": Action.CLOSE_ALL}, {"action": Action.HALT}),
+}
+REVERSALS_AND_SEQUENCES: dict[str, tuple[Step, ...]] = {**REVERSALS, **SEQUENCES}
+
 NO_SYMBOL = frozenset({"eaoff", "eaon"})
 NEEDS_SYMBOL = frozenset({*ENTRIES, "newsltplong", "newsltpshort", "newsltp"})
-KNOWN = (*ENTRIES, *EXITS, *REVERSALS)
+KNOWN = (*ENTRIES, *EXITS, *REVERSALS_AND_SEQUENCES)
 
 
 def is_command(word: str) -> bool:
-    return word in ENTRIES or word in EXITS or word in REVERSALS
+    return word in ENTRIES or word in EXITS or word in REVERSALS_AND_SEQUENCES
 
 
 def steps(field: str, word: str) -> tuple[Step, ...]:
-    """The signals a command word asks for, in order: one, or two for `close…buy/sell`."""
+    """The signals a command word asks for, in order: one, or two for `close…buy/sell` and
+    `closealleaoff`."""
     if word in ENTRIES:
         return ({"action": Action.OPEN, "order_type": ENTRIES[word]},)
     if word in EXITS:
         return (dict(EXITS[word]),)
-    if word in REVERSALS:
-        first, second = REVERSALS[word]
-        return dict(first), dict(second)
+    if word in REVERSALS_AND_SEQUENCES:
+        return tuple(dict(step) for step in REVERSALS_AND_SEQUENCES[word])
     raise AlertError(field, f"unknown command '{word}' (known: {', '.join(KNOWN)})")
 
 

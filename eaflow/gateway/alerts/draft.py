@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from eaflow.gateway.alerts.values import AlertError
 from model import StopsUnit
 
+LEGS = range(1, 11)
+"""`tp1=` … `tp10=`: the levels of a take-profit ladder."""
 UNIT_WORDS = {
     "price": StopsUnit.PRICE,
     "pips": StopsUnit.PIPS,
@@ -75,6 +77,40 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "order_id": ("order_id",),
     "signal_id": ("signal_id",),
     "comment": ("comment", "order_comment"),
+    "strategy": ("strategy", "strategy_tag", "tag"),
+    "price_unit": ("price_unit", "entry_unit"),
+    "expiration": ("expiration", "expiry", "expires", "expire", "expiration_time"),
+    "type_time": ("type_time", "time_in_force", "tif"),
+    "percent": ("percent", "close_percent", "close_pct", "closepct"),
+    "take_profits": ("take_profits",),
+    "be_trigger": ("betrigger", "be_trigger", "breakeven_trigger"),
+    "be_offset": ("beoffset", "be_offset", "breakeven_offset"),
+    "trail_trigger": ("trtrig", "trail_trigger", "trailing_trigger", "trailing_activation"),
+    "trail_distance": ("trdist", "trail_distance", "trailing_distance"),
+    "trail_step": ("trstep", "trail_step", "trailing_step"),
+    "trail_unit": ("trailing_unit", "trail_unit"),
+    "atr": ("atr", "atr_value"),
+    "atr_multiplier": ("atrmultiplier", "atr_multiplier", "atrmult"),
+    "atr_trigger": ("atrtrigger", "atr_trigger"),
+    "atr_settings": (
+        "atrtimeframe",
+        "atr_timeframe",
+        "atrperiod",
+        "atr_period",
+        "atrshift",
+        "atr_shift",
+    ),
+    "spread": ("spread", "max_spread", "max_spread_pips"),
+    "min_balance": ("accfilter", "account_filter", "accfilter_balance", "min_balance"),
+    "min_equity": ("accfilter_equity", "min_equity"),
+    "min_margin_free": (
+        "accfilter_free_margin",
+        "accfilter_freemargin",
+        "accfilter_margin_free",
+        "min_margin_free",
+        "min_free_margin",
+    ),
+    "min_margin_level": ("accfilter_margin_level", "accfilter_margin", "min_margin_level"),
     "position_now": ("market_position", "strategy_market_position"),
     "position_prev": (
         "prev_market_position",
@@ -96,12 +132,18 @@ ALIASES: dict[str, tuple[str, ...]] = {
 for _stop, _names in (
     ("stop_loss", ("sl", "stop_loss", "stoploss")),
     ("take_profit", ("tp", "take_profit", "takeprofit")),
+    ("price", ("price", "entry", "entry_price")),
+    *((f"tp{_n}", (f"tp{_n}", f"take_profit{_n}", f"take_profit_{_n}")) for _n in LEGS),
 ):
-    ALIASES[_stop] = _names
+    ALIASES[_stop] = tuple(dict.fromkeys((*ALIASES.get(_stop, ()), *_names)))
     for _unit in UNIT_WORDS:
         ALIASES[f"{_stop}:{_unit}"] = tuple(f"{n}_{_unit}" for n in _names)
+for _n in LEGS:
+    ALIASES[f"tp{_n}_share"] = (f"tp{_n}_share", f"tp{_n}_close", f"take_profit{_n}_share")
 
 CANONICAL = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
+UNIT_NAMES = ("stop_loss", "take_profit", "price", *(f"tp{n}" for n in LEGS))
+"""Fields whose unit may be written in the name (`sl_pips`, `price_pct`, `tp2_points`)."""
 
 # Said by TradingView's placeholders or bots for information: read, never acted on.
 INFORMATIONAL = frozenset(
@@ -115,7 +157,6 @@ INFORMATIONAL = frozenset(
         "high",
         "low",
         "heartbeat",
-        "strategy",
         "position_size",
         "strategy_position_size",
         "message",
@@ -175,7 +216,7 @@ class Draft:
         if name == "command":
             self.commands.append((written, str(value)))
             return
-        if name.startswith(("stop_loss", "take_profit")):
+        if name.partition(":")[0] in UNIT_NAMES:
             name, _, unit = name.partition(":")
             value = (value, unit or None)
         if name in self.values and self.values[name][1] != value:

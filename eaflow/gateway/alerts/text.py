@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from eaflow.gateway.alerts.commands import NEEDS_SYMBOL, NO_SYMBOL, is_command
-from eaflow.gateway.alerts.draft import CANONICAL, Draft, normalise
+from eaflow.gateway.alerts.draft import CANONICAL, LEGS, Draft, normalise
 from eaflow.gateway.alerts.values import AlertError, text, word
 
 FIELDS = re.compile(r'(?:[^,"]|"[^"]*")+')
@@ -32,6 +32,28 @@ PARAMETERS = frozenset(
         "ticket",
         "stop_loss",
         "take_profit",
+        "strategy",
+        "price_unit",
+        "expiration",
+        "type_time",
+        "percent",
+        "be_trigger",
+        "be_offset",
+        "trail_trigger",
+        "trail_distance",
+        "trail_step",
+        "trail_unit",
+        "atr",
+        "atr_multiplier",
+        "atr_trigger",
+        "atr_settings",
+        "spread",
+        "min_balance",
+        "min_equity",
+        "min_margin_free",
+        "min_margin_level",
+        *(f"tp{n}" for n in LEGS),
+        *(f"tp{n}_share" for n in LEGS),
     }
 )
 NOT_UNDERSTOOD = (
@@ -70,7 +92,10 @@ def command_draft(line: str, where: str) -> Draft:
         key, sep, value = item.partition("=")
         name = CANONICAL.get(normalise(key)) if sep else None
         if name is None or name.partition(":")[0] not in PARAMETERS:
-            known = "risk, sl, tp, price, stoplimit, comment, secret, vol_lots, vol_dollar, ..."
+            known = (
+                "risk, sl, tp, price, comment, strategy, betrigger, trdist, spread, accfilter, "
+                "expiry, percent, tp1, secret, vol_lots, ..."
+            )
             raise AlertError(
                 f"{where}{key.strip() or item}",
                 f"unknown parameter (known: {known}; see docs/alerts.md)",

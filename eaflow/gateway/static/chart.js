@@ -7,8 +7,9 @@ const SECONDS = { "1S": 1, "5S": 5, "15S": 15, "1": 60, "5": 300, "15": 900, "60
 const TYPES = { 0: "buy", 1: "sell" };
 const page = (window.eaflow = {
   symbol: "", instance: "", resolution: "1S", bars: [], markers: [], results: [],
-  positions: [], chart: null, series: null, markerApi: null, events: null,
+  positions: [], trades: new Map(), chart: null, series: null, markerApi: null, events: null,
 });
+const CLOSED_SHOWN = 20; // closed trades listed under the open positions
 
 async function getJSON(url) {
   const response = await fetch(url);
@@ -70,16 +71,46 @@ function onTick(tick) {
   page.series.update({ ...page.bars[page.bars.length - 1] });
 }
 
-function renderState(state) {
-  page.positions = state ? state.positions : [];
+const tradeKey = (t) => `${t.instance}:${t.trade_id}`;
+const net = (t) => t.profit + t.commission + t.swap + t.fee;
+
+function addTrade(trade) {
+  const known = page.trades.get(tradeKey(trade));
+  if (!known || known.seq < trade.seq) page.trades.set(tradeKey(trade), trade);
+}
+
+// Open positions from the account snapshot, with their trade's strategy tag and what its
+// deals realised so far; then the last closed trades with their net P&L (the `trades` stream).
+function renderPositions() {
   const body = $("positions").tBodies[0];
   body.replaceChildren();
   for (const p of page.positions) {
+    const trade = page.trades.get(`${page.instance}:${p.ticket}`);
     const row = body.insertRow();
     row.dataset.ticket = p.ticket;
+    const realised = trade ? trade.realized_profit + trade.commission + trade.swap + trade.fee : 0;
     cells(row, [p.ticket, p.symbol, TYPES[p.type], p.volume, p.price_open, p.sl || "", p.tp || "",
-                p.price_current, p.profit.toFixed(2)], { 2: TYPES[p.type] });
+                p.price_current, p.profit.toFixed(2), trade?.strategy ?? "",
+                realised ? `open, ${realised.toFixed(2)} realised` : "open"],
+          { 2: TYPES[p.type] });
   }
+  const closed = [...page.trades.values()]
+    .filter((t) => t.status === "CLOSED" && (!page.instance || t.instance === page.instance))
+    .sort((a, b) => b.ts - a.ts)
+    .slice(0, CLOSED_SHOWN);
+  for (const t of closed) {
+    const row = body.insertRow();
+    row.dataset.trade = tradeKey(t);
+    row.className = "closed";
+    cells(row, [t.trade_id, t.symbol, t.side, t.closed_volume, t.entry_price, t.stop_loss ?? "",
+                t.take_profit ?? "", t.close_price ?? "", net(t).toFixed(2), t.strategy ?? "",
+                "closed"], { 2: t.side });
+  }
+}
+
+function renderState(state) {
+  page.positions = state ? state.positions : [];
+  renderPositions();
   $("account").textContent = state
     ? `balance ${state.balance.toFixed(2)} · equity ${state.equity.toFixed(2)} ${state.currency}`
     : "";
@@ -106,6 +137,7 @@ function listen() {
   events.onerror = () => { $("status").textContent = "reconnecting…"; $("status").className = "status"; };
   events.addEventListener("tick", (e) => onTick(JSON.parse(e.data)));
   events.addEventListener("state", (e) => renderState(JSON.parse(e.data)));
+  events.addEventListener("trade", (e) => { addTrade(JSON.parse(e.data)); renderPositions(); });
   events.addEventListener("result", (e) => {
     const { result, marker } = JSON.parse(e.data);
     addResult(result);
@@ -138,6 +170,10 @@ async function load() {
   const results = await getJSON(`/api/results?${new URLSearchParams({
     instance: page.instance, limit: 50 })}`);
   for (const result of results.reverse()) addResult(result);
+  page.trades = new Map();
+  const trades = await getJSON(`/api/trades?${new URLSearchParams({
+    instance: page.instance, limit: 200 })}`);
+  for (const trade of trades) addTrade(trade);
   renderState(page.instance ? await getJSON(`/api/state/${page.instance}`).catch(() => null)
                             : null);
   listen();

@@ -37,7 +37,7 @@ def test_set_get_list_and_history(config: CliRunner, redis_client: redis.Redis) 
         app, ["config", "set", "max_open_orders=5", "lot_size=0.10", "--note", "calmer"]
     )
     assert done.exit_code == 0, done.output
-    assert done.output.strip() == "version 1: global published to Redis"
+    assert done.output.strip().startswith("version 1: global published to Redis; history in ")
     done = config.invoke(
         app,
         [
@@ -103,3 +103,29 @@ def test_backup_then_restore_into_an_empty_redis(
     done = config.invoke(app, ["config", "restore"])
     assert done.exit_code == 0 and done.output.strip() == "restored backup 1: 4 entries"
     assert redis_client.hgetall("ea:instances") == before
+
+
+DESIGN_CONFIGURATION = {
+    "lot_size": 0.1,
+    "max_drawdown": 5.0,
+    "max_open_orders": 10,
+    "trailing_stop": True,
+    "slippage": 1.5,
+}
+"""The original design's configuration model, exactly as it writes it."""
+
+
+def test_the_design_configuration_is_set_as_written(config: CliRunner) -> None:
+    pairs = [f"{k}={orjson.dumps(v).decode()}" for k, v in DESIGN_CONFIGURATION.items()]
+    done = config.invoke(app, ["config", "set", "-i", "demo-1", *pairs])
+    assert done.exit_code == 0, done.output
+    shown = orjson.loads(config.invoke(app, ["config", "get", "-i", "demo-1", "--json"]).output)
+    effective = shown["config"]
+    assert (effective["lot_size"], effective["max_drawdown"]) == ("0.1", "5.0")
+    assert effective["max_open_orders"] == 10
+    assert effective["trailing_stop"]["enabled"] is True
+    assert (effective["slippage"], effective["slippage_points"]) == ("1.5", 10)
+    off = config.invoke(app, ["config", "set", "-i", "demo-1", "trailing_stop=false"])
+    assert off.exit_code == 0, off.output
+    shown = orjson.loads(config.invoke(app, ["config", "get", "-i", "demo-1", "--json"]).output)
+    assert shown["config"]["trailing_stop"]["enabled"] is False

@@ -98,6 +98,8 @@ def test_sources_add_list_rotate_remove(redis_url: str, redis_client: redis.Redi
         "price",
         "--volume-type",
         "risk_percent",
+        "--entry-unit",
+        "pips",
     )
     assert added.exit_code == 0, added.output
     stored = orjson.loads(redis_client.hget("ea:sources", "desk-1") or b"{}")
@@ -108,7 +110,8 @@ def test_sources_add_list_rotate_remove(redis_url: str, redis_client: redis.Redi
         stored["rate_limit"],
         stored["stops_unit"],
         stored["volume_type"],
-    ) == (["demo-1", "demo-2"], ["tradingview"], 30, "price", "risk_percent")
+        stored["entry_unit"],
+    ) == (["demo-1", "demo-2"], ["tradingview"], 30, "price", "risk_percent", "pips")
     listed = eaflow("sources", "list", "--redis", redis_url)
     assert "desk-1" in listed.stdout and stored["secret"] not in listed.stdout
     assert (

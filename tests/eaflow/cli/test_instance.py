@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from brokers.sim.server import SimServer
 from eaflow.cli.main import app
+from model import InstanceSpec, TradingConfig
 from model.tick import Tick, encode_tick
 from tests.redis_server import free_port
 
@@ -101,9 +102,17 @@ def test_check_shows_the_account_of_a_reachable_terminal(
         ],
     )
     assert added.exit_code == 0, added.output
+    spec = InstanceSpec.model_validate_json(redis_client.hget("ea:instances", "sim-1") or b"")
+    config = TradingConfig(allowed_symbols=("EURUSD", "XAUUSD"), symbol_map={"XAUUSD": "GOLD"})
+    redis_client.hset(
+        "ea:instances", "sim-1", spec.model_copy(update={"config": config}).model_dump_json()
+    )
     done = runner.invoke(app, ["instance", "check", "sim-1", "--redis", redis_url])
     assert done.exit_code == 0, done.output
     assert "5000.00 EUR" in done.output and "1:30" in done.output
+    text = " ".join(done.output.replace("│", " ").split())  # rows may wrap
+    assert "symbol EURUSD EURUSD" in text  # the broker's name of each configured symbol
+    assert "symbol XAUUSD refused: symbol_map.XAUUSD is GOLD, which the" in text
 
 
 def test_check_reports_mt5s_last_error_when_the_terminal_does_not_answer(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import httpx
 from fastapi import FastAPI
 
@@ -72,3 +74,25 @@ async def test_backup_and_restore(service: ConfigService, registry: InstanceRegi
         restored = await http.post("/config/restore", json={"backup_id": backup_id})
         assert restored.json() == {"backup_id": backup_id, "entries": 4}
     assert (await registry.all())["a"].config.slippage == 4
+
+
+async def test_the_design_configuration_is_one_patch(
+    service: ConfigService, registry: InstanceRegistry
+) -> None:
+    """The original design's configuration model as the body's `set`, field for field."""
+    design = {
+        "lot_size": 0.1,
+        "max_drawdown": 5.0,
+        "max_open_orders": 10,
+        "trailing_stop": True,
+        "slippage": 1.5,
+    }
+    async with client(service) as http:
+        changed = await http.patch("/config/instances/a", json={"set": design})
+        assert changed.status_code == 200, changed.text
+    config = (await registry.all())["a"].config
+    assert (config.lot_size, config.max_drawdown) == (Decimal("0.1"), Decimal(5))
+    assert config.max_open_orders == 10
+    assert config.trailing_stop.enabled and config.slippage == Decimal("1.5")
+    assert config.deviation("EURUSD", 5) == 15 and config.deviation("USDJPY", 3) == 15
+    assert config.deviation("XAUUSD", 2) == 2  # 1.5 pips of 1 point, half up

@@ -87,11 +87,11 @@ def test_refusals_name_the_field_and_rule(
 
 
 def test_canonical_values_are_the_validated_spelling() -> None:
-    doc = {"lot_size": "0.10", "sizing": "risk_percent", "symbols": {"XAUUSD": {"slippage": "7"}}}
+    doc = {"lot_size": "0.10", "sizing": "risk_percent", "symbols": {"XAUUSD": {"slippage": 7}}}
     config = validate(doc)
     assert config.sizing is SizingMode.RISK_PERCENT
     assert canonical(doc, config) == {
         "lot_size": "0.10",
         "sizing": "risk_percent",
-        "symbols": {"XAUUSD": {"slippage": 7}},
+        "symbols": {"XAUUSD": {"slippage": "7"}},  # pips: an exact decimal
     }

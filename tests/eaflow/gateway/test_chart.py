@@ -10,6 +10,7 @@ import httpx
 import orjson
 
 from model import AccountState, Action, OrderStatus, PositionState
+from model.trade import TradeEvent, TradeState, TradeStatus
 from tests.eaflow.gateway.market import EURUSD, publish_specs, write_result, write_ticks
 from tests.eaflow.gateway.served import PREFIX, Served
 
@@ -108,6 +109,48 @@ def test_results_and_markers(served: Served, http: httpx.Client) -> None:
     assert markers[0]["time"] == int(fill.done_at) and markers[1]["time"] == int(sltp.done_at)
 
 
+def write_trade(
+    served: Served, instance: str = "demo-1", seq: int = 1, **fields: Any
+) -> TradeState:
+    values: dict[str, Any] = {
+        "state_id": f"{instance}:7:{seq}",
+        "trade_id": 7,
+        "instance": instance,
+        "seq": seq,
+        "event": TradeEvent.OPENED,
+        "status": TradeStatus.OPEN,
+        "symbol": "EURUSD",
+        "side": "buy",
+        "volume": 0.1,
+        "entry_price": 1.38755,
+        "profit": -1.3,
+        "strategy": "trend",
+        "opened_at": time.time(),
+        "ts": time.time(),
+        **fields,
+    }
+    trade = TradeState.model_validate(values)
+    served.client.xadd(f"{PREFIX}trades", {"d": trade.model_dump_json()})
+    return trade
+
+
+def test_trades_newest_first(served: Served, http: httpx.Client) -> None:
+    write_trade(served)
+    write_trade(served, instance="demo-2")
+    served.client.xadd(f"{PREFIX}trades", {"d": b"{not json"})  # skipped, never a 500
+    closed = write_trade(
+        served, seq=2, event=TradeEvent.CLOSED, status=TradeStatus.CLOSED, profit=4.2
+    )
+    found = http.get("/api/trades", params={"instance": "demo-1"}).json()
+    assert [(t["state_id"], t["status"]) for t in found] == [
+        (closed.state_id, "CLOSED"),
+        ("demo-1:7:1", "OPEN"),
+    ]
+    assert found[0] == closed.model_dump(mode="json")
+    assert len(http.get("/api/trades", params={"limit": 2}).json()) == 2
+    assert http.get("/api/trades", params={"symbol": "XAUUSD"}).json() == []
+
+
 def read_events(lines: Iterator[str], wanted: set[str], timeout: float = 10) -> dict[str, Any]:
     """The first event of each wanted name from a text/event-stream."""
     found: dict[str, Any] = {}
@@ -129,12 +172,17 @@ def test_live_feed_of_ticks_results_and_state(served: Served, http: httpx.Client
         assert response.headers["content-type"].startswith("text/event-stream")
         lines = response.iter_lines()
         assert next(lines).startswith("retry:")
-        [tick] = write_ticks(served, "EURUSD", int(time.time() * 1000), EURUSD[:1])
         state = put_state(served)
+        # the state's event shows the reader has begun: what is written next is new to it
+        events = read_events(lines, {"state"})
+        [tick] = write_ticks(served, "EURUSD", int(time.time() * 1000), EURUSD[:1])
         result = write_result(served)
         write_result(served, instance="demo-2", result_id="other@demo-2")
-        events = read_events(lines, {"tick", "state", "result"})
+        write_trade(served, instance="demo-2")
+        trade = write_trade(served)
+        events |= read_events(lines, {"tick", "result", "trade"})
     assert events["tick"] == {"time_msc": tick.time_msc, "bid": tick.bid, "ask": tick.ask}
     assert events["state"]["positions"][0]["ticket"] == state.positions[0].ticket
     assert events["result"]["result"]["result_id"] == result.result_id
     assert events["result"]["marker"]["kind"] == "fill"
+    assert events["trade"] == trade.model_dump(mode="json")  # demo-1's, not demo-2's

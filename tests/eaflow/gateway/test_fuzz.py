@@ -196,6 +196,7 @@ PATHS = [
     "/api/instances",
     "/api/symbols",
     "/api/results",
+    "/api/trades",
     "/api/markers",
     "/api/state/demo-1",
 ]

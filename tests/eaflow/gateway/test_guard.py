@@ -20,6 +20,7 @@ READ = [
     "/api/symbols",
     "/api/state/demo-1",
     "/api/results",
+    "/api/trades",
     "/api/markers?symbol=EURUSD",
     "/api/live?symbol=EURUSD",
     "/udf/config",

@@ -42,7 +42,13 @@ async def test_a_recorded_range_is_reproduced_without_touching_live_state(
     assert report.entries == len(SIGNALS)
     assert report.instances == ["demo-1", "demo-2"]
     assert report.errors == []
-    assert summary(report.rows) == {"same": RESULTS, "changed": 0, "new": 0, "missing": 0}
+    assert summary(report.rows) == {
+        "same": RESULTS,
+        "changed": 0,
+        "price": 0,
+        "new": 0,
+        "missing": 0,
+    }
     assert [row.result_id for row in report.rows] == [r.result_id for r in recorded]
     assert progress[-1] == (len(SIGNALS), len(SIGNALS))
     assert live_lengths(redis_client) == lengths
@@ -73,7 +79,13 @@ async def test_a_changed_configuration_shows_in_the_diff(redis_url: str, tmp_pat
     assert differing["s4@demo-2"].verdict == "changed"  # its second open: over the limit
     assert differing["s4@demo-2"].changes["status"] == ("filled", "rejected")
     assert differing["s4@demo-2"].changes["field"] == (None, "max_open_orders")
-    assert summary(report.rows) == {"same": RESULTS - 2, "changed": 1, "new": 0, "missing": 1}
+    assert summary(report.rows) == {
+        "same": RESULTS - 2,
+        "changed": 1,
+        "price": 0,
+        "new": 0,
+        "missing": 1,
+    }
 
 
 async def test_a_range_by_ids_replays_only_its_entries(

@@ -1,4 +1,4 @@
-"""Durable before irreversible (decision 0015): an order is sent only once a replica holds
+"""Durable before irreversible (decision 0019): an order is sent only once a replica holds
 its `sent` record; while none confirms it, the order waits, unsent."""
 
 from __future__ import annotations

@@ -61,14 +61,17 @@ def test_sessions_limit_new_positions_but_never_exits(eurusd: SymbolInfo) -> Non
 def test_per_symbol_overrides_apply_to_their_symbol_only(eurusd: SymbolInfo) -> None:
     instance = spec(
         lot_size="0.02",
-        slippage=10,
+        slippage_points=10,
         max_spread=50,
-        symbols={"EURUSD": {"lot_size": "0.30", "slippage": 3, "max_spread": 5}},
+        symbols={"EURUSD": {"lot_size": "0.30", "slippage_points": 3, "max_spread": 5}},
     )
     refused = refusal(eurusd, instance, order_type="buy")  # the spread is 13 points
     assert (refused.field, refused.rule) == ("max_spread", "spread 13 > 5 points")
-    wider = spec(lot_size="0.02", symbols={"EURUSD": {"lot_size": "0.30", "slippage": 3}})
+    wider = spec(lot_size="0.02", symbols={"EURUSD": {"lot_size": "0.30", "slippage_points": 3}})
     order = plan(eurusd, wider, order_type="buy")
     assert (order.volume, order.deviation) == (Decimal("0.30"), 3)
+    in_pips = spec(slippage="1.5", symbols={"EURUSD": {"slippage_points": 4}})
+    assert plan(eurusd, in_pips, order_type="buy").deviation == 4  # the symbol's points win
+    assert plan(eurusd, spec(slippage="1.5"), order_type="buy").deviation == 15
     other = spec(lot_size="0.02", symbols={"XAUUSD": {"lot_size": "1"}})
     assert plan(eurusd, other, order_type="buy").volume == Decimal("0.02")

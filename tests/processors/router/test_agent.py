@@ -9,7 +9,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from brokers.mt5.records import SymbolInfo
-from model import InstanceSpec, Order, OrderStatus, Result
+from brokers.mt5.requests import order_comment
+from model import InstanceSpec, Order, OrderStatus, Result, TrailingStop
 from model.config import AlertSwitch
 from model.tick import encode_tick
 from model.topics import Topics
@@ -170,3 +171,24 @@ async def test_a_rejected_order_id_of_one_source_leaves_anothers_alone(
     assert records == {b"alpha/dup": b"rejected"}  # beta/dup has none: the executor trades it
     [again] = await committed(router, {**buy, "volume": "0.015", "source": "alpha"})
     assert again.order_id == "alpha/dup"  # the commit's once-guard keeps its second result out
+
+
+async def test_an_alerts_trailing_is_left_for_the_ticks_agent_under_the_orders_comment(
+    router: Router, eurusd: SymbolInfo
+) -> None:
+    """Committed with the order: the ticks agent finds it by the comment of its position."""
+    await router.registry.publish_symbols("a", [eurusd])
+    await router.redis.xadd(f"{PREFIX}ticks:EURUSD", {"d": encode_tick(EURUSD_TICK)})
+    await router.refresh()
+    signal = {"order_id": "t1", "symbol": "EURUSD", "order_type": "buy", "volume": "0.01",
+              "instances": ["a"], "strategy": "trend",
+              "trailing": {"distance": 10, "breakeven_trigger": 5}}  # fmt: skip
+    await committed(router, signal)
+    [(comment, raw)] = (await router.redis.hgetall(f"{PREFIX}ptrail:a")).items()
+    assert comment == order_comment("t1", "a", "trend").encode()
+    stored = orjson.loads(raw)
+    assert TrailingStop.model_validate(stored["trailing"]) == TrailingStop(
+        enabled=True, distance=100, breakeven_trigger=50
+    )
+    await committed(router, {**signal, "order_id": "t2", "trailing": None})
+    assert await router.redis.hlen(f"{PREFIX}ptrail:a") == 1  # no trailing, nothing left

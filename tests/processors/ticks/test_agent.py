@@ -5,12 +5,14 @@ from the stream, and a simulated account is traded on the replayed ticks."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Sequence
 from functools import cache
 from itertools import islice
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 import redis
 import redis.asyncio as aioredis
@@ -18,7 +20,7 @@ import redis.asyncio as aioredis
 from brokers.mt5 import constants as mt5
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
-from model import OrderStatus, Result, TradingConfig
+from model import OrderStatus, Result, TradingConfig, TrailingStop
 from model.keys import Keys
 from model.tick import Tick, encode_tick, entry_tick
 from model.topics import Topics
@@ -174,3 +176,41 @@ async def test_subscriptions_lapse(redis_async: aioredis.Redis) -> None:
     await subscribe(redis_async, PREFIX, "EURJPY", seconds=-1)
     assert await subscribed(redis_async, PREFIX) == {"USDJPY"}
     assert await redis_async.zcard(f"{PREFIX}tick_subscriptions") == 1
+
+
+async def test_an_alerts_trailing_stop_rides_with_its_position(
+    redis_url: str, redis_client: redis.Redis, redis_async: aioredis.Redis
+) -> None:
+    """The router leaves an alert's trailing under its order's comment; the agent gives it to
+    the account, whose position then trails by it though the configuration trails nothing.
+    An entry whose position or order is gone for a day is forgotten."""
+    SimServer(redis_client, prefix=PREFIX).open_account(6_200_002, balance=10_000)
+    terminal = SimTerminal(redis_client, prefix=PREFIX)
+    assert terminal.initialize(login=6_200_002, server="eaflow-sim")
+    start = recorded("EURUSD")[0]
+    redis_client.xadd(Keys(PREFIX).ticks("EURUSD"), {"d": encode_tick(start)})
+    sent = terminal.order_send({
+        "action": mt5.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": 0.1,
+        "type": mt5.ORDER_TYPE_BUY, "type_filling": mt5.ORDER_FILLING_FOK,
+        "comment": "trend#abcdefghijkl",
+    })  # fmt: skip
+    assert sent is not None and sent.retcode == mt5.TRADE_RETCODE_DONE
+    trail = TrailingStop(enabled=True, distance=20, step=5)
+    key = Keys(PREFIX).alert_trailing("demo-9")
+    now = time.time()
+    for comment, at in (("trend#abcdefghijkl", now - 3 * 86_400), ("on-its-way", now),
+                        ("refused-long-ago", now - 2 * 86_400)):  # fmt: skip
+        value = {"trailing": trail.model_dump(mode="json"), "at": at}
+        await redis_async.hset(key, comment, orjson.dumps(value))
+    account = TickAccount("demo-9", terminal, TradingConfig(), None, terminal.on_tick)
+    worker = Worker(redis_url, {"demo-9": account})
+    await worker.agent.refresh()
+    assert account.trailer.alerts == {"trend#abcdefghijkl": trail, "on-its-way": trail}
+    assert sorted(await redis_async.hkeys(key)) == [b"on-its-way", b"trend#abcdefghijkl"]
+    up = start._replace(bid=round(sent.price + 0.00030, 5), ask=round(sent.price + 0.00043, 5),
+                        time_msc=start.time_msc + 1000)  # fmt: skip
+    redis_client.xadd(Keys(PREFIX).ticks("EURUSD"), {"d": encode_tick(up)})
+    [moved] = account.apply("EURUSD", [up])
+    assert (moved.source, moved.position_ticket) == ("trailing", sent.order)
+    [position] = terminal.positions_get() or ()
+    assert position.sl == round(up.bid - 0.00020, 5)

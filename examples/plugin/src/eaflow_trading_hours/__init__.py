@@ -8,6 +8,7 @@ plugin = Plugin(
     reads=(inbox_name(),),
     writes=("rtss", "rtrs"),
     description="rejects signals created outside trading hours (EAFLOW_TRADING_HOURS, UTC)",
+    start="all",  # its inbox is written for it alone: what waits there was sent for it
 )
 
 __all__ = ["plugin"]

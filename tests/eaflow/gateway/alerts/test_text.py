@@ -59,7 +59,7 @@ def test_several_lines_are_several_signals() -> None:
         ("src,buy", "symbol", 422),
         ("src,eaoff,EURUSD", "symbol", 422),
         ("src,buy,EURUSD,risk", "risk", 422),
-        ("src,buy,EURUSD,betrigger=10", "betrigger", 422),
+        ("src,buy,EURUSD,lotsize=10", "lotsize", 422),
         ("src,buy,EURUSD,sl_pips=10,tp_price=1.2", "sl_pips", 422),
         ("a,buy,EURUSD\nb,sellx,EURUSD", "body", 400),
         ("EURUSD Less Than 1.06304", "body", 400),

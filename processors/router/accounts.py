@@ -1,0 +1,121 @@
+"""What the router knows of each account beyond its spec: the broker's name of a signal's
+symbol, its account currency, and the quotes that value one lot's loss live.
+
+Kept apart from the router's agent so the per-account copying rules have one home: the
+agent asks for a name (`copying.broker_symbol`), the ticks a signal needs, and a `Market`
+whose loss per lot is valued on live quotes (`sizing.live_loss`) once the account's
+currency is known from its state snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+import orjson
+
+from brokers.mt5.records import SymbolInfo
+from brokers.sim.symbols import SymbolTable
+from model import InstanceSpec, Signal, TradingState
+from model.config import AlertSwitch
+from model.tick import Tick
+from processors.router.copying import broker_symbol
+from processors.router.plan import Market
+from processors.router.prices import LatestTicks
+from processors.router.sizing import live_loss
+from processors.rules import Refusal
+
+Name = str | Refusal | None
+"""An instance's name of a signal's symbol, why it has none, or None (no symbol)."""
+
+
+class Accounts:
+    """Example: ``names = accounts.names(signal, targets, symbols)``;
+    ``ticks = await accounts.ticks(names, symbols)``; ``accounts.market(...)``."""
+
+    def __init__(self, prices: LatestTicks) -> None:
+        self.prices = prices
+        self.currencies: dict[str, str] = {}  # instance → its account currency
+        self._tables: dict[str, SymbolTable] = {}  # instance → its symbols for conversions
+
+    def published(self) -> None:
+        """The symbols were read again: conversion tables are rebuilt when next needed."""
+        self._tables = {}
+
+    def read_states(self, states: Mapping[str, bytes | str | None]) -> None:
+        """Account currencies from the latest state snapshots (an account's currency does
+        not change: each is parsed once)."""
+        known = self.currencies
+        found = {i: known.get(i) or _currency(raw) for i, raw in states.items()}
+        self.currencies = {i: c for i, c in found.items() if c is not None}
+
+    def names(
+        self,
+        signal: Signal,
+        targets: list[InstanceSpec],
+        symbols: Mapping[str, Mapping[str, SymbolInfo]],
+    ) -> dict[str, Name]:
+        """Each target's name of the signal's symbol, or the refusal of it."""
+        names: dict[str, Name] = {}
+        for spec in targets:
+            if signal.symbol is None:
+                names[spec.instance_id] = None
+                continue
+            try:
+                known = symbols.get(spec.instance_id, {})
+                names[spec.instance_id] = broker_symbol(signal.symbol, spec.config, known)
+            except Refusal as refusal:
+                names[spec.instance_id] = refusal
+        return names
+
+    async def ticks(
+        self, names: Mapping[str, Name], symbols: Mapping[str, Mapping[str, SymbolInfo]]
+    ) -> dict[str, Tick]:
+        """The newest tick of each instance's symbol, and of the symbols converting its
+        profit into the account currency."""
+        wanted: set[str] = set()
+        for instance, name in names.items():
+            if isinstance(name, str):
+                currency = self.currencies.get(instance)
+                table = self._table(instance, symbols)
+                wanted |= {name} if currency is None else set(table.quote_symbols(name, currency))
+        found = {n: await self.prices.get(n) for n in wanted}
+        return {n: t for n, t in found.items() if t is not None}
+
+    def market(
+        self,
+        instance: str,
+        name: str | None,
+        symbols: Mapping[str, Mapping[str, SymbolInfo]],
+        ticks: Mapping[str, Tick],
+        balance: Decimal | None,
+        global_state: TradingState,
+        switch: AlertSwitch | None,
+        figures: Mapping[str, Decimal] | None = None,
+    ) -> Market:
+        """What planning needs of one instance, one lot's loss valued on live quotes when
+        its account currency is known (`figures`: its latest balance, equity and free margin,
+        for an alert's account filter)."""
+        info = symbols.get(instance, {}).get(name or "")
+        currency = self.currencies.get(instance)
+        loss = None
+        if info is not None and currency is not None and ticks:
+            loss = live_loss(info, currency, self._table(instance, symbols), ticks)
+        return Market(
+            info, ticks.get(name or ""), balance, global_state, switch, loss, account=figures
+        )
+
+    def _table(self, instance: str, symbols: Mapping[str, Mapping[str, SymbolInfo]]) -> SymbolTable:
+        table = self._tables.get(instance)
+        if table is None:
+            table = self._tables[instance] = SymbolTable(symbols.get(instance, {}).values())
+        return table
+
+
+def _currency(raw: bytes | str | None) -> str | None:
+    """The account currency of a state snapshot (None: unknown, sizing uses tick values)."""
+    try:
+        currency = orjson.loads(raw)["currency"] if raw is not None else None
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    return currency if isinstance(currency, str) and currency else None

@@ -1,0 +1,1 @@
+"""The notifier: results and instance events sent to people through Apprise URLs."""
