@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Literal
 
 from model.keys import NAMES, SANDBOX_ROOT
+from streams.lease import lease_key
 
 
 class Role(StrEnum):
@@ -29,6 +30,7 @@ class Role(StrEnum):
     SINKS = "sinks"  # `eaflow worker rtrs`: DuckDB and ClickHouse
     ADMIN = "admin"  # the CLI of an operator: everything under the prefix
     REPLICA = "replica"  # a Redis replica's link to its primary; also PING for healthchecks
+    SENTINEL = "sentinel"  # Redis Sentinel's link to the primary and replicas: watch, promote
 
 
 Access = Literal["R", "W", "RW"]
@@ -68,6 +70,13 @@ OWN = ("+@read", "+@write", "+@transaction", *SCRIPTS, "-@dangerous", "-scan", "
 SUBSCRIPTIONS = ("+zadd", "+zrem", "+zremrangebyscore", "+zrangebyscore", "+zrange", "+type")
 # A failure record, written by the runtime's commit script (EVALSHA routed by its key).
 FAILS = ("+hget", "+hmget", "+hgetall", "+hincrby", "+hset", "+hdel", "+type", *SCRIPTS)
+# An exclusive agent's lease on a stream (streams/lease.py): taken, renewed, given up in
+# scripts; read by the commit script's FENCE.
+LEASE = ("+get", "+set", "+pexpire", "+del", "+type", *SCRIPTS)
+# What Redis Sentinel runs on the nodes it watches (Redis's own list for a Sentinel user).
+SENTINEL = ("+ping", "+info", "+role", "+multi", "+exec", "+slaveof", "+replicaof",
+            "+config|rewrite", "+client|setname", "+client|kill", "+script|kill",
+            "+subscribe", "+publish", "&__sentinel__:hello")  # fmt: skip
 # Key patterns relative to the prefix, from the one key layout (model.keys): "*" for an id.
 K = NAMES
 ANY = "*"
@@ -92,6 +101,11 @@ def consume(topics: tuple[str, ...], group: str) -> tuple[Grant, ...]:
     )
 
 
+def lease(topic: str, group: str) -> Grant:
+    """The lease of exclusive consumer group `group` on `topic` (relative to the prefix)."""
+    return Grant(LEASE, (lease_key("", topic.removeprefix(K.prefix), group),))
+
+
 GRANTS: dict[Role, tuple[Grant, ...]] = {
     Role.GATEWAY: (
         Grant(("+xadd",), (K.rtss, K.security), "W"),
@@ -111,6 +125,7 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
     ),
     Role.ROUTER: (
         *consume((K.rtss,), "router"),
+        lease(K.rtss, "router"),
         Grant(APPEND, (K.orders(ANY), K.rtrs, K.security)),
         # Its rejections' records: created, never overwritten (the commit's ONCE guard).
         Grant(("+hsetnx", "+type"), (K.order_records(ANY),)),
@@ -125,6 +140,7 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
     ),
     Role.EXECUTOR: (
         *consume((K.orders(ANY),), "executor"),
+        lease(K.orders(ANY), "executor"),
         Grant(APPEND, (K.rtrs, K.rts, K.trades, K.ris)),
         Grant((*RECORD, *SCRIPTS), EXECUTOR_RECORDS),  # mark_sent is one script
         Grant(READ, (*CONFIG, K.ticks(ANY)), "R"),
@@ -149,6 +165,7 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
     # The CLI: everything under the prefix, and the sandboxes of `eaflow replay`.
     Role.ADMIN: (Grant(("+@all", "allchannels", f"~{REPLAY_SANDBOXES}"), ("*",)),),
     Role.REPLICA: (Grant(("+psync", "+replconf", "+ping")),),
+    Role.SENTINEL: (Grant(SENTINEL),),
 }
 
 

@@ -30,6 +30,9 @@ class Settings(Message):
     claim_idle_ms: Annotated[int, Field(ge=0)] = 30_000  # before a dead consumer's entries move
     claim_interval_ms: Annotated[int, Field(gt=0)] = 5_000
     max_deliveries: Annotated[int, Field(ge=1)] = 5  # failed deliveries before the DLQ
+    lease_ms: Annotated[int, Field(ge=100)] = 10_000  # a dead router's/executor's stream waits
+    wait_replicas: Annotated[int, Field(ge=0)] | None = None  # None: 1 on Sentinel, else 0
+    wait_timeout_ms: Annotated[int, Field(gt=0)] = 1_000  # for the replicas of a sent record
     mt5: str | None = None  # "host:port" of an mt5linux server serving the mt5:// instances
     spawn: str = "mt5"  # broker schemes whose instances run one process each ("" = none)
     processes: Annotated[int, Field(ge=1, le=64)] = 1  # orders worker processes sharing the rest

@@ -90,6 +90,7 @@ class App:
         concurrency: Concurrency = "per_stream",
         start_id: str | None = None,
         name: str | None = None,
+        exclusive: bool = False,
     ) -> Callable[[Handler[T]], Agent]: ...
 
     @overload
@@ -118,6 +119,7 @@ class App:
         concurrency: Concurrency = "per_stream",
         start_id: str | None = None,
         name: str | None = None,
+        exclusive: bool = False,
     ) -> Callable[[StreamsHandler[T]], Agent]: ...
 
     def agent(
@@ -131,6 +133,7 @@ class App:
         concurrency: Concurrency = "per_stream",
         start_id: str | None = None,
         name: str | None = None,
+        exclusive: bool = False,
     ) -> Callable[[Any], Agent]:
         """Decorator: run the handler over `topics` as consumer group `group`.
 
@@ -138,6 +141,8 @@ class App:
         `batch="streams"` hands it the whole batch as a `streams.Batch`, with a verdict per
         event and one commit unit per stream (the executor). `dlq=False` retries failures
         forever instead of dead-lettering them (sinks that must not lose results).
+        `exclusive=True`: one live consumer of the group at a time works each stream, in
+        stream order across crashes (streams/lease.py; the router, the executor).
         """
         listed = [topics] if isinstance(topics, Topic) else list(topics)
 
@@ -154,6 +159,7 @@ class App:
                 concurrency=concurrency,
                 start_id=start_id,
                 name=name,
+                exclusive=exclusive,
             )
             self.agents.append(agent)
             return agent

@@ -21,6 +21,12 @@ after it (a retry would then meet the record's `ONCE` guard and ack the entry si
 `value` ("" for absent) when the unit runs; otherwise nothing of it applies and it is
 refused with an error beginning `CONFLICT` (optimistic locking, e.g. on a simulated
 account's version that another writer may have moved since it was read).
+
+`FENCE lease holder stream first` makes a unit of an exclusive agent (streams/lease.py) its
+lease holder's alone: it applies only if key `lease` still names `holder` (else it is
+refused with `LEASE`), and, when `stream` is given, only if no entry of `stream` older than
+`first` is pending in the group but those this commit acks before it (else `ORDER`): the
+entries of a stream are finished in stream order, whoever read them.
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ local needs = {
 local group = ARGV[1]
 local units = tonumber(ARGV[2])
 local pos = 3
-local failed, acks, streams, out, types = {}, {}, {}, {}, {}
+local failed, acks, streams, out, types, acked = {}, {}, {}, {}, {}, {}
 local allowed = redis.acl_check_cmd  -- Redis 7: permissions checked before anything runs
 for unit = 1, units do
   local stream, ack, ncmd = ARGV[pos], ARGV[pos + 1], tonumber(ARGV[pos + 2])
@@ -68,7 +74,8 @@ for unit = 1, units do
       if allowed then
         local as = cmd
         if cmd[1] == 'ONCE' then as = {#cmd == 4 and 'HSETNX' or 'HSET', cmd[2], cmd[3], cmd[4]}
-        elseif cmd[1] == 'EXPECT' then as = {'HGET', cmd[2], cmd[3]} end
+        elseif cmd[1] == 'EXPECT' then as = {'HGET', cmd[2], cmd[3]}
+        elseif cmd[1] == 'FENCE' then as = {'GET', cmd[2]} end
         if not allowed(unpack(as)) then
           err = 'NOPERM this user has no permission to run ' .. as[1] .. ' on ' .. tostring(as[2])
           break
@@ -87,6 +94,27 @@ for unit = 1, units do
           break
         end
       end
+      if cmd[1] == 'FENCE' then
+        local holder = redis.call('GET', cmd[2])
+        if holder ~= cmd[3] then
+          err = 'LEASE ' .. cmd[2] .. ' is held by ' .. tostring(holder or 'nobody')
+            .. ', not ' .. cmd[3]
+          break
+        end
+        if cmd[4] ~= '' then
+          local mine = acked[cmd[4]] or {}
+          local older = redis.call(
+            'XPENDING', cmd[4], group, '-', '(' .. cmd[5], (mine.n or 0) + 1)
+          for _, row in ipairs(older) do
+            if not mine[row[1]] then
+              err = 'ORDER ' .. cmd[4] .. ' ' .. row[1] .. ' of ' .. row[2]
+                .. ' is pending before ' .. cmd[5]
+              break
+            end
+          end
+          if err then break end
+        end
+      end
       if cmd[1] == 'EXPECT' then
         local have = redis.call('HGET', cmd[2], cmd[3])
         if (cmd[4] == '' and have) or (cmd[4] ~= '' and have ~= cmd[4]) then
@@ -99,7 +127,7 @@ for unit = 1, units do
     if not err then
       for _, cmd in ipairs(cmds) do
         local reply
-        if cmd[1] == 'EXPECT' then
+        if cmd[1] == 'EXPECT' or cmd[1] == 'FENCE' then
           reply = 1
         elseif cmd[1] == 'ONCE' then
           if #cmd == 4 then
@@ -137,6 +165,13 @@ for unit = 1, units do
       end
       local ids = acks[stream]
       ids[#ids + 1] = ack
+      local mine = acked[stream]
+      if not mine then
+        mine = {n = 0}
+        acked[stream] = mine
+      end
+      mine[ack] = true
+      mine.n = mine.n + 1
     end
   end
 end

@@ -7,7 +7,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from streams.clients import is_cluster
+from streams.clients import is_cluster, is_sentinel
+from streams.durable import Durability
 
 HASH_TAG = re.compile(r"^\{[^{}]+\}")
 """`{tag}` at the start of the prefix: Redis hashes only the tag, so all keys share a slot."""
@@ -23,7 +24,10 @@ class AppSettings(BaseModel):
 
     redis_url: str = Field(
         "redis://127.0.0.1:6379/0",
-        description="redis://, rediss:// or unix:// URL; redis+cluster:// for a Redis Cluster.",
+        description=(
+            "redis://, rediss:// or unix:// URL; redis+cluster:// for a Redis Cluster, "
+            "redis+sentinel://host:port,.../service for the primary Sentinels name."
+        ),
     )
     prefix: str = Field("ea:", description="Prepended to every key: topics, fails, DLQs.")
     name: str = Field("eaflow", min_length=1, description="Application name, for logs.")
@@ -50,12 +54,30 @@ class AppSettings(BaseModel):
     )
     claim_count: int = Field(100, gt=0, description="XAUTOCLAIM COUNT per stream and round.")
     consumer_max_idle_ms: int = Field(
-        3_600_000, gt=0, description="Consumers idle this long with nothing pending are deleted."
+        60_000,
+        gt=0,
+        description="Consumers idle this long with nothing pending are deleted (dead ones "
+        "whose entries were claimed; a live one is created again by its next read).",
     )
     reconnect_initial: float = Field(0.1, gt=0, description="First wait after a lost link, s.")
     reconnect_max: float = Field(2.0, gt=0, description="Cap of the reconnect wait, s.")
     socket_timeout: float = Field(
         10.0, gt=0, description="Redis socket timeout, s; longer than block_ms."
+    )
+    lease_ms: int = Field(
+        10_000,
+        ge=100,
+        description="Lease of an exclusive agent on a stream: how long a holder that stops "
+        "renewing it (a process gone without a word) keeps others from taking over, ms.",
+    )
+    wait_replicas: int | None = Field(
+        None,
+        ge=0,
+        description="Replicas that must acknowledge a write before what depends on it "
+        "happens (WAIT); None: 1 with a Sentinel URL, else 0 (no WAIT).",
+    )
+    wait_timeout_ms: int = Field(
+        1000, gt=0, description="How long a write waits for its replicas, ms."
     )
     task_restart_initial: float = Field(
         1.0, gt=0, description="Wait before restarting a task that failed, s (doubling)."
@@ -64,12 +86,29 @@ class AppSettings(BaseModel):
         30.0, gt=0, description="Cap of the task restart wait, s; a longer run resets it."
     )
 
+    @property
+    def durability(self) -> Durability:
+        """The WAIT that writes which must survive a failover take (decision 0019)."""
+        replicas = self.wait_replicas
+        if replicas is None:
+            replicas = 1 if is_sentinel(self.redis_url) else 0
+        return Durability(replicas, self.wait_timeout_ms)
+
+    @property
+    def lease_renew(self) -> float:
+        """Seconds between renewals of an exclusive agent's leases: a third of the lease."""
+        return self.lease_ms / 3000
+
     @model_validator(mode="after")
     def _one_slot_on_a_cluster(self) -> Self:
         if is_cluster(self.redis_url) and not HASH_TAG.match(self.prefix):
             raise ValueError(
                 f"prefix: on a Redis Cluster it must start with a hash tag such as '{{ea}}:' "
                 f"(got {self.prefix!r}), so every key an agent commits is in one slot"
+            )
+        if is_cluster(self.redis_url) and self.wait_replicas:
+            raise ValueError(
+                "wait_replicas: WAIT is not supported on a Redis Cluster yet (set it to 0)"
             )
         return self
 

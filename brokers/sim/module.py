@@ -33,6 +33,7 @@ import redis
 
 from brokers.sim.server import SimServer
 from brokers.sim.terminal import SimTerminal
+from streams.clients import sync_client
 
 DEFAULT_URL = "redis://localhost:6379/0"
 
@@ -46,7 +47,7 @@ def mt5_module(
     arguments logs in to it, as a terminal that logged in before does). `client` is a Redis URL
     or client; by default `EAFLOW_REDIS_URL`, else redis://localhost:6379/0."""
     if client is None or isinstance(client, str):
-        client = redis.Redis.from_url(client or os.environ.get("EAFLOW_REDIS_URL", DEFAULT_URL))
+        client = sync_client(client or os.environ.get("EAFLOW_REDIS_URL", DEFAULT_URL))
     return SimTerminal(client, prefix=prefix, account=login)
 
 

@@ -15,6 +15,7 @@ from eaflow.gateway.admin import admin_router
 from eaflow.gateway.bars import BarSource, StreamBars
 from eaflow.gateway.chart import STATIC
 from eaflow.gateway.config import GatewayConfig
+from eaflow.gateway.console import install as install_console
 from eaflow.gateway.context import Gateway
 from eaflow.gateway.guard import Guard
 from eaflow.gateway.symbols import ChartSymbols
@@ -26,6 +27,7 @@ DESCRIPTION = """TradingView in and out.
   signals to `rtss`: its source's secret (or signature) opens it.
 * `/udf/*` is a UDF datafeed for the TradingView Charting Library.
 * `/` is a live chart of ticks, fills and positions.
+* `/console` is the operator console: every account, live; admins act (docs/console.md).
 * `/api/*`, `/udf/*`, `/docs` and `/` need the viewer token: `Authorization: Bearer
   <token>`, or the cookie of the link the gateway prints (`/?token=...`).
 * `/config` is the configuration API: `Authorization: Bearer <secret of an admin source>`.
@@ -53,6 +55,7 @@ def create_app(
         app.include_router(router)
     if settings is not None:
         app.include_router(admin_router(settings))
+    install_console(app, gw, settings)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(Guard, gateway=gw)
 

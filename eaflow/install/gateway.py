@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 
 from eaflow.config.service import ConfigService
 from eaflow.config.store import ConfigStore
@@ -38,9 +38,7 @@ def gateway_redis(url: str) -> Redis:
     is bounded, not blocking)."""
     if is_cluster(url):
         return async_client(url, max_connections=POOL)
-    return Redis.from_pool(
-        BlockingConnectionPool.from_url(url, max_connections=POOL, timeout=POOL_WAIT)
-    )
+    return async_client(url, max_connections=POOL, pool_timeout=POOL_WAIT)
 
 
 def viewer_token_path(data_dir: Path) -> Path:
@@ -62,13 +60,14 @@ async def install_gateway(p: Pipeline, config: GatewayConfig | None = None) -> N
     service = ConfigService(ConfigStore(database_path(p.settings.data_dir)), registry)
     app = create_app(redis, p.topics, config, settings=service)
     p.closing.insert(0, app.state.gateway.live.close)  # the live reader before its client
+    p.closing.insert(0, app.state.console.close)  # and the console's
     created = await app.state.gateway.sources.ensure_default()
     server = GatewayServer(app, config.host, config.port)
     p.app.task(server.run, name="gateway")
     url = f"http://{config.host}:{config.port}"
     p.running.append(
-        f"gateway: {url} (chart /, webhook /webhook/tradingview, API /docs, "
-        "/config for admin sources)"
+        f"gateway: {url} (chart /, console /console, webhook /webhook/tradingview, "
+        "API /docs, /config for admin sources)"
     )
     p.running.append(CHART + app.state.gateway.viewer.link(url))
     if created is not None:

@@ -88,14 +88,15 @@ async def install_executors(p: Pipeline) -> None:
     for instance, broker in brokers.items():
         p.sessions.put(instance, broker)
         await p.registry.publish_symbols(instance, list(await broker.symbols()))
-    reconciler = Reconciler(p.topics, p.redis, OrderRecords(p.redis, s.prefix))
+    records = OrderRecords(p.redis, s.prefix, durability=p.app.settings.durability)
+    reconciler = Reconciler(p.topics, p.redis, records)
     await reconcile_instances(reconciler, brokers, specs)
     executor = Executor(p.topics, p.registry, p.redis, p.sessions, reconciler=reconciler)
     await executor.refresh()
     p.app.timer(LIMITS_INTERVAL)(executor.refresh_limits)
     if local:
         orders = [p.topics.orders(i) for i in local]
-        p.app.agent(orders, group=GROUP, batch="streams")(executor.handle)
+        p.app.agent(orders, group=GROUP, batch="streams", exclusive=True)(executor.handle)
     await install_manager(p, specs, local, apart, factory, executor.refresh)
     p.running.append(f"executor: orders:{{{', '.join(local)}}} → rtrs")
 

@@ -65,6 +65,9 @@ def build_pipeline(
             claim_min_idle_ms=settings.claim_idle_ms,
             claim_interval=settings.claim_interval_ms / 1000,
             max_deliveries=settings.max_deliveries,
+            lease_ms=settings.lease_ms,
+            wait_replicas=settings.wait_replicas,
+            wait_timeout_ms=settings.wait_timeout_ms,
         )
     )
     redis = async_client(redis_url)

@@ -19,6 +19,7 @@ from eaflow.replay.source import Entry, as_recorded, copy_range, debug_stream, r
 from model import Result
 from processors.registry import InstanceRegistry
 from sinks.database import database_path
+from streams.clients import async_client
 
 Progress = Callable[[int, int], None]
 """Called with (entries done, entries in the range) as a replay advances."""
@@ -84,7 +85,7 @@ async def dry_run(
     stream it was copied from. `announce` is told the number of entries before they run."""
     if not stream.startswith("debug:"):
         kind_of(stream)  # refused before anything is read
-    client = aioredis.Redis.from_url(redis_url)
+    client = async_client(redis_url)
     sandbox = Sandbox(redis_url, prefix)
     try:
         read = await _entries(client, f"{prefix}{stream}", stream, start, end, limit)
@@ -138,7 +139,7 @@ async def copy_into(
     """Copy the range into `debug:...`; returns the new entry ids. An existing stream is
     refused (a second copy would follow the first), or deleted first with `replace`."""
     target = debug_stream(into, stream)
-    client = aioredis.Redis.from_url(redis_url)
+    client = async_client(redis_url)
     try:
         entries = await _entries(client, f"{prefix}{stream}", stream, start, end, limit)
         if replace:

@@ -9,8 +9,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-import redis
-import redis.asyncio as aioredis
 
 from brokers.factory import broker_for
 from brokers.mt5.broker import Mt5Broker
@@ -21,6 +19,7 @@ from model.topics import Topics
 from processors.manager.state_sync import snapshot
 from processors.registry import InstanceRegistry
 from streams import App, AppSettings
+from streams.clients import async_client, sync_client
 
 DEFAULT_BALANCE = 10_000.0
 
@@ -33,7 +32,7 @@ class Sandbox:
         self.redis_url = redis_url
         self.live_prefix = live_prefix
         self.prefix = f"{SANDBOX_ROOT}{token or secrets.token_hex(4)}:"
-        self.redis = aioredis.Redis.from_url(redis_url)
+        self.redis = async_client(redis_url)
         self.app = App(AppSettings(redis_url=redis_url, prefix=self.prefix, name="eaflow-replay"))
         self.topics = Topics(self.app)
         self.registry = InstanceRegistry(self.redis, self.prefix)
@@ -45,7 +44,7 @@ class Sandbox:
         names stay), open their accounts, publish symbols and states; returns the ids."""
         specs = await live.all()
         states = await self._live_states(specs)
-        server = SimServer(redis.Redis.from_url(self.redis_url), prefix=self.prefix)
+        server = SimServer(sync_client(self.redis_url), prefix=self.prefix)
         copies: list[InstanceSpec] = []
         for instance, spec in sorted(specs.items()):
             state = states.get(instance, {})
@@ -110,7 +109,7 @@ class Sandbox:
 
 async def clean_sandboxes(redis_url: str) -> dict[str, int]:
     """Delete every kept sandbox (`eaflow replay --keep`): each prefix's number of keys."""
-    client = aioredis.Redis.from_url(redis_url)
+    client = async_client(redis_url)
     removed: dict[str, int] = {}
     try:
         async for key in client.scan_iter(match=f"{SANDBOX_ROOT}*", count=1000):

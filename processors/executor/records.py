@@ -8,8 +8,10 @@ Per instance:
   orders on the terminal (the comment is a digest of order_id and instance).
 
 `mark_sent` writes the three atomically (one script) before `order_send`, unless the record
-is terminal; `finished` makes it terminal, unless another finished it first, and removes
-the order from `osent` in the same transaction as its result and ack. Each `osent` entry names its
+is terminal, and with `durability` (decision 0019) waits until that many replicas hold them:
+an order whose record a failover could lose is deferred, not sent. `finished` makes it
+terminal, unless another finished it first, and removes the order from `osent` in the same
+transaction as its result and ack. Each `osent` entry names its
 `holder` (the OrderRecords, one per executor process, that marked it): while that process
 lives, the order is its executor's to finish, even when the result still waits for its
 batch's commit; only a dead holder's orders are reconciliation's.
@@ -24,11 +26,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import structlog
 from redis.asyncio import Redis
 
 from brokers.mt5.requests import comment_of
 from model import Order, OrderStatus
 from model.keys import Keys
+from streams import Defer
+from streams.durable import Durability, NotReplicated
 from streams.reader import text
 from streams.types import Command
 
@@ -62,6 +67,10 @@ return false
 """The three records of `mark_sent` at once, unless the order is finished: one command,
 where MULTI/EXEC costs redis-py a third more CPU (and its cluster client a helper thread
 per queued command)."""
+log = structlog.get_logger(__name__)
+
+NOT_REPLICATED_RETRY = 1.0
+"""Seconds before an order whose `sent` record no replica confirmed is tried again."""
 
 
 class OrderRecords:
@@ -69,13 +78,21 @@ class OrderRecords:
 
     `holder` identifies these records' owner in the orders they mark sent (a random token
     by default: share one OrderRecords between a process's executor and reconciler).
+    `durability`: how many replicas must hold a `sent` record before its order is sent.
     """
 
-    def __init__(self, redis: Redis, prefix: str, holder: str | None = None) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        holder: str | None = None,
+        durability: Durability | None = None,
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.keys = Keys(prefix)
         self.holder = holder or secrets.token_hex(8)
+        self.durability = durability or Durability()
         self._mark = redis.register_script(MARK_SENT)
 
     async def status(self, order: Order) -> OrderStatus | None:
@@ -84,7 +101,9 @@ class OrderRecords:
 
     async def mark_sent(self, order: Order, at: float | None = None) -> float:
         """Record the order as sent, before it is sent; returns the time recorded. Raises
-        OrderFinished if its record is terminal (the order must not be sent)."""
+        OrderFinished if its record is terminal (the order must not be sent), and Defer if
+        fewer replicas than `durability` asks confirmed the record in time (it must not be
+        sent yet: a failover could lose the record and let the order be sent twice)."""
         sent_at = time.time() if at is None else at
         entry = orjson.dumps(
             {"order": order.model_dump(mode="json"), "sent_at": sent_at, "holder": self.holder}
@@ -93,7 +112,24 @@ class OrderRecords:
         keys.append(self.keys.comments(order.instance))
         comment = comment_of(order)
         args: list[str | bytes] = [order.order_id, OrderStatus.SENT.value, entry, comment]
-        done = await self._mark(keys=keys, args=args)
+        if self.durability:  # WAIT on the connection that wrote: a pipeline, no MULTI
+            pipe = self.redis.pipeline(transaction=False)
+            await self._mark(keys=keys, args=args, client=pipe)
+            self.durability.queue(pipe)
+            done, acked = await pipe.execute()
+            try:
+                self.durability.check(acked, f"sent record of {order.order_id}@{order.instance}")
+            except NotReplicated as error:
+                log.warning(
+                    "sent_record_not_replicated",
+                    instance=order.instance,
+                    order_id=order.order_id,
+                    acked=error.acked,
+                    wanted=error.wanted,
+                )
+                raise Defer(NOT_REPLICATED_RETRY, str(error)) from error
+        else:
+            done = await self._mark(keys=keys, args=args)
         if done is not None:
             raise OrderFinished(order, OrderStatus(text(done)))
         return sent_at

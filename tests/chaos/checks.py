@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 import redis
 
 from brokers.mt5.requests import order_comment
@@ -32,6 +33,21 @@ def rtrs_results(client: redis.Redis, prefix: str, page: int = 2000) -> list[Res
     while True:
         entries: Any = client.xrange(f"{prefix}rtrs", min=start, max="+", count=page)
         found += [Result.model_validate_json(fields[b"d"]) for _, fields in entries]
+        if len(entries) < page:
+            return found
+        start = "(" + entries[-1][0].decode()
+
+
+def signals_in_rtss(client: redis.Redis, prefix: str, page: int = 2000) -> set[str]:
+    """`{source}/{order_id}` of every signal in `rtss` (the order ids results carry)."""
+    found: set[str] = set()
+    start = "-"
+    while True:
+        entries: Any = client.xrange(f"{prefix}rtss", min=start, max="+", count=page)
+        for _, fields in entries:
+            body = orjson.loads(fields[b"d"])
+            for signal in body if isinstance(body, list) else [body]:
+                found.add(f"{signal.get('source', 'api')}/{signal.get('order_id')}")
         if len(entries) < page:
             return found
         start = "(" + entries[-1][0].decode()
@@ -65,6 +81,30 @@ def check_results(results: list[Result], expected: Mapping[str, OrderStatus]) ->
         elif r.order_id in expected and r.status is not expected[r.order_id]:
             check.unexpected[r.order_id] = f"{r.status.value}: {r.error}"
     return check
+
+
+def out_of_order(results: list[Result], sent: Mapping[str, int]) -> dict[str, list[str]]:
+    """instance → order ids executed after an order sent later to the same instance.
+
+    `sent`: order id → its position in the sending order, for the orders the executor
+    finishes (those the router rejects get their result from the router, at once, ahead of
+    earlier orders still queued for their instance). An order's first result counts: a
+    signal sent twice gets its one result the first time.
+    """
+    seen: set[str] = set()
+    latest: dict[str, tuple[int, str]] = {}  # instance → (position, order id) of its latest
+    late: dict[str, list[str]] = {}
+    for result in results:
+        position = sent.get(result.order_id)
+        if position is None or result.order_id in seen:
+            continue
+        seen.add(result.order_id)
+        before = latest.get(result.instance)
+        if before is not None and before[0] > position:
+            late.setdefault(result.instance, []).append(f"{result.order_id} after {before[1]}")
+            continue
+        latest[result.instance] = (position, result.order_id)
+    return late
 
 
 @dataclass

@@ -11,11 +11,32 @@ from pathlib import Path
 import orjson
 import redis
 
+from streams.clients import sync_client
 from tests.e2e.workers import Worker
 from tests.redis_server import RedisServer
+from tests.sentinel import Replicated
 
 AOF = ("--appendonly", "yes", "--appendfsync", "always")
 """Every acknowledged write is on disk before the reply: a SIGKILLed Redis loses nothing."""
+
+
+@dataclass
+class Promoting:
+    """The Redis of a failover run, seen as a server: its URL names the Sentinels, and its
+    `kill` is a failover (the primary SIGKILLed, the replica promoted, the old primary
+    started again as its replica), after which `start` has nothing left to do."""
+
+    replicated: Replicated
+
+    @property
+    def url(self) -> str:
+        return self.replicated.url
+
+    def kill(self) -> None:
+        self.replicated.fail_over()
+
+    def start(self) -> None:
+        """The old primary is back already, as the new one's replica."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +77,9 @@ class Member:
 class Cluster:
     """Starts workers by name, kills and restarts them, and notices unexpected exits."""
 
-    def __init__(self, workdir: Path, redis_server: RedisServer, env: dict[str, str]) -> None:
+    def __init__(
+        self, workdir: Path, redis_server: RedisServer | Promoting, env: dict[str, str]
+    ) -> None:
         self.workdir = workdir
         self.redis_server = redis_server
         self.env = env
@@ -117,7 +140,8 @@ class Cluster:
                 member.started()
 
     def restart_redis(self, down: float) -> None:
-        """SIGKILL Redis, wait, start it again on the same port from its AOF."""
+        """SIGKILL Redis, wait, start it again on the same port from its AOF (a failover
+        run: promote the replica)."""
         self.redis_server.kill()
         time.sleep(down)
         self.redis_server.start()
@@ -129,7 +153,7 @@ class Cluster:
         return {name: m.worker.stop() for name, m in self.members.items()}
 
     def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url)
+        return sync_client(self.url)
 
 
 def tail(path: Path, lines: int = 30) -> str:

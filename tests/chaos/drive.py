@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import redis
-import redis.asyncio as aioredis
 
 from brokers.sim.server import SimServer
 from model import InstanceSpec, TradingConfig
 from processors.registry import InstanceRegistry
+from streams.clients import async_client, sync_client
 from tests.chaos.checks import Outage, groups_left
 from tests.chaos.cluster import Cluster
 from tests.chaos.schedule import ChaosConfig, Fault, Schedule
@@ -29,7 +29,7 @@ T = TypeVar("T")
 def seed_instances(url: str, count: int) -> dict[str, int]:
     """`acct-01`.. with a simulated account each (no open-order cap that the run would hit)."""
     logins = {f"acct-{n:02d}": FIRST_LOGIN + n for n in range(1, count + 1)}
-    server = SimServer(redis.Redis.from_url(url), prefix=PREFIX)
+    server = SimServer(sync_client(url), prefix=PREFIX)
     for instance, login in logins.items():
         server.open_account(login, balance=1_000_000, currency="USD", leverage=100, name=instance)
     specs = [
@@ -44,14 +44,14 @@ def seed_instances(url: str, count: int) -> dict[str, int]:
     ]
 
     async def put() -> None:
-        client = aioredis.Redis.from_url(url)
+        client = async_client(url)
         try:
             await InstanceRegistry(client, PREFIX).put(*specs)
         finally:
             await client.aclose()
 
     asyncio.run(put())
-    write_market(redis.Redis.from_url(url))
+    write_market(sync_client(url))
     return logins
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from model import OrderStatus, Result
-from tests.chaos.checks import Outage, check_results, unexplained_failures
+from tests.chaos.checks import Outage, check_results, out_of_order, unexplained_failures
 
 START = 1_800_000_000.0  # the run's start on the wall clock
 TTL = 30.0
@@ -63,3 +63,13 @@ def test_a_failure_within_its_ttl_is_reported_even_during_a_cut() -> None:
 def test_an_outage_still_in_force_covers_what_follows() -> None:
     cut = Outage(LOGINS["acct-01"], START + 10)
     assert judge(failed("a", "acct-01", routed=1, done=500), outages=[cut]) == {}
+
+
+def test_an_order_executed_after_a_later_one_of_its_instance_is_out_of_order() -> None:
+    placed = [("a1", "acct-01"), ("b1", "acct-02"), ("a2", "acct-01"), ("a3", "acct-01")]
+    a1, b1, a2, a3 = (failed(order, instance, 0, 1) for order, instance in placed)
+    sent = {"a1": 0, "b1": 1, "a2": 2, "a3": 3}
+    assert out_of_order([a1, b1, a2, a3], sent) == {}
+    assert out_of_order([b1, a1, a2, a3, a1], sent) == {}  # instances apart; a repeat ignored
+    assert out_of_order([a1, a3, a2, b1], sent) == {"acct-01": ["a2 after a3"]}
+    assert out_of_order([a2, a1], {"a2": 2}) == {}  # a1: not the executor's (rejected)

@@ -29,6 +29,8 @@ ROLES = {"gateway": Role.GATEWAY, "chart": Role.VIEWER, "router": Role.ROUTER,
          "admin": Role.ADMIN}  # fmt: skip
 ONE_SHOT = {"acl", "admin"}
 VARIABLE = re.compile(r"\$\{(\w+)(?::?[-?]([^}]*))?\}")
+SENTINELS = ("sentinel-1", "sentinel-2", "sentinel-3")
+SENTINEL_URL_END = "@sentinel-1:26379,sentinel-2:26379,sentinel-3:26379/mymaster/0"
 
 
 def env_example() -> dict[str, str]:
@@ -80,7 +82,7 @@ def option(words: list[str], name: str) -> str:
 def test_the_stack_has_every_service(services: dict[str, dict[str, Any]]) -> None:
     assert set(services) == {"acl", "redis", "redis-replica", "clickhouse", "prometheus",
                              "grafana", "gateway", "chart", "router", "executor", "ticks",
-                             "sinks", "admin"}  # fmt: skip
+                             "sinks", "admin", *SENTINELS}  # fmt: skip
     assert services["redis"]["image"].startswith("redis:7")
     assert services["clickhouse"]["image"].startswith("clickhouse/clickhouse-server:")
     for service in services.values():
@@ -109,7 +111,7 @@ def test_dependencies_point_at_services_and_wait_for_health(
             assert needed == "acl" or "healthcheck" in services[needed], needed
     for name in eaflow_services(services):
         if name != "acl":
-            assert "redis" in services[name]["depends_on"], name
+            assert {"redis", *SENTINELS} <= set(services[name]["depends_on"]), name
 
 
 def test_named_volumes_are_declared_and_hold_the_data(
@@ -127,7 +129,7 @@ def test_named_volumes_are_declared_and_hold_the_data(
                 assert source in declared, (name, source)
     assert used == declared
     data = {name: {m.split(":")[1] for m in s.get("volumes", [])} for name, s in services.items()}
-    assert "/data" in data["redis"] and "/data" in data["redis-replica"]
+    assert all("/data" in data[name] for name in ("redis", "redis-replica", *SENTINELS))
     assert "/var/lib/clickhouse" in data["clickhouse"]
     assert "/prometheus" in data["prometheus"] and "/var/lib/grafana" in data["grafana"]
     assert "/var/lib/eaflow" in data["sinks"]
@@ -164,14 +166,33 @@ def test_the_replica_follows_the_primary_as_the_replica_user(
         assert env_name(Role.REPLICA) in services[name]["environment"]["REDISCLI_AUTH"]
 
 
+def test_three_sentinels_watch_the_primary_as_the_sentinel_user(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name in SENTINELS:
+        sentinel = services[name]
+        assert sentinel["image"] == services["redis"]["image"], name
+        script = command_of(sentinel)[-1]
+        assert "sentinel monitor mymaster redis 6379 2" in script, name  # a quorum of 2
+        assert f"sentinel auth-user mymaster {username(Role.SENTINEL)}" in script, name
+        assert f"sentinel auth-pass mymaster $${env_name(Role.SENTINEL)}" in script, name
+        assert script.endswith("exec redis-server /data/sentinel.conf --sentinel"), name
+        assert env_name(Role.SENTINEL) in sentinel["environment"], name
+        assert "ports" not in sentinel, name
+    words = command_of(services["redis"])  # a demoted primary follows the promoted replica
+    assert option(words, "--masteruser") == username(Role.REPLICA)
+    raw = [str(w) for w in services["redis"]["command"]]
+    assert env_name(Role.REPLICA) in raw[raw.index("--masterauth") + 1]
+
+
 def test_each_eaflow_service_logs_in_as_its_own_role_only(
     services: dict[str, dict[str, Any]],
 ) -> None:
     for name, role in ROLES.items():
         environment = services[name]["environment"]
         url = environment["EAFLOW_REDIS_URL"]
-        assert url.startswith(f"redis://{username(role)}:${{{env_name(role)}:?"), name
-        assert url.endswith("@redis:6379/0"), name
+        assert url.startswith(f"redis+sentinel://{username(role)}:${{{env_name(role)}:?"), name
+        assert url.endswith(SENTINEL_URL_END), name
         passwords = {p for p in VARIABLE.findall(str(environment)) if "PASSWORD" in p[0]}
         assert {p[0] for p in passwords if p[0].startswith("EAFLOW_")} == {env_name(role)}, name
 

@@ -1,4 +1,4 @@
-"""Scale-out on loopback: executors split instances, routers share `rtss`, a Redis Cluster.
+"""Scale-out on loopback: executors split instances, routers stand by, a Redis Cluster.
 
 Every worker is a real `eaflow worker` process, as an operator would start them on several
 machines (docs/scaling.md).
@@ -164,39 +164,44 @@ def received(port: int) -> float:
     return 0.0
 
 
-def test_routers_share_the_rtss_group_and_route_each_signal_once(
+def test_one_router_routes_and_a_standby_takes_over_when_it_dies(
     redis_url: str, redis_client: redis.Redis, workers: Callable[..., Worker], tmp_path: Path
 ) -> None:
     instances = seed(redis_url, 2)
     write_market(redis_client)
     ports = [free_port(), free_port()]
-    for n, port in enumerate(ports):
+    routers = [
         workers(
             "rtss",
             extra=("--metrics-port", str(port)),
             env={"EAFLOW_DATA_DIR": str(tmp_path / f"router-{n}")},
         )
+        for n, port in enumerate(ports)
+    ]
     workers("orders", env={"EAFLOW_DATA_DIR": str(tmp_path / "orders")})
-    until(lambda: len(_router_consumers(redis_client)) == 2, "two router consumers")
+    until(lambda: redis_client.exists(f"{PREFIX}lease:rtss:router") == 1, "a router's lease")
     wait_until_reading(redis_client, instances)
-    signals = 40
-    for n in range(signals):
-        send_raw(redis_client, {**BUY, "order_id": f"shared-{n}", "instances": [instances[n % 2]]})
-        time.sleep(0.01)  # one at a time: each router takes its turn at the blocked read
-    found = wait_for_results(redis_client, signals)
+    holder = bytes(redis_client.get(f"{PREFIX}lease:rtss:router")).decode()  # type: ignore[arg-type]
+    active = next(n for n, w in enumerate(routers) if w.process and w.process.pid == pid_of(holder))
+
+    def send(first: int, count: int) -> None:
+        for n in range(first, first + count):
+            body = {**BUY, "order_id": f"shared-{n}", "instances": [instances[n % 2]]}
+            send_raw(redis_client, body)
+
+    send(0, 20)
+    wait_for_results(redis_client, 20)
+    assert received(ports[active]) == 20 and received(ports[1 - active]) == 0
+    routers[active].kill()  # the standby sees a dead holder on this host: takes over at once
+    send(20, 20)
+    found = wait_for_results(redis_client, 40)
     time.sleep(0.5)  # a second routing would show up as an extra order or result
-    assert len(found) == len({r.order_id for r in found}) == signals
+    for k, instance in enumerate(instances):  # once each, each instance's in order
+        mine = [r.order_id for r in found if r.instance == instance]
+        assert mine == [f"shared-{n}" for n in range(k, 40, 2)]
     orders = sum(redis_client.xlen(f"{PREFIX}orders:{i}") for i in instances)
-    assert orders == signals
-    counts = [received(port) for port in ports]
-    assert sum(counts) == signals and min(counts) > 0, counts
-
-
-def _router_consumers(client: redis.Redis) -> dict[str, int]:
-    if not client.exists(f"{PREFIX}rtss"):
-        return {}
-    groups = {g["name"] for g in client.xinfo_groups(f"{PREFIX}rtss")}
-    return consumers(client, f"{PREFIX}rtss", "router") if b"router" in groups else {}
+    assert orders == 40
+    assert received(ports[1 - active]) == 20
 
 
 @pytest.fixture

@@ -24,6 +24,12 @@ def test_defaults() -> None:
         ({"retry_initial": 5.0}, "retry_max: must be at least retry_initial"),
         ({"redis_url": "redis+cluster://h:7000", "prefix": "ea:"}, "prefix: on a Redis Cluster"),
         ({"redis_url": "redis+cluster://h:7000", "prefix": "x{ea}:"}, "must start with a hash"),
+        (
+            {"redis_url": "redis+cluster://h:7000", "prefix": "{ea}:", "wait_replicas": 1},
+            "wait_replicas: WAIT is not supported on a Redis Cluster",
+        ),
+        ({"lease_ms": 50}, "lease_ms"),
+        ({"wait_replicas": -1}, "wait_replicas"),
     ],
 )
 def test_refusals_name_the_field(fields: dict[str, object], message: str) -> None:
@@ -38,3 +44,12 @@ def test_a_hash_tagged_prefix_runs_on_a_cluster() -> None:
 def test_frozen() -> None:
     with pytest.raises(ValidationError, match="frozen"):
         AppSettings().prefix = "x:"  # type: ignore[misc]
+
+
+def test_the_durability_wait_asks_one_replica_on_sentinel_and_none_on_one_server() -> None:
+    assert not AppSettings().durability
+    sentinel = AppSettings(redis_url="redis+sentinel://h:26379/mymaster")
+    assert (sentinel.durability.replicas, sentinel.durability.timeout_ms) == (1, 1000)
+    assert not AppSettings(redis_url="redis+sentinel://h:26379/m", wait_replicas=0).durability
+    assert AppSettings(wait_replicas=2, wait_timeout_ms=50).durability.replicas == 2
+    assert AppSettings(lease_ms=9000).lease_renew == 3.0

@@ -104,6 +104,7 @@ def serving(
             await task
         finally:
             await app.state.gateway.live.close()
+            await app.state.console.close()
             await client.aclose()
             await streams.redis.aclose()
 

@@ -1,0 +1,138 @@
+"""An admin's trades from the console, through the signal path: close a position, set its
+SL/TP, cancel a pending order, close everything of a group (or of one symbol in it).
+
+The console publishes what an alert would: a `close`, `sltp` or `cancel` signal for that
+ticket and instance, or a `close_all` for a group, on `rtss`, under the admin's source
+name, so the router and the executor handle it like any other and each order ends in one
+result in `rtrs` (closed, modified, cancelled, rejected or failed), which the page shows as
+it arrives. The ticket must be an open position (close, SL/TP) or a pending order (cancel)
+of the instance's last snapshot (422 otherwise); a group must have members (one result
+per member). Each request is recorded in `security` with its actor and signal id.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from eaflow.gateway.chart import state_of
+from eaflow.gateway.console.actions import Actor, Gw, Name, refused
+from eaflow.gateway.console.audit import record_action
+from eaflow.gateway.context import Gateway
+from model import Signal
+from model.enums import Action
+from model.signal import NonNegative
+
+router = APIRouter(prefix="/console/api", tags=["console"])
+Ticket = Annotated[int, Field(gt=0, lt=2**64)]
+
+
+class Trade(BaseModel):
+    """One ticket of one instance."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instance: Name
+    ticket: Ticket
+
+
+class Stops(Trade):
+    """New stops of a position: prices, 0 for none."""
+
+    stop_loss: NonNegative
+    take_profit: NonNegative
+
+
+async def symbol_of(gw: Gateway, trade: Trade, pending: bool) -> str:
+    """The ticket's symbol, from the instance's last snapshot; 422 when it holds no such
+    position (or pending order)."""
+    state = await state_of(gw, trade.instance)
+    if state is None:
+        raise refused(422, "instance", f"no account snapshot of '{trade.instance}' yet")
+    held = state.orders if pending else state.positions
+    for found in held:
+        if found.ticket == trade.ticket:
+            return found.symbol
+    what = "pending order" if pending else "open position"
+    raise refused(422, "ticket", f"{trade.ticket} is no {what} of {trade.instance}'s last snapshot")
+
+
+async def publish(
+    gw: Gateway, actor: str, action: Action, trade: Trade, symbol: str, **fields: Any
+) -> dict[str, Any]:
+    signal = Signal(
+        action=action,
+        symbol=symbol,
+        ticket=trade.ticket,
+        instances=(trade.instance,),
+        source=actor.removeprefix("source:"),
+        comment=f"console {action.value}",
+        **fields,
+    )
+    await gw.topics.rtss.send(signal.model_dump(mode="json", exclude_none=True))
+    await record_action(
+        gw,
+        actor,
+        action.value,
+        instance=trade.instance,
+        ticket=trade.ticket,
+        signal_id=signal.signal_id,
+        **{k: str(v) for k, v in fields.items()},
+    )
+    return {"signal_id": signal.signal_id, "instance": trade.instance, "ticket": trade.ticket}
+
+
+@router.post("/close", summary="Close one position with a close signal (admins)")
+async def close(body: Trade, gw: Gw, actor: Actor) -> dict[str, Any]:
+    symbol = await symbol_of(gw, body, pending=False)
+    return await publish(gw, actor, Action.CLOSE, body, symbol)
+
+
+@router.post("/sltp", summary="Set one position's SL/TP with an sltp signal (admins)")
+async def sltp(body: Stops, gw: Gw, actor: Actor) -> dict[str, Any]:
+    symbol = await symbol_of(gw, body, pending=False)
+    stops = {"stop_loss": body.stop_loss, "take_profit": body.take_profit}
+    return await publish(gw, actor, Action.SLTP, body, symbol, **stops)
+
+
+@router.post("/cancel", summary="Cancel one pending order with a cancel signal (admins)")
+async def cancel(body: Trade, gw: Gw, actor: Actor) -> dict[str, Any]:
+    symbol = await symbol_of(gw, body, pending=True)
+    return await publish(gw, actor, Action.CANCEL, body, symbol)
+
+
+class CloseAll(BaseModel):
+    """Every position and pending order of a group's instances, or of one symbol."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group: Name
+    symbol: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+
+
+@router.post("/close_all", summary="Close all of a group, or of a symbol in it (admins)")
+async def close_all(body: CloseAll, gw: Gw, actor: Actor) -> dict[str, Any]:
+    specs = await gw.registry.all()
+    members = sorted(i for i, s in specs.items() if body.group in s.groups)
+    if not members:
+        raise refused(422, "group", f"no instance is in group '{body.group}'")
+    signal = Signal(
+        action=Action.CLOSE_ALL,
+        symbol=body.symbol,
+        group=body.group,
+        source=actor.removeprefix("source:"),
+        comment="console close_all",
+    )
+    await gw.topics.rtss.send(signal.model_dump(mode="json", exclude_none=True))
+    await record_action(
+        gw,
+        actor,
+        "close_all",
+        group=body.group,
+        symbol=body.symbol,
+        instances=members,
+        signal_id=signal.signal_id,
+    )
+    return {"signal_id": signal.signal_id, "group": body.group, "instances": members}

@@ -1,0 +1,287 @@
+"""Who consumes, whether they still live, and which stream an exclusive agent may work.
+
+Consumer names say where they run: `{host}-{pid}-{token}`, the token drawn once per process.
+A name of this host whose process is gone (or whose pid is this process's, under another
+token: a container restarted with the same pid) is *known dead*: its work is taken over at
+once, without waiting out an idle time. Elsewhere only time tells.
+
+An exclusive agent (the router on `rtss`, the executor on `orders:{instance}`) works a
+stream only while it holds the stream's lease, `{prefix}lease:{topic}:{group}`, a key naming
+its consumer that expires `lease_ms` after its last renewal. So at most one live consumer of
+the group works a stream, and its entries are handled in stream order. Taking a lease (free,
+expired, or held by a known dead consumer) claims every entry of the stream still pending
+under another consumer and deletes those consumers, in one script: a restarted worker
+resumes what its predecessor held before anything newer. A holder that loses its lease
+(renewals late, a failover that lost it) stops reading the stream, and its commits are
+refused (`FENCE` in the commit script), so a consumer that no longer holds a lease cannot
+write a result or ack an entry.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from streams.reader import text
+
+HOST = socket.gethostname()
+_TOKEN = secrets.token_hex(3)
+
+
+def _new_token() -> None:
+    global _TOKEN
+    _TOKEN = secrets.token_hex(3)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_token)
+
+
+def process_token() -> str:
+    """This process's random token (a forked child draws its own)."""
+    return _TOKEN
+
+
+def consumer_name(suffix: str = "") -> str:
+    """`{hostname}-{pid}-{token}{suffix}`: unique per process (and suffix), readable in XINFO,
+    and telling whether its process is still alive (`known_dead`)."""
+    return f"{HOST}-{os.getpid()}-{_TOKEN}{suffix}"
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Where a consumer name says its process runs."""
+
+    host: str
+    pid: int
+    token: str
+
+    @classmethod
+    def parse(cls, name: str) -> Holder | None:
+        host, _, rest = name.rpartition("-")
+        host, _, pid = host.rpartition("-")
+        if not host or not pid.isdigit() or not rest:
+            return None
+        return cls(host, int(pid), rest.split(".")[0])
+
+
+def known_dead(name: str) -> bool:
+    """Whether the consumer `name` certainly runs no more: it ran on this host in a process
+    that is gone, or under this process's pid with another token (an earlier process that
+    had the same pid). A name of another host, or not of our form, is never known dead."""
+    holder = Holder.parse(name)
+    if holder is None or holder.host != HOST:
+        return False
+    if holder.pid == os.getpid():
+        return holder.token != _TOKEN
+    return not pid_alive(holder.pid)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process `pid` exists on this host (unknown counts as alive)."""
+    if pid <= 0:
+        return True
+    if sys.platform == "win32":  # os.kill would terminate it: ask psutil, if it is there
+        try:
+            import psutil  # type: ignore[import-untyped]
+        except ImportError:
+            return True
+        return bool(psutil.pid_exists(pid))
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def lease_key(prefix: str, topic: str, group: str) -> str:
+    """The lease of `group` on stream `topic` (a name relative to the prefix)."""
+    return f"{prefix}lease:{topic}:{group}"
+
+
+RENEW = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local holder = redis.call('GET', key)
+  if holder == ARGV[1] then
+    redis.call('PEXPIRE', key, ARGV[2])
+    out[i] = 1
+  elseif not holder then
+    redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+    out[i] = 2
+  else
+    out[i] = holder
+  end
+end
+return out
+"""
+"""Renew the leases this consumer holds, take the free ones; name the holders of the rest
+(1: renewed, 2: taken, else the holder's name)."""
+
+TAKE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+"""Take a lease from a known dead holder, unless someone else took it meanwhile."""
+
+RELEASE = """
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then redis.call('DEL', key) end
+end
+return 0
+"""
+
+SWEEP = """
+if redis.call('GET', ARGV[3]) ~= ARGV[2] then return -1 end
+local claimed = 0
+for _, row in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local info = {}
+  for i = 1, #row, 2 do info[row[i]] = row[i + 1] end
+  if info['name'] ~= ARGV[2] then
+    local left = info['pending']
+    for _ = 1, 1000 do
+      if left <= 0 then break end
+      local rows = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1000, info['name'])
+      if #rows == 0 then break end
+      local args = {KEYS[1], ARGV[1], ARGV[2], 0}
+      for _, r in ipairs(rows) do args[#args + 1] = r[1] end
+      args[#args + 1] = 'JUSTID'
+      redis.call('XCLAIM', unpack(args))
+      claimed = claimed + #rows
+      left = left - #rows
+    end
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+  end
+end
+return claimed
+"""
+"""The lease holder takes every entry of the stream pending under another consumer (they
+are dead, or lost the lease) and deletes those consumers: -1 if it holds no lease. The lease
+key is an argument, not a key: under ACL selectors a script's keys must all match one."""
+
+CLAIM_DEAD = """
+local claimed = 0
+for n = 3, #ARGV do
+  local name = ARGV[n]
+  for _ = 1, 1000 do
+    local rows = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1000, name)
+    if #rows == 0 then break end
+    local args = {KEYS[1], ARGV[1], ARGV[2], 0}
+    for _, r in ipairs(rows) do args[#args + 1] = r[1] end
+    args[#args + 1] = 'JUSTID'
+    redis.call('XCLAIM', unpack(args))
+    claimed = claimed + #rows
+  end
+  redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], name)
+end
+return claimed
+"""
+"""Take every entry of the known dead consumers named after the group and this consumer,
+and delete them."""
+
+
+@dataclass
+class LeaseRound:
+    """What one renewal found: streams held now, newly taken, lost, and who holds the rest."""
+
+    held: set[str]
+    taken: set[str]
+    lost: set[str]
+    others: dict[str, str]
+
+
+class Leases:
+    """The leases of one exclusive agent on its streams (`keys`: stream → lease key)."""
+
+    def __init__(self, redis: Redis, consumer: str, keys: dict[str, str], ttl_ms: int) -> None:
+        self.redis = redis
+        self.consumer = consumer
+        self.keys = keys
+        self.ttl_ms = ttl_ms
+        self.held: set[str] = set()
+        self._renew = redis.register_script(RENEW)
+        self._take = redis.register_script(TAKE)
+        self._release = redis.register_script(RELEASE)
+        self._sweep = redis.register_script(SWEEP)
+
+    def fence(self, stream: str) -> tuple[str, str]:
+        """(lease key, holder) that a write on `stream`'s behalf must still find."""
+        return self.keys[stream], self.consumer
+
+    async def renew(self) -> LeaseRound:
+        """Renew what is held, take what is free or held by a known dead consumer."""
+        streams = list(self.keys)
+        replies = await self._renew(
+            keys=[self.keys[s] for s in streams], args=[self.consumer, self.ttl_ms]
+        )
+        held: set[str] = set()
+        others: dict[str, str] = {}
+        for stream, reply in zip(streams, replies, strict=True):
+            if isinstance(reply, int):
+                held.add(stream)
+            else:
+                others[stream] = text(reply, "replace")
+        for stream, holder in list(others.items()):
+            if known_dead(holder) and await self._take(
+                keys=[self.keys[stream]], args=[holder, self.consumer, self.ttl_ms]
+            ):
+                held.add(stream)
+                del others[stream]
+        before, self.held = self.held, held
+        return LeaseRound(held, held - before, before - held, others)
+
+    def drop(self, stream: str) -> None:
+        """Forget a lease Redis says is lost (a refused commit): renewal may take it again."""
+        self.held.discard(stream)
+
+    async def sweep(self, stream: str, group: str) -> int:
+        """Claim the stream's entries pending under other consumers and delete those; -1 if
+        the lease is not ours (any more)."""
+        args = [group, self.consumer, self.keys[stream]]
+        return int(await self._sweep(keys=[stream], args=args))
+
+    async def release(self) -> None:
+        """Give up every lease held (a graceful stop): a standby takes over at once."""
+        if self.keys:
+            await self._release(keys=list(self.keys.values()), args=[self.consumer])
+        self.held = set()
+
+
+class DeadClaimer:
+    """Takes the entries of known dead consumers at once and deletes those consumers
+    (agents that are not exclusive; the others after `claim_min_idle_ms`)."""
+
+    def __init__(self, redis: Redis, group: str, consumer: str) -> None:
+        self.redis = redis
+        self.group = group
+        self.consumer = consumer
+        self._claim = redis.register_script(CLAIM_DEAD)
+
+    async def dead(self, streams: Sequence[str]) -> dict[str, list[str]]:
+        """stream → names of its known dead consumers (one pipelined XINFO CONSUMERS)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for stream in streams:
+            pipe.xinfo_consumers(stream, self.group)
+        found: dict[str, list[str]] = {}
+        for stream, rows in zip(streams, await pipe.execute(raise_on_error=False), strict=True):
+            if isinstance(rows, Exception):
+                continue  # no group yet (created at the agent's next read)
+            names = [text(row["name"], "replace") for row in rows]
+            dead = [n for n in names if n != self.consumer and known_dead(n)]
+            if dead:
+                found[stream] = dead
+        return found
+
+    async def claim(self, stream: str, names: Sequence[str]) -> int:
+        """Claim everything `names` hold on `stream` and delete them; how many entries."""
+        reply = await self._claim(keys=[stream], args=[self.group, self.consumer, *names])
+        return int(reply)

@@ -1,0 +1,320 @@
+"""The operator console in headless Chromium: a viewer sees every account live but cannot
+act (buttons disabled, the API refuses); an admin signs in, halts a group and resumes an
+instance through the page's buttons, checked in Redis and on the page; dead letters are
+retried and purged from the page; with real router and executor processes, a position's
+stops are set, a pending order cancelled and the position closed from the page through the
+signal path."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import redis
+
+from tests.e2e.conftest import (
+    positions,
+    results,
+    seed,
+    send_raw,
+    terminal,
+    wait_for_results,
+    write_market,
+)
+from tests.e2e.test_chart_page import CHROMIUM, DRIVER, FLAGS, wait_for
+from tests.e2e.workers import Worker
+from tests.eaflow.gateway.console.accounts import (
+    ADMIN_SECRET,
+    KEYS,
+    seed_accounts,
+    seed_many,
+    snapshot,
+    trading_state,
+)
+from tests.eaflow.gateway.served import PREFIX, VIEWER, Served, serving
+from tests.tools import needs
+
+pytestmark = needs("chromium", "chromedriver")
+ROW = "document.querySelector('#accounts tr[data-instance=\"{}\"]')"
+STATUS = ROW + "?.dataset.status"
+POSITION = "document.querySelector('#positions tr[data-ticket=\"{}\"]')"
+
+
+@pytest.fixture
+def chromium() -> Iterator[Any]:
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="eaflow-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (*FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def console(redis_url: str, tmp_path: Path) -> Iterator[Served]:
+    with serving(redis_url, config_db=tmp_path / "eaflow.duckdb") as served:
+        served.add_source(name="ops", secret=ADMIN_SECRET, admin=True)
+        seed_accounts(served.client)
+        yield served
+
+
+def screenshot(driver: Any, name: str) -> None:
+    """Kept in $EAFLOW_SCREENSHOTS when set (docs/images/console.png is taken so)."""
+    folder = os.environ.get("EAFLOW_SCREENSHOTS")
+    if folder:
+        driver.save_screenshot(str(Path(folder) / name))
+
+
+def on_fresh(driver: Any, css: str, act: Callable[[Any], None]) -> None:
+    """`act` on the element `css` finds; again when the page re-rendered it in between (the
+    positions table is rebuilt whenever the account's snapshot changes)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    for _ in range(5):
+        try:
+            act(driver.find_element("css selector", css))
+            return
+        except StaleElementReferenceException:
+            time.sleep(0.1)
+    act(driver.find_element("css selector", css))
+
+
+def click(driver: Any, css: str) -> None:
+    on_fresh(driver, css, lambda element: element.click())
+
+
+def confirm(driver: Any, expected: str) -> None:
+    wait_for(driver, "return !document.getElementById('confirm').hidden")
+    assert driver.find_element("id", "confirm-text").text == expected
+    click(driver, "#confirm-ok")
+
+
+def outcome(driver: Any, expected: str) -> None:
+    wait_for(
+        driver, f"return document.getElementById('outcome').textContent.includes({expected!r})"
+    )
+
+
+def test_a_viewer_sees_every_account_live_and_cannot_act(console: Served, chromium: Any) -> None:
+    chromium.get(f"{console.url}/console?token={VIEWER}")
+    assert chromium.current_url == f"{console.url}/console"
+    wait_for(chromium, "return window.eaflowConsole && window.eaflowConsole.ready")
+    rows = wait_for(
+        chromium,
+        "const r = document.querySelectorAll('#accounts tbody tr');"
+        "return r.length === 5 && [...r].map(x => x.dataset.status)",
+    )
+    assert rows == ["running", "running", "disconnected", "sync lost", "no report"]
+    cells = chromium.execute_script(
+        "return [...document.querySelectorAll('#accounts tr[data-instance=\"demo-3\"] td')]"
+        ".map(td => td.textContent)"
+    )
+    assert cells[:9] == [
+        "demo-3",
+        "us",
+        "disconnected",
+        "10003.00",
+        "10013.00",
+        "10010.0",
+        "10.00",
+        "3",
+        "0",
+    ]
+    assert cells[9].endswith("s ago")
+
+    console.client.set(KEYS.state("demo-1"), snapshot("demo-1", 1, equity=777.5).model_dump_json())
+    wait_for(
+        chromium,
+        "return document.querySelector('#accounts tr[data-instance=\"demo-1\"]')"
+        ".cells[4].textContent === '777.50'",
+    )  # live, without reloading
+
+    chromium.find_element("id", "filter").send_keys("eu")
+    wait_for(chromium, "return document.querySelectorAll('#accounts tbody tr').length === 2")
+
+    buttons = chromium.execute_script(
+        "return [...document.querySelectorAll('button.admin')].map(b => b.disabled)"
+    )
+    assert buttons and all(buttons)
+    assert chromium.find_element("id", "who").text == "viewer"
+    refused = chromium.execute_async_script(
+        "const done = arguments[0];"
+        "fetch('/console/api/trading_state', {method: 'POST', headers: {'Content-Type': "
+        "'application/json'}, body: JSON.stringify({group: 'eu', state: 'halted'})})"
+        ".then(r => done(r.status))"
+    )
+    assert refused == 403  # the page's own session, past its disabled buttons
+    assert trading_state(console.client, "demo-1") == "active"
+    assert chromium.execute_script("return window.eaflowConsole.error") is None
+
+
+def test_an_admin_halts_a_group_resumes_one_and_retries_and_purges_dead_letters(
+    console: Served, chromium: Any
+) -> None:
+    signal = orjson.dumps({"symbol": "EURUSD", "action": "open"})
+    letter: Any = console.client.xadd(
+        f"{PREFIX}dlq:rtss",
+        {"d": signal, "stream": f"{PREFIX}rtss", "group": "router", "id": "1-0", "error": "boom"},
+    )
+    poison: Any = console.client.xadd(
+        f"{PREFIX}dlq:rtss", {"d": b"not json", "stream": f"{PREFIX}rtss", "error": "bad"}
+    )
+    chromium.get(f"{console.url}/console?token={VIEWER}")
+    wait_for(chromium, "return window.eaflowConsole && window.eaflowConsole.ready")
+    chromium.find_element("id", "secret").send_keys(ADMIN_SECRET)
+    click(chromium, "#signin button")
+    wait_for(chromium, "return window.eaflowConsole.admin === 'source:ops'")
+    assert chromium.find_element("id", "who").text == "admin (source:ops)"
+    wait_for(
+        chromium, "return [...document.querySelectorAll('button.admin')].every(b => !b.disabled)"
+    )
+
+    chromium.find_element("css selector", "#group option[value='eu']").click()
+    click(chromium, "#groupbar button[data-act='halted']")
+    confirm(chromium, "Halt group eu (2 instances)?")
+    outcome(chromium, "demo-2: halted")
+    assert [trading_state(console.client, i) for i in ("demo-1", "demo-2", "demo-3")] == [
+        "halted",
+        "halted",
+        "active",
+    ]
+    for instance in ("demo-1", "demo-2"):
+        wait_for(chromium, f"return {STATUS.format(instance)} === 'halted'")
+    screenshot(chromium, "console.png")
+
+    click(chromium, "#accounts tr[data-instance='demo-1'] button[data-act='active']")
+    confirm(chromium, "Resume demo-1?")
+    wait_for(chromium, f"return {STATUS.format('demo-1')} === 'running'")
+    assert trading_state(console.client, "demo-1") == "active"
+    assert chromium.execute_script(f"return {STATUS.format('demo-2')}") == "halted"
+
+    click(chromium, f"#dlq tr[data-id='{letter.decode()}'] button.retry")
+    confirm(chromium, f"Retry dead letter {letter.decode()} of rtss?")
+    outcome(chromium, "retried as")
+    wait_for(chromium, "return document.querySelectorAll('#dlq tbody tr').length === 1")
+    assert console.signals() == [orjson.loads(signal)]
+    click(chromium, f"#dlq tr[data-id='{poison.decode()}'] button.purge")
+    confirm(chromium, f"Purge dead letter {poison.decode()} of rtss for good?")
+    outcome(chromium, "purged (1 deleted)")
+    wait_for(chromium, "return document.querySelectorAll('#dlq tbody tr').length === 0")
+    assert console.client.xlen(f"{PREFIX}dlq:rtss") == 0
+    assert console.signals() == [orjson.loads(signal)]
+    assert chromium.execute_script("return window.eaflowConsole.error") is None
+
+
+def test_an_admin_manages_trades_through_the_signal_path(
+    redis_url: str,
+    redis_client: redis.Redis,
+    workers: Callable[..., Worker],
+    tmp_path: Path,
+    chromium: Any,
+) -> None:
+    """Real router and executor processes: with the page's buttons, a position gets new
+    stops and is closed, a pending order is cancelled, and a group's EURUSD is closed all at
+    once, each ending in its result, seen in the simulated account and on the page."""
+    seed(redis_url, 1)
+    write_market(redis_client)
+    workers("rtss", "orders")
+    send_raw(redis_client, {"symbol": "EURUSD", "order_type": "buy", "volume": 0.1})
+    send_raw(
+        redis_client,
+        {"symbol": "EURUSD", "order_type": "buy_limit", "price": 1.2, "volume": 0.1},
+    )
+    opened, placed = sorted(wait_for_results(redis_client, 2), key=lambda r: r.status)
+    assert (opened.status, placed.status) == ("filled", "placed"), (opened, placed)
+    ticket, order = opened.position_ticket, placed.order_ticket
+    with serving(redis_url, config_db=tmp_path / "eaflow.duckdb") as served:
+        served.add_source(name="ops", secret=ADMIN_SECRET, admin=True)
+        chromium.get(f"{served.url}/console?token={VIEWER}")
+        wait_for(chromium, "return window.eaflowConsole && window.eaflowConsole.ready")
+        chromium.find_element("id", "secret").send_keys(ADMIN_SECRET)
+        click(chromium, "#signin button")
+        wait_for(chromium, "return window.eaflowConsole.admin === 'source:ops'")
+        wait_for(chromium, f"return {ROW.format('demo-1')}")
+        click(chromium, "#accounts tr[data-instance='demo-1'] button.positions")
+        wait_for(chromium, f"return {POSITION.format(ticket)}")
+
+        row = f"#positions tr[data-ticket='{ticket}']"
+        for kind, price in (("sl", "1.38"), ("tp", "1.395")):
+
+            def typed(field: Any, price: str = price) -> None:
+                field.clear()
+                field.send_keys(price)
+
+            on_fresh(chromium, f"{row} input.{kind}", typed)
+        click(chromium, f"{row} button.sltp")
+        confirm(chromium, f"Set SL 1.38 and TP 1.395 on {ticket} of demo-1?")
+        outcome(chromium, f"demo-1: {ticket} modified")
+        [moved] = positions(redis_url, 1)
+        assert (moved.sl, moved.tp) == (1.38, 1.395)
+
+        click(chromium, f"#orders tr[data-ticket='{order}'] button.cancel")
+        confirm(chromium, f"Cancel order {order} of demo-1?")
+        outcome(chromium, f"demo-1: {order} cancelled")
+        assert terminal(redis_url, 1).orders_get() == ()
+        wait_for(chromium, "return document.querySelectorAll('#orders tbody tr').length === 0")
+
+        click(chromium, f"{row} button.close")
+        confirm(chromium, f"Close position {ticket} of demo-1?")
+        outcome(chromium, f"demo-1: {ticket} closed")
+        assert positions(redis_url, 1) == ()
+        wait_for(chromium, "return document.querySelectorAll('#positions tbody tr').length === 0")
+
+        send_raw(redis_client, {"symbol": "EURUSD", "order_type": "buy", "volume": 0.2})
+        wait_for(chromium, "return document.querySelectorAll('#positions tbody tr').length === 1")
+        chromium.find_element("id", "group-symbol").send_keys("EURUSD")
+        chromium.find_element("css selector", "#group option[value='demo']").click()
+        click(chromium, "#groupbar button.closeall")
+        confirm(chromium, "Close all EURUSD in group demo (1 instances)?")
+        outcome(chromium, "close all: 1 of 1 results")
+        outcome(chromium, "demo-1: closed")
+        assert positions(redis_url, 1) == ()
+        done = [r for r in results(redis_client) if r.source == "ops"]
+        assert [(r.status, r.instance) for r in done] == [
+            ("modified", "demo-1"),
+            ("cancelled", "demo-1"),
+            ("closed", "demo-1"),
+            ("closed", "demo-1"),
+        ]
+        assert chromium.execute_script("return window.eaflowConsole.error") is None
+
+
+def test_the_overview_renders_500_instances_and_stays_live(
+    console: Served, chromium: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Figures for docs/console.md: time to first render and update delay at 500 rows."""
+    names = seed_many(console.client, 500)
+    chromium.get(f"{console.url}/console?token={VIEWER}")
+    wait_for(chromium, "return document.querySelectorAll('#accounts tbody tr').length === 505")
+    first = chromium.execute_script("return window.eaflowConsole.firstRender")
+    delays = []
+    for n, instance in enumerate(names[::100]):
+        equity = 20_000.0 + n
+        sent = time.monotonic()
+        console.client.set(
+            KEYS.state(instance), snapshot(instance, 1, equity=equity).model_dump_json()
+        )
+        wait_for(chromium, f"return {ROW.format(instance)}.cells[4].textContent === '{equity:.2f}'")
+        delays.append(time.monotonic() - sent)
+    with capsys.disabled():
+        print(
+            f"\nconsole, 500 instances: first render {first:.0f} ms after navigation, "
+            f"update delays {', '.join(f'{d:.2f}' for d in delays)} s"
+        )
+    assert first < 10_000 and max(delays) < 5
+    assert chromium.execute_script("return window.eaflowConsole.error") is None

@@ -1,0 +1,116 @@
+"""Trades from the console: a close, sltp or cancel signal for that ticket on `rtss` under
+the admin's source, recorded with its actor; viewers and unknown tickets refused."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import httpx
+
+from model import PendingOrderState, Signal
+from tests.eaflow.gateway.console.accounts import KEYS, snapshot
+from tests.eaflow.gateway.served import Served
+
+
+def test_an_admin_closes_a_position_with_a_close_signal(
+    console: Served, admin: httpx.Client
+) -> None:
+    sent = admin.post("/console/api/close", json={"instance": "demo-2", "ticket": 1001})
+    assert sent.status_code == 200, sent.text
+    [signal] = [Signal.model_validate(s) for s in console.signals()]
+    assert (signal.action, signal.ticket, signal.symbol, signal.instances, signal.source) == (
+        "close",
+        1001,
+        "EURUSD",
+        ("demo-2",),
+        "ops",
+    )
+    assert signal.signal_id == sent.json()["signal_id"]
+    recorded = console.security_events()[-1]
+    assert (recorded["actor"], recorded["action"], recorded["signal_id"]) == (
+        "source:ops",
+        "close",
+        signal.signal_id,
+    )
+
+
+def test_closing_is_refused_to_viewers_and_for_unknown_positions(
+    console: Served, viewer: httpx.Client, admin: httpx.Client
+) -> None:
+    refused = viewer.post("/console/api/close", json={"instance": "demo-2", "ticket": 1001})
+    assert refused.status_code == 403 and refused.json()["detail"]["field"] == "session"
+    for path, body, field in (
+        ("close", {"instance": "demo-2", "ticket": 4242}, "ticket"),
+        ("close", {"instance": "demo-9", "ticket": 1001}, "instance"),
+        ("cancel", {"instance": "demo-2", "ticket": 1001}, "ticket"),  # a position, not an order
+        (
+            "sltp",
+            {"instance": "demo-2", "ticket": 1001, "stop_loss": -1, "take_profit": 0},
+            "stop_loss",
+        ),
+    ):
+        answer = admin.post(f"/console/api/{path}", json=body)
+        assert answer.status_code == 422, answer.text
+        found = answer.json()
+        assert found.get("field", found.get("detail", {}).get("field")) == field
+    assert console.signals() == []
+
+
+def test_an_admin_sets_stops_and_cancels_an_order_with_signals(
+    console: Served, admin: httpx.Client
+) -> None:
+    pending = PendingOrderState(
+        ticket=2001,
+        symbol="XAUUSD",
+        type=2,
+        volume=0.1,
+        price_open=1200.0,
+        price_stoplimit=0.0,
+        sl=0.0,
+        tp=0.0,
+        magic=0,
+        comment="",
+    )
+    state = snapshot("demo-1", 1).model_copy(update={"orders": (pending,)})
+    console.client.set(KEYS.state("demo-1"), state.model_dump_json())
+    stops = {"instance": "demo-1", "ticket": 1000, "stop_loss": "1.08", "take_profit": "1.09"}
+    assert admin.post("/console/api/sltp", json=stops).status_code == 200
+    cancel = admin.post("/console/api/cancel", json={"instance": "demo-1", "ticket": 2001})
+    assert cancel.status_code == 200, cancel.text
+    sltp, cancelled = [Signal.model_validate(s) for s in console.signals()]
+    assert (sltp.action, sltp.ticket, sltp.symbol, sltp.stop_loss, sltp.take_profit) == (
+        "sltp",
+        1000,
+        "EURUSD",
+        Decimal("1.08"),
+        Decimal("1.09"),
+    )
+    assert (cancelled.action, cancelled.ticket, cancelled.symbol, cancelled.source) == (
+        "cancel",
+        2001,
+        "XAUUSD",
+        "ops",
+    )
+    actions = [(e["action"], e["signal_id"]) for e in console.security_events()[-2:]]
+    assert actions == [("sltp", sltp.signal_id), ("cancel", cancelled.signal_id)]
+
+
+def test_an_admin_closes_all_of_a_group_with_one_signal(
+    console: Served, viewer: httpx.Client, admin: httpx.Client
+) -> None:
+    body = {"group": "eu", "symbol": "EURUSD"}
+    assert viewer.post("/console/api/close_all", json=body).status_code == 403
+    unknown = admin.post("/console/api/close_all", json={"group": "nobody"})
+    assert unknown.status_code == 422 and unknown.json()["detail"]["field"] == "group"
+    sent = admin.post("/console/api/close_all", json=body)
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["instances"] == ["demo-1", "demo-2"]
+    [signal] = [Signal.model_validate(s) for s in console.signals()]
+    assert (signal.action, signal.group, signal.symbol, signal.source) == (
+        "close_all",
+        "eu",
+        "EURUSD",
+        "ops",
+    )
+    recorded = console.security_events()[-1]
+    assert (recorded["action"], recorded["instances"]) == ("close_all", ["demo-1", "demo-2"])
