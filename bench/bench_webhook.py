@@ -194,7 +194,7 @@ async def raw_under_load(
     collector = asyncio.create_task(results.run())
     try:
         streams = [f"{RAW}rtss", *(f"{RAW}orders:{n}" for n in names)]
-        while not all(await asyncio.gather(*(_has_group(admin, k) for k in streams))):
+        while not await _have_groups(admin, streams):
             stack.check_alive()
             await asyncio.sleep(0.1)
         window = window or min(256, max(8, 4 * instances))
@@ -213,8 +213,14 @@ async def raw_under_load(
         stack.stop()
 
 
-async def _has_group(client: aioredis.Redis, stream: str) -> bool:
-    return bool(await client.exists(stream)) and bool(await client.xinfo_groups(stream))
+async def _have_groups(client: aioredis.Redis, streams: list[str]) -> bool:
+    """Whether every stream has its group yet: one pipelined round trip (a gather of one
+    call per stream took more connections than the pool has at 100 instances)."""
+    pipe = client.pipeline(transaction=False)
+    for stream in streams:
+        pipe.xinfo_groups(stream)
+    replies = await pipe.execute(raise_on_error=False)
+    return all(not isinstance(r, Exception) and bool(r) for r in replies)
 
 
 async def raw_step(
