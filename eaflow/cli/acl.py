@@ -37,7 +37,7 @@ def acl(
         str, typer.Option("--user-prefix", help="Usernames are this plus the role.")
     ] = "eaflow-",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the file here, not to stdout.")
+        Path | None, typer.Option("--output", "-o", help="Write the file here (`-`: stdout).")
     ] = None,
 ) -> None:
     """Print the ACL file for redis-server --aclfile: passwords as hashes, `default` off."""
@@ -55,7 +55,7 @@ def acl(
     except PasswordError as error:
         raise typer.BadParameter(str(error)) from error
     text = acl_file(prefix, passwords, user_prefix)
-    if output is None:
+    if output is None or str(output) == "-":
         typer.echo(text, nl=False)
     else:
         output.write_text(text)

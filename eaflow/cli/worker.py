@@ -30,7 +30,8 @@ from processors.ticks.replay import ReplayConfig
 
 BUILT_IN = (
     "rtss (router), orders (executors), ticks (tick feed, tables, simulated fills), "
-    "rtrs (DuckDB and ClickHouse sinks), gateway (webhook, chart, config API)"
+    "rtrs (DuckDB and ClickHouse sinks), gateway (webhook, chart, config API), "
+    "notify (notifications through Apprise)"
 )
 
 

@@ -88,7 +88,10 @@ def _variant(name: str, symbol: str) -> bool:
 
 def reversed_signal(signal: Signal) -> Signal:
     """The signal for an account that copies in reverse: buy↔sell, stop loss↔take profit
-    (a sell's stop is where the buy took profit), long↔short for exits."""
+    (a sell's stop is where the buy took profit), long↔short for exits. A ladder of take
+    profits has no single stop to swap with, so it is refused rather than copied unguarded."""
+    if signal.take_profits:
+        raise Refusal("reverse", "a ladder of take profits cannot be copied in reverse")
     update: dict[str, object] = {
         "stop_loss": signal.take_profit,
         "take_profit": signal.stop_loss,

@@ -208,7 +208,8 @@ class RiskGuard:
             balance = float(state["balance"])
             await self._report(spec, ReportKind.RISK_LIMIT, text, equity, balance)
         done = (instance, breach.period)
-        if spec.config.risk.close_all and done not in self._closing and state["positions"]:
+        held = state["positions"] or state.get("orders")  # pending orders are closed too
+        if spec.config.risk.close_all and done not in self._closing and held:
             self._closing.add(done)
             order_id = f"risk/{breach.period}/{breach.rule}"
             await self.topics.orders(instance).send(

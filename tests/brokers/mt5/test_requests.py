@@ -130,7 +130,7 @@ def test_exits_filter_by_ticket_side_and_magic() -> None:
 
 
 def test_a_tagged_comment_fits_mt5_and_reads_back_its_tag() -> None:
-    """Decision 0014: the tag first, then the key eaflow recognises its order by."""
+    """Decision 0015: the tag first, then the key eaflow recognises its order by."""
     untagged = order_comment("sig-1", "acct-1")
     assert untagged == order_comment("sig-1", "acct-1", "") and label_in(untagged) == ""
     tagged = order_comment("sig-1", "acct-1", "breakout 1h")

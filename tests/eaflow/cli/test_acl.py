@@ -38,6 +38,17 @@ def test_roles_can_be_chosen_and_written_to_a_file(runner: CliRunner, tmp_path: 
     assert out.read_text() == acl_file("ea:", expected)
 
 
+def test_dash_as_the_output_is_stdout_not_a_file_named_dash(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`-o -` once wrote the ACL file, password hashes and all, to a file named `-`."""
+    monkeypatch.chdir(tmp_path)
+    done = runner.invoke(app, ["acl", "-o", "-"], env=ENV)
+    assert done.exit_code == 0, done.output
+    assert done.stdout == acl_file("ea:", PASSWORDS)
+    assert not (tmp_path / "-").exists()
+
+
 def test_generate_fills_the_password_dir(runner: CliRunner, tmp_path: Path) -> None:
     done = runner.invoke(app, ["acl", "--password-dir", str(tmp_path), "--generate"])
     assert done.exit_code == 0, done.output

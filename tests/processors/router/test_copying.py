@@ -148,6 +148,12 @@ async def test_reverse_copy_sells_what_the_alert_buys_with_stop_and_target_swapp
     [refused] = await routed(router, {**stop_limit, "instances": ["mirror"]})
     assert isinstance(refused, Result)
     assert refused.error == "reverse: a buy_stop_limit order has no reverse to copy"
+    ladder = {**BUY, "order_id": "copy-3", "stop_loss": "20", "stops_unit": "pips",
+              "take_profits": [{"take_profit": "10"}, {"take_profit": "20"}]}  # fmt: skip
+    routes = {w.instance: w for w in await routed(router, ladder)}
+    assert isinstance(routes["same"], Order) and routes["same"].stop_loss  # the alert's own
+    assert isinstance(routes["mirror"], Result)  # never a sell without its stop loss
+    assert routes["mirror"].error == "reverse: a ladder of take profits cannot be copied in reverse"
 
 
 async def test_risk_sizing_is_multiplied_and_capped_by_each_accounts_risk(

@@ -263,3 +263,30 @@ async def test_the_end_of_a_breach_is_reported_once_by_the_router_that_ends_it(
         (ReportKind.RISK_LIMIT, reports[1].error),
     ]
     assert "risk.daily_loss: a lost 100.00 in 2026-12-07" in str(reports[1].error)
+
+
+async def test_a_breach_closes_pending_orders_when_no_position_is_left(
+    router: Router, eurusd: SymbolInfo
+) -> None:
+    """The day's loss realised (balance down, nothing open) with a pending order still at
+    the broker: close_all is sent for it too, or it could fill on a halted account."""
+    rules = RiskRules(
+        daily_loss_percent=Decimal(5),
+        day_start="17:00",
+        timezone="America/New_York",
+        close_all=True,
+    )
+    await account(router, eurusd, rules, positions=0)
+    router.risk.clock = lambda: MONDAY_NOON
+    await router.refresh()  # the day's start: 10,000
+    pending = {"symbol": "EURUSD", "type": mt5.ORDER_TYPE_BUY_LIMIT, "volume_current": 1.0}
+    state = {"balance": 9_400.0, "equity": 9_400.0, "currency": "USD", "positions": []}
+    state["orders"] = [pending | {"price_open": 1.37}]
+    await router.redis.set(f"{PREFIX}state:a", orjson.dumps(state))
+    await router.refresh()
+    [raw] = await last(router, "orders:a")
+    close = Order.model_validate_json(raw)
+    assert (close.action, close.order_id) == (
+        Action.CLOSE_ALL,
+        "risk/2026-12-06/risk.daily_loss_percent",
+    )
