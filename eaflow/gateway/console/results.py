@@ -78,8 +78,10 @@ def read(path: Path | None, sql: str, params: list[Any]) -> tuple[list[str], lis
         return [], []
     try:
         con = connect(path, read_only=True, wait=LOCK_WAIT)
-    except duckdb.Error as error:
-        raise refused(503, "database", f"busy, retry shortly ({error})", "unavailable") from error
+    except duckdb.Error as error:  # the lock, held past LOCK_WAIT (its path stays private)
+        busy = refused(503, "database", "held by a writer, retry shortly", "unavailable")
+        busy.headers = {"Retry-After": "2"}
+        raise busy from error
     try:
         cursor = con.execute(sql, params)
         return [d[0] for d in cursor.description or ()], cursor.fetchall()

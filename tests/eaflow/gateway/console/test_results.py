@@ -17,7 +17,7 @@ from sinks.batch import results_table
 from sinks.duckdb import DuckDbStore
 from sinks.trades import TRADES, trades_table
 from tests.eaflow.gateway.served import BEARER, Served
-from tests.sinks.conftest import T0, fill, rejection, trade_session
+from tests.sinks.conftest import T0, LockHolder, fill, rejection, trade_session
 
 
 def session() -> list[Result]:
@@ -171,3 +171,18 @@ def test_before_anything_is_recorded_both_are_empty(console: Served, viewer: htt
         got = viewer.get(path)
         assert got.status_code == 200, got.text
         assert got.json() == []
+
+
+def test_while_a_writer_holds_the_file_the_log_answers_503_then_reads_again(
+    recorded: Served, viewer: httpx.Client, tmp_path: Path
+) -> None:
+    holder = LockHolder(tmp_path / "eaflow.duckdb")
+    try:
+        busy = viewer.get("/console/api/results")
+        assert busy.status_code == 503, busy.text
+        assert busy.json()["detail"]["field"] == "database"
+        assert busy.json()["detail"]["error"] == "database: held by a writer, retry shortly"
+        assert busy.headers["retry-after"] == "2"
+    finally:
+        holder.release()
+    assert len(viewer.get("/console/api/results").json()) == 33
