@@ -19,6 +19,9 @@ import orjson
 import pytest
 import redis
 
+from sinks.batch import results_table
+from sinks.duckdb import DuckDbStore
+from sinks.trades import TRADES, trades_table
 from tests.e2e.conftest import (
     positions,
     results,
@@ -39,6 +42,7 @@ from tests.eaflow.gateway.console.accounts import (
     trading_state,
 )
 from tests.eaflow.gateway.served import PREFIX, VIEWER, Served, serving
+from tests.sinks.conftest import fill, rejection, trade_session
 from tests.tools import needs
 
 pytestmark = needs("chromium", "chromedriver")
@@ -317,4 +321,38 @@ def test_the_overview_renders_500_instances_and_stays_live(
             f"update delays {', '.join(f'{d:.2f}' for d in delays)} s"
         )
     assert first < 10_000 and max(delays) < 5
+    assert chromium.execute_script("return window.eaflowConsole.error") is None
+
+
+def test_a_viewer_filters_the_result_log_and_reads_the_realised_pnl(
+    console: Served, chromium: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "eaflow.duckdb"
+    recorded = [fill(n, instance=f"demo-{n % 2 + 1}") for n in range(6)] + [rejection(9)]
+    for store, batch in (
+        (DuckDbStore(path), results_table((f"{n}-0", r) for n, r in enumerate(recorded))),
+        (
+            DuckDbStore(path, TRADES),
+            trades_table((f"{n}-0", t) for n, t in enumerate(trade_session())),
+        ),
+    ):
+        store.write(batch)
+        store.close()
+    chromium.get(f"{console.url}/console?token={VIEWER}")
+    wait_for(chromium, "return document.querySelectorAll('#results tbody tr').length === 7")
+    assert wait_for(chromium, "return document.querySelectorAll('#pnl tbody tr').length") > 3
+    chromium.find_element("css selector", "#results-filter [name=instance]").send_keys("demo-2")
+    click(chromium, "#results-filter button")
+    wait_for(chromium, "return document.querySelectorAll('#results tbody tr').length === 3")
+    instances = chromium.execute_script(
+        "return [...document.querySelectorAll('#results tbody tr')]"
+        ".map(r => r.cells[1].textContent)"
+    )
+    assert instances == ["demo-2"] * 3
+    pnl = chromium.execute_script(
+        "return [...document.querySelectorAll('#pnl tbody tr')].map(r => r.cells[1].textContent)"
+    )
+    assert pnl and set(pnl) == {"demo-2"}
+    link = chromium.find_element("id", "results-csv").get_attribute("href")
+    assert link.endswith("/console/api/results?instance=demo-2&format=csv")
     assert chromium.execute_script("return window.eaflowConsole.error") is None

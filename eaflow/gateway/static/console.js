@@ -1,7 +1,8 @@
 // The eaflow operator console: every instance's row, live from /console/api/live (one
 // shared reader in the gateway); admins halt, reduce or resume an instance or a group,
 // close a position, set its SL/TP, cancel a pending order, close all of a group, and retry
-// or purge dead letters. `window.eaflowConsole` holds the page state (read by the browser test).
+// or purge dead letters; anyone reads the result log and the realised P&L (filtered, CSV).
+// `window.eaflowConsole` holds the page state (read by the browser test).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -9,6 +10,7 @@ const state = (window.eaflowConsole = {
   rows: new Map(), admin: null, ready: false, error: null, sort: { key: "instance", dir: 1 },
   firstRender: null, // ms from navigation to the first table with every row
   pending: null, outcome: [], dlq: [], account: null, positions: [], orders: [],
+  results: [], pnl: [],
 });
 const MONEY = ["balance", "equity", "floating"];
 
@@ -434,6 +436,44 @@ async function loadDeadLetters() {
   showAdmin();
 }
 
+function filled(table, items, keys) {
+  const body = document.createDocumentFragment();
+  for (const item of items) {
+    const tr = body.appendChild(document.createElement("tr"));
+    for (const key of keys) {
+      const td = tr.insertCell();
+      const value = item[key];
+      const exact = key === "price" || key === "volume"; // as the broker gave them
+      td.textContent = typeof value !== "number" ? value ?? ""
+        : exact ? String(value) : shown(value, key === "trades" ? 0 : 2);
+      if (typeof value !== "number") td.className = "text";
+    }
+  }
+  $(table).tBodies[0].replaceChildren(body);
+}
+
+async function loadResults(event) {
+  event?.preventDefault();
+  const query = new URLSearchParams();
+  for (const [name, value] of new FormData($("results-filter"))) {
+    if (value) query.set(name, value);
+  }
+  const pnlQuery = new URLSearchParams(
+    [...query].filter(([name]) => ["instance", "strategy", "since", "until"].includes(name)));
+  $("results-csv").href = `/console/api/results?${query}&format=csv`;
+  $("pnl-csv").href = `/console/api/pnl?${pnlQuery}&format=csv`;
+  try {
+    state.results = await call("GET", `/console/api/results?${query}&limit=200`);
+    state.pnl = await call("GET", `/console/api/pnl?${pnlQuery}`);
+  } catch (error) {
+    say([`results: ${error.message}`]);
+    return;
+  }
+  filled("results", state.results, ["done_ts", "instance", "symbol", "action", "status",
+    "source", "strategy", "price", "volume", "error"]);
+  filled("pnl", state.pnl, ["day", "instance", "strategy", "trades", "gross", "costs", "net"]);
+}
+
 async function onDeadLetter(event) {
   const made = event.target.closest("button.retry, button.purge");
   if (!made || made.disabled) return;
@@ -502,6 +542,7 @@ async function main() {
   $("signin").addEventListener("submit", signIn);
   $("signout").addEventListener("click", signOut);
   $("dlq-refresh").addEventListener("click", loadDeadLetters);
+  $("results-filter").addEventListener("submit", loadResults);
   for (const th of document.querySelectorAll("#accounts th[data-key]")) {
     th.addEventListener("click", () => {
       const key = th.dataset.key;
@@ -515,6 +556,7 @@ async function main() {
   showAdmin();
   connect();
   await loadDeadLetters();
+  await loadResults();
   setInterval(queueRender, 1000); // heartbeat ages
 }
 
