@@ -42,7 +42,7 @@ from tests.eaflow.gateway.console.accounts import (
     trading_state,
 )
 from tests.eaflow.gateway.served import PREFIX, VIEWER, Served, serving
-from tests.sinks.conftest import fill, rejection, trade_session
+from tests.sinks.conftest import fill, rejection, trade, trade_session
 from tests.tools import needs
 
 pytestmark = needs("chromium", "chromedriver")
@@ -128,7 +128,7 @@ def test_a_viewer_sees_every_account_live_and_cannot_act(console: Served, chromi
         "return [...document.querySelectorAll('#accounts tr[data-instance=\"demo-3\"] td')]"
         ".map(td => td.textContent)"
     )
-    assert cells[:9] == [
+    assert cells[:10] == [
         "demo-3",
         "us",
         "disconnected",
@@ -136,10 +136,11 @@ def test_a_viewer_sees_every_account_live_and_cannot_act(console: Served, chromi
         "10013.00",
         "10010.0",
         "10.00",
+        "–",  # nothing realised today: no trades stored
         "3",
         "0",
     ]
-    assert cells[9].endswith("s ago")
+    assert cells[10].endswith("s ago")
 
     console.client.set(KEYS.state("demo-1"), snapshot("demo-1", 1, equity=777.5).model_dump_json())
     wait_for(
@@ -324,16 +325,20 @@ def test_the_overview_renders_500_instances_and_stays_live(
     assert chromium.execute_script("return window.eaflowConsole.error") is None
 
 
-def test_a_viewer_filters_the_result_log_and_reads_the_realised_pnl(
+def test_a_viewer_reads_todays_pnl_filters_the_result_log_and_reads_the_realised_pnl(
     console: Served, chromium: Any, tmp_path: Path
 ) -> None:
     path = tmp_path / "eaflow.duckdb"
     recorded = [fill(n, instance=f"demo-{n % 2 + 1}") for n in range(6)] + [rejection(9)]
+    closed_today = [  # trade 20 closes now: net 6 + 2 * 20 - 1.4 - 0.25
+        t.model_copy(update={"closed_at": time.time()}) if t.closed_at else t
+        for t in trade(20, "demo-2")
+    ]
     for store, batch in (
         (DuckDbStore(path), results_table((f"{n}-0", r) for n, r in enumerate(recorded))),
         (
             DuckDbStore(path, TRADES),
-            trades_table((f"{n}-0", t) for n, t in enumerate(trade_session())),
+            trades_table((f"{n}-0", t) for n, t in enumerate(trade_session() + closed_today)),
         ),
     ):
         store.write(batch)
@@ -341,6 +346,8 @@ def test_a_viewer_filters_the_result_log_and_reads_the_realised_pnl(
     chromium.get(f"{console.url}/console?token={VIEWER}")
     wait_for(chromium, "return document.querySelectorAll('#results tbody tr').length === 7")
     assert wait_for(chromium, "return document.querySelectorAll('#pnl tbody tr').length") > 3
+    wait_for(chromium, f"return {ROW.format('demo-2')}?.cells[7].textContent === '44.35'")
+    assert chromium.execute_script(f"return {ROW.format('demo-1')}.cells[7].textContent") == "–"
     chromium.find_element("css selector", "#results-filter [name=instance]").send_keys("demo-2")
     click(chromium, "#results-filter button")
     wait_for(chromium, "return document.querySelectorAll('#results tbody tr').length === 3")

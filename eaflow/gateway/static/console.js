@@ -10,7 +10,7 @@ const state = (window.eaflowConsole = {
   rows: new Map(), admin: null, ready: false, error: null, sort: { key: "instance", dir: 1 },
   firstRender: null, // ms from navigation to the first table with every row
   pending: null, outcome: [], dlq: [], account: null, positions: [], orders: [],
-  results: [], pnl: [],
+  results: [], pnl: [], today: new Map(), // today's realised P&L (UTC) per instance
 });
 const MONEY = ["balance", "equity", "floating"];
 
@@ -80,7 +80,7 @@ function accountRow(row) {
   if (!tr) {
     tr = document.createElement("tr");
     tr.dataset.instance = row.instance;
-    for (let index = 0; index < 10; index++) tr.insertCell().className = index < 3 ? "text" : "";
+    for (let index = 0; index < 11; index++) tr.insertCell().className = index < 3 ? "text" : "";
     const open = document.createElement("button");
     open.textContent = "Positions";
     open.className = "positions";
@@ -93,14 +93,14 @@ function accountRow(row) {
   tr.dataset.status = row.status;
   const values = [
     row.instance, row.groups.join(", "), row.status, shown(row.balance), shown(row.equity),
-    shown(row.margin_level, 1), shown(row.floating), shown(row.positions, 0),
-    shown(row.orders, 0), age(row.heartbeat),
+    shown(row.margin_level, 1), shown(row.floating), shown(state.today.get(row.instance)),
+    shown(row.positions, 0), shown(row.orders, 0), age(row.heartbeat),
   ];
   for (const [index, value] of values.entries()) {
     if (tr.cells[index].textContent !== value) tr.cells[index].textContent = value;
   }
   tr.cells[2].className = `text ${row.status.replace(" ", "-")}`;
-  tr.cells[9].title = row.error ?? "";
+  tr.cells[10].title = row.error ?? "";
   return tr;
 }
 
@@ -452,6 +452,22 @@ function filled(table, items, keys) {
   $(table).tBodies[0].replaceChildren(body);
 }
 
+async function loadToday() {
+  const midnight = new Date();
+  midnight.setUTCHours(0, 0, 0, 0);
+  const since = midnight.toISOString().slice(0, 19);
+  try {
+    const rows = await call("GET", `/console/api/pnl?since=${since}`);
+    state.today = new Map();
+    for (const row of rows) {
+      state.today.set(row.instance, (state.today.get(row.instance) ?? 0) + row.net);
+    }
+  } catch (error) {
+    say([`today's P&L: ${error.message}`]);
+  }
+  queueRender();
+}
+
 async function loadResults(event) {
   event?.preventDefault();
   const query = new URLSearchParams();
@@ -557,7 +573,9 @@ async function main() {
   connect();
   await loadDeadLetters();
   await loadResults();
+  await loadToday();
   setInterval(queueRender, 1000); // heartbeat ages
+  setInterval(loadToday, 30000);
 }
 
 main().catch((error) => {
