@@ -105,7 +105,7 @@ class Router:
         self.switches = {i: s for i, s in switches.items() if s is not None}
         self.accounts.read_states(dict(zip(ids, raw[: len(ids)], strict=True)))
         observe_states(self.global_state, self.instances)
-        await self.risk.refresh(self.instances, self.symbols, self.prices)
+        await self.risk.refresh(self.instances, self.symbols, self.accounts)
 
     def _balance(self, instance: str, raw: bytes | str | None) -> Decimal | None:
         """The balance of an instance's latest snapshot. An unreadable one is logged (once per

@@ -31,8 +31,8 @@ from model.report import InstanceReport, InstanceStatus, ReportKind
 from model.risk import RiskRules
 from model.topics import Topics
 from processors.metrics import RISK_LIMIT_HIT, TRADING_STATE
+from processors.router.accounts import Accounts
 from processors.router.equity import live_equity
-from processors.router.prices import LatestTicks
 from processors.rules import Refusal
 from streams import Outbox
 
@@ -83,7 +83,7 @@ class Period:
 
 
 class RiskGuard:
-    """Example: ``await guard.refresh(instances, symbols, prices)`` on the router's timer;
+    """Example: ``await guard.refresh(instances, symbols, accounts)`` on the router's timer;
     ``guard.check(signal, spec)`` before planning; ``guard.routed(order, out)`` after."""
 
     def __init__(
@@ -99,14 +99,14 @@ class RiskGuard:
         self,
         instances: Mapping[str, InstanceSpec],
         symbols: Mapping[str, Mapping[str, SymbolInfo]],
-        prices: LatestTicks,
+        accounts: Accounts,
     ) -> None:
         ruled = {i: s.config.risk for i, s in instances.items() if s.config.risk != NO_RULES}
         for gone in self.periods.keys() - ruled:
             RISK_LIMIT_HIT.labels(instance_id=gone).set(0)
         self.periods = {i: p for i, p in self.periods.items() if i in ruled}
         try:
-            await self._judge(instances, ruled, symbols, prices)
+            await self._judge(instances, ruled, symbols, accounts)
         finally:
             for instance, period in self.periods.items():
                 RISK_LIMIT_HIT.labels(instance_id=instance).set(period.breach is not None)
@@ -116,7 +116,7 @@ class RiskGuard:
         instances: Mapping[str, InstanceSpec],
         ruled: Mapping[str, RiskRules],
         symbols: Mapping[str, Mapping[str, SymbolInfo]],
-        prices: LatestTicks,
+        accounts: Accounts,
     ) -> None:
         if not ruled:
             return
@@ -135,9 +135,9 @@ class RiskGuard:
             self.periods[instance] = period
             if state is None or not rules.limits_loss:
                 continue
-            infos = symbols.get(instance, {})
+            config = instances[instance].config
             try:
-                equity = await live_equity(state, infos, prices)
+                equity = await live_equity(state, instance, config, symbols, accounts)
             except (KeyError, TypeError, ValueError, ArithmeticError) as error:
                 log.warning("risk_state_refused", instance=instance, error=repr(error))
                 continue  # a position it cannot read: no limit judged on a guess
