@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-
-import orjson
+from typing import Any
 
 from brokers.mt5.records import SymbolInfo
 from brokers.sim.symbols import SymbolTable
@@ -42,11 +41,11 @@ class Accounts:
         """The symbols were read again: conversion tables are rebuilt when next needed."""
         self._tables = {}
 
-    def read_states(self, states: Mapping[str, bytes | str | None]) -> None:
-        """Account currencies from the latest state snapshots (an account's currency does
-        not change: each is parsed once)."""
+    def read_states(self, snapshots: Mapping[str, Any]) -> None:
+        """Account currencies from the latest state snapshots, as JSON decoded them (an
+        account's currency does not change: each is kept once known)."""
         known = self.currencies
-        found = {i: known.get(i) or _currency(raw) for i, raw in states.items()}
+        found = {i: known.get(i) or _currency(s) for i, s in snapshots.items()}
         self.currencies = {i: c for i, c in found.items() if c is not None}
 
     def names(
@@ -142,10 +141,7 @@ class Accounts:
         return table
 
 
-def _currency(raw: bytes | str | None) -> str | None:
-    """The account currency of a state snapshot (None: unknown, sizing uses tick values)."""
-    try:
-        currency = orjson.loads(raw)["currency"] if raw is not None else None
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        return None
+def _currency(snapshot: Any) -> str | None:
+    """The account currency of a snapshot (None: unknown, sizing uses tick values)."""
+    currency = snapshot.get("currency") if isinstance(snapshot, dict) else None
     return currency if isinstance(currency, str) and currency else None
