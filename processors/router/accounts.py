@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-
-import orjson
+from typing import Any
 
 from brokers.mt5.records import SymbolInfo
 from brokers.sim.symbols import SymbolTable
-from model import InstanceSpec, Signal, TradingState
+from model import InstanceSpec, Signal, TradingConfig, TradingState
 from model.config import AlertSwitch
 from model.tick import Tick
-from processors.router.copying import broker_symbol
+from processors.router.copying import broker_symbol, signal_symbol
 from processors.router.plan import Market
 from processors.router.prices import LatestTicks
 from processors.router.sizing import live_loss
@@ -42,11 +41,11 @@ class Accounts:
         """The symbols were read again: conversion tables are rebuilt when next needed."""
         self._tables = {}
 
-    def read_states(self, states: Mapping[str, bytes | str | None]) -> None:
-        """Account currencies from the latest state snapshots (an account's currency does
-        not change: each is parsed once)."""
+    def read_states(self, snapshots: Mapping[str, Any]) -> None:
+        """Account currencies from the latest state snapshots, as JSON decoded them (an
+        account's currency does not change: each is kept once known)."""
         known = self.currencies
-        found = {i: known.get(i) or _currency(raw) for i, raw in states.items()}
+        found = {i: known.get(i) or _currency(s) for i, s in snapshots.items()}
         self.currencies = {i: c for i, c in found.items() if c is not None}
 
     def names(
@@ -83,7 +82,7 @@ class Accounts:
         for instance, name in names.items():
             if isinstance(name, str):
                 currency = self.currencies.get(instance)
-                table = self._table(instance, symbols)
+                table = self.table(instance, symbols)
                 wanted |= {name} if currency is None else set(table.quote_symbols(name, currency))
                 if signal_symbol is not None and name != signal_symbol:
                     fallback[name] = signal_symbol
@@ -111,22 +110,38 @@ class Accounts:
         currency = self.currencies.get(instance)
         loss = None
         if info is not None and currency is not None and ticks:
-            loss = live_loss(info, currency, self._table(instance, symbols), ticks)
+            loss = live_loss(info, currency, self.table(instance, symbols), ticks)
         return Market(
             info, ticks.get(name or ""), balance, global_state, switch, loss, account=figures
         )
 
-    def _table(self, instance: str, symbols: Mapping[str, Mapping[str, SymbolInfo]]) -> SymbolTable:
+    async def quotes(
+        self,
+        instance: str,
+        config: TradingConfig,
+        info: SymbolInfo,
+        currency: str,
+        symbols: Mapping[str, Mapping[str, SymbolInfo]],
+    ) -> dict[str, Tick]:
+        """The newest tick of a held symbol and of the symbols converting its profit into
+        `currency`, by the broker's names; a name without a stream of its own is quoted by
+        its signal's symbol, as `ticks` quotes it (EURUSD.m by ticks:EURUSD)."""
+        names = self.table(instance, symbols).quote_symbols(info.name, currency)
+        found = {n: await self.prices.get(n) for n in names}
+        base = signal_symbol(info, config)
+        if found.get(info.name) is None and base is not None:
+            found[info.name] = await self.prices.get(base)
+        return {n: t for n, t in found.items() if t is not None}
+
+    def table(self, instance: str, symbols: Mapping[str, Mapping[str, SymbolInfo]]) -> SymbolTable:
+        """The instance's symbols for conversions, built once per publication."""
         table = self._tables.get(instance)
         if table is None:
             table = self._tables[instance] = SymbolTable(symbols.get(instance, {}).values())
         return table
 
 
-def _currency(raw: bytes | str | None) -> str | None:
-    """The account currency of a state snapshot (None: unknown, sizing uses tick values)."""
-    try:
-        currency = orjson.loads(raw)["currency"] if raw is not None else None
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        return None
+def _currency(snapshot: Any) -> str | None:
+    """The account currency of a snapshot (None: unknown, sizing uses tick values)."""
+    currency = snapshot.get("currency") if isinstance(snapshot, dict) else None
     return currency if isinstance(currency, str) and currency else None

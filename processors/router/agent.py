@@ -95,35 +95,35 @@ class Router:
         ids = list(self.instances)
         keys = self.topics.keys
         raw = await self.redis.mget([*map(keys.state, ids), *map(keys.switch, ids)])
-        balances = {i: self._balance(i, r) for i, r in zip(ids, raw[: len(ids)], strict=True)}
-        self.balances = {i: b for i, b in balances.items() if b is not None}
-        figures = {i: _figures(r) for i, r in zip(ids, raw[: len(ids)], strict=True)}
+        states = {i: r for i, r in zip(ids, raw[: len(ids)], strict=True) if r is not None}
+        snapshots = {i: _decoded(r) for i, r in states.items()}  # each parsed once
+        figures = {i: _figures(s) for i, s in snapshots.items()}
         self.figures = {i: f for i, f in figures.items() if f}
+        self.balances = {i: f["balance"] for i, f in self.figures.items() if "balance" in f}
+        for instance in snapshots.keys() - self.balances.keys():
+            self._refused(instance, states[instance], snapshots[instance])
         switches = {
             i: self.registry.switch_of(i, r) for i, r in zip(ids, raw[len(ids) :], strict=True)
         }
         self.switches = {i: s for i, s in switches.items() if s is not None}
-        self.accounts.read_states(dict(zip(ids, raw[: len(ids)], strict=True)))
+        self.accounts.read_states(snapshots)
         observe_states(self.global_state, self.instances)
-        await self.risk.refresh(self.instances, self.symbols, self.prices)
+        await self.risk.refresh(self.instances, self.symbols, self.accounts, snapshots)
 
-    def _balance(self, instance: str, raw: bytes | str | None) -> Decimal | None:
-        """The balance of an instance's latest snapshot. An unreadable one is logged (once per
-        value) and leaves the instance without a balance, so risk-sized signals for it are
-        refused, not guessed."""
-        if raw is None:
-            return None
+    def _refused(self, instance: str, raw: bytes | str, snapshot: Any) -> None:
+        """A snapshot without a usable balance is logged (once per value): the instance has
+        no balance, so risk-sized signals for it are refused, not guessed."""
+        if self._unreadable.get(instance) == raw:
+            return
+        self._unreadable[instance] = raw
         try:
-            balance = orjson.loads(raw)["balance"]
-            if isinstance(balance, bool) or not isinstance(balance, int | float):
-                raise TypeError(f"must be a number, not {type(balance).__name__}")
-            return Decimal(repr(balance))
+            if isinstance(snapshot, orjson.JSONDecodeError):
+                raise snapshot
+            balance = snapshot["balance"]
+            raise TypeError(f"must be a number, not {type(balance).__name__}")
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-            if self._unreadable.get(instance) != raw:
-                self._unreadable[instance] = raw
-                rule = "is missing" if isinstance(error, KeyError) else str(error)
-                log.warning("state_snapshot_refused", instance=instance, field="balance", rule=rule)
-            return None
+            rule = "is missing" if isinstance(error, KeyError) else str(error)
+            log.warning("state_snapshot_refused", instance=instance, field="balance", rule=rule)
 
     async def handle(self, event: Event[Any], out: Outbox) -> None:
         received = time.time()
@@ -292,20 +292,24 @@ class Router:
 FIGURES = ("balance", "equity", "margin_free", "margin_level")
 
 
-def _figures(raw: bytes | str | None) -> dict[str, Decimal]:
-    """The account figures of a latest snapshot that are numbers (for account filters)."""
-    if raw is None:
-        return {}
+def _decoded(raw: bytes | str) -> Any:
+    """A state snapshot as JSON decodes it, or the error that refuses it (no JSON value is
+    an exception, so the two cannot be confused)."""
     try:
-        state = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return {}
-    if not isinstance(state, dict):
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        return error
+
+
+def _figures(snapshot: Any) -> dict[str, Decimal]:
+    """The account figures of a decoded snapshot that are numbers (for account filters and
+    risk sizing's balance)."""
+    if not isinstance(snapshot, dict):
         return {}
     return {
         name: Decimal(repr(value))
         for name in FIGURES
-        if isinstance(value := state.get(name), int | float) and not isinstance(value, bool)
+        if isinstance(value := snapshot.get(name), int | float) and not isinstance(value, bool)
     }
 
 

@@ -81,6 +81,22 @@ def symbol_names(config: TradingConfig, known: Mapping[str, SymbolInfo]) -> dict
     return shown
 
 
+def signal_symbol(info: SymbolInfo, config: TradingConfig) -> str | None:
+    """The signal's name of a broker's symbol, as `broker_symbol` maps it back: its
+    `symbol_map` entry, else the name without `symbol_prefix`/`symbol_suffix`, else the pair
+    of its currencies when the name is a variant of it (EURUSD.m: EURUSD); None when it has
+    no other name."""
+    name = info.name
+    for symbol, mapped in config.symbol_map.items():
+        if mapped == name:
+            return symbol
+    prefix, suffix = config.symbol_prefix, config.symbol_suffix
+    if (prefix or suffix) and name.startswith(prefix) and name.endswith(suffix):
+        return name[len(prefix) : len(name) - len(suffix)] or None
+    pair = f"{info.currency_base}{info.currency_profit}"
+    return pair if _variant(name, pair) else None
+
+
 def _variant(name: str, symbol: str) -> bool:
     extra = len(name) - len(symbol)
     return 0 < extra <= MAX_AFFIX and (name.startswith(symbol) or name.endswith(symbol))

@@ -5,7 +5,9 @@ limit must see a loss from the tick that made it. Each position is revalued at t
 quote (a buy closes at the bid, a sell at the ask) and converted into the account
 currency as MT5 books a loss (`sizing.live_loss`: the loss side's rate, through the traded
 symbol at the closing price); a position without a quote or conversion counts with the
-snapshot's profit.
+snapshot's profit. Quotes and conversion tables are the router's `Accounts`' (one table per
+instance and publication; a broker's name without a stream of its own, EURUSD.m, is
+quoted by its signal's symbol) so a loss limit sees the prices that size its orders.
 """
 
 from __future__ import annotations
@@ -16,20 +18,24 @@ from typing import Any
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5.records import SymbolInfo
-from brokers.sim.symbols import SymbolTable
-from model.tick import Tick
-from processors.router.prices import LatestTicks
+from model import TradingConfig
+from processors.router.accounts import Accounts
 from processors.router.sizing import live_loss
 from processors.rules import dec
 
 
 async def live_equity(
-    state: dict[str, Any], infos: Mapping[str, SymbolInfo], prices: LatestTicks
+    state: dict[str, Any],
+    instance: str,
+    config: TradingConfig,
+    symbols: Mapping[str, Mapping[str, SymbolInfo]],
+    accounts: Accounts,
 ) -> Decimal:
     """Balance plus each position valued at its newest quote as MT5 books it; a position
     without a quote or a conversion counts with the snapshot's profit."""
     equity = dec(float(state["balance"]))
-    table = SymbolTable(infos.values())
+    infos = symbols.get(instance, {})
+    table = accounts.table(instance, symbols)
     currency = str(state["currency"])
     for position in state["positions"]:
         info = infos.get(position["symbol"])
@@ -37,11 +43,7 @@ async def live_equity(
         if info is None:
             equity += profit
             continue
-        quotes: dict[str, Tick] = {}
-        for name in table.quote_symbols(info.name, currency):
-            tick = await prices.get(name)
-            if tick is not None:
-                quotes[name] = tick
+        quotes = await accounts.quotes(instance, config, info, currency, symbols)
         tick = quotes.get(info.name)
         if tick is None:
             equity += profit

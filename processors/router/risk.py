@@ -31,8 +31,8 @@ from model.report import InstanceReport, InstanceStatus, ReportKind
 from model.risk import RiskRules
 from model.topics import Topics
 from processors.metrics import RISK_LIMIT_HIT, TRADING_STATE
+from processors.router.accounts import Accounts
 from processors.router.equity import live_equity
-from processors.router.prices import LatestTicks
 from processors.rules import Refusal
 from streams import Outbox
 
@@ -83,8 +83,9 @@ class Period:
 
 
 class RiskGuard:
-    """Example: ``await guard.refresh(instances, symbols, prices)`` on the router's timer;
-    ``guard.check(signal, spec)`` before planning; ``guard.routed(order, out)`` after."""
+    """Example: ``await guard.refresh(instances, symbols, accounts, snapshots)`` on the
+    router's timer; ``guard.check(signal, spec)`` before planning;
+    ``guard.routed(order, out)`` after."""
 
     def __init__(
         self, redis: Redis, topics: Topics, clock: Callable[[], float] = time.time
@@ -99,14 +100,17 @@ class RiskGuard:
         self,
         instances: Mapping[str, InstanceSpec],
         symbols: Mapping[str, Mapping[str, SymbolInfo]],
-        prices: LatestTicks,
+        accounts: Accounts,
+        snapshots: Mapping[str, Any],
     ) -> None:
+        """Judge each ruled instance on `snapshots`, its state as the router read and
+        decoded it this refresh (absent: none)."""
         ruled = {i: s.config.risk for i, s in instances.items() if s.config.risk != NO_RULES}
         for gone in self.periods.keys() - ruled:
             RISK_LIMIT_HIT.labels(instance_id=gone).set(0)
         self.periods = {i: p for i, p in self.periods.items() if i in ruled}
         try:
-            await self._judge(instances, ruled, symbols, prices)
+            await self._judge(instances, ruled, symbols, accounts, snapshots)
         finally:
             for instance, period in self.periods.items():
                 RISK_LIMIT_HIT.labels(instance_id=instance).set(period.breach is not None)
@@ -116,7 +120,8 @@ class RiskGuard:
         instances: Mapping[str, InstanceSpec],
         ruled: Mapping[str, RiskRules],
         symbols: Mapping[str, Mapping[str, SymbolInfo]],
-        prices: LatestTicks,
+        accounts: Accounts,
+        snapshots: Mapping[str, Any],
     ) -> None:
         if not ruled:
             return
@@ -124,20 +129,19 @@ class RiskGuard:
         keys = self.topics.keys
         async with self.redis.pipeline(transaction=False) as pipe:
             for instance in ruled:
-                pipe.get(keys.state(instance))
                 pipe.hgetall(keys.risk(instance))
             replies: list[Any] = await pipe.execute()
         for n, (instance, rules) in enumerate(ruled.items()):
-            state, fields = _state(replies[2 * n]), _text(replies[2 * n + 1])
+            state, fields = _state(snapshots.get(instance)), _text(replies[n])
             day, week = rules.periods(now)
             period = Period(rules, day, int(fields.get(f"trades:{day}", 0)))
             period.breach = _breach(fields.get(f"breach:{day}") or fields.get(f"breach:{week}"))
             self.periods[instance] = period
             if state is None or not rules.limits_loss:
                 continue
-            infos = symbols.get(instance, {})
+            config = instances[instance].config
             try:
-                equity = await live_equity(state, infos, prices)
+                equity = await live_equity(state, instance, config, symbols, accounts)
             except (KeyError, TypeError, ValueError, ArithmeticError) as error:
                 log.warning("risk_state_refused", instance=instance, error=repr(error))
                 continue  # a position it cannot read: no limit judged on a guess
@@ -308,18 +312,17 @@ def _hit(
     return None
 
 
-def _state(raw: bytes | str | None) -> dict[str, Any] | None:
+def _state(snapshot: Any) -> dict[str, Any] | None:
     """A usable snapshot (balance, currency, positions), else None: no limit is judged on
     a state that cannot be read."""
-    if raw is None:
-        return None
+    if not isinstance(snapshot, dict):
+        return None  # none, or not a JSON object
     try:
-        state = orjson.loads(raw)
-        if state.get("last_error") or not isinstance(state["positions"], list):
+        if snapshot.get("last_error") or not isinstance(snapshot["positions"], list):
             return None
-        float(state["balance"]), str(state["currency"])
-        return dict(state)
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+        float(snapshot["balance"]), str(snapshot["currency"])
+        return snapshot
+    except (KeyError, TypeError, ValueError):
         return None
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
+from typing import NamedTuple
 
 import structlog
 
@@ -56,6 +57,13 @@ def deal_result(instance: str, deal: TradeDeal) -> Result:
     )
 
 
+class Holdings(NamedTuple):
+    """What an account holds, from one read of its positions and pending orders."""
+
+    symbols: set[str]  # the tick streams of their symbols: these must be buffered
+    comments: set[str]  # their comments: alerts' trailing stops are kept while one has theirs
+
+
 class TickAccount:
     """One instance's account as the ticks agent drives it."""
 
@@ -77,19 +85,14 @@ class TickAccount:
         self.on_tick = on_tick
         self.trailer = Trailer(module, config, magic)
 
-    def holdings(self) -> set[str]:
-        """Symbols with open positions or pending orders: their ticks must be buffered."""
+    def holdings(self) -> Holdings:
+        """The open positions and pending orders: their symbols' streams and their comments
+        (one positions_get and one orders_get serve the agent's whole refresh)."""
         positions = self.module.positions_get() or ()
         orders = self.module.orders_get() or ()
-        held = {p.symbol for p in positions} | {o.symbol for o in orders}
-        return {self.streams.get(s, s) for s in held}
-
-    def comments(self) -> set[str]:
-        """Comments of the open positions and pending orders (alerts' trailing stops are
-        kept while one carries theirs)."""
-        positions = self.module.positions_get() or ()
-        orders = self.module.orders_get() or ()
-        return {p.comment for p in positions} | {o.comment for o in orders}
+        symbols = {p.symbol for p in positions} | {o.symbol for o in orders}
+        comments = {p.comment for p in positions} | {o.comment for o in orders}
+        return Holdings({self.streams.get(s, s) for s in symbols}, comments)
 
     def apply(self, symbol: str, ticks: Sequence[Tick]) -> list[Result]:
         """Run `ticks` (in time order) through the account; the results they caused.

@@ -23,7 +23,7 @@ from model import Result, TrailingStop
 from model.keys import Keys
 from model.tick import Tick
 from model.topics import Topics
-from processors.ticks.accounts import TickAccount
+from processors.ticks.accounts import Holdings, TickAccount
 from streams import Event, Outbox
 from streams.table import Row, TickFieldError, TickTable, row_of
 
@@ -111,31 +111,41 @@ class TickAgent:
                 log.exception("ticks.account_failed", instance=account.instance, error=str(error))
         return results
 
-    async def needed(self) -> set[str]:
-        """Symbols to buffer: subscribed, held by an account, or always wanted."""
-        holdings = await asyncio.gather(
-            *(asyncio.to_thread(a.holdings) for a in self.accounts.values()),
+    async def holdings(self) -> dict[str, Holdings]:
+        """What each account holds, read once per refresh; an account that fails is logged
+        and left out (its symbols are not added, its alerts' trailing stops stay as they are)."""
+        names = list(self.accounts)
+        found = await asyncio.gather(
+            *(asyncio.to_thread(self.accounts[n].holdings) for n in names),
             return_exceptions=True,
         )
-        wanted = set(self.always) | await subscribed(self.table.redis, self.topics.prefix)
-        for held in holdings:
+        holdings: dict[str, Holdings] = {}
+        for name, held in zip(names, found, strict=True):
             if isinstance(held, BaseException):
-                log.warning("ticks.holdings_failed", error=str(held))
+                log.warning("ticks.holdings_failed", instance=name, error=str(held))
             else:
-                wanted |= held
+                holdings[name] = held
+        return holdings
+
+    async def needed(self, holdings: Mapping[str, Holdings]) -> set[str]:
+        """Symbols to buffer: subscribed, held by an account, or always wanted."""
+        wanted = set(self.always) | await subscribed(self.table.redis, self.topics.prefix)
+        for held in holdings.values():
+            wanted |= held.symbols
         return wanted
 
     async def refresh(self) -> None:
         """Timer: buffer what is needed now, recover new symbols, drop stale ones; take up
         the trailing stops alerts gave their orders."""
-        await self.table.track(await self.needed())
-        await self.alert_trailing()
+        holdings = await self.holdings()
+        await self.table.track(await self.needed(holdings))
+        await self.alert_trailing(holdings)
 
-    async def alert_trailing(self) -> None:
+    async def alert_trailing(self, holdings: Mapping[str, Holdings]) -> None:
         """Give each account the trailing stops its alerts asked for (`alert_trailing`, by
         the order's comment), and forget those whose position or order is gone for a day."""
         redis, keys = self.table.redis, self.topics.keys
-        names = list(self.accounts)
+        names = [n for n in self.accounts if n in holdings]
         if not names:
             return
         pipe = redis.pipeline(transaction=False)
@@ -147,7 +157,7 @@ class TickAgent:
             account = self.accounts[name]
             alerts: dict[str, TrailingStop] = {}
             stale: list[str] = []
-            held = await asyncio.to_thread(account.comments) if entries else set()
+            held = holdings[name].comments
             for raw_comment, raw in entries.items():
                 comment, value = raw_comment.decode(), orjson.loads(raw)
                 if comment in held or now - float(value["at"]) < FORGET_AFTER:

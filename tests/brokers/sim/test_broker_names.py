@@ -105,7 +105,7 @@ def test_the_tick_feed_reaches_a_position_under_the_brokers_name(
     sent = mt5.order_send(buy(mt5, "EURUSD.m", 0.1, sl=EURUSD_FALL[4][1]))
     assert sent is not None and sent.retcode == mt5.TRADE_RETCODE_DONE, sent
     account = TickAccount("m", mt5, TradingConfig(), None, mt5.on_tick, table.streams)
-    assert account.holdings() == {"EURUSD"}
+    assert account.holdings().symbols == {"EURUSD"}
     results = account.apply("EURUSD", [make_tick(row) for row in EURUSD_FALL[1:6]])
     assert [r.symbol for r in results] == ["EURUSD.m"], results
     assert not mt5.positions_get()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from decimal import Decimal
 
 import orjson
 import pytest
 import redis.asyncio as aioredis
+from structlog.testing import capture_logs
 
 from brokers.mt5.records import SymbolInfo
 from brokers.mt5.requests import order_comment
@@ -192,3 +194,24 @@ async def test_an_alerts_trailing_is_left_for_the_ticks_agent_under_the_orders_c
     )
     await committed(router, {**signal, "order_id": "t2", "trailing": None})
     assert await router.redis.hlen(f"{PREFIX}ptrail:a") == 1  # no trailing, nothing left
+
+
+async def test_a_snapshot_without_a_usable_balance_is_logged_once_per_value(
+    router: Router,
+) -> None:
+    """Each snapshot is decoded once per refresh; one without a number for a balance leaves
+    its instance without one (risk sizing refuses) and is logged with the rule it broke."""
+    await router.registry.put(InstanceSpec(instance_id="a", login=1))
+    rules = []
+    for raw in (b'{"balance": true, "equity": 5.0}', b"{", b"[]", b'{"equity": 5.0}'):
+        await router.redis.set(f"{PREFIX}state:a", raw)
+        with capture_logs() as logs:
+            await router.refresh()
+            await router.refresh()  # the same value again: not logged twice
+        assert "a" not in router.balances
+        rules += [e["rule"] for e in logs if e["event"] == "state_snapshot_refused"]
+    assert rules[0] == "must be a number, not bool" and rules[-1] == "is missing"
+    assert len(rules) == 4 and "list indices" in rules[2]
+    await router.redis.set(f"{PREFIX}state:a", b'{"balance": 10.5, "equity": 9.5}')
+    await router.refresh()
+    assert router.balances["a"] == Decimal("10.5") == router.figures["a"]["balance"]

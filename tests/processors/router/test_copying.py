@@ -16,6 +16,7 @@ from model.tick import encode_tick
 from model.topics import Topics
 from processors.registry import InstanceRegistry
 from processors.router.agent import Router
+from processors.router.copying import signal_symbol
 from streams import App, AppSettings
 from tests.processors.router.test_agent import PREFIX, routed
 from tests.stubs import EURUSD_TICK, XAUUSD_TICK
@@ -189,3 +190,17 @@ async def test_risk_sizing_is_multiplied_and_capped_by_each_accounts_risk(
     )
     assert isinstance(capped, Result) and capped.field == "max_risk_percent"
     assert "is 2.00% of the balance 10000.00, more than 1.5%" in str(capped.error)
+
+
+def test_a_brokers_name_maps_back_to_the_signals_symbol_as_it_was_mapped(
+    eurusd: SymbolInfo,
+) -> None:
+    """What a position's broker name is quoted by when it has no tick stream of its own."""
+    gold = eurusd._replace(name="GOLD", currency_base="XAU")
+    assert signal_symbol(gold, TradingConfig(symbol_map={"XAUUSD": "GOLD"})) == "XAUUSD"
+    prefixed = eurusd._replace(name="pEURUSD.ecn")
+    config = TradingConfig(symbol_prefix="p", symbol_suffix=".ecn")
+    assert signal_symbol(prefixed, config) == "EURUSD"
+    assert signal_symbol(eurusd._replace(name="EURUSD.m"), TradingConfig()) == "EURUSD"
+    assert signal_symbol(eurusd, TradingConfig()) is None  # its own name: nothing else
+    assert signal_symbol(gold, TradingConfig()) is None  # GOLD is no variant of XAUUSD

@@ -290,3 +290,29 @@ async def test_a_breach_closes_pending_orders_when_no_position_is_left(
         Action.CLOSE_ALL,
         "risk/2026-12-06/risk.daily_loss_percent",
     )
+
+
+async def test_a_suffixed_accounts_loss_limit_is_judged_on_its_signals_ticks(
+    router: Router, eurusd: SymbolInfo
+) -> None:
+    """A broker naming EURUSD `EURUSD.m` (sim://?suffix=.m) has no ticks:EURUSD.m: its
+    positions are valued on ticks:EURUSD, as its orders are sized, not on the snapshot."""
+    rules = RiskRules(daily_loss=Decimal(400), day_start="17:00", timezone="America/New_York")
+    await router.registry.put(
+        InstanceSpec(instance_id="a", login=1, config=TradingConfig(risk=rules))
+    )
+    await router.registry.publish_symbols("a", [eurusd._replace(name="EURUSD.m")])
+    position = {"symbol": "EURUSD.m", "type": mt5.POSITION_TYPE_BUY, "volume": 1.0}
+    position |= {"price_open": EURUSD_TICK.ask, "profit": 0.0}
+    state = {"balance": 10_000.0, "equity": 10_000.0, "currency": "USD", "orders": []}
+    await router.redis.set(f"{PREFIX}state:a", orjson.dumps(state | {"positions": [position]}))
+    await tick(router, EURUSD_TICK.bid)
+    router.risk.clock = lambda: MONDAY_NOON
+    await router.refresh()  # the day starts at 10,000 - 13 USD: the spread, from the tick
+    assert await router.redis.hget(f"{PREFIX}risk:a", "start:2026-12-06") == b"9987.00"
+
+    await tick(router, 1.38242)  # 50 pips down: the snapshot still shows no profit
+    await router.refresh()
+    [refused] = await routed(router, BUY)
+    assert isinstance(refused, Result) and refused.field == "risk.daily_loss"
+    assert "a lost 500.00 in 2026-12-06, limit 400.00" in (refused.error or "")

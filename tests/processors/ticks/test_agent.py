@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from functools import cache
 from itertools import islice
@@ -168,7 +169,7 @@ async def test_a_simulated_account_trades_on_the_replayed_ticks(
     assert (result.status, result.source, result.instance) == (OrderStatus.CLOSED, "sl", "demo-9")
     assert (result.position_ticket, float(result.price or 0)) == (sent.order, hit.ask)
     assert not terminal.positions_get()
-    assert await worker.agent.needed() == set(SYMBOLS)  # nothing held any more
+    assert await worker.agent.needed(await worker.agent.holdings()) == set(SYMBOLS)  # none held
 
 
 async def test_subscriptions_lapse(redis_async: aioredis.Redis) -> None:
@@ -214,3 +215,47 @@ async def test_an_alerts_trailing_stop_rides_with_its_position(
     assert (moved.source, moved.position_ticket) == ("trailing", sent.order)
     [position] = terminal.positions_get() or ()
     assert position.sl == round(up.bid - 0.00020, 5)
+
+
+class CountingTerminal(SimTerminal):
+    """A simulated terminal that counts the reads of what its account holds."""
+
+    reads: Counter[str]
+
+    def positions_get(self, *args: Any, **kwargs: Any) -> Any:
+        self.reads["positions_get"] += 1
+        return super().positions_get(*args, **kwargs)
+
+    def orders_get(self, *args: Any, **kwargs: Any) -> Any:
+        self.reads["orders_get"] += 1
+        return super().orders_get(*args, **kwargs)
+
+
+async def test_a_refresh_reads_each_accounts_positions_and_orders_once(
+    redis_url: str, redis_client: redis.Redis, redis_async: aioredis.Redis
+) -> None:
+    """The symbols to buffer and the comments keeping alerts' trailing stops come from one
+    read: a refresh costs each account one positions_get and one orders_get."""
+    SimServer(redis_client, prefix=PREFIX).open_account(6_200_003, balance=10_000)
+    terminal = CountingTerminal(redis_client, prefix=PREFIX)
+    terminal.reads = Counter()
+    assert terminal.initialize(login=6_200_003, server="eaflow-sim")
+    redis_client.xadd(Keys(PREFIX).ticks("USDJPY"), {"d": encode_tick(recorded("EURUSD")[0])})
+    sent = terminal.order_send({
+        "action": mt5.TRADE_ACTION_PENDING, "symbol": "USDJPY", "volume": 0.1,
+        "type": mt5.ORDER_TYPE_BUY_LIMIT, "price": 0.5, "comment": "dip#abcdefghijkl",
+        "type_filling": mt5.ORDER_FILLING_RETURN, "type_time": mt5.ORDER_TIME_GTC,
+    })  # fmt: skip
+    assert sent is not None and sent.retcode == mt5.TRADE_RETCODE_PLACED, sent
+    trail = TrailingStop(enabled=True, distance=20, step=5)
+    value = {"trailing": trail.model_dump(mode="json"), "at": time.time() - 3 * 86_400}
+    await redis_async.hset(
+        Keys(PREFIX).alert_trailing("demo-9"), "dip#abcdefghijkl", orjson.dumps(value)
+    )
+    account = TickAccount("demo-9", terminal, TradingConfig(), None, terminal.on_tick)
+    worker = Worker(redis_url, {"demo-9": account})
+    terminal.reads.clear()
+    await worker.agent.refresh()
+    assert terminal.reads == Counter({"positions_get": 1, "orders_get": 1})
+    assert "USDJPY" in worker.table.symbols  # held by the pending order: buffered
+    assert account.trailer.alerts == {"dip#abcdefghijkl": trail}  # kept: its order is open
