@@ -30,7 +30,7 @@ import orjson
 import redis
 import redis.asyncio as aioredis
 
-from bench.common import percentiles, redis_server, report, smoke_mode
+from bench.common import percentiles, redis_server, report, smoke_mode, stop_tasks
 from tests.eaflow.gateway.console.accounts import KEYS, seed_many, snapshot
 from tests.redis_server import free_port
 
@@ -113,9 +113,7 @@ async def phase(
         stop.set()
         used = cpu_seconds(pid) - before
         elapsed = time.perf_counter() - began
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(tasks)
     firsts = [c.first for c in found if c.first is not None]
     delays = [d for c in found for d in c.delays]
     return {

@@ -48,7 +48,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from bench.common import is_smoke, percentiles, redis_server, report, smoke_mode
+from bench.common import is_smoke, percentiles, redis_server, report, smoke_mode, stop_tasks
 from bench.loadgen import Connection
 from bench.stack import PREFIX, Results, Stack, feed, start_stack
 from tests.eaflow.gateway.live_clients import close_all, loopback, open_many
@@ -128,10 +128,7 @@ async def flood_role(port: int, rate: float, connections: int) -> None:
     emit({"flooding": connections})
     await until_stopped()
     stop.set()
-    for task in senders:
-        task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.gather(*senders, return_exceptions=True)
+    await stop_tasks(senders)
     seconds = time.perf_counter() - started
     emit({"sent": sum(statuses.values()), "statuses": statuses, "errors": errors, "s": seconds})
 
@@ -333,9 +330,7 @@ async def run(url: str, args: argparse.Namespace, workdir: Path) -> list[dict[st
         raw.wait(10)
         stop_feed.set()
         await ticking
-        following.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await following
+        await stop_tasks([following])
         await client.aclose()
         stack.stop()
     return found

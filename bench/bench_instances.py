@@ -23,7 +23,7 @@ import orjson
 import redis
 import redis.asyncio as aioredis
 
-from bench.common import redis_server, report, smoke_mode
+from bench.common import redis_server, report, smoke_mode, stop_tasks
 from brokers.sim.server import SimServer
 from eaflow.demo import FIRST_LOGIN
 from eaflow.install.pipeline import build_pipeline
@@ -149,8 +149,7 @@ async def raw_run(url: str, count: int, seconds: float) -> dict[str, Any]:
     await asyncio.sleep(2 * INTERVAL)
     worst = 0.0
     cpu, ops, wall = await measure(seconds, other)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    await stop_tasks([task])
     await client.aclose()
     await other.aclose()
     return {"cpu": cpu, "redis_ops": ops, "worst_gap_ms": worst * 1000, "wall_s": wall}

@@ -48,7 +48,15 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from bench.common import percentiles, print_table, redis_server, slope, smoke_mode, write_json
+from bench.common import (
+    percentiles,
+    print_table,
+    redis_server,
+    slope,
+    smoke_mode,
+    stop_tasks,
+    write_json,
+)
 from bench.loadgen import Load, xadd_paced
 from bench.raw import ROUND_TRIPS, bare_loop, raw_chain, redis_cpu, three_hops
 from bench.roundtrips import Recorder, Send, recording, sequential
@@ -260,8 +268,7 @@ async def open_loop(
     sent_for = time.perf_counter() - started
     missing = await drain(results, len(load.sent) * per_signal, stack)
     cpu = {k: v - cpu_before.get(k, 0.0) for k, v in stack.cpu_seconds().items()}
-    sampler.cancel()
-    await asyncio.gather(sampler, return_exceptions=True)
+    await stop_tasks([sampler])
     await client.aclose()
     results.watch_prefix = ""
     finished: dict[str, float] = {}  # signal → when its last result came
@@ -322,9 +329,9 @@ class Running:
 
     async def stop(self, keep_logs: bool) -> None:
         """Stop everything; the workers' logs stay (and are named) only after a failure."""
-        self.collector.cancel()
         self.stop_feed.set()
-        await asyncio.gather(self.collector, self.feeder, return_exceptions=True)
+        await stop_tasks([self.collector])
+        await asyncio.gather(self.feeder, return_exceptions=True)
         await self.results.client.aclose()
         finish(self.stack, keep_logs)
 
@@ -476,8 +483,7 @@ async def eaflow_run(args: argparse.Namespace, url: str) -> list[dict[str, Any]]
         failed = False
         return rows
     finally:
-        collector.cancel()
-        await asyncio.gather(collector, return_exceptions=True)
+        await stop_tasks([collector])
         await results.client.aclose()
         await admin.aclose()
         finish(stack, keep_logs=failed)

@@ -41,7 +41,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from bench.common import percentiles, redis_server, report, slope, smoke_mode
+from bench.common import percentiles, redis_server, report, slope, smoke_mode, stop_tasks
 from bench.loadgen import Load, Sent, send_paced, xadd_paced
 from bench.raw import RAW, ROUND_TRIPS, raw_chain, raw_rates
 from bench.stack import Results, Stack, backlog, feed, spawn, start_stack
@@ -206,8 +206,7 @@ async def raw_under_load(
             print("  raw " + _line(out[-1]).strip(), flush=True)
         return out
     finally:
-        collector.cancel()
-        await asyncio.gather(collector, return_exceptions=True)
+        await stop_tasks([collector])
         await results.client.aclose()
         await admin.aclose()
         stack.stop()
@@ -271,8 +270,7 @@ async def raw_step(
     sent_for = time.perf_counter() - started
     left = await drain(results, load, stack)
     cpu = {k: v - cpu_before[k] for k, v in stack.cpu_seconds().items()}
-    sampler.cancel()
-    await asyncio.gather(sampler, return_exceptions=True)
+    await stop_tasks([sampler])
     await client.aclose()
     row = summarize(rate, load, results, sent_for, samples, started)
     row["stopped_early"] = overloaded.is_set()
@@ -307,9 +305,9 @@ async def run_instances(
             print(_line(out[-1]), flush=True)
         return out
     finally:
-        collector.cancel()
         stop_feed.set()
-        await asyncio.gather(collector, feeder, return_exceptions=True)
+        await stop_tasks([collector])
+        await asyncio.gather(feeder, return_exceptions=True)
         await client.aclose()
         stack.stop()
 

@@ -8,6 +8,7 @@ Python, Redis and library versions, and the commit of the eaflow code it measure
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
@@ -16,7 +17,7 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -144,6 +145,23 @@ def machine() -> dict[str, Any]:
         "smoke": is_smoke(),
         "time": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
+
+
+async def stop_tasks(tasks: Iterable[asyncio.Future[Any]]) -> None:
+    """Cancel `tasks` and wait until each has ended, cancelling again while one runs on.
+
+    A cancellation that lands inside a redis-py command can be swallowed by its connection
+    cleanup (redis/redis-py#2028), leaving a loop running and a plain `gather` waiting
+    forever: a smoke run hung so until its 240 s limit.
+    """
+    tasks = list(tasks)
+    while pending := [task for task in tasks if not task.done()]:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.5)
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved: a failure while stopping is not the figure
 
 
 @contextmanager

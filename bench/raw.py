@@ -31,7 +31,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from bench.common import percentiles
+from bench.common import percentiles, stop_tasks
 
 ROUND_TRIPS = 12  # the client's 2, the router's 2, the executor's 8 (see above)
 
@@ -87,9 +87,7 @@ async def raw_chain(url: str, n: int) -> dict[str, float]:
             last = reply[0][1][-1][0]
             samples.append(time.perf_counter() - start)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(tasks)
         for c in (client, router, executor):
             await c.aclose()
     return percentiles(samples[n // 10 :])
@@ -232,9 +230,7 @@ async def three_hops(url: str, rate: float, n: int) -> dict[str, float]:
             await sender.xadd(f"{p}rtss", {"d": key})
         await asyncio.wait_for(everything.wait(), 30)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(tasks)
         for c in (sender, reader, router, executor):
             await c.aclose()
     return percentiles(latencies[n // 10 :] if n >= 20 else latencies)
