@@ -100,6 +100,9 @@ def read(path: Path | None, sql: str, params: list[Any]) -> tuple[list[str], lis
         busy.headers = {"Retry-After": "2"}
         raise busy from error
     try:
+        # A missing table must not resolve to a Python object of that name (this module's
+        # `results`): DuckDB's replacement scans would look it up in the calling frames.
+        con.execute("SET python_enable_replacements = false")
         cursor = con.execute(sql, params)
         return [d[0] for d in cursor.description or ()], cursor.fetchall()
     except duckdb.CatalogException:  # no table yet: nothing recorded

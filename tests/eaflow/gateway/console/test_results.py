@@ -239,6 +239,18 @@ def test_before_anything_is_recorded_all_are_empty(console: Served, viewer: http
         assert got.json() == []
 
 
+def test_trades_without_results_yet_leave_the_log_empty(
+    console: Served, viewer: httpx.Client, tmp_path: Path
+) -> None:
+    store = DuckDbStore(tmp_path / "eaflow.duckdb", TRADES)
+    store.write(trades_table((f"{n + 1}-0", t) for n, t in enumerate(trade_session())))
+    store.close()
+    got = viewer.get("/console/api/results")
+    assert got.status_code == 200, got.text
+    assert got.json() == []
+    assert len(viewer.get("/console/api/pnl/curve").json()) == len(closed_trades())
+
+
 def test_while_a_writer_holds_the_file_the_log_answers_503_then_reads_again(
     recorded: Served, viewer: httpx.Client, tmp_path: Path
 ) -> None:
