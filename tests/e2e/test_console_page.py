@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from tests.e2e.conftest import (
     wait_for_results,
     write_market,
 )
-from tests.e2e.test_chart_page import CHROMIUM, DRIVER, FLAGS, wait_for
+from tests.e2e.test_chart_page import CHROMIUM, DOWN, DRIVER, FLAGS, UP, tick, wait_for
 from tests.e2e.workers import Worker
 from tests.eaflow.gateway.console.accounts import (
     ADMIN_SECRET,
@@ -42,7 +43,7 @@ from tests.eaflow.gateway.console.accounts import (
     trading_state,
 )
 from tests.eaflow.gateway.served import PREFIX, VIEWER, Served, serving
-from tests.sinks.conftest import fill, rejection, trade, trade_session
+from tests.sinks.conftest import T0, fill, rejection, trade, trade_session
 from tests.tools import needs
 
 pytestmark = needs("chromium", "chromedriver")
@@ -362,4 +363,90 @@ def test_a_viewer_reads_todays_pnl_filters_the_result_log_and_reads_the_realised
     assert pnl and set(pnl) == {"demo-2"}
     link = chromium.find_element("id", "results-csv").get_attribute("href")
     assert link.endswith("/console/api/results?instance=demo-2&format=csv")
+    assert chromium.execute_script("return window.eaflowConsole.error") is None
+
+
+def test_an_accounts_chart_shows_candles_fills_and_stops_and_the_pnl_is_charted(
+    console: Served, chromium: Any, tmp_path: Path
+) -> None:
+    """Per-account chart: the candles of its first position's symbol, its fill as a marker,
+    its position's entry, SL and TP as price lines that follow a new SL live; its realised
+    P&L curve; the P&L table's days as histogram bars."""
+    now = time.time()
+    for second in range(120, 0, -1):  # two minutes of recorded EURUSD quotes
+        for k, bid in enumerate(UP if second % 2 else DOWN):
+            msc = int((now - second) * 1000) + k * 400
+            console.client.xadd(f"{PREFIX}ticks:EURUSD", {"d": tick(msc, bid)})
+    held = snapshot("demo-1", 1)
+    stops = held.positions[0].model_copy(update={"price_open": 1.38745, "sl": 1.3862, "tp": 1.3891})
+    console.client.set(
+        KEYS.state("demo-1"), held.model_copy(update={"positions": (stops,)}).model_dump_json()
+    )
+    opened = fill(0, done_at=now - 30, position_ticket=stops.ticket, price=Decimal("1.38745"))
+    console.client.xadd(KEYS.rtrs, {"d": opened.model_dump_json()})
+    days = [  # trades of demo-1 closing on three days, the second at a loss
+        t.model_copy(update={"closed_at": T0 + d * 86_400, "profit": -20.0 if d == 1 else t.profit})
+        if t.closed_at
+        else t
+        for d in range(3)
+        for t in trade(40 + d, "demo-1")
+    ]
+    store = DuckDbStore(tmp_path / "eaflow.duckdb", TRADES)
+    store.write(trades_table((f"{n}-0", t) for n, t in enumerate(trade_session() + days)))
+    store.close()
+
+    chromium.get(f"{console.url}/console?token={VIEWER}")
+    wait_for(chromium, "return window.eaflowConsole && window.eaflowConsole.ready")
+    table = wait_for(
+        chromium,
+        "const rows = [...document.querySelectorAll('#pnl tbody tr')];"
+        "return rows.length && rows.map(r => [r.cells[0].textContent, r.cells[6].textContent])",
+    )
+    by_day: dict[str, float] = {}
+    for day, net in table:
+        by_day[day] = by_day.get(day, 0.0) + float(net)
+    assert len(by_day) == 3
+    bars = wait_for(
+        chromium,
+        "const s = window.eaflowCharts.pnlSeries.data();"
+        "return s.length === 3 && s.map(b => [b.time, b.value, b.color])",
+    )
+    assert [b[0] for b in bars] == sorted(by_day)
+    for (day, value, color), net in zip(bars, [by_day[d] for d in sorted(by_day)], strict=True):
+        assert value == pytest.approx(net, abs=0.01), day
+        assert color == ("#ef5350" if net < 0 else "#26a69a")
+    assert [b[1] < 0 for b in bars] == [False, True, False]
+
+    click(chromium, "#accounts tr[data-instance='demo-1'] button.positions")
+    assert wait_for(chromium, "return window.eaflowCharts.candles?.series.data().length") >= 2
+    assert chromium.find_element("id", "chart-symbol").get_attribute("value") == "EURUSD"
+    marker = wait_for(
+        chromium,
+        "return window.eaflowCharts.candles.markerApi.markers().find(m => m.kind === 'fill')",
+    )
+    assert marker["text"] == "buy 0.10 @ 1.38745"  # a buy: its position is one
+    lines = "return window.eaflowCharts.candles.series.priceLines().map(l => l.options())"
+    found = {o["title"]: o["price"] for o in wait_for(chromium, lines)}
+    assert found == {"buy 0.1 #1000": 1.38745, "SL #1000": 1.3862, "TP #1000": 1.3891}
+
+    moved = stops.model_copy(update={"sl": 1.3871})
+    console.client.set(
+        KEYS.state("demo-1"), held.model_copy(update={"positions": (moved,)}).model_dump_json()
+    )
+    wait_for(
+        chromium,
+        lines + ".some(o => o.title === 'SL #1000' && o.price === 1.3871)",
+    )  # live, from the account's snapshot
+    assert len(chromium.execute_script(lines)) == 3
+
+    mine = [t for t in trade_session() + days if t.instance == "demo-1" and t.closed_at]
+    total = sum(t.profit + t.commission + t.swap + t.fee for t in mine)
+    curve = wait_for(
+        chromium, "const d = window.eaflowCharts.curveSeries.data(); return d.length && d"
+    )
+    assert len(curve) == len(mine)
+    assert curve[-1]["value"] == pytest.approx(total)
+    chromium.execute_script("document.getElementById('account').scrollIntoView()")
+    screenshot(chromium, "console-charts.png")
+    assert chromium.execute_script("return window.eaflowCharts.error") is None
     assert chromium.execute_script("return window.eaflowConsole.error") is None
