@@ -430,14 +430,15 @@ def test_an_accounts_chart_shows_candles_fills_and_stops_and_the_pnl_is_charted(
     assert found == {"buy 0.1 #1000": 1.38745, "SL #1000": 1.3862, "TP #1000": 1.3891}
 
     moved = stops.model_copy(update={"sl": 1.3871})
-    console.client.set(
-        KEYS.state("demo-1"), held.model_copy(update={"positions": (moved,)}).model_dump_json()
-    )
+    later = held.model_copy(update={"positions": (moved,), "equity": 10_123.0, "ts": time.time()})
+    console.client.set(KEYS.state("demo-1"), later.model_dump_json())
     wait_for(
         chromium,
         lines + ".some(o => o.title === 'SL #1000' && o.price === 1.3871)",
     )  # live, from the account's snapshot
     assert len(chromium.execute_script(lines)) == 3
+    equity = "return window.eaflowCharts.equitySeries.data().map(p => p.value)"
+    assert chromium.execute_script(equity)[-1] == 10_123.0  # sampled from that snapshot
 
     mine = [t for t in trade_session() + days if t.instance == "demo-1" and t.closed_at]
     total = sum(t.profit + t.commission + t.swap + t.fee for t in mine)

@@ -3,7 +3,8 @@
 //   fills as markers and its open positions' entry, SL and TP as price lines, live from the
 //   chart page's /api/live stream (ticks, results, snapshots);
 // - its equity curve: the running net realised P&L of its closed trades
-//   (/console/api/pnl/curve), read again every 30 s;
+//   (/console/api/pnl/curve, read again every 30 s), and its equity as the snapshots give
+//   it while the account is shown (no history of snapshots is kept: docs/console.md);
 // - the realised P&L by day as a histogram of the P&L table's rows (as filtered).
 // console.js owns the tables; this file only watches them. `window.eaflowCharts` holds the
 // charts' state (read by the browser test).
@@ -15,6 +16,7 @@
   const charts = (window.eaflowCharts = {
     instance: null, symbol: "", resolution: "1", bars: [], markers: [], positions: [],
     lines: [], candles: null, events: null, curve: [], curveChart: null, curveSeries: null,
+    equitySeries: null,
     days: [], pnlChart: null, pnlSeries: null, error: null,
   });
 
@@ -77,15 +79,31 @@
     EaflowCandles.showMarkers(charts.candles.markerApi, charts.markers, charts.resolution);
   }
 
-  function listen() {
+  // One equity sample a second, from the account's snapshots.
+  function addEquity(state) {
+    const time = Math.floor(state.ts);
+    const last = charts.equitySeries.data().at(-1);
+    if (!last || time >= last.time) charts.equitySeries.update({ time, value: state.equity });
+  }
+
+  // The live stream is closed while another account or symbol loads: none of its events
+  // may land on the new one's chart.
+  function quiet() {
     if (charts.events) charts.events.close();
+    charts.events = null;
+  }
+
+  function listen() {
+    quiet();
     const query = new URLSearchParams({ symbol: charts.symbol, instance: charts.instance });
     const events = (charts.events = new EventSource(`/api/live?${query}`));
     events.addEventListener("tick", (e) => EaflowCandles.addTick(
       charts.candles.series, charts.bars, charts.resolution, JSON.parse(e.data)));
     events.addEventListener("state", (e) => {
-      charts.positions = JSON.parse(e.data).positions;
+      const state = JSON.parse(e.data);
+      charts.positions = state.positions;
       showLines();
+      addEquity(state);
     });
     events.addEventListener("result", (e) => {
       const { result, marker } = JSON.parse(e.data);
@@ -100,6 +118,7 @@
   // The symbol chosen (its bars, the account's markers in it, its lines), then live.
   async function showSymbol() {
     const instance = charts.instance;
+    quiet();
     charts.symbol = $("chart-symbol").value;
     charts.resolution = $("chart-resolution").value;
     const bars = await EaflowCandles.load(charts.candles.series, charts.symbol, charts.resolution);
@@ -139,8 +158,13 @@
       charts.curveSeries = charts.curveChart.addSeries(LightweightCharts.LineSeries, {
         color: ENTRY, lineWidth: 2, title: "realised",
       });
+      charts.curveChart.applyOptions({ leftPriceScale: { visible: true } });
+      charts.equitySeries = charts.curveChart.addSeries(LightweightCharts.LineSeries, {
+        color: "#787b86", lineWidth: 1, title: "equity", priceScaleId: "left",
+      });
     }
     charts.instance = instance;
+    quiet();
     charts.lines.forEach((line) => charts.candles.series.removePriceLine(line.drawn));
     charts.lines = [];
     const [symbols, state] = await Promise.all([
@@ -149,6 +173,8 @@
     ]);
     if (instance !== charts.instance) return;
     charts.positions = state.positions;
+    charts.equitySeries.setData([]);
+    if (state.ts) addEquity(state);
     const held = [...new Set(state.positions.map((p) => p.symbol))];
     const choices = [...held, ...symbols.filter((s) => !held.includes(s))];
     $("chart-symbol").replaceChildren(...choices.map((s) => new Option(s, s)));
