@@ -184,8 +184,11 @@
   // The P&L table's rows (console.js's `pnl`, as filtered), summed by day.
   function showDays() {
     const days = new Map();
-    for (const row of window.eaflowConsole.pnl) days.set(row.day, (days.get(row.day) ?? 0) + row.net);
-    charts.days = [...days].map(([day, net]) => ({ day, net })).sort((a, b) => (a.day < b.day ? -1 : 1));
+    for (const row of window.eaflowConsole.pnl) {
+      days.set(row.day, (days.get(row.day) ?? 0) + row.net);
+    }
+    charts.days = [...days].map(([day, net]) => ({ day, net }))
+      .sort((a, b) => (a.day < b.day ? -1 : 1));
     charts.pnlSeries.setData(charts.days.map(({ day, net }) => ({
       time: day, value: net, color: net < 0 ? DOWN : UP,
     })));
