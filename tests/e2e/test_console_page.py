@@ -363,3 +363,89 @@ def test_a_viewer_reads_todays_pnl_filters_the_result_log_and_reads_the_realised
     link = chromium.find_element("id", "results-csv").get_attribute("href")
     assert link.endswith("/console/api/results?instance=demo-2&format=csv")
     assert chromium.execute_script("return window.eaflowConsole.error") is None
+
+
+SETTING = "document.querySelector('#config-fields tr[data-field=\"{}\"]')"
+
+
+def setting(driver: Any, field: str) -> list[str]:
+    """The panel's row of `field`: field, value, source."""
+    cells: list[str] = driver.execute_script(
+        f"return [...{SETTING.format(field)}.cells].slice(0, 3).map(td => td.textContent)"
+    )
+    return cells
+
+
+def test_an_admin_changes_a_setting_from_the_configuration_panel(
+    console: Served, chromium: Any, tmp_path: Path
+) -> None:
+    """With the page's buttons only: a viewer reads demo-2's configuration but cannot edit;
+    the admin sets its max_open_orders (a bad value first: refused naming the field), then
+    makes it inherit again; each checked in the store, in Redis and in the panel."""
+    from eaflow.config.store import ConfigStore  # imported here: this test's lines stay at the end
+
+    chromium.get(f"{console.url}/console?token={VIEWER}")
+    wait_for(chromium, "return window.eaflowConsole && window.eaflowConsole.ready")
+    wait_for(chromium, f"return {ROW.format('demo-2')}")
+    click(chromium, "#accounts tr[data-instance='demo-2'] button.config")
+    wait_for(chromium, f"return {SETTING.format('max_open_orders')}")
+    assert setting(chromium, "max_open_orders") == ["max_open_orders", "200", "default"]
+    edits = chromium.execute_script(
+        "return [...document.querySelectorAll('#config button.admin')].map(b => b.disabled)"
+    )
+    assert edits and all(edits)  # a viewer reads only
+
+    chromium.find_element("id", "secret").send_keys(ADMIN_SECRET)
+    click(chromium, "#signin button")
+    wait_for(chromium, "return window.eaflowConsole.admin === 'source:ops'")
+    wait_for(
+        chromium,
+        "return [...document.querySelectorAll('#config button.admin')].every(b => !b.disabled)",
+    )
+    click(chromium, "#config-fields tr[data-field='max_open_orders'] button.config-edit")
+    value = chromium.find_element("css selector", "#config-form [name=value]")
+    assert value.get_attribute("value") == "200"
+    value.clear()
+    value.send_keys("-1")
+    click(chromium, "#config-form button")
+    confirm(chromium, "Set max_open_orders of demo-2 to -1?")
+    outcome(chromium, "refused: 422 max_open_orders: Input should be greater than")
+    assert published_config(console, "demo-2")["max_open_orders"] == 200
+    value.clear()
+    value.send_keys("5")
+    click(chromium, "#config-form button")
+    confirm(chromium, "Set max_open_orders of demo-2 to 5?")
+    outcome(chromium, "demo-2: max_open_orders set to 5 (configuration version")
+    wait_for(chromium, f"return {SETTING.format('max_open_orders')}.dataset.source === 'instance'")
+    assert setting(chromium, "max_open_orders") == ["max_open_orders", "5", "instance"]
+    newest = chromium.execute_script(
+        "return [...document.querySelector('#config-history tbody tr').cells]"
+        ".map(td => td.textContent)"
+    )
+    [stored] = ConfigStore(tmp_path / "eaflow.duckdb").history("demo-2", 1)
+    assert (stored.actor, stored.change, stored.note) == (
+        "source:ops",
+        {"set": {"max_open_orders": "5"}},
+        "console: set max_open_orders",
+    )
+    assert newest[:4] == [str(stored.version), newest[1], "demo-2", "source:ops"]
+    assert newest[4:] == ['{"set":{"max_open_orders":"5"}}', "console: set max_open_orders"]
+    assert published_config(console, "demo-2")["max_open_orders"] == 5
+    assert published_config(console, "demo-1")["max_open_orders"] == 200
+    screenshot(chromium, "console-config.png")
+
+    click(chromium, "#config-fields tr[data-field='max_open_orders'] button.config-unset")
+    confirm(chromium, "Make max_open_orders of demo-2 inherit (unset it in the instance's scope)?")
+    outcome(chromium, "demo-2: max_open_orders inherited")
+    wait_for(chromium, f"return {SETTING.format('max_open_orders')}.dataset.source === 'default'")
+    assert setting(chromium, "max_open_orders") == ["max_open_orders", "200", "default"]
+    assert published_config(console, "demo-2")["max_open_orders"] == 200
+    assert chromium.execute_script("return window.eaflowConsole.error") is None
+
+
+def published_config(served: Served, instance: str) -> dict[str, Any]:
+    """The configuration the router reads: the instance's published spec in Redis."""
+    raw = served.client.hget(KEYS.instances, instance)
+    assert raw is not None
+    found: dict[str, Any] = orjson.loads(raw)["config"]
+    return found

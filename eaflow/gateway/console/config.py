@@ -60,7 +60,6 @@ async def checked(work: Awaitable[T]) -> T:
             "error": str(refusal),
             "field": refusal.field,
             "rule": refusal.rule,
-            "scope": scope_name(refusal.scope),
             "reason": "invalid",
         }
         raise HTTPException(422, detail) from refusal

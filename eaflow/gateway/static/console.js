@@ -88,6 +88,7 @@ function accountRow(row) {
       open, " ", button("Halt", "halted", row.instance), " ",
       button("Resume", "active", row.instance),
     );
+    tr.cells[11].append(" ", configButton()); // console-config.js
     shownRows.set(row.instance, tr);
   }
   tr.dataset.status = row.status;
