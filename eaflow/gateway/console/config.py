@@ -93,10 +93,9 @@ def config_router(service: ConfigService | None) -> APIRouter:
         instance: InstanceId, limit: Annotated[int, Query(ge=1, le=500)] = 50
     ) -> dict[str, Any]:
         settings = served()
-        view = await checked(settings.get(instance))  # an unknown instance: 422
-        snapshot = await settings.snapshot()
-        found = await checked(settings.history(instance, limit))
-        found += await checked(settings.history(GLOBAL, limit))
+        view = await checked(settings.get(instance))  # adopts; an unknown instance: 422
+        snapshot = await settings.snapshot()  # both scopes' documents at one version
+        found = await settings.history(instance, limit) + await settings.history(GLOBAL, limit)
         found.sort(key=lambda change: change.version, reverse=True)
         return {
             "instance": instance,
