@@ -114,3 +114,65 @@ def test_an_admin_closes_all_of_a_group_with_one_signal(
     )
     recorded = console.security_events()[-1]
     assert (recorded["action"], recorded["instances"]) == ("close_all", ["demo-1", "demo-2"])
+
+
+def test_a_partial_close_carries_its_volume_and_more_than_the_position_is_refused(
+    console: Served, viewer: httpx.Client, admin: httpx.Client
+) -> None:
+    part = {"instance": "demo-2", "ticket": 1001, "volume": "0.04"}
+    assert viewer.post("/console/api/close", json=part).status_code == 403
+    over = admin.post("/console/api/close", json={**part, "volume": "0.15"})
+    assert over.status_code == 422, over.text  # the position holds 0.1 lots
+    assert over.json()["detail"] == {
+        "error": "volume: 0.15 lots is more than position 1001 holds "
+        "(0.1 lots in demo-2's last snapshot)",
+        "field": "volume",
+        "reason": "invalid",
+    }
+    for volume in ("0", "-0.1"):
+        refused = admin.post("/console/api/close", json={**part, "volume": volume})
+        assert refused.status_code == 422 and refused.json()["field"] == "volume", refused.text
+    assert console.signals() == []
+    sent = admin.post("/console/api/close", json=part)
+    assert sent.status_code == 200, sent.text
+    [signal] = [Signal.model_validate(s) for s in console.signals()]
+    assert (signal.action, signal.ticket, signal.volume, signal.instances, signal.source) == (
+        "close",
+        1001,
+        Decimal("0.04"),
+        ("demo-2",),
+        "ops",
+    )
+    recorded = console.security_events()[-1]
+    assert (recorded["action"], recorded["volume"], recorded["signal_id"]) == (
+        "close",
+        "0.04",
+        signal.signal_id,
+    )
+
+
+def test_an_admin_closes_a_symbol_on_every_instance_naming_each(
+    console: Served, viewer: httpx.Client, admin: httpx.Client
+) -> None:
+    body = {"all": True, "symbol": "EURUSD"}
+    assert viewer.post("/console/api/close_all", json=body).status_code == 403
+    for mixed in ({**body, "group": "eu"}, {"symbol": "EURUSD"}, {"all": False}):
+        refused = admin.post("/console/api/close_all", json=mixed)
+        assert refused.status_code == 422 and "exactly one" in refused.json()["error"], mixed
+    sent = admin.post("/console/api/close_all", json=body)
+    assert sent.status_code == 200, sent.text
+    everyone = [f"demo-{n}" for n in range(1, 6)]
+    assert (sent.json()["all"], sent.json()["instances"]) == (True, everyone)
+    [signal] = [Signal.model_validate(s) for s in console.signals()]
+    assert (signal.action, signal.group, signal.instances, signal.symbol) == (
+        "close_all",
+        None,
+        tuple(everyone),
+        "EURUSD",
+    )
+    recorded = console.security_events()[-1]
+    assert (recorded["actor"], recorded["all"], recorded["instances"]) == (
+        "source:ops",
+        True,
+        everyone,
+    )
