@@ -3,7 +3,8 @@ act (buttons disabled, the API refuses); an admin signs in, halts a group and re
 instance through the page's buttons, checked in Redis and on the page; dead letters are
 retried and purged from the page; with real router and executor processes, a position's
 stops are set, a pending order cancelled and the position closed from the page through the
-signal path."""
+signal path; every instance is halted and resumed at once, part of a position closed and a
+symbol closed on every instance."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -449,3 +451,108 @@ def published_config(served: Served, instance: str) -> dict[str, Any]:
     assert raw is not None
     found: dict[str, Any] = orjson.loads(raw)["config"]
     return found
+
+
+def sign_in_as_admin(driver: Any) -> None:
+    wait_for(driver, "return window.eaflowConsole && window.eaflowConsole.ready")
+    driver.find_element("id", "secret").send_keys(ADMIN_SECRET)
+    click(driver, "#signin button")
+    wait_for(driver, "return window.eaflowConsole.admin === 'source:ops'")
+
+
+def test_a_viewer_cannot_act_on_every_instance_and_an_admin_halts_and_resumes_all(
+    console: Served, chromium: Any
+) -> None:
+    everyone = [f"demo-{n}" for n in range(1, 6)]
+    chromium.get(f"{console.url}/console?token={VIEWER}")
+    wait_for(chromium, "return window.eaflowConsole && window.eaflowConsole.ready")
+    disabled = chromium.execute_script(
+        "return [...document.querySelectorAll('#allbar button')].map(b => b.disabled)"
+    )
+    assert disabled == [True] * 4
+    refused = chromium.execute_async_script(
+        "const done = arguments[0];"
+        "Promise.all([['trading_state', {all: true, state: 'halted'}],"
+        " ['close_all', {all: true}]].map(([path, body]) =>"
+        " fetch('/console/api/' + path, {method: 'POST', headers: {'Content-Type':"
+        " 'application/json'}, body: JSON.stringify(body)}).then(r => r.status)))"
+        ".then(done)"
+    )
+    assert refused == [403, 403]
+    assert console.signals() == []
+
+    sign_in_as_admin(chromium)
+    wait_for(chromium, "return [...document.querySelectorAll('#allbar button')]"
+             ".every(b => !b.disabled)")  # fmt: skip
+    click(chromium, "#allbar button[data-state='halted']")
+    confirm(chromium, "Halt all 5 instances?")
+    outcome(chromium, "demo-5: halted")
+    assert [trading_state(console.client, i) for i in everyone] == ["halted"] * 5
+    for instance in ("demo-1", "demo-2"):  # the running ones; the others show their link
+        wait_for(chromium, f"return {STATUS.format(instance)} === 'halted'")
+
+    click(chromium, "#allbar button[data-state='active']")
+    confirm(chromium, "Resume all 5 instances?")
+    outcome(chromium, "demo-5: active")
+    assert [trading_state(console.client, i) for i in everyone] == ["active"] * 5
+    for instance in ("demo-1", "demo-2"):
+        wait_for(chromium, f"return {STATUS.format(instance)} === 'running'")
+    lines = chromium.execute_script("return window.eaflowConsole.outcome")
+    assert [line.split(" (")[0] for line in lines] == [f"{i}: active" for i in everyone]
+    assert chromium.execute_script("return window.eaflowConsole.error") is None
+
+
+def test_an_admin_closes_part_of_a_position_then_a_symbol_on_every_instance(
+    redis_url: str,
+    redis_client: redis.Redis,
+    workers: Callable[..., Worker],
+    tmp_path: Path,
+    chromium: Any,
+) -> None:
+    """Real router and executor processes: 0.1 lots of a 0.3 lot position closed with the
+    page's volume field leaves 0.2 open (in the simulated account and on the page); then
+    EURUSD is closed on every instance, one result per instance."""
+    seed(redis_url, 2)
+    write_market(redis_client)
+    workers("rtss", "orders")
+    send_raw(
+        redis_client,
+        {"symbol": "EURUSD", "order_type": "buy", "volume": 0.3, "instances": ["demo-1"]},
+    )
+    [opened] = wait_for_results(redis_client, 1)
+    assert opened.status == "filled", opened
+    ticket = opened.position_ticket
+    with serving(redis_url, config_db=tmp_path / "eaflow.duckdb") as served:
+        served.add_source(name="ops", secret=ADMIN_SECRET, admin=True)
+        chromium.get(f"{served.url}/console?token={VIEWER}")
+        sign_in_as_admin(chromium)
+        wait_for(chromium, f"return {ROW.format('demo-1')}")
+        click(chromium, "#accounts tr[data-instance='demo-1'] button.positions")
+        wait_for(chromium, f"return {POSITION.format(ticket)}")
+        row = f"#positions tr[data-ticket='{ticket}']"
+        on_fresh(chromium, f"{row} input.volume", lambda field: field.send_keys("0.1"))
+        click(chromium, f"{row} button.close")
+        confirm(chromium, f"Close 0.1 lots of position {ticket} of demo-1?")
+        outcome(chromium, f"demo-1: 0.1 lots of {ticket} closed")
+        [rest] = positions(redis_url, 1)
+        assert (rest.ticket, round(rest.volume, 8)) == (ticket, 0.2)
+        wait_for(chromium, f"return {POSITION.format(ticket)}?.cells[3].textContent === '0.2'")
+
+        chromium.find_element("id", "all-symbol").send_keys("EURUSD")
+        click(chromium, "#allbar button.all-close")
+        confirm(chromium, "Close all EURUSD on all 2 instances?")
+        outcome(chromium, "close all: 2 of 2 results")
+        lines = chromium.execute_script("return window.eaflowConsole.outcome")
+        assert lines[1] == "demo-1: closed"
+        assert lines[2].startswith("demo-2: rejected: ticket: no open position matches EURUSD")
+        assert positions(redis_url, 1) == ()
+        wait_for(chromium, "return document.querySelectorAll('#positions tbody tr').length === 0")
+        done = [
+            (r.instance, r.status, r.volume) for r in results(redis_client) if r.source == "ops"
+        ]
+        assert done[0] == ("demo-1", "closed", Decimal("0.1"))
+        assert sorted(done[1:]) == [
+            ("demo-1", "closed", Decimal("0.2")),
+            ("demo-2", "rejected", None),
+        ]
+        assert chromium.execute_script("return window.eaflowConsole.error") is None
