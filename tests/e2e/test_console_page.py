@@ -9,8 +9,6 @@ symbol closed on every instance."""
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -24,6 +22,7 @@ import redis
 from sinks.batch import results_table
 from sinks.duckdb import DuckDbStore
 from sinks.trades import TRADES, trades_table
+from tests.e2e.browser import wait_for
 from tests.e2e.conftest import (
     positions,
     results,
@@ -33,7 +32,7 @@ from tests.e2e.conftest import (
     wait_for_results,
     write_market,
 )
-from tests.e2e.test_chart_page import CHROMIUM, DOWN, DRIVER, FLAGS, UP, tick, wait_for
+from tests.e2e.test_chart_page import DOWN, UP, tick
 from tests.e2e.workers import Worker
 from tests.eaflow.gateway.console.accounts import (
     ADMIN_SECRET,
@@ -51,24 +50,6 @@ pytestmark = needs("chromium", "chromedriver")
 ROW = "document.querySelector('#accounts tr[data-instance=\"{}\"]')"
 STATUS = ROW + "?.dataset.status"
 POSITION = "document.querySelector('#positions tr[data-ticket=\"{}\"]')"
-
-
-@pytest.fixture
-def chromium() -> Iterator[Any]:
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="eaflow-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture
