@@ -624,3 +624,57 @@ def test_an_admin_closes_part_of_a_position_then_a_symbol_on_every_instance(
             ("demo-2", "rejected", None),
         ]
         assert chromium.execute_script("return window.eaflowConsole.error") is None
+
+
+def test_an_admin_moves_a_pending_orders_price_from_the_page(
+    redis_url: str,
+    redis_client: redis.Redis,
+    workers: Callable[..., Worker],
+    tmp_path: Path,
+    chromium: Any,
+) -> None:
+    """Real router and executor processes: with the order's price, SL and TP fields and its
+    Modify button, a buy limit at 1.2 moves to 1.25 with a stop loss, in the simulated
+    account and on the page; a price of 0 is refused first, naming it."""
+    seed(redis_url, 1)
+    write_market(redis_client)
+    workers("rtss", "orders")
+    limit = {"symbol": "EURUSD", "order_type": "buy_limit", "price": 1.2, "volume": 0.1}
+    send_raw(redis_client, {**limit, "take_profit": 1.3})
+    [placed] = wait_for_results(redis_client, 1)
+    assert placed.status == "placed", placed
+    order = placed.order_ticket
+    with serving(redis_url, config_db=tmp_path / "eaflow.duckdb") as served:
+        served.add_source(name="ops", secret=ADMIN_SECRET, admin=True)
+        chromium.get(f"{served.url}/console?token={VIEWER}")
+        sign_in_as_admin(chromium)
+        wait_for(chromium, f"return {ROW.format('demo-1')}")
+        click(chromium, "#accounts tr[data-instance='demo-1'] button.positions")
+        row = f"#orders tr[data-ticket='{order}']"
+        field = 'document.querySelector("{} input.{}").value'
+        assert wait_for(chromium, f"return {field.format(row, 'price')}") == "1.2"
+        assert chromium.execute_script(f"return {field.format(row, 'tp')}") == "1.3"
+
+        def typed(css: str, text: str) -> None:
+            def act(element: Any) -> None:
+                element.clear()
+                element.send_keys(text)
+
+            on_fresh(chromium, css, act)
+
+        typed(f"{row} input.price", "0")
+        click(chromium, f"{row} button.modify")
+        confirm(chromium, f"Move order {order} of demo-1 to 0 (SL 0, TP 1.3)?")
+        outcome(chromium, "refused: 422 price: Input should be greater than 0")
+        typed(f"{row} input.price", "1.25")
+        typed(f"{row} input.sl", "1.2")
+        click(chromium, f"{row} button.modify")
+        confirm(chromium, f"Move order {order} of demo-1 to 1.25 (SL 1.2, TP 1.3)?")
+        outcome(chromium, f"demo-1: {order} modified")
+        [moved] = terminal(redis_url, 1).orders_get() or ()
+        assert (moved.ticket, moved.price_open, moved.sl, moved.tp) == (order, 1.25, 1.2, 1.3)
+        wait_for(chromium, f"return document.querySelector(\"{row}\").dataset.price === '1.25'")
+        assert chromium.execute_script(f"return {field.format(row, 'price')}") == "1.25"
+        done = [(r.action, r.status) for r in results(redis_client) if r.source == "ops"]
+        assert done == [("modify", "modified")]
+        assert chromium.execute_script("return window.eaflowConsole.error") is None
