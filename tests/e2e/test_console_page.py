@@ -678,3 +678,68 @@ def test_an_admin_moves_a_pending_orders_price_from_the_page(
         done = [(r.action, r.status) for r in results(redis_client) if r.source == "ops"]
         assert done == [("modify", "modified")]
         assert chromium.execute_script("return window.eaflowConsole.error") is None
+
+
+def test_an_admin_changes_a_global_setting_from_the_configuration_panel(
+    console: Served, chromium: Any, tmp_path: Path
+) -> None:
+    """With the page's buttons only: the admin opens the global configuration, sets
+    max_open_orders for every instance (a bad value refused first), sees demo-2 inherit it,
+    then gives it back its default; checked in the store, in Redis and in the panel."""
+    from eaflow.config.store import ConfigStore  # imported here: this test's lines stay at the end
+
+    chromium.get(f"{console.url}/console?token={VIEWER}")
+    sign_in_as_admin(chromium)
+    click(chromium, "#config-global")
+    wait_for(chromium, f"return {SETTING.format('max_open_orders')}")
+    assert chromium.find_element("id", "config-name").text == "global"
+    assert setting(chromium, "max_open_orders") == ["max_open_orders", "200", "default"]
+    assert setting(chromium, "trading_state") == ["trading_state", "active", "default"]
+    click(chromium, "#config-fields tr[data-field='max_open_orders'] button.config-edit")
+    value = chromium.find_element("css selector", "#config-form [name=value]")
+    value.clear()
+    value.send_keys("-1")
+    click(chromium, "#config-form button")
+    confirm(chromium, "Set max_open_orders of the global configuration to -1?")
+    outcome(chromium, "refused: 422 max_open_orders: Input should be greater than")
+    value.clear()
+    value.send_keys("9")
+    click(chromium, "#config-form button")
+    confirm(chromium, "Set max_open_orders of the global configuration to 9?")
+    outcome(chromium, "global: max_open_orders set to 9 (configuration version")
+    wait_for(chromium, f"return {SETTING.format('max_open_orders')}.dataset.source === 'global'")
+    assert setting(chromium, "max_open_orders") == ["max_open_orders", "9", "global"]
+    [stored] = ConfigStore(tmp_path / "eaflow.duckdb").history("*", 1)
+    assert (stored.actor, stored.change, stored.note) == (
+        "source:ops",
+        {"set": {"max_open_orders": "9"}},
+        "console: set max_open_orders",
+    )
+    newest = chromium.execute_script(
+        "return [...document.querySelector('#config-history tbody tr').cells]"
+        ".map(td => td.textContent)"
+    )
+    assert newest[2:4] == ["global", "source:ops"]
+    assert chromium.find_element("id", "config-changes").text == "Changes of the global scope"
+    assert [published_config(console, i)["max_open_orders"] for i in ("demo-1", "demo-2")] == [
+        9,
+        9,
+    ]
+
+    click(chromium, "#accounts tr[data-instance='demo-2'] button.config")
+    wait_for(chromium, "return document.getElementById('config-name').textContent === 'demo-2'")
+    assert setting(chromium, "max_open_orders") == ["max_open_orders", "9", "global"]
+
+    click(chromium, "#config-global")
+    wait_for(chromium, "return document.getElementById('config-name').textContent === 'global'")
+    click(chromium, "#config-fields tr[data-field='max_open_orders'] button.config-unset")
+    confirm(
+        chromium,
+        "Make max_open_orders of the global configuration its default "
+        "(unset it in the global scope)?",
+    )
+    outcome(chromium, "global: max_open_orders back to its default")
+    wait_for(chromium, f"return {SETTING.format('max_open_orders')}.dataset.source === 'default'")
+    assert setting(chromium, "max_open_orders") == ["max_open_orders", "200", "default"]
+    assert published_config(console, "demo-1")["max_open_orders"] == 200
+    assert chromium.execute_script("return window.eaflowConsole.error") is None
