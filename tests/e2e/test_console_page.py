@@ -4,7 +4,8 @@ instance through the page's buttons, checked in Redis and on the page; dead lett
 retried and purged from the page; with real router and executor processes, a position's
 stops are set, a pending order cancelled and the position closed from the page through the
 signal path; every instance is halted and resumed at once, part of a position closed and a
-symbol closed on every instance."""
+symbol closed on every instance; a pending order's price moved; a setting changed in an
+instance's scope and in the global scope from the configuration panel."""
 
 from __future__ import annotations
 
