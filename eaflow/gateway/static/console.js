@@ -1,8 +1,8 @@
 // The eaflow operator console: every instance's row, live from /console/api/live (one
 // shared reader in the gateway); admins halt, reduce or resume an instance or a group (all
 // instances: console-all.js), close a position (or part of it), set its SL/TP, move a
-// pending order (price, SL/TP) or cancel it, close all of a group, and retry or purge dead letters; anyone reads the
-// result log and the realised P&L (filtered, CSV).
+// pending order (price, SL/TP) or cancel it, close all of a group, and retry or purge dead
+// letters; anyone reads the result log and the realised P&L (filtered, CSV).
 // `window.eaflowConsole` holds the page state (read by the browser test).
 "use strict";
 
