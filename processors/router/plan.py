@@ -19,6 +19,7 @@ from model import (
     TradingState,
 )
 from model.config import AlertSwitch
+from model.money import dec
 from model.tags import label_of
 from model.tick import Tick
 from processors.registry import UNREADABLE_SWITCH
@@ -40,7 +41,6 @@ from processors.rules import (
     check_price,
     check_stops,
     check_volume,
-    dec,
 )
 
 DEFAULT_SOURCE = "api"
