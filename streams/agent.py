@@ -24,10 +24,11 @@ from tenacity import (
 
 from streams import metrics
 from streams.claim import Claimer
-from streams.commit import Committer
+from streams.commit import Committer, Unit
 from streams.errors import Defer
 from streams.handlers import BatchHandler, Handler, StreamsHandler
 from streams.lease import DeadClaimer, Leases, consumer_name, lease_key
+from streams.outbox import Outbox
 from streams.reader import Entry, load_failures, read_group, stream_id
 from streams.runner import REDIS_AWAY, Kind, Outcome, Runner
 from streams.settings import AppSettings
@@ -302,6 +303,22 @@ class Agent:
         """The commit's FENCE for a unit of `stream` (its first acked entry `first`)."""
         key, holder = self.leases.fence(stream)
         return ("FENCE", key, holder, stream if first else "", first)
+
+    async def commit_held(self, stream: str, out: Outbox) -> bool:
+        """Commit writes made outside any event (a timer's) only while this exclusive agent
+        works `stream`, fenced by its lease as its handler's commits are: a standby, or a
+        holder whose lease was lost, writes nothing. Returns whether they were written."""
+        if not self.exclusive:
+            raise ValueError(f"stream: {self.name} is not exclusive, it holds no lease")
+        if not self.streams[stream].leased or not out.commands:
+            return False
+        unit = Unit(stream, commands=[self._fence(stream, ""), *out.commands])
+        error = (await self._committer.commit([unit])).get(0, "")
+        if error is not None and error.startswith(LEASE):
+            self._drop(stream, "commit refused")
+        elif error:
+            log.error("agent.commit_refused", agent=self.name, stream=stream, error=error)
+        return error == ""
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake up at once when a stop is requested."""

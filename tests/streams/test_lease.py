@@ -135,6 +135,30 @@ async def test_a_commit_without_the_lease_or_ahead_of_an_older_entry_is_refused(
     assert await pending_ids(r, "s", "g") == []
 
 
+async def test_writes_outside_an_event_commit_only_while_the_lease_is_held(
+    redis_url: str, r: aioredis.Redis
+) -> None:
+    app = App(settings(redis_url))
+    source, sink = app.topic("in"), app.topic("out")
+
+    async def ignore(event: Event[object], out: Outbox) -> None:
+        return None
+
+    agent = app.agent(source, group="g", exclusive=True)(ignore)
+    await app.start()
+    try:
+        out = Outbox()
+        out.send(sink, "timer")
+        assert await agent.commit_held(source.key, out)
+        assert await values(r, "t:out") == [b'"timer"']
+        await r.set(lease_key("t:", "in", "g"), "another", px=60_000)  # deposed meanwhile
+        assert not await agent.commit_held(source.key, out)  # fenced: nothing written
+        assert not await agent.commit_held(source.key, out)  # dropped: not even tried
+        assert await r.xlen("t:out") == 1
+    finally:
+        await app.stop()
+
+
 async def test_an_entry_a_deposed_consumer_still_holds_is_finished_before_newer_ones(
     redis_url: str, r: aioredis.Redis
 ) -> None:
