@@ -555,10 +555,12 @@ class Agent:
                     state.held, state.recovering = [], True  # in stream order, with ours
                     log.info("agent.claimed", agent=self.name, stream=key, count=swept)
             return
-        for key, names in (await self._dead.dead(list(self.streams))).items():
-            count = await self._dead.claim(key, names)
-            self.streams[key].recovering = True
-            log.info("agent.claimed", agent=self.name, stream=key, count=count, dead=names)
+        others = await self._dead.others(list(self.streams))
+        for key, found in others.items():
+            if found.dead:
+                count = await self._dead.claim(key, found.dead)
+                self.streams[key].recovering = True
+                log.info("agent.claimed", agent=self.name, stream=key, count=count, dead=found.dead)
         for key, state in self.streams.items():
             claimed = await self._claimer.claim(key)
             if claimed.vanished:
@@ -568,6 +570,6 @@ class Agent:
             if new:
                 state.held = sorted(state.held + new, key=lambda e: stream_id(e.id))
                 log.info("agent.claimed", agent=self.name, stream=key, count=len(new))
-            removed = await self._claimer.reap(key)
+            removed = await self._claimer.reap(key, others[key].idle if key in others else {})
             if removed:
                 log.info("agent.consumers_deleted", agent=self.name, stream=key, names=removed)
