@@ -43,11 +43,6 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_new_token)
 
 
-def process_token() -> str:
-    """This process's random token (a forked child draws its own)."""
-    return _TOKEN
-
-
 def consumer_name(suffix: str = "") -> str:
     """`{hostname}-{pid}-{token}{suffix}`: unique per process (and suffix), readable in XINFO,
     and telling whether its process is still alive (`known_dead`)."""

@@ -132,12 +132,6 @@ def strategy_of(signal: Signal) -> str:
     return label_of(signal.strategy, signal.comment if signal.action is Action.OPEN else "")
 
 
-def plan_order(signal: Signal, spec: InstanceSpec, market: Market, now: float) -> Order:
-    """The one order of a signal for `spec` (a take-profit ladder has several: plan_orders)."""
-    [order] = plan_orders(signal, spec, market, now)
-    return order
-
-
 def plan_orders(signal: Signal, spec: InstanceSpec, market: Market, now: float) -> list[Order]:
     """The orders for `spec`, with absolute, checked prices and checked volumes: one, or one
     per level of a take-profit ladder (order ids `ID.tp1`, `ID.tp2`…)."""

@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 
 from streams import App, Event, Outbox
 from streams.commit import Committer, Unit
-from streams.lease import HOST, consumer_name, known_dead, lease_key, process_token
+from streams.lease import HOST, Holder, consumer_name, known_dead, lease_key
 from tests.streams.conftest import add, settings, until, values
 from tests.streams.test_commit import pending_ids
 
@@ -25,7 +25,9 @@ def dead_pid() -> int:
 
 def test_a_consumer_name_tells_whether_its_process_lives() -> None:
     me = consumer_name()
-    assert me == f"{HOST}-{os.getpid()}-{process_token()}"
+    holder = Holder.parse(me)
+    assert holder is not None and (holder.host, holder.pid) == (HOST, os.getpid())
+    assert len(holder.token) == 6 and consumer_name(".2") == me + ".2"
     assert not known_dead(me) and not known_dead(me + ".2")
     assert known_dead(f"{HOST}-{dead_pid()}-abcdef")
     assert known_dead(f"{HOST}-{os.getpid()}-{'0' * 6}")  # our pid, an earlier process
