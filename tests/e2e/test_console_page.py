@@ -3,7 +3,8 @@ act (buttons disabled, the API refuses); an admin signs in, halts a group and re
 instance through the page's buttons, checked in Redis and on the page; dead letters are
 retried and purged from the page; with real router and executor processes, a position's
 stops are set, a pending order cancelled and the position closed from the page through the
-signal path."""
+signal path; every instance is halted and resumed at once, part of a position closed and a
+symbol closed on every instance."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,7 @@ from tests.e2e.conftest import (
     wait_for_results,
     write_market,
 )
-from tests.e2e.test_chart_page import CHROMIUM, DRIVER, FLAGS, wait_for
+from tests.e2e.test_chart_page import CHROMIUM, DOWN, DRIVER, FLAGS, UP, tick, wait_for
 from tests.e2e.workers import Worker
 from tests.eaflow.gateway.console.accounts import (
     ADMIN_SECRET,
@@ -42,7 +44,7 @@ from tests.eaflow.gateway.console.accounts import (
     trading_state,
 )
 from tests.eaflow.gateway.served import PREFIX, VIEWER, Served, serving
-from tests.sinks.conftest import fill, rejection, trade, trade_session
+from tests.sinks.conftest import T0, fill, rejection, trade, trade_session
 from tests.tools import needs
 
 pytestmark = needs("chromium", "chromedriver")
@@ -363,3 +365,281 @@ def test_a_viewer_reads_todays_pnl_filters_the_result_log_and_reads_the_realised
     link = chromium.find_element("id", "results-csv").get_attribute("href")
     assert link.endswith("/console/api/results?instance=demo-2&format=csv")
     assert chromium.execute_script("return window.eaflowConsole.error") is None
+
+
+def test_an_accounts_chart_shows_candles_fills_and_stops_and_the_pnl_is_charted(
+    console: Served, chromium: Any, tmp_path: Path
+) -> None:
+    """Per-account chart: the candles of its first position's symbol, its fill as a marker,
+    its position's entry, SL and TP as price lines that follow a new SL live; its realised
+    P&L curve; the P&L table's days as histogram bars."""
+    now = time.time()
+    for second in range(120, 0, -1):  # two minutes of recorded EURUSD quotes
+        for k, bid in enumerate(UP if second % 2 else DOWN):
+            msc = int((now - second) * 1000) + k * 400
+            console.client.xadd(f"{PREFIX}ticks:EURUSD", {"d": tick(msc, bid)})
+    held = snapshot("demo-1", 1)
+    stops = held.positions[0].model_copy(update={"price_open": 1.38745, "sl": 1.3862, "tp": 1.3891})
+    console.client.set(
+        KEYS.state("demo-1"), held.model_copy(update={"positions": (stops,)}).model_dump_json()
+    )
+    opened = fill(0, done_at=now - 30, position_ticket=stops.ticket, price=Decimal("1.38745"))
+    console.client.xadd(KEYS.rtrs, {"d": opened.model_dump_json()})
+    days = [  # trades of demo-1 closing on three days, the second at a loss
+        t.model_copy(update={"closed_at": T0 + d * 86_400, "profit": -20.0 if d == 1 else t.profit})
+        if t.closed_at
+        else t
+        for d in range(3)
+        for t in trade(40 + d, "demo-1")
+    ]
+    store = DuckDbStore(tmp_path / "eaflow.duckdb", TRADES)
+    store.write(trades_table((f"{n}-0", t) for n, t in enumerate(trade_session() + days)))
+    store.close()
+
+    chromium.get(f"{console.url}/console?token={VIEWER}")
+    wait_for(chromium, "return window.eaflowConsole && window.eaflowConsole.ready")
+    table = wait_for(
+        chromium,
+        "const rows = [...document.querySelectorAll('#pnl tbody tr')];"
+        "return rows.length && rows.map(r => [r.cells[0].textContent, r.cells[6].textContent])",
+    )
+    by_day: dict[str, float] = {}
+    for day, net in table:
+        by_day[day] = by_day.get(day, 0.0) + float(net)
+    assert len(by_day) == 3
+    bars = wait_for(
+        chromium,
+        "const s = window.eaflowCharts.pnlSeries.data();"
+        "return s.length === 3 && s.map(b => [b.time, b.value, b.color])",
+    )
+    assert [b[0] for b in bars] == sorted(by_day)
+    for (day, value, color), net in zip(bars, [by_day[d] for d in sorted(by_day)], strict=True):
+        assert value == pytest.approx(net, abs=0.01), day
+        assert color == ("#ef5350" if net < 0 else "#26a69a")
+    assert [b[1] < 0 for b in bars] == [False, True, False]
+
+    click(chromium, "#accounts tr[data-instance='demo-1'] button.positions")
+    assert wait_for(chromium, "return window.eaflowCharts.candles?.series.data().length") >= 2
+    assert chromium.find_element("id", "chart-symbol").get_attribute("value") == "EURUSD"
+    marker = wait_for(
+        chromium,
+        "return window.eaflowCharts.candles.markerApi.markers().find(m => m.kind === 'fill')",
+    )
+    assert marker["text"] == "buy 0.10 @ 1.38745"  # a buy: its position is one
+    lines = "return window.eaflowCharts.candles.series.priceLines().map(l => l.options())"
+    found = {o["title"]: o["price"] for o in wait_for(chromium, lines)}
+    assert found == {"buy 0.1 #1000": 1.38745, "SL #1000": 1.3862, "TP #1000": 1.3891}
+
+    moved = stops.model_copy(update={"sl": 1.3871})
+    later = held.model_copy(update={"positions": (moved,), "equity": 10_123.0, "ts": time.time()})
+    console.client.set(KEYS.state("demo-1"), later.model_dump_json())
+    wait_for(
+        chromium,
+        lines + ".some(o => o.title === 'SL #1000' && o.price === 1.3871)",
+    )  # live, from the account's snapshot
+    assert len(chromium.execute_script(lines)) == 3
+    equity = "return window.eaflowCharts.equitySeries.data().map(p => p.value)"
+    assert chromium.execute_script(equity)[-1] == 10_123.0  # sampled from that snapshot
+
+    mine = [t for t in trade_session() + days if t.instance == "demo-1" and t.closed_at]
+    total = sum(t.profit + t.commission + t.swap + t.fee for t in mine)
+    curve = wait_for(
+        chromium, "const d = window.eaflowCharts.curveSeries.data(); return d.length && d"
+    )
+    assert len(curve) == len(mine)
+    assert curve[-1]["value"] == pytest.approx(total)
+    chromium.execute_script("document.getElementById('account').scrollIntoView()")
+    screenshot(chromium, "console-charts.png")
+    assert chromium.execute_script("return window.eaflowCharts.error") is None
+    assert chromium.execute_script("return window.eaflowConsole.error") is None
+
+
+SETTING = "document.querySelector('#config-fields tr[data-field=\"{}\"]')"
+
+
+def setting(driver: Any, field: str) -> list[str]:
+    """The panel's row of `field`: field, value, source."""
+    cells: list[str] = driver.execute_script(
+        f"return [...{SETTING.format(field)}.cells].slice(0, 3).map(td => td.textContent)"
+    )
+    return cells
+
+
+def test_an_admin_changes_a_setting_from_the_configuration_panel(
+    console: Served, chromium: Any, tmp_path: Path
+) -> None:
+    """With the page's buttons only: a viewer reads demo-2's configuration but cannot edit;
+    the admin sets its max_open_orders (a bad value first: refused naming the field), then
+    makes it inherit again; each checked in the store, in Redis and in the panel."""
+    from eaflow.config.store import ConfigStore  # imported here: this test's lines stay at the end
+
+    chromium.get(f"{console.url}/console?token={VIEWER}")
+    wait_for(chromium, "return window.eaflowConsole && window.eaflowConsole.ready")
+    wait_for(chromium, f"return {ROW.format('demo-2')}")
+    click(chromium, "#accounts tr[data-instance='demo-2'] button.config")
+    wait_for(chromium, f"return {SETTING.format('max_open_orders')}")
+    assert setting(chromium, "max_open_orders") == ["max_open_orders", "200", "default"]
+    edits = chromium.execute_script(
+        "return [...document.querySelectorAll('#config button.admin')].map(b => b.disabled)"
+    )
+    assert edits and all(edits)  # a viewer reads only
+
+    chromium.find_element("id", "secret").send_keys(ADMIN_SECRET)
+    click(chromium, "#signin button")
+    wait_for(chromium, "return window.eaflowConsole.admin === 'source:ops'")
+    wait_for(
+        chromium,
+        "return [...document.querySelectorAll('#config button.admin')].every(b => !b.disabled)",
+    )
+    click(chromium, "#config-fields tr[data-field='max_open_orders'] button.config-edit")
+    value = chromium.find_element("css selector", "#config-form [name=value]")
+    assert value.get_attribute("value") == "200"
+    value.clear()
+    value.send_keys("-1")
+    click(chromium, "#config-form button")
+    confirm(chromium, "Set max_open_orders of demo-2 to -1?")
+    outcome(chromium, "refused: 422 max_open_orders: Input should be greater than")
+    assert published_config(console, "demo-2")["max_open_orders"] == 200
+    value.clear()
+    value.send_keys("5")
+    click(chromium, "#config-form button")
+    confirm(chromium, "Set max_open_orders of demo-2 to 5?")
+    outcome(chromium, "demo-2: max_open_orders set to 5 (configuration version")
+    wait_for(chromium, f"return {SETTING.format('max_open_orders')}.dataset.source === 'instance'")
+    assert setting(chromium, "max_open_orders") == ["max_open_orders", "5", "instance"]
+    newest = chromium.execute_script(
+        "return [...document.querySelector('#config-history tbody tr').cells]"
+        ".map(td => td.textContent)"
+    )
+    [stored] = ConfigStore(tmp_path / "eaflow.duckdb").history("demo-2", 1)
+    assert (stored.actor, stored.change, stored.note) == (
+        "source:ops",
+        {"set": {"max_open_orders": "5"}},
+        "console: set max_open_orders",
+    )
+    assert newest[:4] == [str(stored.version), newest[1], "demo-2", "source:ops"]
+    assert newest[4:] == ['{"set":{"max_open_orders":"5"}}', "console: set max_open_orders"]
+    assert published_config(console, "demo-2")["max_open_orders"] == 5
+    assert published_config(console, "demo-1")["max_open_orders"] == 200
+    screenshot(chromium, "console-config.png")
+
+    click(chromium, "#config-fields tr[data-field='max_open_orders'] button.config-unset")
+    confirm(chromium, "Make max_open_orders of demo-2 inherit (unset it in the instance's scope)?")
+    outcome(chromium, "demo-2: max_open_orders inherited")
+    wait_for(chromium, f"return {SETTING.format('max_open_orders')}.dataset.source === 'default'")
+    assert setting(chromium, "max_open_orders") == ["max_open_orders", "200", "default"]
+    assert published_config(console, "demo-2")["max_open_orders"] == 200
+    assert chromium.execute_script("return window.eaflowConsole.error") is None
+
+
+def published_config(served: Served, instance: str) -> dict[str, Any]:
+    """The configuration the router reads: the instance's published spec in Redis."""
+    raw = served.client.hget(KEYS.instances, instance)
+    assert raw is not None
+    found: dict[str, Any] = orjson.loads(raw)["config"]
+    return found
+
+
+def sign_in_as_admin(driver: Any) -> None:
+    wait_for(driver, "return window.eaflowConsole && window.eaflowConsole.ready")
+    driver.find_element("id", "secret").send_keys(ADMIN_SECRET)
+    click(driver, "#signin button")
+    wait_for(driver, "return window.eaflowConsole.admin === 'source:ops'")
+
+
+def test_a_viewer_cannot_act_on_every_instance_and_an_admin_halts_and_resumes_all(
+    console: Served, chromium: Any
+) -> None:
+    everyone = [f"demo-{n}" for n in range(1, 6)]
+    chromium.get(f"{console.url}/console?token={VIEWER}")
+    wait_for(chromium, "return window.eaflowConsole && window.eaflowConsole.ready")
+    disabled = chromium.execute_script(
+        "return [...document.querySelectorAll('#allbar button')].map(b => b.disabled)"
+    )
+    assert disabled == [True] * 4
+    refused = chromium.execute_async_script(
+        "const done = arguments[0];"
+        "Promise.all([['trading_state', {all: true, state: 'halted'}],"
+        " ['close_all', {all: true}]].map(([path, body]) =>"
+        " fetch('/console/api/' + path, {method: 'POST', headers: {'Content-Type':"
+        " 'application/json'}, body: JSON.stringify(body)}).then(r => r.status)))"
+        ".then(done)"
+    )
+    assert refused == [403, 403]
+    assert console.signals() == []
+
+    sign_in_as_admin(chromium)
+    wait_for(chromium, "return [...document.querySelectorAll('#allbar button')]"
+             ".every(b => !b.disabled)")  # fmt: skip
+    click(chromium, "#allbar button[data-state='halted']")
+    confirm(chromium, "Halt all 5 instances?")
+    outcome(chromium, "demo-5: halted")
+    assert [trading_state(console.client, i) for i in everyone] == ["halted"] * 5
+    for instance in ("demo-1", "demo-2"):  # the running ones; the others show their link
+        wait_for(chromium, f"return {STATUS.format(instance)} === 'halted'")
+
+    click(chromium, "#allbar button[data-state='active']")
+    confirm(chromium, "Resume all 5 instances?")
+    outcome(chromium, "demo-5: active")
+    assert [trading_state(console.client, i) for i in everyone] == ["active"] * 5
+    for instance in ("demo-1", "demo-2"):
+        wait_for(chromium, f"return {STATUS.format(instance)} === 'running'")
+    lines = chromium.execute_script("return window.eaflowConsole.outcome")
+    assert [line.split(" (")[0] for line in lines] == [f"{i}: active" for i in everyone]
+    assert chromium.execute_script("return window.eaflowConsole.error") is None
+
+
+def test_an_admin_closes_part_of_a_position_then_a_symbol_on_every_instance(
+    redis_url: str,
+    redis_client: redis.Redis,
+    workers: Callable[..., Worker],
+    tmp_path: Path,
+    chromium: Any,
+) -> None:
+    """Real router and executor processes: 0.1 lots of a 0.3 lot position closed with the
+    page's volume field leaves 0.2 open (in the simulated account and on the page); then
+    EURUSD is closed on every instance, one result per instance."""
+    seed(redis_url, 2)
+    write_market(redis_client)
+    workers("rtss", "orders")
+    send_raw(
+        redis_client,
+        {"symbol": "EURUSD", "order_type": "buy", "volume": 0.3, "instances": ["demo-1"]},
+    )
+    [opened] = wait_for_results(redis_client, 1)
+    assert opened.status == "filled", opened
+    ticket = opened.position_ticket
+    with serving(redis_url, config_db=tmp_path / "eaflow.duckdb") as served:
+        served.add_source(name="ops", secret=ADMIN_SECRET, admin=True)
+        chromium.get(f"{served.url}/console?token={VIEWER}")
+        sign_in_as_admin(chromium)
+        wait_for(chromium, f"return {ROW.format('demo-1')}")
+        click(chromium, "#accounts tr[data-instance='demo-1'] button.positions")
+        wait_for(chromium, f"return {POSITION.format(ticket)}")
+        row = f"#positions tr[data-ticket='{ticket}']"
+        on_fresh(chromium, f"{row} input.volume", lambda field: field.send_keys("0.1"))
+        click(chromium, f"{row} button.close")
+        confirm(chromium, f"Close 0.1 lots of position {ticket} of demo-1?")
+        outcome(chromium, f"demo-1: 0.1 lots of {ticket} closed")
+        [rest] = positions(redis_url, 1)
+        assert (rest.ticket, round(rest.volume, 8)) == (ticket, 0.2)
+        wait_for(chromium, f"return {POSITION.format(ticket)}?.cells[3].textContent === '0.2'")
+
+        chromium.find_element("id", "all-symbol").send_keys("EURUSD")
+        click(chromium, "#allbar button.all-close")
+        confirm(chromium, "Close all EURUSD on all 2 instances?")
+        outcome(chromium, "close all: 2 of 2 results")
+        lines = chromium.execute_script("return window.eaflowConsole.outcome")
+        assert lines[1] == "demo-1: closed"
+        assert lines[2].startswith("demo-2: rejected: ticket: no open position matches EURUSD")
+        assert positions(redis_url, 1) == ()
+        wait_for(chromium, "return document.querySelectorAll('#positions tbody tr').length === 0")
+        done = [
+            (r.instance, r.status, r.volume) for r in results(redis_client) if r.source == "ops"
+        ]
+        assert done[0] == ("demo-1", "closed", Decimal("0.1"))
+        assert sorted(done[1:]) == [
+            ("demo-1", "closed", Decimal("0.2")),
+            ("demo-2", "rejected", None),
+        ]
+        assert chromium.execute_script("return window.eaflowConsole.error") is None

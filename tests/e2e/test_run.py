@@ -1,9 +1,11 @@
 """`eaflow run`, the README's main job: embedded Redis, demo accounts on recorded ticks, the
-order path, the gateway, and the result sinks in a process of their own; Ctrl-C stops all.
-The chart link it prints opens the chart; the files holding secrets are its user's alone."""
+order path, the gateway, and the result sinks (with the notifier) in a process of their own;
+Ctrl-C stops all. The chart link it prints opens the chart; the files holding secrets are
+its user's alone."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import signal
@@ -11,27 +13,43 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import httpx
 import orjson
+import pytest
 import redis
 
 from tests.redis_server import free_port
+from tests.sinks.notify.receiver import Receiver
+from tests.tools import missing
 
 STARTED = re.compile(r"unix://\S+redis\.socket")
 
 
-def test_run_trades_a_webhook_alert_and_records_it_then_stops_on_ctrl_c(tmp_path: Path) -> None:
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    if importlib.util.find_spec("apprise") is None:
+        missing("apprise", "pip install 'eaflow[notify]'")
+    found = Receiver()
+    yield found
+    found.close()
+
+
+def test_run_trades_a_webhook_alert_records_and_notifies_it_then_stops_on_ctrl_c(
+    tmp_path: Path, receiver: Receiver
+) -> None:
     port = free_port()
+    notify = {"EAFLOW_NOTIFY_URLS": receiver.url, "EAFLOW_NOTIFY_RESULTS": "all"}
     process = subprocess.Popen(
         [sys.executable, "-m", "eaflow", "run", "--data-dir", str(tmp_path / "var")],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "EAFLOW_HTTP_PORT": str(port), "COLUMNS": "400"},
+        env={**os.environ, "EAFLOW_HTTP_PORT": str(port), "COLUMNS": "400", **notify},
     )
     assert process.stdout is not None
     output: list[str] = []
@@ -47,7 +65,10 @@ def test_run_trades_a_webhook_alert_and_records_it_then_stops_on_ctrl_c(tmp_path
         assert url is not None, "".join(output)
         assert "alert secret (source tradingview, printed once)" in "".join(output)
         assert "its own process" in "".join(output)  # the sinks' line
+        assert "notify: rtrs, ris → 1 Apprise URL(s), in the sinks' process" in "".join(output)
         client = redis.Redis.from_url(url)
+        while not _has_group(client, "ea:rtrs", b"notify") and time.monotonic() < deadline:
+            time.sleep(0.2)  # the notifier sends what comes once its group exists
         secret = orjson.loads(client.hget("ea:sources", "tradingview") or b"{}")["secret"]
         body = f"tradingview,buy,EURUSD,vol_lots=0.01,instances=demo-1,secret={secret}"
         answer = None
@@ -83,6 +104,11 @@ def test_run_trades_a_webhook_alert_and_records_it_then_stops_on_ctrl_c(tmp_path
             time.sleep(0.5)
             rows = _rows(database, signal_id)
         assert rows == [(result["order_id"], "filled")]
+        while not receiver.bodies and time.monotonic() < deadline:
+            time.sleep(0.2)
+        [message] = receiver.bodies
+        assert message["title"] == "eaflow: open EURUSD from tradingview: filled 1", message
+        assert "demo-1: filled 0.01 lots at" in message["message"], message
         client.close()
     finally:
         process.send_signal(signal.SIGINT)  # Ctrl-C: the app, the sinks and Redis stop
@@ -95,6 +121,33 @@ def test_run_trades_a_webhook_alert_and_records_it_then_stops_on_ctrl_c(tmp_path
         assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
     sinks = subprocess.run(["pgrep", "-f", f"worker rtrs.*{tmp_path}"], capture_output=True)
     assert sinks.stdout == b""  # the sinks' process stopped with it
+
+
+def test_run_refuses_a_notify_url_apprise_cannot_send_to_before_starting(
+    tmp_path: Path,
+) -> None:
+    if importlib.util.find_spec("apprise") is None:
+        missing("apprise", "pip install 'eaflow[notify]'")
+    done = subprocess.run(
+        [sys.executable, "-m", "eaflow", "run", "--data-dir", str(tmp_path / "var")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "EAFLOW_NOTIFY_URLS": "nosuch://token@host", "COLUMNS": "200"},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "notify_urls: nosuch:// is not a URL Apprise can send to" in done.stderr
+    assert "token" not in done.stderr  # URLs carry tokens: only the scheme is named
+    assert not (tmp_path / "var" / "redis").exists()  # refused before anything started
+
+
+def _has_group(client: redis.Redis, stream: str, group: bytes) -> bool:
+    try:
+        groups: Any = client.xinfo_groups(stream)
+    except redis.ResponseError:  # no stream yet
+        return False
+    return any(found["name"] == group for found in groups)
 
 
 def _rows(database: Path, signal_id: str) -> list[tuple[str, str]]:

@@ -12,6 +12,7 @@ from eaflow.config.service import ConfigService
 from eaflow.gateway.console import results, trades
 from eaflow.gateway.console.actions import actions_router
 from eaflow.gateway.console.bodies import ConsoleBodies
+from eaflow.gateway.console.config import config_router
 from eaflow.gateway.console.hub import OverviewHub
 from eaflow.gateway.console.routes import router
 from eaflow.gateway.context import Gateway
@@ -30,6 +31,7 @@ def install(app: FastAPI, gw: Gateway, settings: ConfigService | None) -> None:
     )
     app.include_router(router)
     app.include_router(actions_router(settings))
+    app.include_router(config_router(settings))
     app.include_router(trades.router)
     app.state.console_database = settings.store.path if settings is not None else None
     app.include_router(results.router)

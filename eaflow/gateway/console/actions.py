@@ -1,13 +1,14 @@
-"""What an admin does from the console: halt, reduce or resume accounts; retry or purge dead
-letters.
+"""What an admin does from the console: halt, reduce or resume accounts (one, a group or
+all); retry or purge dead letters.
 
 A trading state is changed through the configuration service, as `PATCH /config/instances/
 {id}` and `eaflow config set` change it: validated, versioned, published, and recorded in
-the configuration history under the admin source signed in (`source:<name>`). A group is
-changed one instance at a time, each its own recorded version; the answer gives the outcome
-per instance. Dead letters are retried and purged with `eaflow dlq`'s code (eaflow.dlq).
-Viewers may read dead letters; every action needs an admin session (403 otherwise). A retry
-or a purge is recorded in `security` with its actor (eaflow.gateway.console.audit).
+the configuration history under the admin source signed in (`source:<name>`). A group (or
+every instance of the registry) is changed one instance at a time, each its own recorded
+version; the answer gives the outcome per instance. Dead letters are retried and purged
+with `eaflow dlq`'s code (eaflow.dlq). Viewers may read dead letters; every action needs an
+admin session (403 otherwise). A retry or a purge is recorded in `security` with its actor
+(eaflow.gateway.console.audit).
 """
 
 from __future__ import annotations
@@ -32,18 +33,20 @@ Name = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class TradingChange(BaseModel):
-    """One instance or one group, and the trading state to give it."""
+    """One instance, one group or (`all: true`) every instance, and the trading state to give
+    it."""
 
     model_config = ConfigDict(extra="forbid")
 
     instance: Name | None = None
     group: Name | None = None
+    all: bool = False
     state: TradingState
 
     @model_validator(mode="after")
     def _one_target(self) -> TradingChange:
-        if (self.instance is None) == (self.group is None):
-            raise ValueError("give exactly one of instance and group")
+        if [self.instance is not None, self.group is not None, self.all].count(True) != 1:
+            raise ValueError("give exactly one of instance, group and all (true)")
         return self
 
 
@@ -67,7 +70,9 @@ def actions_router(service: ConfigService | None) -> APIRouter:
     """`/console/api/trading_state` (needs `service`: without it, 503) and the DLQ routes."""
     router = APIRouter(prefix="/console/api", tags=["console"])
 
-    @router.post("/trading_state", summary="Halt, reduce or resume an instance or a group")
+    @router.post(
+        "/trading_state", summary="Halt, reduce or resume an instance, a group or all (admins)"
+    )
     async def trading_state(body: TradingChange, gw: Gw, actor: Actor) -> list[dict[str, Any]]:
         if service is None:
             raise refused(503, "configuration", "is not served by this gateway", "unavailable")
@@ -75,12 +80,17 @@ def actions_router(service: ConfigService | None) -> APIRouter:
         if body.instance is not None:
             if body.instance not in specs:
                 raise refused(422, "instance", f"no instance '{body.instance}'")
-            targets = [body.instance]
+            targets, scope = [body.instance], ""
+        elif body.all:
+            targets, scope = sorted(specs), " (all instances)"
+            if not targets:
+                raise refused(422, "all", "no instance is registered")
         else:
             targets = sorted(i for i, s in specs.items() if body.group in s.groups)
             if not targets:
                 raise refused(422, "group", f"no instance is in group '{body.group}'")
-        note = f"console: {body.state.value}" + (f" (group {body.group})" if body.group else "")
+            scope = f" (group {body.group})"
+        note = f"console: {body.state.value}{scope}"
         outcomes: list[dict[str, Any]] = []
         for instance in targets:
             try:

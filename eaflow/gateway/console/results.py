@@ -42,6 +42,23 @@ GROUP BY day, instance, strategy
 ORDER BY day, instance, strategy
 """
 
+# Each closed trade with the running sum of its instance's net realised P&L, oldest first;
+# the newest `limit` trades are kept (the sum still counts every trade before them).
+CURVE_SQL = """
+SELECT * FROM (
+  SELECT make_timestamp(CAST(closed_at * 1000000 AS BIGINT)) AS closed_ts, closed_at,
+         instance, trade_id, symbol, coalesce(strategy, '') AS strategy,
+         profit + commission + swap + fee AS net,
+         sum(profit + commission + swap + fee) OVER (
+           PARTITION BY instance ORDER BY closed_at, trade_id ROWS UNBOUNDED PRECEDING
+         ) AS cumulative
+  FROM trades
+  WHERE status = 'CLOSED' AND closed_at IS NOT NULL{where}
+  ORDER BY closed_at DESC, instance DESC, trade_id DESC
+  LIMIT {limit}
+) ORDER BY closed_at, instance, trade_id
+"""
+
 router = APIRouter(prefix="/console/api", tags=["console"])
 Format = Literal["json", "csv"]
 Since = Annotated[
@@ -83,6 +100,9 @@ def read(path: Path | None, sql: str, params: list[Any]) -> tuple[list[str], lis
         busy.headers = {"Retry-After": "2"}
         raise busy from error
     try:
+        # A missing table must not resolve to a Python object of that name (this module's
+        # `results`): DuckDB's replacement scans would look it up in the calling frames.
+        con.execute("SET python_enable_replacements = false")
         cursor = con.execute(sql, params)
         return [d[0] for d in cursor.description or ()], cursor.fetchall()
     except duckdb.CatalogException:  # no table yet: nothing recorded
@@ -115,9 +135,9 @@ def answer(columns: list[str], rows: list[tuple[Any, ...]], fmt: Format, name: s
 
 
 async def query(
-    request: Request, sql: str, where: list[tuple[str, Any]], tail: str = ""
+    request: Request, sql: str, where: list[tuple[str, Any]], tail: str = "", **parts: Any
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    text = sql.format(where="".join(f" AND {w}" for w, _ in where)) + tail
+    text = sql.format(where="".join(f" AND {w}" for w, _ in where), **parts) + tail
     params = [v for _, v in where]
     return await asyncio.to_thread(read, database_of(request), text, params)
 
@@ -154,6 +174,18 @@ async def results(
     return answer(columns, rows, format, "results")
 
 
+def trade_filters(
+    instance: str | None, strategy: str | None, since: datetime | None, until: datetime | None
+) -> list[tuple[str, Any]]:
+    """The P&L filters on closed trades: instance, strategy, closing time."""
+    where: list[tuple[str, Any]] = [
+        (f"{name} = ?", value)
+        for name, value in (("instance", instance), ("strategy", strategy))
+        if value is not None
+    ]
+    return where + window("closed_at", since, until)
+
+
 @router.get("/pnl", summary="Realised P&L of closed trades by day (UTC), instance and strategy")
 async def pnl(
     request: Request,
@@ -163,11 +195,23 @@ async def pnl(
     until: Until = None,
     format: Format = "json",
 ) -> Response:
-    where: list[tuple[str, Any]] = [
-        (f"{name} = ?", value)
-        for name, value in (("instance", instance), ("strategy", strategy))
-        if value is not None
-    ]
-    where += window("closed_at", since, until)
-    columns, rows = await query(request, PNL_SQL, where)
+    columns, rows = await query(request, PNL_SQL, trade_filters(instance, strategy, since, until))
     return answer(columns, rows, format, "pnl")
+
+
+@router.get(
+    "/pnl/curve",
+    summary="Cumulative realised P&L per instance, one point per closed trade (json or csv)",
+)
+async def curve(
+    request: Request,
+    instance: Name | None = None,
+    strategy: Name | None = None,
+    since: Since = None,
+    until: Until = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = MAX_ROWS,
+    format: Format = "json",
+) -> Response:
+    where = trade_filters(instance, strategy, since, until)
+    columns, rows = await query(request, CURVE_SQL, where, limit=limit)
+    return answer(columns, rows, format, "pnl_curve")

@@ -1,29 +1,33 @@
-"""An admin's trades from the console, through the signal path: close a position, set its
-SL/TP, cancel a pending order, close everything of a group (or of one symbol in it).
+"""An admin's trades from the console, through the signal path: close a position (or part of
+it), set its SL/TP, cancel a pending order, close everything of a group or of every instance
+(or of one symbol in it).
 
-The console publishes what an alert would: a `close`, `sltp` or `cancel` signal for that
-ticket and instance, or a `close_all` for a group, on `rtss`, under the admin's source
-name, so the router and the executor handle it like any other and each order ends in one
-result in `rtrs` (closed, modified, cancelled, rejected or failed), which the page shows as
-it arrives. The ticket must be an open position (close, SL/TP) or a pending order (cancel)
-of the instance's last snapshot (422 otherwise); a group must have members (one result
-per member). Each request is recorded in `security` with its actor and signal id.
+The console publishes what an alert would: a `close` (with `volume` for a partial close),
+`sltp` or `cancel` signal for that ticket and instance, or a `close_all` for a group or for
+every instance of the registry (named one by one), on `rtss`, under the admin's source name,
+so the router and the executor handle it like any other (volume step and minimum checked by
+the router) and each order ends in one result in `rtrs` (closed, modified, cancelled,
+rejected or failed), which the page shows as it arrives. The ticket must be an open position
+(close, SL/TP) or a pending order (cancel) of the instance's last snapshot, and a partial
+close at most its volume there (422 otherwise); a group must have members (one result per
+member). Each request is recorded in `security` with its actor and signal id.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from eaflow.gateway.chart import state_of
 from eaflow.gateway.console.actions import Actor, Gw, Name, refused
 from eaflow.gateway.console.audit import record_action
 from eaflow.gateway.context import Gateway
-from model import Signal
+from model import PendingOrderState, PositionState, Signal
 from model.enums import Action
-from model.signal import NonNegative
+from model.signal import NonNegative, Positive
 
 router = APIRouter(prefix="/console/api", tags=["console"])
 Ticket = Annotated[int, Field(gt=0, lt=2**64)]
@@ -38,6 +42,12 @@ class Trade(BaseModel):
     ticket: Ticket
 
 
+class Close(Trade):
+    """A position to close: `volume` lots of it, or (none) all of it."""
+
+    volume: Positive | None = None
+
+
 class Stops(Trade):
     """New stops of a position: prices, 0 for none."""
 
@@ -45,16 +55,16 @@ class Stops(Trade):
     take_profit: NonNegative
 
 
-async def symbol_of(gw: Gateway, trade: Trade, pending: bool) -> str:
-    """The ticket's symbol, from the instance's last snapshot; 422 when it holds no such
-    position (or pending order)."""
+async def held(gw: Gateway, trade: Trade, pending: bool) -> PositionState | PendingOrderState:
+    """The ticket's position (or pending order) in the instance's last snapshot; 422 when it
+    holds none."""
     state = await state_of(gw, trade.instance)
     if state is None:
         raise refused(422, "instance", f"no account snapshot of '{trade.instance}' yet")
     held = state.orders if pending else state.positions
     for found in held:
         if found.ticket == trade.ticket:
-            return found.symbol
+            return found
     what = "pending order" if pending else "open position"
     raise refused(422, "ticket", f"{trade.ticket} is no {what} of {trade.instance}'s last snapshot")
 
@@ -84,55 +94,81 @@ async def publish(
     return {"signal_id": signal.signal_id, "instance": trade.instance, "ticket": trade.ticket}
 
 
-@router.post("/close", summary="Close one position with a close signal (admins)")
-async def close(body: Trade, gw: Gw, actor: Actor) -> dict[str, Any]:
-    symbol = await symbol_of(gw, body, pending=False)
-    return await publish(gw, actor, Action.CLOSE, body, symbol)
+@router.post("/close", summary="Close one position, or `volume` lots of it (admins)")
+async def close(body: Close, gw: Gw, actor: Actor) -> dict[str, Any]:
+    position = await held(gw, body, pending=False)
+    if body.volume is None:
+        return await publish(gw, actor, Action.CLOSE, body, position.symbol)
+    if body.volume > Decimal(repr(position.volume)):
+        raise refused(
+            422,
+            "volume",
+            f"{body.volume} lots is more than position {body.ticket} holds "
+            f"({position.volume} lots in {body.instance}'s last snapshot)",
+        )
+    return await publish(gw, actor, Action.CLOSE, body, position.symbol, volume=body.volume)
 
 
 @router.post("/sltp", summary="Set one position's SL/TP with an sltp signal (admins)")
 async def sltp(body: Stops, gw: Gw, actor: Actor) -> dict[str, Any]:
-    symbol = await symbol_of(gw, body, pending=False)
+    position = await held(gw, body, pending=False)
     stops = {"stop_loss": body.stop_loss, "take_profit": body.take_profit}
-    return await publish(gw, actor, Action.SLTP, body, symbol, **stops)
+    return await publish(gw, actor, Action.SLTP, body, position.symbol, **stops)
 
 
 @router.post("/cancel", summary="Cancel one pending order with a cancel signal (admins)")
 async def cancel(body: Trade, gw: Gw, actor: Actor) -> dict[str, Any]:
-    symbol = await symbol_of(gw, body, pending=True)
-    return await publish(gw, actor, Action.CANCEL, body, symbol)
+    order = await held(gw, body, pending=True)
+    return await publish(gw, actor, Action.CANCEL, body, order.symbol)
 
 
 class CloseAll(BaseModel):
-    """Every position and pending order of a group's instances, or of one symbol."""
+    """Every position and pending order of a group's instances or (`all: true`) of every
+    instance, or only those of one symbol."""
 
     model_config = ConfigDict(extra="forbid")
 
-    group: Name
+    group: Name | None = None
+    all: bool = False
     symbol: Annotated[str, Field(min_length=1, max_length=32)] | None = None
 
+    @model_validator(mode="after")
+    def _one_target(self) -> CloseAll:
+        if (self.group is not None) == self.all:
+            raise ValueError("give exactly one of group and all (true)")
+        return self
 
-@router.post("/close_all", summary="Close all of a group, or of a symbol in it (admins)")
+
+@router.post(
+    "/close_all", summary="Close all of a group or of every instance, or of a symbol (admins)"
+)
 async def close_all(body: CloseAll, gw: Gw, actor: Actor) -> dict[str, Any]:
     specs = await gw.registry.all()
-    members = sorted(i for i, s in specs.items() if body.group in s.groups)
-    if not members:
-        raise refused(422, "group", f"no instance is in group '{body.group}'")
-    signal = Signal(
+    if body.all:
+        members = sorted(specs)
+        if not members:
+            raise refused(422, "all", "no instance is registered")
+    else:
+        members = sorted(i for i, s in specs.items() if body.group in s.groups)
+        if not members:
+            raise refused(422, "group", f"no instance is in group '{body.group}'")
+    signal = Signal(  # every instance named: a broadcast would skip the halted ones
         action=Action.CLOSE_ALL,
         symbol=body.symbol,
         group=body.group,
+        instances=tuple(members) if body.all else (),
         source=actor.removeprefix("source:"),
         comment="console close_all",
     )
     await gw.topics.rtss.send(signal.model_dump(mode="json", exclude_none=True))
+    target = {"all": True} if body.all else {"group": body.group}
     await record_action(
         gw,
         actor,
         "close_all",
-        group=body.group,
+        **target,
         symbol=body.symbol,
         instances=members,
         signal_id=signal.signal_id,
     )
-    return {"signal_id": signal.signal_id, "group": body.group, "instances": members}
+    return {"signal_id": signal.signal_id, **target, "instances": members}

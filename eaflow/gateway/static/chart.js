@@ -1,9 +1,9 @@
-// The eaflow chart page: candles from /udf/history, markers and tables from /api/*,
-// live updates from /api/live (Server-Sent Events). `window.eaflow` holds the page state.
+// The eaflow chart page: candles from /udf/history (candles.js, shared with the console),
+// markers and tables from /api/*, live updates from /api/live (Server-Sent Events).
+// `window.eaflow` holds the page state.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const SECONDS = { "1S": 1, "5S": 5, "15S": 15, "1": 60, "5": 300, "15": 900, "60": 3600 };
 const TYPES = { 0: "buy", 1: "sell" };
 const page = (window.eaflow = {
   symbol: "", instance: "", resolution: "1S", bars: [], markers: [], results: [],
@@ -31,25 +31,8 @@ function cells(row, values, classes = {}) {
   }
 }
 
-function digitsOf(bars) {
-  let digits = 2;
-  for (const bar of bars.slice(-50)) {
-    const text = String(bar.close);
-    digits = Math.max(digits, text.includes(".") ? text.split(".")[1].length : 0);
-  }
-  return digits;
-}
-
-function barTime(seconds) {
-  const width = SECONDS[page.resolution];
-  return Math.floor(seconds / width) * width;
-}
-
 function showMarkers() {
-  const shown = page.markers
-    .map((m) => ({ ...m, time: barTime(m.time) }))
-    .sort((a, b) => a.time - b.time);
-  page.markerApi.setMarkers(shown);
+  EaflowCandles.showMarkers(page.markerApi, page.markers, page.resolution);
 }
 
 function addMarker(marker) {
@@ -58,17 +41,7 @@ function addMarker(marker) {
 }
 
 function onTick(tick) {
-  const time = barTime(Math.floor(tick.time_msc / 1000));
-  const last = page.bars[page.bars.length - 1];
-  if (last && last.time === time) {
-    Object.assign(last, { high: Math.max(last.high, tick.bid), low: Math.min(last.low, tick.bid),
-                          close: tick.bid });
-  } else if (!last || time > last.time) {
-    page.bars.push({ time, open: tick.bid, high: tick.bid, low: tick.bid, close: tick.bid });
-  } else {
-    return;
-  }
-  page.series.update({ ...page.bars[page.bars.length - 1] });
+  EaflowCandles.addTick(page.series, page.bars, page.resolution, tick);
 }
 
 const tradeKey = (t) => `${t.instance}:${t.trade_id}`;
@@ -151,17 +124,7 @@ async function load() {
   page.resolution = $("resolution").value;
   history.replaceState(null, "", `?${new URLSearchParams({ symbol: page.symbol,
     instance: page.instance, resolution: page.resolution })}`);
-  const to = Math.floor(Date.now() / 1000) + 86400;
-  const bars = await getJSON(`/udf/history?${new URLSearchParams({ symbol: page.symbol,
-    resolution: page.resolution, from: 0, to })}`);
-  page.bars = bars.s === "ok"
-    ? bars.t.map((t, i) => ({ time: t, open: bars.o[i], high: bars.h[i], low: bars.l[i],
-                              close: bars.c[i] }))
-    : [];
-  const digits = digitsOf(page.bars);
-  page.series.applyOptions({ priceFormat: { type: "price", precision: digits,
-                                            minMove: 10 ** -digits } });
-  page.series.setData(page.bars.map((bar) => ({ ...bar })));
+  page.bars = await EaflowCandles.load(page.series, page.symbol, page.resolution);
   page.markers = await getJSON(`/api/markers?${new URLSearchParams({ symbol: page.symbol,
     instance: page.instance })}`);
   showMarkers();
@@ -187,16 +150,7 @@ async function main() {
   fill($("instance"), ["", ...instances.map((i) => i.instance)],
        params.get("instance") ?? instances[0]?.instance);
   $("resolution").value = params.get("resolution") || "1S";
-  page.chart = LightweightCharts.createChart($("chart"), {
-    autoSize: true,
-    layout: { background: { color: "#ffffff" }, textColor: "#131722", attributionLogo: true },
-    timeScale: { timeVisible: true, secondsVisible: true },
-  });
-  page.series = page.chart.addSeries(LightweightCharts.CandlestickSeries, {
-    upColor: "#26a69a", downColor: "#ef5350", borderVisible: false,
-    wickUpColor: "#26a69a", wickDownColor: "#ef5350",
-  });
-  page.markerApi = LightweightCharts.createSeriesMarkers(page.series, []);
+  Object.assign(page, EaflowCandles.create($("chart")));
   for (const id of ["symbol", "instance", "resolution"]) $(id).addEventListener("change", load);
   await load();
   page.ready = true;

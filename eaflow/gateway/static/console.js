@@ -1,7 +1,8 @@
 // The eaflow operator console: every instance's row, live from /console/api/live (one
-// shared reader in the gateway); admins halt, reduce or resume an instance or a group,
-// close a position, set its SL/TP, cancel a pending order, close all of a group, and retry
-// or purge dead letters; anyone reads the result log and the realised P&L (filtered, CSV).
+// shared reader in the gateway); admins halt, reduce or resume an instance or a group (all
+// instances: console-all.js), close a position (or part of it), set its SL/TP, cancel a
+// pending order, close all of a group, and retry or purge dead letters; anyone reads the
+// result log and the realised P&L (filtered, CSV).
 // `window.eaflowConsole` holds the page state (read by the browser test).
 "use strict";
 
@@ -88,6 +89,7 @@ function accountRow(row) {
       open, " ", button("Halt", "halted", row.instance), " ",
       button("Resume", "active", row.instance),
     );
+    tr.cells[11].append(" ", configButton()); // console-config.js
     shownRows.set(row.instance, tr);
   }
   tr.dataset.status = row.status;
@@ -139,7 +141,7 @@ function showGroups() {
 
 function showAdmin() {
   const admin = Boolean(state.admin);
-  for (const made of document.querySelectorAll("button.admin, input.stop")) {
+  for (const made of document.querySelectorAll("button.admin, input.stop, input.admin")) {
     made.disabled = !admin;
     made.title = admin ? "" : "admins only: sign in with an admin source's secret";
   }
@@ -266,6 +268,17 @@ function stopInput(kind, value) {
   return input;
 }
 
+function volumeInput() {
+  const input = document.createElement("input");
+  input.className = "admin volume";
+  input.type = "number";
+  input.min = "0";
+  input.step = "any";
+  input.placeholder = "all";
+  input.setAttribute("aria-label", "lots to close (empty: all)");
+  return input;
+}
+
 async function loadPositions() {
   const instance = state.account;
   let account = { positions: [], orders: [] };
@@ -281,7 +294,8 @@ async function loadPositions() {
     const tr = tradeRow(p.ticket, 9);
     tr.cells[5].append(stopInput("sl", p.sl));
     tr.cells[6].append(stopInput("tp", p.tp));
-    tr.insertCell().append(adminButton("Set SL/TP", "sltp"), " ", adminButton("Close", "close"));
+    tr.insertCell().append(adminButton("Set SL/TP", "sltp"), " ", volumeInput(), " ",
+      adminButton("Close", "close"));
     return tr;
   }, (tr, p) => {
     setCells(tr, [p.ticket, p.symbol, TYPES[p.type] ?? p.type, p.volume, p.price_open, null,
@@ -338,8 +352,9 @@ function trade(path, body, what) {
     }
     say([`${body.instance}: ${what} sent (signal ${sent.signal_id}), waiting for its result…`]);
     const result = await awaitResult(sent.signal_id, body.instance);
+    const part = body.volume ? `${body.volume} lots of ` : "";
     say([result
-      ? `${body.instance}: ${body.ticket} ${result.status}${result.error ? `: ${result.error}` : ""}`
+      ? `${body.instance}: ${part}${body.ticket} ${result.status}${result.error ? `: ${result.error}` : ""}`
       : `${body.instance}: no result for signal ${sent.signal_id} within 30 s`]);
     await loadPositions();
   };
@@ -365,17 +380,20 @@ function onCloseAll(event) {
   const symbol = $("group-symbol").value.trim();
   const count = [...state.rows.values()].filter((row) => row.groups.includes(group)).length;
   const what = symbol ? `all ${symbol}` : "everything";
-  ask(`Close ${what} in group ${group} (${count} instances)?`, async () => {
-    let sent;
-    try {
-      sent = await call("POST", "/console/api/close_all", symbol ? { group, symbol } : { group });
-    } catch (error) {
-      say([`refused: ${error.message}`]);
-      return;
-    }
-    await awaitResults(sent.signal_id, sent.instances.length);
-    if (state.account) await loadPositions();
-  });
+  ask(`Close ${what} in group ${group} (${count} instances)?`,
+    () => closeAll(symbol ? { group, symbol } : { group }));
+}
+
+async function closeAll(body) {
+  let sent;
+  try {
+    sent = await call("POST", "/console/api/close_all", body);
+  } catch (error) {
+    say([`refused: ${error.message}`]);
+    return;
+  }
+  await awaitResults(sent.signal_id, sent.instances.length);
+  if (state.account) await loadPositions();
 }
 
 function onTrade(event) {
@@ -384,7 +402,10 @@ function onTrade(event) {
   const row = made.closest("tr");
   const body = { instance: state.account, ticket: Number(row.dataset.ticket) };
   if (made.classList.contains("close")) {
-    ask(`Close position ${body.ticket} of ${body.instance}?`, trade("close", body, "close"));
+    const volume = row.querySelector("input.volume").value.trim(); // empty: the whole position
+    if (volume) body.volume = volume;
+    ask(`Close ${volume ? `${volume} lots of ` : ""}position ${body.ticket} of ${body.instance}?`,
+      trade("close", body, "close"));
   } else if (made.classList.contains("cancel")) {
     ask(`Cancel order ${body.ticket} of ${body.instance}?`, trade("cancel", body, "cancel"));
   } else {

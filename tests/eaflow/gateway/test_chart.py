@@ -56,6 +56,7 @@ def test_the_page_and_its_bundled_chart_library(http: httpx.Client) -> None:
     assert "Apache License" in http.get("/static/LICENSE-lightweight-charts.txt").text
     assert "TradingView, Inc." in http.get("/static/NOTICE-lightweight-charts.txt").text
     assert http.get("/static/chart.js").status_code == 200
+    assert http.get("/static/candles.js").status_code == 200
 
 
 def test_openapi_documents_the_http_api(http: httpx.Client) -> None:

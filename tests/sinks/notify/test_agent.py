@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import json
-import threading
 from collections.abc import AsyncIterator, Awaitable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -24,41 +21,9 @@ from sinks.notify.config import NotifyConfig
 from sinks.notify.sender import AppriseSender
 from streams import App, AppSettings, Topic
 from tests.sinks.conftest import fill
+from tests.sinks.notify.receiver import Receiver
 from tests.sinks.test_install import FAST, until
 from tests.tools import missing
-
-
-class Receiver:
-    """An HTTP endpoint recording the JSON bodies posted to it; `down` answers 503."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.refused = 0
-        self.down = False
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if receiver.down:
-                    receiver.refused += 1
-                    self.send_response(503)
-                else:
-                    receiver.bodies.append(json.loads(body))
-                    self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"json://127.0.0.1:{self.server.server_port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

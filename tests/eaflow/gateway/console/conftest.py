@@ -30,6 +30,19 @@ def browser_like(served: Served) -> Iterator[httpx.Client]:
         yield client
 
 
+@contextmanager
+def signed_in(served: Served) -> Iterator[httpx.Client]:
+    """A browser-like client signed in as the admin source `ops` (ADMIN_SECRET)."""
+    with browser_like(served) as client:
+        signed = client.post(
+            "/console/api/session", headers={"Authorization": f"Bearer {ADMIN_SECRET}"}
+        )
+        assert signed.status_code == 200, signed.text
+        assert signed.json() == {"admin": "source:ops"}
+        assert client.get("/console/api/session").json() == {"admin": "source:ops"}
+        yield client
+
+
 @pytest.fixture
 def viewer(console: Served) -> Iterator[httpx.Client]:
     with browser_like(console) as client:
@@ -38,11 +51,5 @@ def viewer(console: Served) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def admin(console: Served) -> Iterator[httpx.Client]:
-    with browser_like(console) as client:
-        signed = client.post(
-            "/console/api/session", headers={"Authorization": f"Bearer {ADMIN_SECRET}"}
-        )
-        assert signed.status_code == 200, signed.text
-        assert signed.json() == {"admin": "source:ops"}
-        assert client.get("/console/api/session").json() == {"admin": "source:ops"}
+    with signed_in(console) as client:
         yield client

@@ -100,6 +100,34 @@ def test_an_admin_halts_and_resumes_a_group_recorded_under_its_source(
     ]
 
 
+def test_an_admin_halts_and_resumes_every_instance_each_recorded_under_its_source(
+    console: Served, viewer: httpx.Client, admin: httpx.Client
+) -> None:
+    everyone = [f"demo-{n}" for n in range(1, 6)]
+    halt_all = {"all": True, "state": "halted"}
+    assert viewer.post("/console/api/trading_state", json=halt_all).status_code == 403
+    assert {trading_state(console.client, i) for i in everyone} == {"active"}
+    halted = admin.post("/console/api/trading_state", json=halt_all)
+    assert halted.status_code == 200, halted.text
+    assert [(o["instance"], o["published"], o["error"]) for o in halted.json()] == [
+        (i, True, None) for i in everyone
+    ]
+    assert [trading_state(console.client, i) for i in everyone] == ["halted"] * 5
+    with httpx.Client(base_url=console.url, timeout=10) as http:
+        ops = {"Authorization": f"Bearer {ADMIN_SECRET}"}
+        history = http.get("/config/history", headers=ops, params={"all": "true"}).json()
+    assert sorted((c["scope"], c["actor"], c["change"], c["note"]) for c in history) == [
+        (i, "source:ops", {"set": {"trading_state": "halted"}}, "console: halted (all instances)")
+        for i in everyone
+    ]
+    versions = {o["instance"]: o["version"] for o in halted.json()}
+    assert len(set(versions.values())) == 5  # each instance its own version
+
+    resumed = admin.post("/console/api/trading_state", json={"all": True, "state": "active"})
+    assert resumed.status_code == 200, resumed.text
+    assert [trading_state(console.client, i) for i in everyone] == ["active"] * 5
+
+
 def test_bad_targets_are_refused_naming_the_field(admin: httpx.Client) -> None:
     for body, field in (
         ({"group": "nobody", "state": "halted"}, "group"),
@@ -108,8 +136,13 @@ def test_bad_targets_are_refused_naming_the_field(admin: httpx.Client) -> None:
         refused = admin.post("/console/api/trading_state", json=body)
         assert refused.status_code == 422, refused.text
         assert refused.json()["detail"]["field"] == field
-    both = admin.post("/console/api/trading_state", json={**HALT_EU, "instance": "demo-1"})
-    assert both.status_code == 422 and "exactly one" in both.json()["error"]
+    for mixed in (
+        {**HALT_EU, "instance": "demo-1"},
+        {**HALT_EU, "all": True},
+        {"all": False, "state": "halted"},
+    ):
+        both = admin.post("/console/api/trading_state", json=mixed)
+        assert both.status_code == 422 and "exactly one" in both.json()["error"], both.text
     state = admin.post("/console/api/trading_state", json={"group": "eu", "state": "paused"})
     assert state.status_code == 422 and state.json()["field"] == "state"
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from model import Result
+from model.trade import TradeState
 from sinks.batch import results_table
 from sinks.duckdb import DuckDbStore
 from sinks.trades import TRADES, trades_table
@@ -124,7 +125,7 @@ def test_a_bad_filter_is_refused_naming_its_field(
 
 
 def test_an_empty_time_range_is_refused(recorded: Served, viewer: httpx.Client) -> None:
-    for path in ("/console/api/results", "/console/api/pnl"):
+    for path in ("/console/api/results", "/console/api/pnl", "/console/api/pnl/curve"):
         got = viewer.get(path, params={"since": iso(T0 + 60), "until": iso(T0)})
         assert got.status_code == 422, got.text
         assert got.json()["detail"] == {
@@ -158,19 +159,96 @@ def test_realised_pnl_by_day_instance_and_strategy(recorded: Served, viewer: htt
     assert len(exported.text.splitlines()) == len(rows) + 1
 
 
+def closed_trades() -> list[TradeState]:
+    return [t for t in trade_session() if t.status == "CLOSED"]
+
+
+def test_the_curve_sums_each_instances_closed_trades_in_closing_order(
+    recorded: Served, viewer: httpx.Client
+) -> None:
+    got = viewer.get("/console/api/pnl/curve")
+    assert got.status_code == 200, got.text
+    rows = got.json()
+    closed = sorted(closed_trades(), key=lambda t: t.closed_at or 0)
+    assert [(r["instance"], r["trade_id"]) for r in rows] == [
+        (t.instance, t.trade_id) for t in closed
+    ]
+    running: dict[str, float] = defaultdict(float)
+    for row, t in zip(rows, closed, strict=True):
+        net = t.profit + t.commission + t.swap + t.fee
+        running[t.instance] += net
+        assert row["net"] == pytest.approx(net)
+        assert row["cumulative"] == pytest.approx(running[t.instance])
+        assert row["closed_at"] == t.closed_at
+        assert row["closed_ts"] == iso(t.closed_at or 0).removesuffix("+00:00")
+        assert (row["symbol"], row["strategy"]) == (t.symbol, t.strategy or "")
+    by_day = viewer.get("/console/api/pnl").json()
+    for instance, total in running.items():  # the curve ends where the P&L table's sum does
+        assert total == pytest.approx(sum(r["net"] for r in by_day if r["instance"] == instance))
+
+
+def test_the_curve_of_one_instance_keeps_its_newest_trades_and_exports_as_csv(
+    recorded: Served, viewer: httpx.Client
+) -> None:
+    mine = [t for t in closed_trades() if t.instance == "demo-2"]
+    whole = viewer.get("/console/api/pnl/curve", params={"instance": "demo-2"}).json()
+    assert [r["trade_id"] for r in whole] == [t.trade_id for t in mine]
+    assert {r["instance"] for r in whole} == {"demo-2"}
+    newest = viewer.get("/console/api/pnl/curve", params={"instance": "demo-2", "limit": 2})
+    assert newest.json() == whole[-2:]  # the running sum still counts the older trades
+    since = viewer.get(
+        "/console/api/pnl/curve",
+        params={"instance": "demo-2", "since": iso((mine[1].closed_at or 0) - 1)},
+    ).json()
+    assert [r["trade_id"] for r in since] == [t.trade_id for t in mine[1:]]
+    assert since[0]["cumulative"] == pytest.approx(since[0]["net"])  # summed from `since`
+    exported = viewer.get("/console/api/pnl/curve", params={"instance": "demo-2", "format": "csv"})
+    assert "pnl_curve.csv" in exported.headers["content-disposition"]
+    table = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [int(r["trade_id"]) for r in table] == [r["trade_id"] for r in whole]
+    assert list(table[0]) == [
+        "closed_ts", "closed_at", "instance", "trade_id", "symbol", "strategy", "net",
+        "cumulative",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"instance": ""}, "instance"), ({"limit": 0}, "limit"), ({"until": "soon"}, "until")],
+)
+def test_a_bad_curve_filter_is_refused_naming_its_field(
+    recorded: Served, viewer: httpx.Client, params: dict[str, str | int], field: str
+) -> None:
+    got = viewer.get("/console/api/pnl/curve", params=params)
+    assert got.status_code == 422, got.text
+    assert got.json()["field"] == field
+
+
 def test_viewers_read_and_a_request_without_the_token_is_refused(recorded: Served) -> None:
-    for path in ("/console/api/results", "/console/api/pnl"):
+    for path in ("/console/api/results", "/console/api/pnl", "/console/api/pnl/curve"):
         assert httpx.get(f"{recorded.url}{path}", headers=BEARER).status_code == 200
         refused = httpx.get(f"{recorded.url}{path}")
         assert refused.status_code == 401, refused.text
         assert recorded.security_events()[-1]["kind"] == "viewer"
 
 
-def test_before_anything_is_recorded_both_are_empty(console: Served, viewer: httpx.Client) -> None:
-    for path in ("/console/api/results", "/console/api/pnl"):
+def test_before_anything_is_recorded_all_are_empty(console: Served, viewer: httpx.Client) -> None:
+    for path in ("/console/api/results", "/console/api/pnl", "/console/api/pnl/curve"):
         got = viewer.get(path)
         assert got.status_code == 200, got.text
         assert got.json() == []
+
+
+def test_trades_without_results_yet_leave_the_log_empty(
+    console: Served, viewer: httpx.Client, tmp_path: Path
+) -> None:
+    store = DuckDbStore(tmp_path / "eaflow.duckdb", TRADES)
+    store.write(trades_table((f"{n + 1}-0", t) for n, t in enumerate(trade_session())))
+    store.close()
+    got = viewer.get("/console/api/results")
+    assert got.status_code == 200, got.text
+    assert got.json() == []
+    assert len(viewer.get("/console/api/pnl/curve").json()) == len(closed_trades())
 
 
 def test_while_a_writer_holds_the_file_the_log_answers_503_then_reads_again(
