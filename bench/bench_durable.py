@@ -9,8 +9,6 @@ what the wait adds to such an order's path.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import subprocess
 import tempfile
 import time
@@ -20,7 +18,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from bench.common import percentiles, redis_server, report, smoke_mode
+from bench.common import percentiles, redis_server, report, run_sized
 from processors.executor.records import OrderRecords
 from streams.durable import Durability
 from tests.redis_server import free_port
@@ -89,11 +87,4 @@ async def main(n: int, port: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("-n", type=int, default=2000, help="writes per row")
-    parser.add_argument("--port", type=int, default=0, help="redis-server port (0: free)")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks it runs")
-    args = parser.parse_args()
-    if smoke_mode(args.smoke):
-        args.n = 20
-    asyncio.run(main(args.n, args.port or free_port()))
+    run_sized(main, __doc__, 2000, "writes per row")

@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 
 from streams import App, Event, Outbox
 from streams.commit import Committer, Unit
-from streams.lease import HOST, consumer_name, known_dead, lease_key, process_token
+from streams.lease import HOST, Holder, consumer_name, known_dead, lease_key
 from tests.streams.conftest import add, settings, until, values
 from tests.streams.test_commit import pending_ids
 
@@ -25,7 +25,9 @@ def dead_pid() -> int:
 
 def test_a_consumer_name_tells_whether_its_process_lives() -> None:
     me = consumer_name()
-    assert me == f"{HOST}-{os.getpid()}-{process_token()}"
+    holder = Holder.parse(me)
+    assert holder is not None and (holder.host, holder.pid) == (HOST, os.getpid())
+    assert len(holder.token) == 6 and consumer_name(".2") == me + ".2"
     assert not known_dead(me) and not known_dead(me + ".2")
     assert known_dead(f"{HOST}-{dead_pid()}-abcdef")
     assert known_dead(f"{HOST}-{os.getpid()}-{'0' * 6}")  # our pid, an earlier process
@@ -133,6 +135,30 @@ async def test_a_commit_without_the_lease_or_ahead_of_an_older_entry_is_refused(
     assert await committer.commit([unit(ids[1], "b"), unit(ids[2], "b")]) == {}
     assert await values(r, "out") == [ids[1].encode(), ids[2].encode()]
     assert await pending_ids(r, "s", "g") == []
+
+
+async def test_writes_outside_an_event_commit_only_while_the_lease_is_held(
+    redis_url: str, r: aioredis.Redis
+) -> None:
+    app = App(settings(redis_url))
+    source, sink = app.topic("in"), app.topic("out")
+
+    async def ignore(event: Event[object], out: Outbox) -> None:
+        return None
+
+    agent = app.agent(source, group="g", exclusive=True)(ignore)
+    await app.start()
+    try:
+        out = Outbox()
+        out.send(sink, "timer")
+        assert await agent.commit_held(source.key, out)
+        assert await values(r, "t:out") == [b'"timer"']
+        await r.set(lease_key("t:", "in", "g"), "another", px=60_000)  # deposed meanwhile
+        assert not await agent.commit_held(source.key, out)  # fenced: nothing written
+        assert not await agent.commit_held(source.key, out)  # dropped: not even tried
+        assert await r.xlen("t:out") == 1
+    finally:
+        await app.stop()
 
 
 async def test_an_entry_a_deposed_consumer_still_holds_is_finished_before_newer_ones(
