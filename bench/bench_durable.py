@@ -12,8 +12,6 @@ each alert's answer.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import subprocess
 import tempfile
 import time
@@ -23,7 +21,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from bench.common import percentiles, redis_server, report, smoke_mode
+from bench.common import percentiles, redis_server, report, run_sized
 from eaflow.gateway.publish import publish
 from model.topics import Topics
 from processors.executor.records import OrderRecords
@@ -105,11 +103,4 @@ async def main(n: int, port: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("-n", type=int, default=2000, help="writes per row")
-    parser.add_argument("--port", type=int, default=0, help="redis-server port (0: free)")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks it runs")
-    args = parser.parse_args()
-    if smoke_mode(args.smoke):
-        args.n = 20
-    asyncio.run(main(args.n, args.port or free_port()))
+    run_sized(main, __doc__, 2000, "writes per row")

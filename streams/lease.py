@@ -62,11 +62,6 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_new_token)
 
 
-def process_token() -> str:
-    """This process's random token (a forked child draws its own)."""
-    return _TOKEN
-
-
 def consumer_name(suffix: str = "") -> str:
     """`{host}/{namespace}-{pid}-{token}{suffix}` (`{host}-{pid}-{token}{suffix}` where the
     namespace is unknown): unique per process (and suffix), readable in XINFO, and telling
@@ -165,51 +160,56 @@ end
 return 0
 """
 
-SWEEP = """
+CLAIM_FROM = """
+local function claim_from(stream, group, to, from, left)
+  local claimed = 0
+  for _ = 1, 1000 do
+    if left <= 0 then break end
+    local rows = redis.call('XPENDING', stream, group, '-', '+', 1000, from)
+    if #rows == 0 then break end
+    local args = {stream, group, to, 0}
+    for _, r in ipairs(rows) do args[#args + 1] = r[1] end
+    args[#args + 1] = 'JUSTID'
+    redis.call('XCLAIM', unpack(args))
+    claimed = claimed + #rows
+    left = left - #rows
+  end
+  redis.call('XGROUP', 'DELCONSUMER', stream, group, from)
+  return claimed
+end
+"""
+"""Lua shared by the claiming scripts: consumer `to` takes every entry consumer `from`
+holds (at most `left`, when known), then `from` is deleted; how many entries."""
+
+SWEEP = (
+    CLAIM_FROM
+    + """
 if redis.call('GET', ARGV[3]) ~= ARGV[2] then return -1 end
 local claimed = 0
 for _, row in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
   local info = {}
   for i = 1, #row, 2 do info[row[i]] = row[i + 1] end
   if info['name'] ~= ARGV[2] then
-    local left = info['pending']
-    for _ = 1, 1000 do
-      if left <= 0 then break end
-      local rows = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1000, info['name'])
-      if #rows == 0 then break end
-      local args = {KEYS[1], ARGV[1], ARGV[2], 0}
-      for _, r in ipairs(rows) do args[#args + 1] = r[1] end
-      args[#args + 1] = 'JUSTID'
-      redis.call('XCLAIM', unpack(args))
-      claimed = claimed + #rows
-      left = left - #rows
-    end
-    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+    claimed = claimed + claim_from(KEYS[1], ARGV[1], ARGV[2], info['name'], info['pending'])
   end
 end
 return claimed
 """
+)
 """The lease holder takes every entry of the stream pending under another consumer (they
 are dead, or lost the lease) and deletes those consumers: -1 if it holds no lease. The lease
 key is an argument, not a key: under ACL selectors a script's keys must all match one."""
 
-CLAIM_DEAD = """
+CLAIM_DEAD = (
+    CLAIM_FROM
+    + """
 local claimed = 0
 for n = 3, #ARGV do
-  local name = ARGV[n]
-  for _ = 1, 1000 do
-    local rows = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1000, name)
-    if #rows == 0 then break end
-    local args = {KEYS[1], ARGV[1], ARGV[2], 0}
-    for _, r in ipairs(rows) do args[#args + 1] = r[1] end
-    args[#args + 1] = 'JUSTID'
-    redis.call('XCLAIM', unpack(args))
-    claimed = claimed + #rows
-  end
-  redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], name)
+  claimed = claimed + claim_from(KEYS[1], ARGV[1], ARGV[2], ARGV[n], math.huge)
 end
 return claimed
 """
+)
 """Take every entry of the known dead consumers named after the group and this consumer,
 and delete them."""
 
@@ -281,6 +281,14 @@ class Leases:
         self.held = set()
 
 
+@dataclass(frozen=True, slots=True)
+class Others:
+    """A stream's other consumers as one XINFO CONSUMERS found them."""
+
+    dead: list[str]  # known dead: their entries are taken at once
+    idle: dict[str, int]  # the rest, name → idle ms (deleted when long idle, owning nothing)
+
+
 class DeadClaimer:
     """Takes the entries of known dead consumers at once and deletes those consumers
     (agents that are not exclusive; the others after `claim_min_idle_ms`)."""
@@ -291,19 +299,20 @@ class DeadClaimer:
         self.consumer = consumer
         self._claim = redis.register_script(CLAIM_DEAD)
 
-    async def dead(self, streams: Sequence[str]) -> dict[str, list[str]]:
-        """stream → names of its known dead consumers (one pipelined XINFO CONSUMERS)."""
+    async def others(self, streams: Sequence[str]) -> dict[str, Others]:
+        """stream → its other consumers, known dead or not (one pipelined XINFO CONSUMERS
+        for all the streams; a stream without the group yet is left out)."""
         pipe = self.redis.pipeline(transaction=False)
         for stream in streams:
             pipe.xinfo_consumers(stream, self.group)
-        found: dict[str, list[str]] = {}
+        found: dict[str, Others] = {}
         for stream, rows in zip(streams, await pipe.execute(raise_on_error=False), strict=True):
             if isinstance(rows, Exception):
                 continue  # no group yet (created at the agent's next read)
-            names = [text(row["name"], "replace") for row in rows]
-            dead = [n for n in names if n != self.consumer and known_dead(n)]
-            if dead:
-                found[stream] = dead
+            idle = {text(row["name"], "replace"): int(row["idle"]) for row in rows}
+            idle.pop(self.consumer, None)
+            dead = [name for name in idle if known_dead(name)]
+            found[stream] = Others(dead, {n: i for n, i in idle.items() if n not in dead})
         return found
 
     async def claim(self, stream: str, names: Sequence[str]) -> int:

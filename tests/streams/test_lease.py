@@ -13,14 +13,7 @@ import redis.asyncio as aioredis
 
 from streams import App, Event, Outbox
 from streams.commit import Committer, Unit
-from streams.lease import (
-    HOST,
-    NAMESPACE,
-    consumer_name,
-    known_dead,
-    lease_key,
-    process_token,
-)
+from streams.lease import HOST, NAMESPACE, Holder, consumer_name, known_dead, lease_key
 from tests.streams.conftest import add, settings, until, values
 from tests.streams.test_commit import pending_ids
 
@@ -39,7 +32,11 @@ def dead_name() -> str:
 
 def test_a_consumer_name_tells_whether_its_process_lives() -> None:
     me = consumer_name()
-    assert me == f"{HOST}/{NAMESPACE}-{os.getpid()}-{process_token()}"
+    holder = Holder.parse(me)
+    assert holder is not None
+    assert (holder.host, holder.space, holder.pid) == (HOST, NAMESPACE, os.getpid())
+    assert me == f"{HOST}/{NAMESPACE}-{os.getpid()}-{holder.token}"
+    assert len(holder.token) == 6 and consumer_name(".2") == me + ".2"
     assert not known_dead(me) and not known_dead(me + ".2")
     assert known_dead(dead_name())
     assert known_dead(f"{HOST}/{NAMESPACE}-{os.getpid()}-{'0' * 6}")  # our pid, an earlier one
@@ -173,6 +170,30 @@ async def test_a_commit_without_the_lease_or_ahead_of_an_older_entry_is_refused(
     assert await committer.commit([unit(ids[1], "b"), unit(ids[2], "b")]) == {}
     assert await values(r, "out") == [ids[1].encode(), ids[2].encode()]
     assert await pending_ids(r, "s", "g") == []
+
+
+async def test_writes_outside_an_event_commit_only_while_the_lease_is_held(
+    redis_url: str, r: aioredis.Redis
+) -> None:
+    app = App(settings(redis_url))
+    source, sink = app.topic("in"), app.topic("out")
+
+    async def ignore(event: Event[object], out: Outbox) -> None:
+        return None
+
+    agent = app.agent(source, group="g", exclusive=True)(ignore)
+    await app.start()
+    try:
+        out = Outbox()
+        out.send(sink, "timer")
+        assert await agent.commit_held(source.key, out)
+        assert await values(r, "t:out") == [b'"timer"']
+        await r.set(lease_key("t:", "in", "g"), "another", px=60_000)  # deposed meanwhile
+        assert not await agent.commit_held(source.key, out)  # fenced: nothing written
+        assert not await agent.commit_held(source.key, out)  # dropped: not even tried
+        assert await r.xlen("t:out") == 1
+    finally:
+        await app.stop()
 
 
 async def test_an_entry_a_deposed_consumer_still_holds_is_finished_before_newer_ones(
