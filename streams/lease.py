@@ -1,9 +1,11 @@
 """Who consumes, whether they still live, and which stream an exclusive agent may work.
 
-Consumer names say where they run: `{host}-{pid}-{token}`, the token drawn once per process.
-A name of this host whose process is gone (or whose pid is this process's, under another
-token: a container restarted with the same pid) is *known dead*: its work is taken over at
-once, without waiting out an idle time. Elsewhere only time tells.
+Consumer names say where they run: `{host}/{space}-{pid}-{token}`, the token drawn once per
+process, `space` the process namespace the pid belongs to (`NAMESPACE`). A name of this
+namespace whose process is gone (or whose pid is this process's, under another token: an
+earlier process that had the same pid) is *known dead*: its work is taken over at once,
+without waiting out an idle time. Elsewhere (another host, another container, a name without
+a namespace) only time tells.
 
 An exclusive agent (the router on `rtss`, the executor on `orders:{instance}`) works a
 stream only while it holds the stream's lease, `{prefix}lease:{topic}:{group}`, a key naming
@@ -19,18 +21,35 @@ write a result or ack an entry.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import socket
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from redis.asyncio import Redis
 
 from streams.reader import text
 
 HOST = socket.gethostname()
+
+
+def namespace() -> str | None:
+    """This process's pid namespace, named for the machine's boot (8 hex digits): two
+    containers sharing a host name have different pid namespaces, two machines sharing one
+    (the initial namespace's inode is the same everywhere) different boots. None where Linux's
+    /proc does not say (Windows, macOS, a locked-down /proc): pids then judge nothing."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        pids = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+    return hashlib.sha256(f"{boot} {pids}".encode()).hexdigest()[:8]
+
+
+NAMESPACE = namespace()
 _TOKEN = secrets.token_hex(3)
 
 
@@ -44,34 +63,44 @@ if hasattr(os, "register_at_fork"):
 
 
 def consumer_name(suffix: str = "") -> str:
-    """`{hostname}-{pid}-{token}{suffix}`: unique per process (and suffix), readable in XINFO,
-    and telling whether its process is still alive (`known_dead`)."""
-    return f"{HOST}-{os.getpid()}-{_TOKEN}{suffix}"
+    """`{host}/{namespace}-{pid}-{token}{suffix}` (`{host}-{pid}-{token}{suffix}` where the
+    namespace is unknown): unique per process (and suffix), readable in XINFO, and telling
+    whether its process is still alive (`known_dead`)."""
+    where = HOST if NAMESPACE is None else f"{HOST}/{NAMESPACE}"
+    return f"{where}-{os.getpid()}-{_TOKEN}{suffix}"
 
 
 @dataclass(frozen=True, slots=True)
 class Holder:
-    """Where a consumer name says its process runs."""
+    """Where a consumer name says its process runs (`space` None: a name without a namespace,
+    from a host where it is unknown or from before names had one)."""
 
     host: str
+    space: str | None
     pid: int
     token: str
 
     @classmethod
     def parse(cls, name: str) -> Holder | None:
-        host, _, rest = name.rpartition("-")
-        host, _, pid = host.rpartition("-")
-        if not host or not pid.isdigit() or not rest:
+        where, _, rest = name.rpartition("-")
+        where, _, pid = where.rpartition("-")
+        if not where or not pid.isdigit() or not rest:
             return None
-        return cls(host, int(pid), rest.split(".")[0])
+        host, slash, space = where.rpartition("/")
+        if not slash:
+            host, space = where, ""
+        return cls(host, space or None, int(pid), rest.split(".")[0])
 
 
 def known_dead(name: str) -> bool:
-    """Whether the consumer `name` certainly runs no more: it ran on this host in a process
-    that is gone, or under this process's pid with another token (an earlier process that
-    had the same pid). A name of another host, or not of our form, is never known dead."""
+    """Whether the consumer `name` certainly runs no more: it ran in this pid namespace (of
+    this host, this boot) in a process that is gone, or under this process's pid with another
+    token (an earlier process that had the same pid). A name of another host or namespace,
+    without a namespace, or not of our form is never known dead: its pid says nothing here."""
     holder = Holder.parse(name)
-    if holder is None or holder.host != HOST:
+    if holder is None or NAMESPACE is None:
+        return False
+    if holder.host != HOST or holder.space != NAMESPACE:
         return False
     if holder.pid == os.getpid():
         return holder.token != _TOKEN
@@ -79,15 +108,11 @@ def known_dead(name: str) -> bool:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process `pid` exists on this host (unknown counts as alive)."""
+    """Whether a process `pid` exists in this pid namespace (unknown counts as alive). Only
+    asked where the namespace is known, so on Linux: never on Windows, where `os.kill` would
+    terminate the process."""
     if pid <= 0:
         return True
-    if sys.platform == "win32":  # os.kill would terminate it: ask psutil, if it is there
-        try:
-            import psutil  # type: ignore[import-untyped]
-        except ImportError:
-            return True
-        return bool(psutil.pid_exists(pid))
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
