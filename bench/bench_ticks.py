@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from collections.abc import Mapping
 from itertools import islice
 from typing import Any
 
@@ -35,7 +36,7 @@ from processors.ticks.agent import TickAgent
 from processors.ticks.recorded import recorded_files
 from processors.ticks.replay import merged
 from processors.ticks.writer import TickWriter
-from streams import App, AppSettings, Event, Outbox
+from streams import App, AppSettings, Columns, Outbox
 from streams.ring import TickRing, tick_array
 from tests.redis_server import free_port
 
@@ -153,12 +154,12 @@ async def eaflow_ingest(url: str, ticks: list[tuple[str, Tick]], size: int) -> d
     last = {s: t.time_msc for s, t in ticks}  # the newest tick of each symbol
     done = asyncio.Event()
 
-    async def handle(events: list[Event[Any]], out: Outbox) -> None:
-        await agent.handle(events, out)
+    async def handle(columns: Mapping[str, Columns], out: Outbox) -> None:
+        await agent.handle(columns, out)
         if all(table.ring(s).newest_msc() == msc for s, msc in last.items()):
             done.set()
 
-    app.agent([topics.ticks(s) for s in symbols], group="ticks", batch=True, batch_size=1000)(
+    app.agent([topics.ticks(s) for s in symbols], group="ticks", batch="columns", batch_size=1000)(
         handle
     )
     await agent.refresh()

@@ -4,9 +4,10 @@ from streams.agent import Agent
 from streams.app import App
 from streams.batch import Batch
 from streams.codecs import JsonCodec, ModelCodec
+from streams.columns import Columns
 from streams.errors import DecodeError, Defer, Poison
 from streams.event import Event
-from streams.handlers import BatchHandler, Handler, StreamsHandler
+from streams.handlers import BatchHandler, ColumnsHandler, Handler, StreamsHandler
 from streams.inspect import GroupStatus, StreamStatus, stream_status, trim_acked
 from streams.outbox import Outbox
 from streams.settings import AppSettings
@@ -20,6 +21,8 @@ __all__ = [
     "Batch",
     "BatchHandler",
     "Codec",
+    "Columns",
+    "ColumnsHandler",
     "DecodeError",
     "Defer",
     "Event",

@@ -24,9 +24,10 @@ from tenacity import (
 
 from streams import metrics
 from streams.claim import Claimer
+from streams.columns import Columns, entries_of, read_columns
 from streams.commit import Committer, Unit
 from streams.errors import Defer
-from streams.handlers import BatchHandler, Handler, StreamsHandler
+from streams.handlers import BatchHandler, ColumnsHandler, Handler, StreamsHandler
 from streams.lease import DeadClaimer, Leases, consumer_name, lease_key
 from streams.outbox import Outbox
 from streams.reader import Entry, load_failures, read_group, stream_id
@@ -41,9 +42,14 @@ LINK_ERRORS = (*REDIS_AWAY, OSError)
 
 Concurrency = Literal["per_stream", "serial"]
 
-Mode = bool | Literal["streams"]
-"""How the handler is called: per event (False), once per batch, all or nothing (True), or
-once per batch with a verdict per event and a unit per stream ("streams", `streams.Batch`)."""
+Mode = bool | Literal["streams", "columns"]
+"""How the handler is called: per event (False), once per batch, all or nothing (True),
+once per batch with a verdict per event and a unit per stream ("streams", `streams.Batch`),
+or once per batch, all or nothing, with undecoded columns per stream ("columns",
+`streams.columns`)."""
+
+WHOLE = (True, "columns")
+"""Modes whose handler takes the whole batch, acked all together or retried all together."""
 
 CONFLICT = "CONFLICT"
 """How a refused `EXPECT` begins: a stream unit whose expectation a concurrent writer broke
@@ -119,7 +125,7 @@ class Agent:
         redis: Redis,
         settings: AppSettings,
         topics: Sequence[Topic[Any]],
-        fn: Handler[Any] | BatchHandler[Any] | StreamsHandler[Any],
+        fn: Handler[Any] | BatchHandler[Any] | StreamsHandler[Any] | ColumnsHandler,
         *,
         group: str,
         batch: Mode = False,
@@ -136,8 +142,8 @@ class Agent:
             raise ValueError("group: must not be empty")
         if batch_size is not None and batch_size <= 0:
             raise ValueError(f"batch_size: must be positive, got {batch_size}")
-        if exclusive and batch is True:
-            raise ValueError("exclusive: needs a handler per event or per stream, not batch=True")
+        if exclusive and batch in WHOLE:
+            raise ValueError(f"exclusive: needs a handler per event or per stream, not {batch=}")
         self.redis = redis
         self.settings = settings
         self.fn = fn
@@ -377,7 +383,7 @@ class Agent:
         now = loop.time()
         ready = {k: s.held for k, s in working.items() if s.held and s.retry_at <= now}
         if ready:
-            if self.batch is not True:  # one at a time while it may be what kills workers
+            if self.batch not in WHOLE:  # one at a time while it may be what kills workers
                 ready = {k: held[:1] if held[0].careful else held for k, held in ready.items()}
             await self._handle(ready)
             return
@@ -389,7 +395,16 @@ class Agent:
         if not fresh:
             await self._pause(block_ms / 1000)
             return
-        batch = await read_group(redis, self.group, self.consumer, fresh, self.batch_size, block_ms)
+        if self.batch == "columns":
+            columns, batch = await read_columns(
+                redis, self.group, self.consumer, fresh, self.batch_size, block_ms
+            )
+            if columns:
+                await self._handle_columns(columns)
+        else:
+            batch = await read_group(
+                redis, self.group, self.consumer, fresh, self.batch_size, block_ms
+            )
         if batch:
             await self._handle(batch)
 
@@ -399,6 +414,8 @@ class Agent:
         await self._count_attempts([e for v in batch.values() for e in v])
         if self.batch == "streams":
             outcomes = await self.runner.run_streams(self.fn, batch)  # type: ignore[arg-type]
+        elif self.batch == "columns":
+            outcomes = await self.runner.run_columns(self.fn, batch)  # type: ignore[arg-type]
         elif self.batch:
             entries = sorted((e for v in batch.values() for e in v), key=lambda e: stream_id(e.id))
             outcomes = await self.runner.run_batch(self.fn, entries)  # type: ignore[arg-type]
@@ -406,6 +423,34 @@ class Agent:
             outcomes = await self._run_streams(batch)
         committed = await self._commit(outcomes, batch)
         self._settle(batch, committed)
+        metrics.BATCH_SECONDS.labels(group=self.group).observe(time.perf_counter() - started)
+
+    async def _handle_columns(self, columns: dict[str, Columns]) -> None:
+        """A new read of a "columns" agent: the handler, then one commit of its writes and
+        every ack. Only a failure (of the handler or of the commit) turns the columns into
+        entries, for the runtime's ordinary path: recorded, retried, dead-lettered."""
+        started = time.perf_counter()
+        handler: ColumnsHandler = self.fn  # type: ignore[assignment]
+        out = Outbox()
+        try:
+            await handler(columns, out)
+        except Exception as exc:
+            batch = entries_of(columns)
+            lost = self.runner.whole_lost(exc, [e for v in batch.values() for e in v])
+            self._settle(batch, await self._commit(lost, batch))
+        else:
+            unit = self.runner.columns_done(columns, out.commands)
+            refused = await self._committer.commit([unit])
+            if refused:
+                batch = entries_of(columns)
+                done = Outcome([e for v in batch.values() for e in v], "done", unit)
+                self._settle(batch, await self._commit([done], batch, refused))
+            else:
+                now = asyncio.get_running_loop().time()
+                for key, found in columns.items():
+                    state = self.streams[key]
+                    state.count("done", len(found))
+                    state.retry_at = now
         metrics.BATCH_SECONDS.labels(group=self.group).observe(time.perf_counter() - started)
 
     async def _run_streams(self, batch: dict[str, list[Entry]]) -> list[Outcome]:
@@ -434,13 +479,17 @@ class Agent:
             entry.counted = True
 
     async def _commit(
-        self, outcomes: list[Outcome], batch: dict[str, list[Entry]]
+        self,
+        outcomes: list[Outcome],
+        batch: dict[str, list[Entry]],
+        refused: dict[int, str | None] | None = None,
     ) -> list[Outcome]:
-        """Commit; a unit Redis refuses becomes a failure of its entries. Returns the
-        outcomes that committed."""
-        if self.exclusive:
-            self._fence_units(outcomes)
-        refused = await self._committer.commit([o.unit for o in outcomes])
+        """Commit (unless already done, Redis refusing `refused`); a unit Redis refuses
+        becomes a failure of its entries. Returns the outcomes that committed."""
+        if refused is None:
+            if self.exclusive:
+                self._fence_units(outcomes)
+            refused = await self._committer.commit([o.unit for o in outcomes])
         committed = [o for i, o in enumerate(outcomes) if i not in refused]
         retry: list[Outcome] = []
         for index, error in refused.items():

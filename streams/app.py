@@ -16,7 +16,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from streams.agent import Agent, Concurrency, Mode
 from streams.clients import async_client
 from streams.codecs import JsonCodec
-from streams.handlers import BatchHandler, Handler, StreamsHandler
+from streams.handlers import BatchHandler, ColumnsHandler, Handler, StreamsHandler
 from streams.settings import AppSettings
 from streams.table import TableConfig, TickTable
 from streams.timer import Task, Timer
@@ -122,6 +122,20 @@ class App:
         exclusive: bool = False,
     ) -> Callable[[StreamsHandler[T]], Agent]: ...
 
+    @overload
+    def agent(
+        self,
+        topics: Topic[T] | Sequence[Topic[T]],
+        *,
+        group: str,
+        batch: Literal["columns"],
+        dlq: bool = True,
+        batch_size: int | None = None,
+        concurrency: Concurrency = "per_stream",
+        start_id: str | None = None,
+        name: str | None = None,
+    ) -> Callable[[ColumnsHandler], Agent]: ...
+
     def agent(
         self,
         topics: Topic[Any] | Sequence[Topic[Any]],
@@ -139,14 +153,18 @@ class App:
 
         `batch=True` hands the whole batch to the handler, all or nothing (sinks);
         `batch="streams"` hands it the whole batch as a `streams.Batch`, with a verdict per
-        event and one commit unit per stream (the executor). `dlq=False` retries failures
+        event and one commit unit per stream (the executor); `batch="columns"` hands it the
+        whole batch undecoded, ids and payloads per stream (`streams.Columns`), all or
+        nothing (the ticks agent, which decodes them in bulk). `dlq=False` retries failures
         forever instead of dead-lettering them (sinks that must not lose results).
         `exclusive=True`: one live consumer of the group at a time works each stream, in
         stream order across crashes (streams/lease.py; the router, the executor).
         """
         listed = [topics] if isinstance(topics, Topic) else list(topics)
 
-        def register(fn: Handler[Any] | BatchHandler[Any] | StreamsHandler[Any]) -> Agent:
+        def register(
+            fn: Handler[Any] | BatchHandler[Any] | StreamsHandler[Any] | ColumnsHandler,
+        ) -> Agent:
             agent = Agent(
                 self.redis,
                 self.settings,

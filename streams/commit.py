@@ -22,6 +22,9 @@ after it (a retry would then meet the record's `ONCE` guard and ack the entry si
 refused with an error beginning `CONFLICT` (optimistic locking, e.g. on a simulated
 account's version that another writer may have moved since it was read).
 
+`ACKS stream group ids` is XACK with the ids joined by spaces in one argument: a batch of
+thousands of new entries (a "columns" agent's) acks without redis-py packing each id.
+
 `FENCE lease holder stream first` makes a unit of an exclusive agent (streams/lease.py) its
 lease holder's alone: it applies only if key `lease` still names `holder` (else it is
 refused with `LEASE`), and, when `stream` is given, only if no entry of `stream` older than
@@ -43,7 +46,7 @@ SKIPPED = None
 
 SCRIPT = """
 local needs = {
-  XADD='stream', XACK='stream', XDEL='stream', XTRIM='stream', XCLAIM='stream',
+  XADD='stream', XACK='stream', ACKS='stream', XDEL='stream', XTRIM='stream', XCLAIM='stream',
   HSET='hash', HSETNX='hash', HMSET='hash', HINCRBY='hash', HINCRBYFLOAT='hash', HDEL='hash',
   INCR='string', INCRBY='string', INCRBYFLOAT='string', DECR='string', DECRBY='string',
   APPEND='string', SETRANGE='string', SETBIT='string',
@@ -75,7 +78,8 @@ for unit = 1, units do
         local as = cmd
         if cmd[1] == 'ONCE' then as = {#cmd == 4 and 'HSETNX' or 'HSET', cmd[2], cmd[3], cmd[4]}
         elseif cmd[1] == 'EXPECT' then as = {'HGET', cmd[2], cmd[3]}
-        elseif cmd[1] == 'FENCE' then as = {'GET', cmd[2]} end
+        elseif cmd[1] == 'FENCE' then as = {'GET', cmd[2]}
+        elseif cmd[1] == 'ACKS' then as = {'XACK', cmd[2], cmd[3], '0-1'} end
         if not allowed(unpack(as)) then
           err = 'NOPERM this user has no permission to run ' .. as[1] .. ' on ' .. tostring(as[2])
           break
@@ -129,6 +133,13 @@ for unit = 1, units do
         local reply
         if cmd[1] == 'EXPECT' or cmd[1] == 'FENCE' then
           reply = 1
+        elseif cmd[1] == 'ACKS' then
+          local ids = {}
+          for id in string.gmatch(cmd[4], '[^ ]+') do ids[#ids + 1] = id end
+          for i = 1, #ids, 1000 do
+            reply = redis.pcall('XACK', cmd[2], cmd[3], unpack(ids, i, math.min(i + 999, #ids)))
+            if type(reply) == 'table' and reply['err'] then break end
+          end
         elseif cmd[1] == 'ONCE' then
           if #cmd == 4 then
             reply = redis.pcall('HSETNX', cmd[2], cmd[3], cmd[4])

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from streams.batch import Batch
+from streams.columns import Columns
 from streams.event import Event
 from streams.outbox import Outbox
 from streams.types import T
@@ -17,3 +18,6 @@ BatchHandler = Callable[[list[Event[T]], Outbox], Awaitable[None]]
 
 StreamsHandler = Callable[[Batch[T]], Awaitable[None]]
 """Handles a whole batch with a verdict per event; one commit unit per stream."""
+
+ColumnsHandler = Callable[[Mapping[str, Columns], Outbox], Awaitable[None]]
+"""Handles a whole batch as undecoded columns per stream; all or nothing, as `BatchHandler`."""

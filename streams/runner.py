@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -11,11 +11,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from streams.batch import Batch, Stop
+from streams.columns import Columns, columns_of
 from streams.commit import Unit
 from streams.dlq import dead_letter, dlq_key, fails_key, forget_failures, record_failure
 from streams.errors import DecodeError, Defer, Poison
 from streams.event import Event
-from streams.handlers import BatchHandler, Handler, StreamsHandler
+from streams.handlers import BatchHandler, ColumnsHandler, Handler, StreamsHandler
 from streams.outbox import Outbox
 from streams.reader import Entry, stream_id
 from streams.topic import FIELD, Topic
@@ -28,6 +29,7 @@ Kind = Literal["done", "failed", "deferred", "dead", "dropped"]
 moved to the DLQ; dropped: deleted while pending."""
 
 XACK_CHUNK = 1000
+MISSING = "d: field is missing"
 REDIS_AWAY = (RedisConnectionError, RedisTimeoutError)
 """A handler's Redis link lost (a restart, a reset): not the entry's fault, never counted."""
 
@@ -86,7 +88,7 @@ class Runner:
         topic = self.topics[entry.stream]
         raw = entry.fields.get(FIELD)
         if raw is None:
-            raise DecodeError("d: field is missing")
+            raise DecodeError(MISSING)
         return Event(topic.decode(raw), entry.id, entry.stream, topic, raw, entry.failures + 1)
 
     def done(self, entry: Entry, commands: list[Command]) -> Outcome:
@@ -208,29 +210,61 @@ class Runner:
                     outcomes.append(self.dead(entry, str(exc), entry.failures + 1))
         if not live:
             return outcomes
+        return outcomes + await self.run_whole(lambda out: handler(events, out), live)
+
+    async def run_columns(
+        self, handler: ColumnsHandler, batch: Mapping[str, Sequence[Entry]]
+    ) -> list[Outcome]:
+        """Handle entries as one batch of columns (undecoded): all acked together, or all
+        retried together. An entry without a `d` field is dead-lettered, as a per-event
+        agent's would be."""
+        outcomes: list[Outcome] = []
+        live: dict[str, list[Entry]] = {}
+        for stream, entries in batch.items():
+            for entry in entries:
+                if entry.deleted:
+                    outcomes.append(self.dropped(entry))
+                elif self.exhausted(entry):
+                    outcomes.append(self.dead(entry, gave_up(entry), entry.failures))
+                elif FIELD not in entry.fields:
+                    outcomes.append(self.dead(entry, MISSING, entry.failures + 1))
+                else:
+                    live.setdefault(stream, []).append(entry)
+        if not live:
+            return outcomes
+        columns = columns_of(live)
+        listed = [e for entries in live.values() for e in entries]
+        return outcomes + await self.run_whole(lambda out: handler(columns, out), listed)
+
+    async def run_whole(
+        self, call: Callable[[Outbox], Awaitable[None]], live: list[Entry]
+    ) -> list[Outcome]:
+        """Call a whole-batch handler over `live`: one outcome acking them all, or theirs."""
         out = Outbox()
         try:
-            await handler(events, out)
-        except Poison as exc:
-            return outcomes + [
-                self.dead(e, str(exc) or describe(exc), e.failures + 1) for e in live
-            ]
-        except Defer as exc:
-            return outcomes + [self.deferred(e, exc, [e.id]) for e in live]
-        except REDIS_AWAY as exc:
-            log.warning("agent.handler_redis_unavailable", size=len(live))
-            away = Defer(self.redis_retry, f"redis unavailable: {describe(exc)}")
-            return outcomes + [self.deferred(e, away, [e.id]) for e in live]
+            await call(out)
         except Exception as exc:
-            log.warning(
-                "agent.batch_failed",
-                group=self.group,
-                size=len(live),
-                error=describe(exc),
-                deliveries=max(e.failures for e in live) + 1,
-            )
-            return outcomes + [self.failed(e, describe(exc), [e.id]) for e in live]
-        return [*outcomes, self.batch_done(live, out.commands)]
+            return self.whole_lost(exc, live)
+        return [self.batch_done(live, out.commands)]
+
+    def whole_lost(self, exc: Exception, live: list[Entry]) -> list[Outcome]:
+        """What a whole-batch handler's exception makes of each of its entries: dead
+        (`Poison`), deferred (`Defer`, Redis away: not the entries' fault), else failed."""
+        if isinstance(exc, Poison):
+            return [self.dead(e, str(exc) or describe(exc), e.failures + 1) for e in live]
+        if isinstance(exc, REDIS_AWAY):
+            log.warning("agent.handler_redis_unavailable", size=len(live))
+            exc = Defer(self.redis_retry, f"redis unavailable: {describe(exc)}")
+        if isinstance(exc, Defer):
+            return [self.deferred(e, exc, [e.id]) for e in live]
+        log.warning(
+            "agent.batch_failed",
+            group=self.group,
+            size=len(live),
+            error=describe(exc),
+            deliveries=max(e.failures for e in live) + 1,
+        )
+        return [self.failed(e, describe(exc), [e.id]) for e in live]
 
     async def run_streams(
         self, handler: StreamsHandler[Any], batch: Mapping[str, Sequence[Entry]]
@@ -316,6 +350,15 @@ class Runner:
             commands.append(("XACK", stream, self.group, *ids[start : start + XACK_CHUNK]))
         return Outcome(done, "done", Unit(stream, "", commands))
 
+    def columns_done(self, columns: Mapping[str, Columns], commands: list[Command]) -> Unit:
+        """The unit of a new read handled as columns: its outputs, then the acks of each
+        stream in one `ACKS` (new entries have no failure record to forget)."""
+        acks: list[Command] = [
+            ("ACKS", stream, self.group, b" ".join(map(encoded, found.ids)))
+            for stream, found in columns.items()
+        ]
+        return Unit("", "", [*commands, *acks])
+
     def batch_done(self, live: list[Entry], commands: list[Command]) -> Outcome:
         """One unit for the whole batch: its outputs, then an XACK per stream."""
         by_stream: dict[str, list[str]] = {}
@@ -329,6 +372,10 @@ class Runner:
             for start in range(0, len(ids), XACK_CHUNK):
                 commands.append(("XACK", stream, self.group, *ids[start : start + XACK_CHUNK]))
         return Outcome(live, "done", Unit("", "", commands))
+
+
+def encoded(entry_id: bytes | str) -> bytes:
+    return entry_id if isinstance(entry_id, bytes) else entry_id.encode()
 
 
 def gave_up(entry: Entry) -> str:

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
+import numpy as np
 import orjson
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
 from streams.bars import Bars, tumbling_bars
-from streams.ring import TickRing, Ticks, tick_array
+from streams.ring import TICK_DTYPE, TickRing, Ticks, tick_array
 
 log = structlog.get_logger(__name__)
 
@@ -60,6 +63,31 @@ def row_of(tick: Mapping[str, Any]) -> Row:
         raise TickFieldError(f"tick: field {error.args[0]!r} is required") from None
     except (TypeError, ValueError) as error:
         raise TickFieldError(f"tick: a field is not a number ({error})") from None
+
+
+TICK_FIELDS = itemgetter("time", "bid", "ask", "last", "volume", "time_msc", "flags", "volume_real")
+"""Every field of a tick entry as `model.tick.encode_tick` writes it, in `ticks_of`'s order."""
+
+
+def ticks_of(ticks: Sequence[Any]) -> Ticks | None:
+    """Decoded tick dicts as ring records, `row_of`'s rules applied to whole columns (a few
+    hundred ns per tick less than a row each). None unless every one holds every field of
+    `TICK_FIELDS` as a number: decode those one by one with `row_of`, which names the fault."""
+    count = len(ticks)
+    try:
+        flat = np.fromiter(chain.from_iterable(map(TICK_FIELDS, ticks)), np.float64, 8 * count)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if np.isnan(flat).any():  # a null (JSON has no NaN)
+        return None
+    values = flat.reshape(count, 8)
+    found = np.empty(count, TICK_DTYPE)
+    msc, volume_real = values[:, 5], values[:, 7]
+    found["time_msc"] = np.where(msc != 0, msc, np.trunc(values[:, 0]) * 1000)
+    found["bid"], found["ask"], found["last"] = values[:, 1], values[:, 2], values[:, 3]
+    found["volume"] = np.where(volume_real != 0, volume_real, values[:, 4])
+    found["flags"] = values[:, 6]
+    return found
 
 
 def entry_id(raw: str | bytes) -> EntryId:
@@ -148,10 +176,16 @@ class TickTable:
         return len(rows)
 
     def update(self, symbol: str, ids: Sequence[str | bytes], rows: Sequence[Row]) -> int:
+        """`extend` with rows."""
+        if symbol not in self._rings or not rows:
+            return 0
+        return self.extend(symbol, ids, tick_array(list(rows)))
+
+    def extend(self, symbol: str, ids: Sequence[str | bytes], ticks: Ticks) -> int:
         """Append a batch of entries (ids ascending) when the symbol is buffered; entries
         the ring already holds (read back by `recover`) are skipped. Returns ticks added."""
         ring = self._rings.get(symbol)
-        if ring is None or not rows:
+        if ring is None or not len(ticks):
             return 0
         seen = self._seen[symbol]
         start = 0
@@ -160,9 +194,9 @@ class TickTable:
                 start += 1
             if start == len(ids):
                 return 0
-        ring.extend(tick_array(list(rows[start:])) if start else tick_array(list(rows)))
+        ring.extend(ticks[start:] if start else ticks)
         self._seen[symbol] = entry_id(ids[-1])
-        return len(rows) - start
+        return len(ticks) - start
 
     def last(self, symbol: str, n: int) -> Ticks:
         return self.ring(symbol).last(n)

@@ -95,7 +95,7 @@ async def install_ticks(p: Pipeline) -> None:
 
     await agent.refresh()
     p.app.agent(
-        [p.topics.ticks(s) for s in symbols], group="ticks", batch=True, batch_size=BATCH_SIZE
+        [p.topics.ticks(s) for s in symbols], group="ticks", batch="columns", batch_size=BATCH_SIZE
     )(agent.handle)
     p.app.timer(REFRESH_INTERVAL, name="ticks.refresh")(refresh)
     p.app.timer(REPORT_INTERVAL, name="ticks.report")(agent.report)

@@ -1,18 +1,19 @@
 """The `ticks` agent: feeds the tick table and drives accounts with every tick, in order.
 
-It reads every `ticks:{symbol}` stream as consumer group `ticks`, in batches: each batch
-updates the table's rings (only symbols somebody needs are buffered) and runs through each
-hosted account (simulator fills, SL/TP, trailing), whose results go to `rtrs` in the same
-commit as the batch's acks. Timers keep the set of needed symbols current and log the flow.
+It reads every `ticks:{symbol}` stream as consumer group `ticks`, in batches of undecoded
+columns (`batch="columns"`, decoded here in bulk): each batch updates the table's rings
+(only symbols somebody needs are buffered) and runs through each hosted account (simulator
+fills, SL/TP, trailing), whose results go to `rtrs` in the same commit as the batch's acks.
+Timers keep the set of needed symbols current and log the flow.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 import orjson
 import structlog
@@ -24,8 +25,10 @@ from model.keys import Keys
 from model.tick import Tick
 from model.topics import Topics
 from processors.ticks.accounts import Holdings, TickAccount
-from streams import Event, Outbox
-from streams.table import Row, TickFieldError, TickTable, row_of
+from streams import Columns, Outbox
+from streams.reader import text
+from streams.ring import Ticks, tick_array
+from streams.table import Row, TickFieldError, TickTable, row_of, ticks_of
 
 log = structlog.get_logger(__name__)
 
@@ -76,28 +79,46 @@ class TickAgent:
     def symbol_of(self, stream: str) -> str:
         return stream[len(self.stream_prefix) :]
 
-    async def handle(self, events: list[Event[Any]], out: Outbox) -> None:
-        """One batch: table first, then every account, results committed with the acks."""
-        batches: dict[str, tuple[list[str], list[Row]]] = {}
-        for event in events:
-            try:
-                row = row_of(event.value)
-            except (TickFieldError, AttributeError) as error:
-                log.warning("ticks.bad_tick", stream=event.stream, id=event.id, error=str(error))
+    async def handle(self, columns: Mapping[str, Columns], out: Outbox) -> None:
+        """One batch: table first, then every account, results committed with the acks.
+        A symbol nobody buffers or trades is only counted, never decoded."""
+        batches: dict[str, tuple[Sequence[str | bytes], Ticks]] = {}
+        for stream, found in columns.items():
+            symbol = self.symbol_of(stream)
+            if not self.accounts and symbol not in self.table:
+                self.seen[symbol] += len(found)
                 continue
-            ids, rows = batches.setdefault(self.symbol_of(event.stream), ([], []))
-            ids.append(event.id)
-            rows.append(row)
-        for symbol, (ids, rows) in batches.items():
-            self.table.update(symbol, ids, rows)
-            self.seen[symbol] += len(rows)
+            ids, ticks = self.decode(stream, found)
+            batches[symbol] = (ids, ticks)
+            self.seen[symbol] += len(ticks)
+        for symbol, (ids, ticks) in batches.items():
+            self.table.extend(symbol, ids, ticks)
         if not self.accounts:
             return
-        ticks = {s: [tick_of(r) for r in rows] for s, (_, rows) in batches.items()}
-        runs = [asyncio.to_thread(self._run, a, ticks) for a in self.accounts.values()]
+        rows = {s: [tick_of(r) for r in ticks.tolist()] for s, (_, ticks) in batches.items()}
+        runs = [asyncio.to_thread(self._run, a, rows) for a in self.accounts.values()]
         for results in await asyncio.gather(*runs):
             for result in results:
                 out.send(self.topics.rtrs, result)
+
+    @staticmethod
+    def decode(stream: str, found: Columns) -> tuple[Sequence[str | bytes], Ticks]:
+        """A stream's payloads as ring records, with their ids: all at once, or, when any
+        is not a tick as `TickWriter` writes it, one by one, a bad one logged and skipped."""
+        with contextlib.suppress(orjson.JSONDecodeError):
+            ticks = ticks_of(list(map(orjson.loads, found.data)))
+            if ticks is not None:
+                return found.ids, ticks
+        ids: list[str | bytes] = []
+        rows: list[Row] = []
+        for entry_id, data in zip(found.ids, found.data, strict=True):
+            try:
+                rows.append(row_of(orjson.loads(data)))
+            except (orjson.JSONDecodeError, TickFieldError, AttributeError) as error:
+                log.warning("ticks.bad_tick", stream=stream, id=text(entry_id), error=str(error))
+                continue
+            ids.append(entry_id)
+        return ids, tick_array(rows)
 
     @staticmethod
     def _run(account: TickAccount, ticks: Mapping[str, list[Tick]]) -> list[Result]:

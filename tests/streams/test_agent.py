@@ -507,7 +507,7 @@ async def test_agent_survives_a_redis_restart(
     assert await pending(r, "t:in", "g") == 0
 
 
-@pytest.mark.parametrize("batch", [False, True, "streams"])
+@pytest.mark.parametrize("batch", [False, True, "streams", "columns"])
 async def test_restarts_while_an_entry_is_deferred_never_dead_letter_it(
     redis_url: str, r: aioredis.Redis, batch: bool | str
 ) -> None:
@@ -540,6 +540,10 @@ async def test_restarts_while_an_entry_is_deferred_never_dead_letter_it(
             for stream, found in events.streams.items():
                 for event in found:
                     events.outbox(stream).call("RPUSH", sink, event.value)
+        elif batch == "columns":
+            for found in events.values():
+                for data in found.data:
+                    out.call("RPUSH", sink, data)
         elif batch:
             for event in events:
                 out.call("RPUSH", sink, event.value)

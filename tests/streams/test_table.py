@@ -11,12 +11,12 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
-from model.tick import Tick
+from model.tick import Tick, encode_tick
 from processors.ticks.recorded import read_ticks, recorded_files
 from processors.ticks.writer import TickWriter
 from streams.bars import tumbling_bars
 from streams.ring import Ticks, tick_array
-from streams.table import TableConfig, TickFieldError, TickTable, entry_id, row_of
+from streams.table import TableConfig, TickFieldError, TickTable, entry_id, row_of, ticks_of
 
 PREFIX = "t:"
 
@@ -117,3 +117,27 @@ def test_rows_name_the_field_at_fault() -> None:
     assert row_of({"time": 2, "bid": 1.0, "ask": 1.5}) == (2000, 1.0, 1.5, 0.0, 0.0, 0)
     assert entry_id(b"1526919030474-55") == (1526919030474, 55)
     assert entry_id("7-0") < entry_id("7-1") < entry_id("10-0")
+
+
+def test_columns_of_ticks_follow_the_rules_of_rows() -> None:
+    ticks = [orjson.loads(encode_tick(t)) for t in recorded("XAUUSD", 50)]
+    ticks.append({**ticks[0], "time_msc": 0, "time": 7.9})  # msc from the seconds
+    ticks.append({**ticks[0], "volume_real": 0.0, "volume": 3})  # volume when no real one
+    ticks.append({**ticks[0], "bid": True, "flags": 2.0})  # numbers as `row_of` takes them
+    found = ticks_of(ticks)
+    assert found is not None
+    assert found.tolist() == tick_array([row_of(t) for t in ticks]).tolist()
+    assert ticks_of([]) is not None
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [{"bid": None}, {"bid": "x"}, {"bid": [1]}, {"bid": {"v": 1}}, {"flags": None}],
+    ids=["null", "text", "list", "object", "null flags"],
+)
+def test_columns_of_ticks_leave_odd_ones_to_rows(odd: dict[str, Any]) -> None:
+    good = orjson.loads(encode_tick(recorded("EURUSD", 1)[0]))
+    assert ticks_of([good, {**good, **odd}]) is None
+    missing = {k: v for k, v in good.items() if k != "volume_real"}
+    assert ticks_of([good, missing]) is None
+    assert ticks_of([good, [1, 2]]) is None

@@ -60,7 +60,7 @@ class Worker:
         self.table = self.app.table("ticks")
         self.agent = TickAgent(self.topics, self.table, accounts, always=frozenset(SYMBOLS))
         topics = [self.topics.ticks(s) for s in SYMBOLS]
-        self.app.agent(topics, group="ticks", batch=True, batch_size=1000)(self.agent.handle)
+        self.app.agent(topics, group="ticks", batch="columns", batch_size=1000)(self.agent.handle)
 
     async def start(self) -> None:
         await self.agent.refresh()  # recovers the table from the streams
@@ -137,6 +137,32 @@ async def test_a_restarted_worker_rebuilds_its_table_from_the_stream(
     assert prices(held) == recorded_prices(ticks[-1000:])
     assert (np.diff(held["time_msc"]) >= 0).all()
     assert np.array_equal(second.table.bars("EURUSD", "5m"), tumbling_bars(held, "5m"))
+
+
+async def test_bad_ticks_are_skipped_and_the_good_ones_buffered(
+    redis_url: str, redis_async: aioredis.Redis
+) -> None:
+    ticks = list(islice(recorded("NZDUSD"), 4))
+    key = Keys(PREFIX).ticks("NZDUSD")
+    worker = Worker(redis_url)
+    await worker.start()
+    try:
+        for raw in (
+            encode_tick(ticks[0]),
+            b"not json",
+            orjson.dumps({"time": 1, "ask": 1.2}),  # no bid
+            encode_tick(ticks[1]),
+        ):
+            await redis_async.xadd(key, {"d": raw})
+        await redis_async.xadd(key, {"d": encode_tick(ticks[2]), "more": "x"})  # as entries
+        await redis_async.xadd(key, {"d": encode_tick(ticks[3])})
+        await asyncio.wait_for(worker.caught_up(redis_async, ["NZDUSD"]), 30)
+        groups = {g["name"]: g for g in await redis_async.xinfo_groups(key)}
+        assert groups[b"ticks"]["pending"] == 0
+    finally:
+        await worker.app.stop()
+    assert prices(worker.table.ring("NZDUSD").ticks()) == recorded_prices(ticks)
+    assert worker.agent.seen["NZDUSD"] == 4
 
 
 async def test_a_simulated_account_trades_on_the_replayed_ticks(
