@@ -10,7 +10,6 @@ Timers keep the set of needed symbols current and log the flow.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -105,10 +104,9 @@ class TickAgent:
     def decode(stream: str, found: Columns) -> tuple[Sequence[str | bytes], Ticks]:
         """A stream's payloads as ring records, with their ids: all at once, or, when any
         is not a tick as `TickWriter` writes it, one by one, a bad one logged and skipped."""
-        with contextlib.suppress(orjson.JSONDecodeError):
-            ticks = ticks_of(list(map(orjson.loads, found.data)))
-            if ticks is not None:
-                return found.ids, ticks
+        ticks = ticks_of(found.data)
+        if ticks is not None:
+            return found.ids, ticks
         ids: list[str | bytes] = []
         rows: list[Row] = []
         for entry_id, data in zip(found.ids, found.data, strict=True):

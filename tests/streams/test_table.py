@@ -124,7 +124,7 @@ def test_columns_of_ticks_follow_the_rules_of_rows() -> None:
     ticks.append({**ticks[0], "time_msc": 0, "time": 7.9})  # msc from the seconds
     ticks.append({**ticks[0], "volume_real": 0.0, "volume": 3})  # volume when no real one
     ticks.append({**ticks[0], "bid": True, "flags": 2.0})  # numbers as `row_of` takes them
-    found = ticks_of(ticks)
+    found = ticks_of([orjson.dumps(t) for t in ticks])
     assert found is not None
     assert found.tolist() == tick_array([row_of(t) for t in ticks]).tolist()
     assert ticks_of([]) is not None
@@ -132,12 +132,31 @@ def test_columns_of_ticks_follow_the_rules_of_rows() -> None:
 
 @pytest.mark.parametrize(
     "odd",
-    [{"bid": None}, {"bid": "x"}, {"bid": [1]}, {"bid": {"v": 1}}, {"flags": None}],
-    ids=["null", "text", "list", "object", "null flags"],
+    [
+        {"bid": None},
+        {"bid": "1.5"},
+        {"bid": [1]},
+        {"bid": {"v": 1}},
+        {"flags": -1},
+        {"time_msc": 2**60},
+        {"extra": 1},
+    ],
+    ids=["null", "text", "list", "object", "negative flags", "huge msc", "extra field"],
 )
 def test_columns_of_ticks_leave_odd_ones_to_rows(odd: dict[str, Any]) -> None:
     good = orjson.loads(encode_tick(recorded("EURUSD", 1)[0]))
-    assert ticks_of([good, {**good, **odd}]) is None
+    assert ticks_of([orjson.dumps(good), orjson.dumps({**good, **odd})]) is None
     missing = {k: v for k, v in good.items() if k != "volume_real"}
-    assert ticks_of([good, missing]) is None
-    assert ticks_of([good, [1, 2]]) is None
+    assert ticks_of([orjson.dumps(good), orjson.dumps(missing)]) is None
+    assert ticks_of([orjson.dumps(good), b"[1, 2]"]) is None
+    assert ticks_of([orjson.dumps(good), b"not json"]) is None
+
+
+def test_rows_refuse_what_a_ring_cannot_hold() -> None:
+    tick = {"time": 1, "bid": 1.0, "ask": 1.5}
+    with pytest.raises(TickFieldError, match="flags must be from 0 to 2"):
+        row_of({**tick, "flags": -1})
+    with pytest.raises(TickFieldError, match="time_msc must fit in 64 bits"):
+        row_of({**tick, "time_msc": 2**64})
+    with pytest.raises(TickFieldError, match="not a number"):
+        row_of({**tick, "bid": 10**400})
