@@ -156,7 +156,7 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
         Grant(("+hgetall", "+hdel"), (K.alert_trailing(ANY),)),
     ),
     Role.SINKS: (
-        *consume((K.rtrs, K.trades), "*"),
+        *consume((K.rtrs, K.trades, K.rts), "*"),
         *consume((K.ris,), "notify"),  # `eaflow worker notify`: instance events too
         # Loss-limit transitions into the configuration history (eaflow/config/risk.py).
         *consume((K.ris,), "config-history"),

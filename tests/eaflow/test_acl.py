@@ -118,6 +118,7 @@ ALLOWED = [
     (S, xreadgroup("duckdb", "ea:rtrs")),
     (S, xreadgroup("clickhouse", "ea:rtrs")),
     (S, xreadgroup("duckdb-trades", "ea:trades")),
+    (S, xreadgroup("clickhouse-states", "ea:rts")),  # account states into the databases
     (S, xreadgroup("notify", "ea:ris")),  # `eaflow worker notify` runs as the sinks user
     (S, xreadgroup("config-history", "ea:ris")),  # loss limits into config_history
     (S, ("XTRIM", "ea:rtrs", "MINID", "0-1")),
