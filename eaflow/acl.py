@@ -161,6 +161,7 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
         # Loss-limit transitions into the configuration history (eaflow/config/risk.py).
         *consume((K.ris,), "config-history"),
         Grant(("+xtrim", *READ), (K.rtrs,)),
+        Grant(READ, (K.trades, K.rts), "R"),  # their sinks' lag (XREVRANGE, XRANGE)
     ),
     # The CLI: everything under the prefix, and the sandboxes of `eaflow replay`.
     Role.ADMIN: (Grant(("+@all", "allchannels", f"~{REPLAY_SANDBOXES}"), ("*",)),),
