@@ -2,9 +2,9 @@
 sampled, in DuckDB and ClickHouse alike, once per `rts` entry.
 
 `rts` has an entry each time an instance's snapshot changed, up to twice a second: with
-open positions, every poll. `StateRows` keeps at most one of them per instance per
-`interval` seconds, and every one whose balance differs from the instance's last row (a
-deal), so an equity curve is exact where the balance steps. Money is DOUBLE, as the
+open positions, every poll. `StateRows` keeps one of them per instance every `interval`
+seconds, and every one whose balance differs from the instance's last row (a deal), so an
+equity curve is exact where the balance steps (the exact rule: `StateRows`). Money is DOUBLE, as the
 broker reports it; `ts` is the snapshot's time in epoch seconds.
 """
 
