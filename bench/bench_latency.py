@@ -9,7 +9,6 @@ the same run, so the ratio is fair on a noisy machine.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import time
 from typing import Any
@@ -17,14 +16,13 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from bench.common import percentiles, redis_server, report, smoke_mode
+from bench.common import percentiles, redis_server, report, run_sized
 from bench.raw import ROUND_TRIPS, raw_chain
 from eaflow.demo import seed_demo
 from eaflow.install.pipeline import build_pipeline
 from eaflow.install.workers import install
 from eaflow.settings import Settings
 from model.tick import Tick, encode_tick
-from tests.redis_server import free_port
 
 PREFIX = "ea:"
 
@@ -164,11 +162,4 @@ def _cols(p: dict[str, float]) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("-n", type=int, default=1000, help="signals per run")
-    parser.add_argument("--port", type=int, default=0, help="redis-server port (0: free)")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks it runs")
-    args = parser.parse_args()
-    if smoke_mode(args.smoke):
-        args.n = 20
-    asyncio.run(main(args.n, args.port or free_port()))
+    run_sized(main, __doc__, 1000, "signals per run")

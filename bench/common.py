@@ -8,6 +8,7 @@ Python, Redis and library versions, and the commit of the eaflow code it measure
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -17,7 +18,7 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -27,6 +28,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from tests.redis_server import free_port
 from tests.tools import which
 
 RESULTS = Path(__file__).parent / "results"
@@ -223,3 +225,18 @@ def report(name: str, title: str, rows: list[dict[str, Any]], extra: dict[str, A
     """Print rows as a table and write them with the machine facts to results/NAME.json."""
     print_table(title, rows)
     write_json(name, {"rows": rows, **extra})
+
+
+def run_sized(
+    main: Callable[[int, int], Coroutine[Any, Any, None]], doc: str | None, n: int, what: str
+) -> None:
+    """The command line of a benchmark sized by `-n` (`what`; default `n`, 20 in a --smoke
+    run) on its own redis-server at `--port` (0: a free one): `main(n, port)` is run."""
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("-n", type=int, default=n, help=what)
+    parser.add_argument("--port", type=int, default=0, help="redis-server port (0: free)")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks it runs")
+    args = parser.parse_args()
+    if smoke_mode(args.smoke):
+        args.n = 20
+    asyncio.run(main(args.n, args.port or free_port()))

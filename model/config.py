@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from model.base import EpochSeconds, Message
 from model.enums import SizingMode
+from model.money import points_per_pip
 from model.risk import RiskRules
 
 SymbolName = Annotated[str, Field(min_length=1, max_length=32)]
@@ -142,8 +143,8 @@ class TradingConfig(Message):
         config = self.for_symbol(symbol)
         if config.slippage is None:
             return config.slippage_points
-        per_pip = 1 if digits is not None and digits not in (3, 5) else 10
-        return int((config.slippage * per_pip).to_integral_value(ROUND_HALF_UP))
+        points = config.slippage * points_per_pip(digits)
+        return int(points.to_integral_value(ROUND_HALF_UP))
 
     def in_session(self, at: time) -> bool:
         """Whether `at` (UTC) falls in an allowed session; always true without sessions."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from brokers.mt5.records import SymbolInfo
 from model import OrderType
+from model.money import dec, floor_to_step
 from model.tick import Tick
 
 
@@ -19,11 +20,6 @@ class Refusal(Exception):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.rule}"
-
-
-def dec(value: float | Decimal) -> Decimal:
-    """A float from MT5 as the decimal it was printed from (0.01, not 0.0100000000000000002)."""
-    return value if isinstance(value, Decimal) else Decimal(repr(value))
 
 
 def tick_size(info: SymbolInfo) -> Decimal:
@@ -44,7 +40,7 @@ def check_volume(volume: Decimal, info: SymbolInfo, field: str = "volume") -> De
 def floor_volume(volume: Decimal, info: SymbolInfo) -> Decimal:
     """A computed volume rounded down onto the volume step (never more risk than asked)."""
     step = dec(info.volume_step)
-    return (volume / step).to_integral_value(ROUND_DOWN) * step if step else volume
+    return floor_to_step(volume, step) if step else volume
 
 
 def check_price(price: Decimal, info: SymbolInfo, field: str = "price") -> Decimal:

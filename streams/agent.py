@@ -24,10 +24,11 @@ from tenacity import (
 
 from streams import metrics
 from streams.claim import Claimer
-from streams.commit import Committer
+from streams.commit import Committer, Unit
 from streams.errors import Defer
 from streams.handlers import BatchHandler, Handler, StreamsHandler
 from streams.lease import DeadClaimer, Leases, consumer_name, lease_key
+from streams.outbox import Outbox
 from streams.reader import Entry, load_failures, read_group, stream_id
 from streams.runner import REDIS_AWAY, Kind, Outcome, Runner
 from streams.settings import AppSettings
@@ -303,6 +304,22 @@ class Agent:
         key, holder = self.leases.fence(stream)
         return ("FENCE", key, holder, stream if first else "", first)
 
+    async def commit_held(self, stream: str, out: Outbox) -> bool:
+        """Commit writes made outside any event (a timer's) only while this exclusive agent
+        works `stream`, fenced by its lease as its handler's commits are: a standby, or a
+        holder whose lease was lost, writes nothing. Returns whether they were written."""
+        if not self.exclusive:
+            raise ValueError(f"stream: {self.name} is not exclusive, it holds no lease")
+        if not self.streams[stream].leased or not out.commands:
+            return False
+        unit = Unit(stream, commands=[self._fence(stream, ""), *out.commands])
+        error = (await self._committer.commit([unit])).get(0, "")
+        if error is not None and error.startswith(LEASE):
+            self._drop(stream, "commit refused")
+        elif error:
+            log.error("agent.commit_refused", agent=self.name, stream=stream, error=error)
+        return error == ""
+
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake up at once when a stop is requested."""
         with contextlib.suppress(TimeoutError):
@@ -538,10 +555,12 @@ class Agent:
                     state.held, state.recovering = [], True  # in stream order, with ours
                     log.info("agent.claimed", agent=self.name, stream=key, count=swept)
             return
-        for key, names in (await self._dead.dead(list(self.streams))).items():
-            count = await self._dead.claim(key, names)
-            self.streams[key].recovering = True
-            log.info("agent.claimed", agent=self.name, stream=key, count=count, dead=names)
+        others = await self._dead.others(list(self.streams))
+        for key, found in others.items():
+            if found.dead:
+                count = await self._dead.claim(key, found.dead)
+                self.streams[key].recovering = True
+                log.info("agent.claimed", agent=self.name, stream=key, count=count, dead=found.dead)
         for key, state in self.streams.items():
             claimed = await self._claimer.claim(key)
             if claimed.vanished:
@@ -551,6 +570,6 @@ class Agent:
             if new:
                 state.held = sorted(state.held + new, key=lambda e: stream_id(e.id))
                 log.info("agent.claimed", agent=self.name, stream=key, count=len(new))
-            removed = await self._claimer.reap(key)
+            removed = await self._claimer.reap(key, others[key].idle if key in others else {})
             if removed:
                 log.info("agent.consumers_deleted", agent=self.name, stream=key, names=removed)

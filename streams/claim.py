@@ -13,16 +13,15 @@ from streams.reader import Entry, load_failures, parse_entries, text
 
 REAP_SCRIPT = """
 local removed = {}
-for _, row in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
-  local info = {}
-  for i = 1, #row, 2 do info[row[i]] = row[i + 1] end
-  if info['pending'] == 0 and info['idle'] > tonumber(ARGV[2]) and info['name'] ~= ARGV[3] then
-    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
-    removed[#removed + 1] = info['name']
+for n = 2, #ARGV do
+  if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[n]) == 0 then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[n])
+    removed[#removed + 1] = ARGV[n]
   end
 end
 return removed
 """
+"""Delete the named consumers that own nothing now (ARGV: the group, then the names)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +53,10 @@ class Claimer:
     """Takes over entries idle too long in other (dead) consumers, stream by stream.
 
     It also deletes consumers idle longer than `max_idle_ms` with nothing pending: every
-    process start adds a consumer name, and XINFO CONSUMERS would grow forever. Check and
-    delete run in one script, so a consumer that just read an entry is never deleted.
+    process start adds a consumer name, and XINFO CONSUMERS would grow forever. The idle
+    times come from the round's one XINFO CONSUMERS (`lease.DeadClaimer.others`); whether
+    a consumer owns nothing is checked in the script that deletes it, so one that read an
+    entry since is never deleted.
     """
 
     def __init__(
@@ -91,7 +92,11 @@ class Claimer:
         await load_failures(self.redis, self.fails, claimed.entries)
         return claimed
 
-    async def reap(self, stream: str) -> list[str]:
-        """Delete the long-idle consumers of `stream` that own nothing; returns their names."""
-        names = await self._reap(keys=[stream], args=[self.group, self.max_idle_ms, self.consumer])
+    async def reap(self, stream: str, idle: Mapping[str, int]) -> list[str]:
+        """Delete the consumers of `stream` idle (`idle`: name → ms, as XINFO CONSUMERS
+        found them) longer than `max_idle_ms` that own nothing; returns their names."""
+        long_idle = [name for name, ms in idle.items() if ms > self.max_idle_ms]
+        if not long_idle:
+            return []
+        names = await self._reap(keys=[stream], args=[self.group, *long_idle])
         return [text(name) for name in names]

@@ -1,9 +1,11 @@
 """Who consumes, whether they still live, and which stream an exclusive agent may work.
 
-Consumer names say where they run: `{host}-{pid}-{token}`, the token drawn once per process.
-A name of this host whose process is gone (or whose pid is this process's, under another
-token: a container restarted with the same pid) is *known dead*: its work is taken over at
-once, without waiting out an idle time. Elsewhere only time tells.
+Consumer names say where they run: `{host}/{space}-{pid}-{token}`, the token drawn once per
+process, `space` the process namespace the pid belongs to (`NAMESPACE`). A name of this
+namespace whose process is gone (or whose pid is this process's, under another token: an
+earlier process that had the same pid) is *known dead*: its work is taken over at once,
+without waiting out an idle time. Elsewhere (another host, another container, a name without
+a namespace) only time tells.
 
 An exclusive agent (the router on `rtss`, the executor on `orders:{instance}`) works a
 stream only while it holds the stream's lease, `{prefix}lease:{topic}:{group}`, a key naming
@@ -19,18 +21,35 @@ write a result or ack an entry.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import socket
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from redis.asyncio import Redis
 
 from streams.reader import text
 
 HOST = socket.gethostname()
+
+
+def namespace() -> str | None:
+    """This process's pid namespace, named for the machine's boot (8 hex digits): two
+    containers sharing a host name have different pid namespaces, two machines sharing one
+    (the initial namespace's inode is the same everywhere) different boots. None where Linux's
+    /proc does not say (Windows, macOS, a locked-down /proc): pids then judge nothing."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        pids = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+    return hashlib.sha256(f"{boot} {pids}".encode()).hexdigest()[:8]
+
+
+NAMESPACE = namespace()
 _TOKEN = secrets.token_hex(3)
 
 
@@ -43,40 +62,45 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_new_token)
 
 
-def process_token() -> str:
-    """This process's random token (a forked child draws its own)."""
-    return _TOKEN
-
-
 def consumer_name(suffix: str = "") -> str:
-    """`{hostname}-{pid}-{token}{suffix}`: unique per process (and suffix), readable in XINFO,
-    and telling whether its process is still alive (`known_dead`)."""
-    return f"{HOST}-{os.getpid()}-{_TOKEN}{suffix}"
+    """`{host}/{namespace}-{pid}-{token}{suffix}` (`{host}-{pid}-{token}{suffix}` where the
+    namespace is unknown): unique per process (and suffix), readable in XINFO, and telling
+    whether its process is still alive (`known_dead`)."""
+    where = HOST if NAMESPACE is None else f"{HOST}/{NAMESPACE}"
+    return f"{where}-{os.getpid()}-{_TOKEN}{suffix}"
 
 
 @dataclass(frozen=True, slots=True)
 class Holder:
-    """Where a consumer name says its process runs."""
+    """Where a consumer name says its process runs (`space` None: a name without a namespace,
+    from a host where it is unknown or from before names had one)."""
 
     host: str
+    space: str | None
     pid: int
     token: str
 
     @classmethod
     def parse(cls, name: str) -> Holder | None:
-        host, _, rest = name.rpartition("-")
-        host, _, pid = host.rpartition("-")
-        if not host or not pid.isdigit() or not rest:
+        where, _, rest = name.rpartition("-")
+        where, _, pid = where.rpartition("-")
+        if not where or not pid.isdigit() or not rest:
             return None
-        return cls(host, int(pid), rest.split(".")[0])
+        host, slash, space = where.rpartition("/")
+        if not slash:
+            host, space = where, ""
+        return cls(host, space or None, int(pid), rest.split(".")[0])
 
 
 def known_dead(name: str) -> bool:
-    """Whether the consumer `name` certainly runs no more: it ran on this host in a process
-    that is gone, or under this process's pid with another token (an earlier process that
-    had the same pid). A name of another host, or not of our form, is never known dead."""
+    """Whether the consumer `name` certainly runs no more: it ran in this pid namespace (of
+    this host, this boot) in a process that is gone, or under this process's pid with another
+    token (an earlier process that had the same pid). A name of another host or namespace,
+    without a namespace, or not of our form is never known dead: its pid says nothing here."""
     holder = Holder.parse(name)
-    if holder is None or holder.host != HOST:
+    if holder is None or NAMESPACE is None:
+        return False
+    if holder.host != HOST or holder.space != NAMESPACE:
         return False
     if holder.pid == os.getpid():
         return holder.token != _TOKEN
@@ -84,15 +108,11 @@ def known_dead(name: str) -> bool:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process `pid` exists on this host (unknown counts as alive)."""
+    """Whether a process `pid` exists in this pid namespace (unknown counts as alive). Only
+    asked where the namespace is known, so on Linux: never on Windows, where `os.kill` would
+    terminate the process."""
     if pid <= 0:
         return True
-    if sys.platform == "win32":  # os.kill would terminate it: ask psutil, if it is there
-        try:
-            import psutil  # type: ignore[import-untyped]
-        except ImportError:
-            return True
-        return bool(psutil.pid_exists(pid))
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -140,51 +160,56 @@ end
 return 0
 """
 
-SWEEP = """
+CLAIM_FROM = """
+local function claim_from(stream, group, to, from, left)
+  local claimed = 0
+  for _ = 1, 1000 do
+    if left <= 0 then break end
+    local rows = redis.call('XPENDING', stream, group, '-', '+', 1000, from)
+    if #rows == 0 then break end
+    local args = {stream, group, to, 0}
+    for _, r in ipairs(rows) do args[#args + 1] = r[1] end
+    args[#args + 1] = 'JUSTID'
+    redis.call('XCLAIM', unpack(args))
+    claimed = claimed + #rows
+    left = left - #rows
+  end
+  redis.call('XGROUP', 'DELCONSUMER', stream, group, from)
+  return claimed
+end
+"""
+"""Lua shared by the claiming scripts: consumer `to` takes every entry consumer `from`
+holds (at most `left`, when known), then `from` is deleted; how many entries."""
+
+SWEEP = (
+    CLAIM_FROM
+    + """
 if redis.call('GET', ARGV[3]) ~= ARGV[2] then return -1 end
 local claimed = 0
 for _, row in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
   local info = {}
   for i = 1, #row, 2 do info[row[i]] = row[i + 1] end
   if info['name'] ~= ARGV[2] then
-    local left = info['pending']
-    for _ = 1, 1000 do
-      if left <= 0 then break end
-      local rows = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1000, info['name'])
-      if #rows == 0 then break end
-      local args = {KEYS[1], ARGV[1], ARGV[2], 0}
-      for _, r in ipairs(rows) do args[#args + 1] = r[1] end
-      args[#args + 1] = 'JUSTID'
-      redis.call('XCLAIM', unpack(args))
-      claimed = claimed + #rows
-      left = left - #rows
-    end
-    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+    claimed = claimed + claim_from(KEYS[1], ARGV[1], ARGV[2], info['name'], info['pending'])
   end
 end
 return claimed
 """
+)
 """The lease holder takes every entry of the stream pending under another consumer (they
 are dead, or lost the lease) and deletes those consumers: -1 if it holds no lease. The lease
 key is an argument, not a key: under ACL selectors a script's keys must all match one."""
 
-CLAIM_DEAD = """
+CLAIM_DEAD = (
+    CLAIM_FROM
+    + """
 local claimed = 0
 for n = 3, #ARGV do
-  local name = ARGV[n]
-  for _ = 1, 1000 do
-    local rows = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1000, name)
-    if #rows == 0 then break end
-    local args = {KEYS[1], ARGV[1], ARGV[2], 0}
-    for _, r in ipairs(rows) do args[#args + 1] = r[1] end
-    args[#args + 1] = 'JUSTID'
-    redis.call('XCLAIM', unpack(args))
-    claimed = claimed + #rows
-  end
-  redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], name)
+  claimed = claimed + claim_from(KEYS[1], ARGV[1], ARGV[2], ARGV[n], math.huge)
 end
 return claimed
 """
+)
 """Take every entry of the known dead consumers named after the group and this consumer,
 and delete them."""
 
@@ -256,6 +281,14 @@ class Leases:
         self.held = set()
 
 
+@dataclass(frozen=True, slots=True)
+class Others:
+    """A stream's other consumers as one XINFO CONSUMERS found them."""
+
+    dead: list[str]  # known dead: their entries are taken at once
+    idle: dict[str, int]  # the rest, name → idle ms (deleted when long idle, owning nothing)
+
+
 class DeadClaimer:
     """Takes the entries of known dead consumers at once and deletes those consumers
     (agents that are not exclusive; the others after `claim_min_idle_ms`)."""
@@ -266,19 +299,20 @@ class DeadClaimer:
         self.consumer = consumer
         self._claim = redis.register_script(CLAIM_DEAD)
 
-    async def dead(self, streams: Sequence[str]) -> dict[str, list[str]]:
-        """stream → names of its known dead consumers (one pipelined XINFO CONSUMERS)."""
+    async def others(self, streams: Sequence[str]) -> dict[str, Others]:
+        """stream → its other consumers, known dead or not (one pipelined XINFO CONSUMERS
+        for all the streams; a stream without the group yet is left out)."""
         pipe = self.redis.pipeline(transaction=False)
         for stream in streams:
             pipe.xinfo_consumers(stream, self.group)
-        found: dict[str, list[str]] = {}
+        found: dict[str, Others] = {}
         for stream, rows in zip(streams, await pipe.execute(raise_on_error=False), strict=True):
             if isinstance(rows, Exception):
                 continue  # no group yet (created at the agent's next read)
-            names = [text(row["name"], "replace") for row in rows]
-            dead = [n for n in names if n != self.consumer and known_dead(n)]
-            if dead:
-                found[stream] = dead
+            idle = {text(row["name"], "replace"): int(row["idle"]) for row in rows}
+            idle.pop(self.consumer, None)
+            dead = [name for name in idle if known_dead(name)]
+            found[stream] = Others(dead, {n: i for n, i in idle.items() if n not in dead})
         return found
 
     async def claim(self, stream: str, names: Sequence[str]) -> int:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterable
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from brokers.mt5 import constants as mt5
 from brokers.mt5.records import SymbolInfo, TradeOrder, TradePosition
 from brokers.types import TradeRequest
 from model import Action, Order, OrderTime, OrderType, Side
+from model.money import dec, floor_to_step
 from model.tags import KEY_LENGTH, LABEL_LENGTH, SEPARATOR, label_in
 from model.tick import Tick
 
@@ -160,10 +161,9 @@ def close_volume(order: Order, position: TradePosition, info: SymbolInfo) -> flo
     `close_percent` rounded down onto the symbol's volume step (0.0 when that leaves
     nothing, which the executor refuses by name)."""
     if order.close_percent is not None:
-        step = Decimal(repr(info.volume_step)) if info.volume_step else Decimal("1e-8")
-        wanted = Decimal(repr(position.volume)) * order.close_percent / 100
-        lots = (wanted / step).to_integral_value(ROUND_DOWN) * step
-        return float(lots) if lots >= Decimal(repr(info.volume_min)) else 0.0
+        step = dec(info.volume_step) if info.volume_step else Decimal("1e-8")
+        lots = floor_to_step(dec(position.volume) * order.close_percent / 100, step)
+        return float(lots) if lots >= dec(info.volume_min) else 0.0
     return min(_f(order.volume), position.volume) if order.volume else position.volume
 
 

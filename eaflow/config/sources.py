@@ -1,5 +1,6 @@
 """Where each value of an instance's configuration in force comes from: its own scope
-(`instance`), the global scope (`global`) or the model's default (`default`).
+(`instance`), the global scope (`global`) or the model's default (`default`); and of the
+global scope's configuration (`global` or `default`).
 
 The configuration is listed field path by field path, as `eaflow config set` names them
 (`max_open_orders`, `trailing_stop.distance`, `symbols.XAUUSD.lot_size`), following the
@@ -19,7 +20,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from eaflow.config.scopes import effective
+from eaflow.config.scopes import effective, validate
+from model import TradingConfig
 
 Source = Literal["instance", "global", "default"]
 
@@ -38,15 +40,32 @@ def fields(global_doc: Mapping[str, Any], instance_doc: Mapping[str, Any]) -> li
     ConfigRefused when the documents do not make a valid configuration."""
     inherited = {k: v for k, v in global_doc.items() if k != "trading_state"}
     config = effective(global_doc, instance_doc)
-    dumped = config.model_dump(mode="json")
-    dumped["symbols"] = {  # only what a scope sets: the rest is the instance's value
+    return [
+        ConfigField(path, value, source_of(path, inherited, instance_doc))
+        for path, value in leaves(dumped(config))
+    ]
+
+
+def global_fields(global_doc: Mapping[str, Any]) -> list[ConfigField]:
+    """Every field path of the global scope's configuration (its `trading_state` is the
+    global kill switch), `global` where the scope sets it, else `default`; raises
+    ConfigRefused when the document is not a valid configuration."""
+    config = validate(global_doc)
+    return [
+        ConfigField(path, value, "global" if sets(global_doc, path) else "default")
+        for path, value in leaves(dumped(config))
+    ]
+
+
+def dumped(config: TradingConfig) -> dict[str, Any]:
+    """`config` as JSON, a symbol's overrides with only what a scope sets (the rest is the
+    instance's value)."""
+    found = config.model_dump(mode="json")
+    found["symbols"] = {
         symbol: override.model_dump(mode="json", exclude_unset=True)
         for symbol, override in config.symbols.items()
     }
-    return [
-        ConfigField(path, value, source_of(path, inherited, instance_doc))
-        for path, value in leaves(dumped)
-    ]
+    return found
 
 
 def leaves(node: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:

@@ -231,11 +231,52 @@ def _transport(service: Any) -> Transport:
     return cast(Transport, service.transport)
 
 
-class Producer(BaseProducer):
+class _Client:
+    """What the producer and the consumer share: a client of their own, opened when first
+    used and closed at shutdown, and topics declared through the transport."""
+
+    _redis: aioredis.Redis | None = None
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        if self._redis is None:
+            self._redis = _transport(self).client()
+        return self._redis
+
+    async def on_shutdown(self) -> None:
+        """Close the client once the tasks are stopped (one still running would reopen it)."""
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+    async def create_topic(
+        self,
+        topic: str,
+        partitions: int,
+        replication: int,
+        *,
+        config: Mapping[str, Any] | None = None,
+        timeout: Seconds = 30.0,  # noqa: ASYNC109 - Faust's signature
+        retention: Seconds | None = None,
+        compacting: bool | None = None,
+        deleting: bool | None = None,
+        ensure_created: bool = False,
+    ) -> None:
+        await _transport(self).create_topic(
+            self.redis,
+            topic,
+            partitions,
+            replication,
+            retention=retention,
+            compacting=compacting,
+            deleting=deleting,
+        )
+
+
+class Producer(_Client, BaseProducer):
     """Buffers sends and writes them in pipelined `PRODUCE` scripts, one per partition."""
 
     transport: Transport
-    _redis: aioredis.Redis | None = None
 
     def __post_init__(self) -> None:
         if self.partitioner is None:
@@ -247,12 +288,6 @@ class Producer(BaseProducer):
         self._received = 0  # messages handed to send()
         self._send_signal = self.app.on_produce_message.send
 
-    @property
-    def redis(self) -> aioredis.Redis:
-        if self._redis is None:
-            self._redis = _transport(self).client()
-        return self._redis
-
     async def on_start(self) -> None:
         await super().on_start()
         await _transport(self).check_server(self.redis)
@@ -262,12 +297,6 @@ class Producer(BaseProducer):
     async def on_stop(self) -> None:
         await super().on_stop()
         await self._write_pending()
-
-    async def on_shutdown(self) -> None:
-        """Close the client once the tasks are stopped (one still running would reopen it)."""
-        if self._redis is not None:
-            await self._redis.aclose()
-            self._redis = None
 
     async def send(
         self,
@@ -390,29 +419,6 @@ class Producer(BaseProducer):
         if self._inflight:
             await asyncio.gather(*list(self._inflight), return_exceptions=True)
 
-    async def create_topic(
-        self,
-        topic: str,
-        partitions: int,
-        replication: int,
-        *,
-        config: Mapping[str, Any] | None = None,
-        timeout: Seconds = 30.0,  # noqa: ASYNC109 - Faust's signature
-        retention: Seconds | None = None,
-        compacting: bool | None = None,
-        deleting: bool | None = None,
-        ensure_created: bool = False,
-    ) -> None:
-        await _transport(self).create_topic(
-            self.redis,
-            topic,
-            partitions,
-            replication,
-            retention=retention,
-            compacting=compacting,
-            deleting=deleting,
-        )
-
     def key_partition(self, topic: str, key: bytes) -> TP:
         meta = _transport(self).topics.get(topic)
         partitions = meta.partitions if meta else self.app.conf.topic_partitions
@@ -458,12 +464,11 @@ class Producer(BaseProducer):
         return deleted
 
 
-class Consumer(BaseConsumer):
+class Consumer(_Client, BaseConsumer):
     """Reads active partitions with XREAD; membership and commits through `Group`."""
 
     transport: Transport
     consumer_stopped_errors: ClassVar[tuple[type[BaseException], ...]] = ()
-    _redis: aioredis.Redis | None = None
     _group: Group | None = None
 
     def __post_init__(self) -> None:
@@ -474,12 +479,6 @@ class Consumer(BaseConsumer):
         self.member = (
             f"{socket.gethostname()}:{os.getpid()}:{id(self):x}:{random.getrandbits(32):08x}"
         )
-
-    @property
-    def redis(self) -> aioredis.Redis:
-        if self._redis is None:
-            self._redis = _transport(self).client()
-        return self._redis
 
     @property
     def group(self) -> Group:
@@ -511,12 +510,6 @@ class Consumer(BaseConsumer):
                 await self._group.leave()
             except Exception as error:  # expiry removes it instead
                 logger.warning("could not leave group %s: %r", self._group.name, error)
-
-    async def on_shutdown(self) -> None:
-        """Close the client once the tasks are stopped (one still running would reopen it)."""
-        if self._redis is not None:
-            await self._redis.aclose()
-            self._redis = None
 
     # -- subscription and the group ------------------------------------------------------
 
@@ -737,29 +730,6 @@ class Consumer(BaseConsumer):
         )
 
     # -- topics --------------------------------------------------------------------------
-
-    async def create_topic(
-        self,
-        topic: str,
-        partitions: int,
-        replication: int,
-        *,
-        config: Mapping[str, Any] | None = None,
-        timeout: Seconds = 30.0,  # noqa: ASYNC109 - Faust's signature
-        retention: Seconds | None = None,
-        compacting: bool | None = None,
-        deleting: bool | None = None,
-        ensure_created: bool = False,
-    ) -> None:
-        await _transport(self).create_topic(
-            self.redis,
-            topic,
-            partitions,
-            replication,
-            retention=retention,
-            compacting=compacting,
-            deleting=deleting,
-        )
 
     def topic_partitions(self, topic: str) -> int | None:
         meta = _transport(self).topics.get(topic)

@@ -20,6 +20,7 @@ from eaflow.gateway.context import Gateway
 from eaflow.gateway.guard import Guard
 from eaflow.gateway.symbols import ChartSymbols
 from model.topics import Topics
+from streams.durable import Durability
 
 DESCRIPTION = """TradingView in and out.
 
@@ -41,12 +42,14 @@ def create_app(
     config: GatewayConfig | None = None,
     bars: BarSource | None = None,
     settings: ConfigService | None = None,
+    durability: Durability | None = None,
 ) -> FastAPI:
-    """The app over one Redis client, publishing signals through `topics.rtss`; `bars`
-    defaults to reading the tick streams;
-    with `settings`, the configuration API is served at `/config` for admin sources."""
+    """The app over one Redis client, publishing signals through `topics.rtss` (held by the
+    replicas `durability` asks for before the webhook answers); `bars` defaults to reading
+    the tick streams; with `settings`, the configuration API is served at `/config` for
+    admin sources."""
     app = FastAPI(title="eaflow gateway", description=DESCRIPTION, version="1")
-    gw = Gateway(redis, topics, config or GatewayConfig())
+    gw = Gateway(redis, topics, config or GatewayConfig(), durability or Durability())
     app.state.gateway = gw
     app.state.symbols = ChartSymbols(
         gw, bars or StreamBars(redis, topics.prefix), gw.config.symbols_ttl

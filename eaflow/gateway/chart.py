@@ -4,7 +4,7 @@ markers."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse
@@ -19,6 +19,7 @@ from model.trade import TradeState
 STATIC = Path(__file__).parent / "static"
 router = APIRouter(tags=["chart"])
 Gw = Annotated[Gateway, Depends(gateway)]
+Shown = TypeVar("Shown", Result, TradeState)  # what the page lists from a stream
 
 
 @router.get("/", include_in_schema=False)
@@ -65,20 +66,7 @@ async def state(instance: str, gw: Gw) -> dict[str, Any]:
 
 async def recent_results(gw: Gateway, instance: str, symbol: str, limit: int) -> list[Result]:
     """Newest first, from the last `results_shown` entries of `rtrs`."""
-    entries: Any = await gw.redis.xrevrange(gw.keys.rtrs, count=gw.config.results_shown)
-    found = []
-    for _, fields in entries:
-        try:
-            result = Result.model_validate_json(fields.get(b"d", b""))
-        except ValidationError:
-            continue
-        if (not instance or result.instance == instance) and (
-            not symbol or result.symbol == symbol
-        ):
-            found.append(result)
-            if len(found) >= limit:
-                break
-    return found
+    return await _recent(gw, gw.keys.rtrs, Result, instance, symbol, limit)
 
 
 @router.get("/api/results", summary="Last results, newest first")
@@ -93,17 +81,26 @@ async def results(
 
 async def recent_trades(gw: Gateway, instance: str, symbol: str, limit: int) -> list[TradeState]:
     """Newest first, from the last `results_shown` entries of `trades`."""
-    entries: Any = await gw.redis.xrevrange(gw.keys.trades, count=gw.config.results_shown)
-    found = []
+    return await _recent(gw, gw.keys.trades, TradeState, instance, symbol, limit)
+
+
+async def _recent(
+    gw: Gateway, key: str, model: type[Shown], instance: str, symbol: str, limit: int
+) -> list[Shown]:
+    """The newest `limit` messages of stream `key` (of its last `results_shown` entries)
+    for `instance` and `symbol` ("" for any); an entry that does not decode is passed over."""
+    entries: Any = await gw.redis.xrevrange(key, count=gw.config.results_shown)
+    found: list[Shown] = []
     for _, fields in entries:
         try:
-            trade = TradeState.model_validate_json(fields.get(b"d", b""))
+            message = model.model_validate_json(fields.get(b"d", b""))
         except ValidationError:
             continue
-        if (not instance or trade.instance == instance) and (not symbol or trade.symbol == symbol):
-            found.append(trade)
-            if len(found) >= limit:
-                break
+        if instance not in ("", message.instance) or symbol not in ("", message.symbol):
+            continue
+        found.append(message)
+        if len(found) >= limit:
+            break
     return found
 
 

@@ -15,17 +15,20 @@ from eaflow.gateway.sources import SourceStore
 from eaflow.gateway.viewer import Viewer, new_token
 from model.topics import Topics
 from processors.registry import InstanceRegistry
+from streams.durable import Durability
 
 
 @dataclass
 class Gateway:
-    """Signals are published through `topics.rtss` (its codec); every other key comes from
-    `keys` (model.keys). Without a viewer token in `config`, a random one is made (read it
+    """Signals are published through `topics.rtss` (its codec), held by the replicas
+    `durability` asks for before they are answered; every other key comes from `keys`
+    (model.keys). Without a viewer token in `config`, a random one is made (read it
     from `viewer.token`)."""
 
     redis: Redis
     topics: Topics
     config: GatewayConfig = field(default_factory=GatewayConfig)
+    durability: Durability = field(default_factory=Durability)
 
     def __post_init__(self) -> None:
         config = self.config

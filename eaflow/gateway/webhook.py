@@ -5,8 +5,8 @@ within its size and time limits. Then, in order, each refusal a 4xx with the rea
 event in `security`: readable alert, the source's own allowlist, secret or signed
 timestamp (an unknown source answers like a wrong secret), a signature seen before,
 session binding, valid signals, rate limit (signals per source and minute). Valid signals
-are written in one transaction and answered at once with their ids (TradingView gives up
-after 3 seconds).
+are written in one transaction (held by the replicas the deployment waits for: publish.py)
+and answered at once with their ids (TradingView gives up after 3 seconds).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from eaflow.gateway.context import Gateway, gateway
 from eaflow.gateway.events import Refused, answer, scrub
 from eaflow.gateway.events import Request as Recorded
 from eaflow.gateway.guard import Client, client_of
+from eaflow.gateway.publish import publish
 from eaflow.gateway.sources import Source
 from model import InstanceSpec, Signal, refusal_of
 
@@ -31,9 +32,14 @@ router = APIRouter(tags=["webhook"])
 
 
 class Accepted(BaseModel):
+    """`replicated` (only where replicas are waited for, `EAFLOW_WAIT_REPLICAS`): false when
+    the signals are written but no replica confirmed them in time. They will very likely be
+    executed: do not send them again."""
+
     signal_id: str
     signal_ids: list[str]
     ignored: list[str] = []
+    replicated: bool | None = None
 
 
 class Refusal(BaseModel):
@@ -199,17 +205,15 @@ async def accept(gw: Gateway, request: Request, seen: Seen) -> JSONResponse:
             "sign each request anew, with the time it is sent",
         )
     out, ignored = await plan(gw, sent)
-    pipe = gw.redis.pipeline(transaction=True)
-    rtss = gw.topics.rtss
-    for signal in out:
-        pipe.xadd(rtss.key, rtss.fields(signal), **rtss.limits())
-    await pipe.execute()
+    replicated = await publish(gw.redis, gw.topics.rtss, out, gw.durability)
     ids = [s["signal_id"] for s in out]
-    return JSONResponse(
-        Accepted(
-            signal_id=ids[0], signal_ids=ids, ignored=scrubbed(ignored, seen.secrets)
-        ).model_dump()
+    accepted = Accepted(
+        signal_id=ids[0],
+        signal_ids=ids,
+        ignored=scrubbed(ignored, seen.secrets),
+        replicated=replicated,
     )
+    return JSONResponse(accepted.model_dump(exclude_none=True))
 
 
 def scrubbed(names: list[str], secrets: list[str]) -> list[str]:

@@ -48,7 +48,8 @@ def viewer_token_path(data_dir: Path) -> Path:
 
 async def install_gateway(p: Pipeline, config: GatewayConfig | None = None) -> None:
     """Serve on settings.http_host/http_port (or `config`, from `eaflow gateway`'s options);
-    signals go out through `p.topics.rtss`'s key and codec, on the gateway's own client."""
+    signals go out through `p.topics.rtss`'s key and codec, on the gateway's own client,
+    held by `EAFLOW_WAIT_REPLICAS` replicas before they are answered (decision 0019)."""
     if config is None:
         config = GatewayConfig.from_env(host=p.settings.http_host, port=p.settings.http_port)
     if config.viewer_token is None:  # kept across restarts, so a printed link stays good
@@ -58,7 +59,9 @@ async def install_gateway(p: Pipeline, config: GatewayConfig | None = None) -> N
     p.closing.append(redis.aclose)
     registry = InstanceRegistry(redis, p.settings.prefix)
     service = ConfigService(ConfigStore(database_path(p.settings.data_dir)), registry)
-    app = create_app(redis, p.topics, config, settings=service)
+    app = create_app(
+        redis, p.topics, config, settings=service, durability=p.app.settings.durability
+    )
     p.closing.insert(0, app.state.gateway.live.close)  # the live reader before its client
     p.closing.insert(0, app.state.console.close)  # and the console's
     created = await app.state.gateway.sources.ensure_default()

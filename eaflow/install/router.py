@@ -11,7 +11,7 @@ REFRESH_INTERVAL = 0.5
 
 async def install_router(p: Pipeline) -> None:
     router = Router(p.topics, p.registry, p.redis)
-    p.app.agent(p.topics.rtss, group=GROUP, exclusive=True)(router.handle)
+    router.serve(p.app)
     p.app.timer(REFRESH_INTERVAL)(router.refresh)
     p.app.task(router.prices.run, name="router-prices")
     p.running.append(f"router: rtss → orders:{{instance}} / rtrs (group {GROUP})")

@@ -64,6 +64,7 @@ class DryRun:
         self.kind = kind_of(stream)
         topics = sandbox.topics
         self.router = Router(topics, sandbox.registry, sandbox.redis)
+        self.router.risk.fenced = self._risk_orders  # the sandbox's one router: no standby
         self.executor = Executor(topics, sandbox.registry, sandbox.redis, dict(sandbox.brokers))
         self._refreshed = -REFRESH_MS
         self._symbols: set[str] = set()
@@ -74,6 +75,12 @@ class DryRun:
         instances = await self.sandbox.prepare(live)
         self.executor.brokers = dict(self.sandbox.brokers)
         return instances
+
+    async def _risk_orders(self, out: Outbox) -> bool:
+        """A breach's close_all, written as the live lease holder writes it (the sandbox
+        has no lease to hold); it is replayed with the next commit that reads the
+        instance's orders back."""
+        return not await self._committer.commit([Unit("", "", list(out.commands))])
 
     async def replay(self, entry: Entry) -> Replayed:
         entry_id, fields = entry

@@ -20,12 +20,13 @@ from brokers.mt5.retcodes import retcode
 from brokers.mt5.terminal import Terminal
 from brokers.types import BrokerUnavailable, TradeRequest
 from model import Order, OrderLifecycle, OrderStatus, TradingConfig
+from model.money import dec
 from processors.executor.applied import find_applied
 from processors.executor.limits import AccountLimits
 from processors.executor.outcome import SUCCESS_RETCODES, Outcome, status_for
 from processors.executor.requests import plan_requests
 from processors.metrics import ORDERS_SENT
-from processors.rules import Refusal, dec
+from processors.rules import Refusal
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import time
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import orjson
@@ -54,7 +55,7 @@ from processors.router.prices import LatestTicks
 from processors.router.risk import RiskGuard, observe_states
 from processors.router.targets import resolve_targets
 from processors.rules import Refusal
-from streams import Event, Outbox
+from streams import Agent, App, Event, Outbox
 
 log = structlog.get_logger(__name__)
 
@@ -82,6 +83,13 @@ class Router:
         self.prices = LatestTicks(redis, topics.keys.ticks)  # its `run` is an app task
         self.accounts = Accounts(self.prices)  # symbol names, currencies, live loss per lot
         self.risk = RiskGuard(redis, topics)  # loss limits and trades per day
+
+    def serve(self, app: App) -> Agent:
+        """The router's exclusive agent on `rtss` in `app`; a breach's close_all goes out
+        through its lease (RiskGuard.fenced), so only the holder sends it."""
+        agent = app.agent(self.topics.rtss, group=GROUP, exclusive=True)(self.handle)
+        self.risk.fenced = partial(agent.commit_held, self.topics.rtss.key)
+        return agent
 
     async def refresh(self) -> None:
         revs = await self.redis.mget(self._rev_keys)  # read before what they stand for

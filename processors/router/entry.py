@@ -11,9 +11,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from brokers.mt5.records import SymbolInfo
 from model import AlertTrailing, OrderTime, OrderType, Signal, StopsUnit, TrailingStop
+from model.money import dec
 from model.tick import Tick
 from processors.router.stops import distance_of, pip_size
-from processors.rules import Refusal, check_price, dec, floor_volume, round_price
+from processors.rules import Refusal, check_price, floor_volume, round_price
 
 EXPIRATION_FLAGS = {
     OrderTime.GTC: 1,  # SYMBOL_EXPIRATION_GTC

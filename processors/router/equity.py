@@ -19,9 +19,9 @@ from typing import Any
 from brokers.mt5 import constants as mt5
 from brokers.mt5.records import SymbolInfo
 from model import TradingConfig
+from model.money import dec
 from processors.router.accounts import Accounts
 from processors.router.sizing import live_loss
-from processors.rules import dec
 
 
 async def live_equity(

@@ -19,6 +19,7 @@ from model import (
     TradingState,
 )
 from model.config import AlertSwitch
+from model.money import dec
 from model.tags import label_of
 from model.tick import Tick
 from processors.registry import UNREADABLE_SWITCH
@@ -40,7 +41,6 @@ from processors.rules import (
     check_price,
     check_stops,
     check_volume,
-    dec,
 )
 
 DEFAULT_SOURCE = "api"
@@ -130,12 +130,6 @@ def strategy_of(signal: Signal) -> str:
     """The tag of the signal's orders: its strategy, else (for an entry) its comment's start;
     an exit targets a strategy only when it names one."""
     return label_of(signal.strategy, signal.comment if signal.action is Action.OPEN else "")
-
-
-def plan_order(signal: Signal, spec: InstanceSpec, market: Market, now: float) -> Order:
-    """The one order of a signal for `spec` (a take-profit ladder has several: plan_orders)."""
-    [order] = plan_orders(signal, spec, market, now)
-    return order
 
 
 def plan_orders(signal: Signal, spec: InstanceSpec, market: Market, now: float) -> list[Order]:

@@ -6,8 +6,11 @@ balance plus each open position revalued at the newest quote as MT5 books it
 made it, not from a snapshot up to 500 ms old. The equity the day (or week) started
 with is the first valued after the period began, kept in `risk:{instance}` so every
 router agrees. When the loss from it reaches a limit, the breach is written once
-(HSETNX), reported in `ris` (`risk_limit`) and, with `close_all`, a close_all order goes
-to the instance (its id names the period, so the executor closes once); from then on the
+(HSETNX) and reported in `ris` (`risk_limit`) by the router that found it. With
+`close_all`, the router holding the `rtss` lease, whichever router wrote the breach, sends
+the instance a close_all order through its lease's fenced commit (streams/agent.py
+`commit_held`), so a standby sends none; the order's id names the period, so the executor
+closes once however many holders send it (a failover). From then on the
 instance is `reducing` (exits only) or `halted` until the next period starts, or an
 operator lifts it by deleting the instance's record (`eaflow risk lift INSTANCE`): the
 day and week then count again from the equity of the next refresh.
@@ -16,7 +19,7 @@ day and week then count again from the equity of the next refresh.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -37,6 +40,9 @@ from processors.rules import Refusal
 from streams import Outbox
 
 log = structlog.get_logger(__name__)
+
+Fenced = Callable[[Outbox], Awaitable[bool]]
+"""Commits writes while the router holds its lease on `rtss`; whether they were written."""
 
 NO_RULES = RiskRules()
 CENT = Decimal("0.01")
@@ -95,6 +101,7 @@ class RiskGuard:
         self.clock = clock
         self.periods: dict[str, Period] = {}
         self._closing: set[tuple[str, str]] = set()  # (instance, period) closed by this router
+        self.fenced: Fenced | None = None  # set by Router.serve: its agent's commit_held
 
     async def refresh(
         self,
@@ -153,6 +160,8 @@ class RiskGuard:
                 period.breach = _hit(rules, now, day, week, starts, equity)
                 if period.breach is not None:
                     await self._breached(instances[instance], period.breach, state, equity)
+            if period.breach is not None and period.breach is not UNREADABLE:
+                await self._close_all(instances[instance], period.breach, state)
 
     async def _start(
         self,
@@ -211,24 +220,36 @@ class RiskGuard:
             text = str(breach.refusal(instance))
             balance = float(state["balance"])
             await self._report(spec, ReportKind.RISK_LIMIT, text, equity, balance)
+
+    async def _close_all(self, spec: InstanceSpec, breach: Breach, state: dict[str, Any]) -> None:
+        """With `close_all`, the lease holder sends the breach's close_all while the account
+        holds anything, once (whichever router wrote the breach): through its lease's fenced
+        commit, so a standby, or a router whose lease was lost, sends none."""
+        instance = spec.instance_id
         done = (instance, breach.period)
         held = state["positions"] or state.get("orders")  # pending orders are closed too
-        if spec.config.risk.close_all and done not in self._closing and held:
+        if not spec.config.risk.close_all or done in self._closing or not held:
+            return
+        if self.fenced is None:
+            return  # not installed on the router agent: it holds no lease
+        order_id = f"risk/{breach.period}/{breach.rule}"
+        out = Outbox()
+        out.send(
+            self.topics.orders(instance),
+            Order(
+                order_id=order_id,
+                signal_id=order_id,
+                instance=instance,
+                action=Action.CLOSE_ALL,
+                magic=spec.magic,
+                comment="risk limit",
+                source="risk",
+                received_at=breach.at,
+                routed_at=self.clock(),
+            ),
+        )
+        if await self.fenced(out):
             self._closing.add(done)
-            order_id = f"risk/{breach.period}/{breach.rule}"
-            await self.topics.orders(instance).send(
-                Order(
-                    order_id=order_id,
-                    signal_id=order_id,
-                    instance=instance,
-                    action=Action.CLOSE_ALL,
-                    magic=spec.magic,
-                    comment="risk limit",
-                    source="risk",
-                    received_at=breach.at,
-                    routed_at=self.clock(),
-                )
-            )
 
     def check(self, signal: Signal, spec: InstanceSpec) -> None:
         """Refuse what a breach or the day's trade count forbids on this instance."""

@@ -18,8 +18,9 @@ from brokers.mt5.records import SymbolInfo
 from brokers.sim.margin import PricingError, to_account
 from brokers.sim.symbols import SymbolTable
 from model import Signal, SizingMode, TradingConfig
+from model.money import dec
 from model.tick import Tick
-from processors.rules import Refusal, check_volume, dec, floor_volume, tick_size
+from processors.rules import Refusal, check_volume, floor_volume, tick_size
 
 RATE_DIGITS = Context(prec=12, rounding=ROUND_DOWN)
 """A conversion rate kept to 12 significant digits, rounded down: its float error (1/140 is

@@ -6,13 +6,13 @@ from decimal import Decimal
 
 from brokers.mt5.records import SymbolInfo
 from model import StopsUnit
-from processors.rules import dec, round_price
+from model.money import dec, points_per_pip
+from processors.rules import round_price
 
 
 def pip_size(info: SymbolInfo) -> Decimal:
     """A pip is 10 points on 3- and 5-digit quotes (fractional pips), 1 point otherwise."""
-    point = dec(info.point)
-    return point * 10 if info.digits in (3, 5) else point
+    return dec(info.point) * points_per_pip(info.digits)
 
 
 def distance_of(value: Decimal, unit: StopsUnit, reference: Decimal, info: SymbolInfo) -> Decimal:

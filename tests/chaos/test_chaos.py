@@ -78,7 +78,7 @@ def test_chaos_with_failover(chaos_config: ChaosConfig, tmp_path: Path) -> None:
 def run_chaos(config: ChaosConfig, server: RedisServer | Promoting, tmp_path: Path) -> None:
     """One run on `server`, judged by every check of the module's docstring. A failover
     may lose what the old primary had not replicated: a signal whose `rtss` entry is gone
-    has no result to give (the gateway does not wait for replicas), and is counted apart;
+    has no result to give (`eaflow send` does not wait for replicas), and is counted apart;
     every other must still end in exactly one result."""
     failover = isinstance(server, Promoting)
     data_dir = tmp_path / "data"

@@ -1,8 +1,11 @@
-"""End-to-end fixtures: seeded simulated instances, a static market, worker processes."""
+"""End-to-end fixtures: seeded simulated instances, a static market, worker processes, a
+headless Chromium."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +22,7 @@ from eaflow.demo import FIRST_LOGIN, seed_demo
 from model import Result
 from model.tick import Tick, encode_tick
 from processors.registry import InstanceRegistry
+from tests.e2e.browser import CHROMIUM, DRIVER, FLAGS
 from tests.e2e.workers import Worker
 
 PREFIX = "ea:"
@@ -113,3 +117,23 @@ def workers(tmp_path: Path, redis_url: str) -> Iterator[Callable[..., Worker]]:
     for worker in started:
         if worker.alive:
             worker.stop()
+
+
+@pytest.fixture
+def chromium() -> Iterator[Any]:
+    """A headless Chromium driven by chromedriver, in a throwaway profile (skipped without
+    selenium; mark the module `needs("chromium", "chromedriver")`)."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="eaflow-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (*FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)

@@ -5,38 +5,23 @@ opens from the link with the viewer token (as `eaflow run` prints it), not witho
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import orjson
-import pytest
 import redis
 
 from model.tick import Tick, encode_tick
+from tests.e2e.browser import wait_for
 from tests.e2e.conftest import PREFIX, seed
 from tests.e2e.workers import Worker
 from tests.redis_server import free_port
-from tests.tools import needs, which
+from tests.tools import needs
 
-CHROMIUM, DRIVER = which("chromium"), which("chromedriver")
 pytestmark = needs("chromium", "chromedriver")
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--window-size=1280,900",
-)
 VIEWER = "chart-viewer-token-0123456789"
 # Recorded EURUSD bids (Lean/OANDA 2014-05-06): seconds alternate up and down candles.
 UP, DOWN = (1.38742, 1.38749), (1.38751, 1.38744)
@@ -103,35 +88,6 @@ class Market:
         self.thread.join(5)
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="eaflow-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def wait_for(driver: Any, script: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        time.sleep(0.2)
-    state = driver.execute_script("return window.eaflow && window.eaflow.error")
-    raise AssertionError(f"not true after {timeout}s: {script} (page error: {state})")
-
-
 def gateway_up(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -145,7 +101,7 @@ def gateway_up(url: str, timeout: float = 30) -> None:
 
 
 def test_candles_then_a_webhook_fill_marker_and_position(
-    redis_url: str, redis_client: redis.Redis, workers: Callable[..., Worker], browser: Any
+    redis_url: str, redis_client: redis.Redis, workers: Callable[..., Worker], chromium: Any
 ) -> None:
     seed(redis_url, 1)
     port = free_port()
@@ -156,19 +112,22 @@ def test_candles_then_a_webhook_fill_marker_and_position(
         gateway_up(url)
         assert worker.alive
         page = "/?symbol=EURUSD&instance=demo-1&resolution=1S"
-        browser.get(url + page)  # without the token: no chart, no data
-        assert browser.execute_script("return window.eaflow === undefined")
-        assert "viewer token" in browser.find_element("tag name", "body").text
-        browser.get(f"{url}{page}&token={VIEWER}")  # the printed link
-        assert browser.current_url == url + page  # the token left the address bar
-        wait_for(browser, "return window.eaflow && window.eaflow.ready")
-        assert wait_for(browser, "return window.eaflow.series.data().length") >= 20
+        chromium.get(url + page)  # without the token: no chart, no data
+        assert chromium.execute_script("return window.eaflow === undefined")
+        assert "viewer token" in chromium.find_element("tag name", "body").text
+        chromium.get(f"{url}{page}&token={VIEWER}")  # the printed link
+        assert chromium.current_url == url + page  # the token left the address bar
+        wait_for(chromium, "return window.eaflow && window.eaflow.ready")
+        assert wait_for(chromium, "return window.eaflow.series.data().length") >= 20
         pixels = wait_for(
-            browser, f"const p = (() => {{{CANDLE_PIXELS}}})();return p.up > 50 && p.down > 50 && p"
+            chromium,
+            f"const p = (() => {{{CANDLE_PIXELS}}})();return p.up > 50 && p.down > 50 && p",
         )
         assert pixels["up"] > 50 and pixels["down"] > 50
         assert (
-            browser.execute_script("return document.querySelectorAll('#positions tbody tr').length")
+            chromium.execute_script(
+                "return document.querySelectorAll('#positions tbody tr').length"
+            )
             == 0
         )
 
@@ -177,31 +136,33 @@ def test_candles_then_a_webhook_fill_marker_and_position(
         answer = httpx.post(f"{url}/webhook/tradingview", content=alert, timeout=5)
         assert answer.status_code == 200, answer.text
 
-        marker = wait_for(browser, "return window.eaflow.markers.find(m => m.kind === 'fill')")
+        marker = wait_for(chromium, "return window.eaflow.markers.find(m => m.kind === 'fill')")
         assert marker["text"].startswith(("buy 0.1 @ ", "fill 0.1 @ ")), marker
-        assert browser.execute_script("return window.eaflow.markerApi.markers().length") >= 1
+        assert chromium.execute_script("return window.eaflow.markerApi.markers().length") >= 1
         ticket = wait_for(
-            browser,
+            chromium,
             "const row = document.querySelector('#positions tbody tr');"
             "return row && row.dataset.ticket",
         )
-        result = wait_for(browser, "return window.eaflow.results.find(r => r.status === 'filled')")
+        result = wait_for(chromium, "return window.eaflow.results.find(r => r.status === 'filled')")
         assert int(ticket) == result["position_ticket"]
         assert result["signal_id"] == answer.json()["signal_id"]
         status = "const row = document.querySelector('#positions tbody tr'); return row.cells[10]"
-        assert wait_for(browser, status + ".textContent === 'open'")  # its trade state came
+        assert wait_for(chromium, status + ".textContent === 'open'")  # its trade state came
 
         close = f"tradingview,closelong,EURUSD,instance=demo-1,secret={source['secret']}"
         answer = httpx.post(f"{url}/webhook/tradingview", content=close, timeout=5)
         assert answer.status_code == 200, answer.text
         closed = wait_for(
-            browser,
+            chromium,
             "const row = document.querySelector('#positions tbody tr.closed');"
             "return row && [row.dataset.trade, ...[3, 10].map(i => row.cells[i].textContent)]",
         )
         assert closed == [f"demo-1:{ticket}", "0.1", "closed"]
         assert (
-            browser.execute_script("return document.querySelectorAll('#positions tbody tr').length")
+            chromium.execute_script(
+                "return document.querySelectorAll('#positions tbody tr').length"
+            )
             == 1
         )
-        assert browser.execute_script("return window.eaflow.error") is None
+        assert chromium.execute_script("return window.eaflow.error") is None

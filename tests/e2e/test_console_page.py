@@ -4,13 +4,12 @@ instance through the page's buttons, checked in Redis and on the page; dead lett
 retried and purged from the page; with real router and executor processes, a position's
 stops are set, a pending order cancelled and the position closed from the page through the
 signal path; every instance is halted and resumed at once, part of a position closed and a
-symbol closed on every instance."""
+symbol closed on every instance; a pending order's price moved; a setting changed in an
+instance's scope and in the global scope from the configuration panel."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -25,6 +24,7 @@ from sinks.batch import results_table
 from sinks.duckdb import DuckDbStore
 from sinks.states import STATES, StateRows
 from sinks.trades import TRADES, trades_table
+from tests.e2e.browser import wait_for
 from tests.e2e.conftest import (
     positions,
     results,
@@ -34,7 +34,7 @@ from tests.e2e.conftest import (
     wait_for_results,
     write_market,
 )
-from tests.e2e.test_chart_page import CHROMIUM, DOWN, DRIVER, FLAGS, UP, tick, wait_for
+from tests.e2e.test_chart_page import DOWN, UP, tick
 from tests.e2e.workers import Worker
 from tests.eaflow.gateway.console.accounts import (
     ADMIN_SECRET,
@@ -60,24 +60,6 @@ pytestmark = needs("chromium", "chromedriver")
 ROW = "document.querySelector('#accounts tr[data-instance=\"{}\"]')"
 STATUS = ROW + "?.dataset.status"
 POSITION = "document.querySelector('#positions tr[data-ticket=\"{}\"]')"
-
-
-@pytest.fixture
-def chromium() -> Iterator[Any]:
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="eaflow-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture
@@ -691,3 +673,122 @@ def test_an_accounts_recorded_equity_and_balance_are_charted_then_sampled_live(
     assert chromium.execute_script(points.format("balance"))[-1][1] == 10_050.0
     assert chromium.execute_script(points.format("equity"))[: len(stored)] == recorded
     assert chromium.execute_script("return window.eaflowCharts.error") is None
+
+
+def test_an_admin_moves_a_pending_orders_price_from_the_page(
+    redis_url: str,
+    redis_client: redis.Redis,
+    workers: Callable[..., Worker],
+    tmp_path: Path,
+    chromium: Any,
+) -> None:
+    """Real router and executor processes: with the order's price, SL and TP fields and its
+    Modify button, a buy limit at 1.2 moves to 1.25 with a stop loss, in the simulated
+    account and on the page; a price of 0 is refused first, naming it."""
+    seed(redis_url, 1)
+    write_market(redis_client)
+    workers("rtss", "orders")
+    limit = {"symbol": "EURUSD", "order_type": "buy_limit", "price": 1.2, "volume": 0.1}
+    send_raw(redis_client, {**limit, "take_profit": 1.3})
+    [placed] = wait_for_results(redis_client, 1)
+    assert placed.status == "placed", placed
+    order = placed.order_ticket
+    with serving(redis_url, config_db=tmp_path / "eaflow.duckdb") as served:
+        served.add_source(name="ops", secret=ADMIN_SECRET, admin=True)
+        chromium.get(f"{served.url}/console?token={VIEWER}")
+        sign_in_as_admin(chromium)
+        wait_for(chromium, f"return {ROW.format('demo-1')}")
+        click(chromium, "#accounts tr[data-instance='demo-1'] button.positions")
+        row = f"#orders tr[data-ticket='{order}']"
+        field = 'document.querySelector("{} input.{}").value'
+        assert wait_for(chromium, f"return {field.format(row, 'price')}") == "1.2"
+        assert chromium.execute_script(f"return {field.format(row, 'tp')}") == "1.3"
+
+        def typed(css: str, text: str) -> None:
+            def act(element: Any) -> None:
+                element.clear()
+                element.send_keys(text)
+
+            on_fresh(chromium, css, act)
+
+        typed(f"{row} input.price", "0")
+        click(chromium, f"{row} button.modify")
+        confirm(chromium, f"Move order {order} of demo-1 to 0 (SL 0, TP 1.3)?")
+        outcome(chromium, "refused: 422 price: Input should be greater than 0")
+        typed(f"{row} input.price", "1.25")
+        typed(f"{row} input.sl", "1.2")
+        click(chromium, f"{row} button.modify")
+        confirm(chromium, f"Move order {order} of demo-1 to 1.25 (SL 1.2, TP 1.3)?")
+        outcome(chromium, f"demo-1: {order} modified")
+        [moved] = terminal(redis_url, 1).orders_get() or ()
+        assert (moved.ticket, moved.price_open, moved.sl, moved.tp) == (order, 1.25, 1.2, 1.3)
+        wait_for(chromium, f"return document.querySelector(\"{row}\").dataset.price === '1.25'")
+        assert chromium.execute_script(f"return {field.format(row, 'price')}") == "1.25"
+        done = [(r.action, r.status) for r in results(redis_client) if r.source == "ops"]
+        assert done == [("modify", "modified")]
+        assert chromium.execute_script("return window.eaflowConsole.error") is None
+
+
+def test_an_admin_changes_a_global_setting_from_the_configuration_panel(
+    console: Served, chromium: Any, tmp_path: Path
+) -> None:
+    """With the page's buttons only: the admin opens the global configuration, sets
+    max_open_orders for every instance (a bad value refused first), sees demo-2 inherit it,
+    then gives it back its default; checked in the store, in Redis and in the panel."""
+    from eaflow.config.store import ConfigStore  # imported here: this test's lines stay at the end
+
+    chromium.get(f"{console.url}/console?token={VIEWER}")
+    sign_in_as_admin(chromium)
+    click(chromium, "#config-global")
+    wait_for(chromium, f"return {SETTING.format('max_open_orders')}")
+    assert chromium.find_element("id", "config-name").text == "global"
+    assert setting(chromium, "max_open_orders") == ["max_open_orders", "200", "default"]
+    assert setting(chromium, "trading_state") == ["trading_state", "active", "default"]
+    click(chromium, "#config-fields tr[data-field='max_open_orders'] button.config-edit")
+    value = chromium.find_element("css selector", "#config-form [name=value]")
+    value.clear()
+    value.send_keys("-1")
+    click(chromium, "#config-form button")
+    confirm(chromium, "Set max_open_orders of the global configuration to -1?")
+    outcome(chromium, "refused: 422 max_open_orders: Input should be greater than")
+    value.clear()
+    value.send_keys("9")
+    click(chromium, "#config-form button")
+    confirm(chromium, "Set max_open_orders of the global configuration to 9?")
+    outcome(chromium, "global: max_open_orders set to 9 (configuration version")
+    wait_for(chromium, f"return {SETTING.format('max_open_orders')}.dataset.source === 'global'")
+    assert setting(chromium, "max_open_orders") == ["max_open_orders", "9", "global"]
+    [stored] = ConfigStore(tmp_path / "eaflow.duckdb").history("*", 1)
+    assert (stored.actor, stored.change, stored.note) == (
+        "source:ops",
+        {"set": {"max_open_orders": "9"}},
+        "console: set max_open_orders",
+    )
+    newest = chromium.execute_script(
+        "return [...document.querySelector('#config-history tbody tr').cells]"
+        ".map(td => td.textContent)"
+    )
+    assert newest[2:4] == ["global", "source:ops"]
+    assert chromium.find_element("id", "config-changes").text == "Changes of the global scope"
+    assert [published_config(console, i)["max_open_orders"] for i in ("demo-1", "demo-2")] == [
+        9,
+        9,
+    ]
+
+    click(chromium, "#accounts tr[data-instance='demo-2'] button.config")
+    wait_for(chromium, "return document.getElementById('config-name').textContent === 'demo-2'")
+    assert setting(chromium, "max_open_orders") == ["max_open_orders", "9", "global"]
+
+    click(chromium, "#config-global")
+    wait_for(chromium, "return document.getElementById('config-name').textContent === 'global'")
+    click(chromium, "#config-fields tr[data-field='max_open_orders'] button.config-unset")
+    confirm(
+        chromium,
+        "Make max_open_orders of the global configuration its default "
+        "(unset it in the global scope)?",
+    )
+    outcome(chromium, "global: max_open_orders back to its default")
+    wait_for(chromium, f"return {SETTING.format('max_open_orders')}.dataset.source === 'default'")
+    assert setting(chromium, "max_open_orders") == ["max_open_orders", "200", "default"]
+    assert published_config(console, "demo-1")["max_open_orders"] == 200
+    assert chromium.execute_script("return window.eaflowConsole.error") is None

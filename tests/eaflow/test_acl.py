@@ -64,6 +64,7 @@ ALLOWED = [
     (G, ("INCR", "ea:gateway:rate:tradingview:29000000")),
     (G, ("EXPIRE", "ea:gateway:rate:tradingview:29000000", "120")),
     (G, ("HGETALL", "ea:instances")),
+    (G, ("WAIT", "1", "1000")),  # for the replicas before the webhook answers (decision 0019)
     (V, ("XREVRANGE", "ea:rtrs", "+", "-", "COUNT", "500")),
     (V, ("XREAD", "BLOCK", "1000", "STREAMS", "ea:ticks:EURUSD", "ea:rtrs", "0", "0")),
     (V, ("GET", "ea:state:demo-1")),
@@ -98,6 +99,7 @@ ALLOWED = [
     (G, ("GET", "ea:switch:demo-1")),
     (E, xreadgroup("executor", "ea:orders:demo-1")),
     (E, ("XADD", "ea:rtrs", *ENTRY)),
+    (E, ("WAIT", "1", "1000")),  # for the replicas before order_send
     (E, ("XADD", "ea:rts", "MAXLEN", "~", "100000", *ENTRY)),
     (E, ("XADD", "ea:ris", *ENTRY)),
     (E, ("XADD", "ea:trades", "MAXLEN", "~", "100000", *ENTRY)),

@@ -12,7 +12,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from streams import App, Event, Outbox
-from streams.claim import parse_autoclaim
+from streams.claim import Claimer, parse_autoclaim
+from streams.lease import DeadClaimer
 from tests.streams.conftest import add, entries, pending, settings, until, values
 
 ROOT = Path(__file__).parents[2]
@@ -90,6 +91,19 @@ async def test_entries_of_a_dead_consumer_are_claimed_and_it_is_deleted(
         assert await r.exists("t:fails:in:g") == 0
     finally:
         await app.stop()
+
+
+async def test_only_long_idle_consumers_owning_nothing_are_deleted(r: aioredis.Redis) -> None:
+    await deliver_to(r, "busy", [b"1"])
+    for name in ("idle", "fresh"):
+        await r.xgroup_createconsumer("t:in", "g", name)
+    claimer = Claimer(r, group="g", consumer="me", fails={}, min_idle_ms=0, count=1,
+                      max_idle_ms=60_000)  # fmt: skip
+    others = await DeadClaimer(r, "g", "me").others(["t:in"])
+    assert others["t:in"].dead == [] and others["t:in"].idle.keys() == {"busy", "idle", "fresh"}
+    idle = {"busy": 90_000, "idle": 90_000, "fresh": 5}  # as a later XINFO CONSUMERS has it
+    assert await claimer.reap("t:in", idle) == ["idle"]  # busy still owns its entry
+    assert sorted(await consumers(r)) == ["busy", "fresh"]
 
 
 async def test_claims_on_redis_62(redis62_url: str) -> None:

@@ -4,14 +4,16 @@ in stream order, commits of a consumer without the lease or ahead of older entri
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
+import pytest
 import redis.asyncio as aioredis
 
 from streams import App, Event, Outbox
 from streams.commit import Committer, Unit
-from streams.lease import HOST, consumer_name, known_dead, lease_key, process_token
+from streams.lease import HOST, NAMESPACE, Holder, consumer_name, known_dead, lease_key
 from tests.streams.conftest import add, settings, until, values
 from tests.streams.test_commit import pending_ids
 
@@ -23,14 +25,49 @@ def dead_pid() -> int:
     return int(child.stdout)
 
 
+def dead_name() -> str:
+    """The consumer name of a process of this pid namespace that has exited."""
+    return f"{HOST}/{NAMESPACE}-{dead_pid()}-abcdef"
+
+
 def test_a_consumer_name_tells_whether_its_process_lives() -> None:
     me = consumer_name()
-    assert me == f"{HOST}-{os.getpid()}-{process_token()}"
+    holder = Holder.parse(me)
+    assert holder is not None
+    assert (holder.host, holder.space, holder.pid) == (HOST, NAMESPACE, os.getpid())
+    assert me == f"{HOST}/{NAMESPACE}-{os.getpid()}-{holder.token}"
+    assert len(holder.token) == 6 and consumer_name(".2") == me + ".2"
     assert not known_dead(me) and not known_dead(me + ".2")
-    assert known_dead(f"{HOST}-{dead_pid()}-abcdef")
-    assert known_dead(f"{HOST}-{os.getpid()}-{'0' * 6}")  # our pid, an earlier process
-    assert not known_dead(f"elsewhere-{dead_pid()}-abcdef")  # another host: only time tells
+    assert known_dead(dead_name())
+    assert known_dead(f"{HOST}/{NAMESPACE}-{os.getpid()}-{'0' * 6}")  # our pid, an earlier one
+    assert not known_dead(f"elsewhere/{NAMESPACE}-{dead_pid()}-abcdef")  # another host
     assert not known_dead("not-ours")
+
+
+def test_a_name_of_another_namespace_or_without_one_is_never_known_dead() -> None:
+    """Containers sharing a host name (`network_mode: host`) have pid namespaces of their own:
+    a pid free here may be a live worker there."""
+    free = dead_pid()
+    assert not known_dead(f"{HOST}/0badcafe-{free}-abcdef")  # another container, same host name
+    assert not known_dead(f"{HOST}/0badcafe-{os.getpid()}-{'0' * 6}")  # our pid, not ours
+    assert not known_dead(f"{HOST}-{free}-abcdef")  # an old name, or a host without /proc
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux's unshare")
+def test_a_process_in_another_pid_namespace_names_another_namespace() -> None:
+    """What a container does: a new pid namespace (its first process has pid 1) on this host,
+    under this host name."""
+    code = "from streams.lease import consumer_name; print(consumer_name())"
+    run = subprocess.run(["unshare", "--user", "--map-root-user", "--pid", "--fork",
+                          "--mount-proc", sys.executable, "-c", code],
+                         capture_output=True, text=True, check=False)  # fmt: skip
+    if run.returncode != 0:
+        pytest.skip(f"no pid namespace for this user: {run.stderr.strip()}")
+    name = run.stdout.strip()
+    assert name.startswith(f"{HOST}/") and f"/{NAMESPACE}-" not in name
+    assert name.split("-")[-2] == "1"  # pid 1 there; alive here too, but it is not asked
+    assert not known_dead(name)
+    assert not known_dead(name.replace("-1-", f"-{dead_pid()}-"))
 
 
 async def test_only_the_lease_holder_works_a_stream_and_a_stop_hands_it_over(
@@ -80,7 +117,7 @@ async def test_only_the_lease_holder_works_a_stream_and_a_stop_hands_it_over(
 async def test_a_dead_holders_entries_are_resumed_at_once_before_newer_ones(
     redis_url: str, r: aioredis.Redis
 ) -> None:
-    dead = f"{HOST}-{dead_pid()}-abcdef"
+    dead = dead_name()
     await r.xgroup_create("t:in", "g", id="0", mkstream=True)
     for i in range(5):
         await add(r, "t:in", {b"d": b"%d" % i})
@@ -135,6 +172,30 @@ async def test_a_commit_without_the_lease_or_ahead_of_an_older_entry_is_refused(
     assert await pending_ids(r, "s", "g") == []
 
 
+async def test_writes_outside_an_event_commit_only_while_the_lease_is_held(
+    redis_url: str, r: aioredis.Redis
+) -> None:
+    app = App(settings(redis_url))
+    source, sink = app.topic("in"), app.topic("out")
+
+    async def ignore(event: Event[object], out: Outbox) -> None:
+        return None
+
+    agent = app.agent(source, group="g", exclusive=True)(ignore)
+    await app.start()
+    try:
+        out = Outbox()
+        out.send(sink, "timer")
+        assert await agent.commit_held(source.key, out)
+        assert await values(r, "t:out") == [b'"timer"']
+        await r.set(lease_key("t:", "in", "g"), "another", px=60_000)  # deposed meanwhile
+        assert not await agent.commit_held(source.key, out)  # fenced: nothing written
+        assert not await agent.commit_held(source.key, out)  # dropped: not even tried
+        assert await r.xlen("t:out") == 1
+    finally:
+        await app.stop()
+
+
 async def test_an_entry_a_deposed_consumer_still_holds_is_finished_before_newer_ones(
     redis_url: str, r: aioredis.Redis
 ) -> None:
@@ -168,7 +229,7 @@ async def test_an_entry_a_deposed_consumer_still_holds_is_finished_before_newer_
 async def test_an_agent_that_is_not_exclusive_claims_a_dead_consumers_entries_at_once(
     redis_url: str, r: aioredis.Redis
 ) -> None:
-    dead = f"{HOST}-{dead_pid()}-abcdef"
+    dead = dead_name()
     elsewhere = f"elsewhere-{dead_pid()}-abcdef"  # maybe alive: only its idle time tells
     await r.xgroup_create("t:in", "g", id="0", mkstream=True)
     ids = [await add(r, "t:in", {b"d": b"%d" % i}) for i in range(6)]

@@ -1,16 +1,17 @@
 """An admin's trades from the console, through the signal path: close a position (or part of
-it), set its SL/TP, cancel a pending order, close everything of a group or of every instance
-(or of one symbol in it).
+it), set its SL/TP, move a pending order (its price, SL, TP) or cancel it, close everything
+of a group or of every instance (or of one symbol in it).
 
 The console publishes what an alert would: a `close` (with `volume` for a partial close),
-`sltp` or `cancel` signal for that ticket and instance, or a `close_all` for a group or for
-every instance of the registry (named one by one), on `rtss`, under the admin's source name,
-so the router and the executor handle it like any other (volume step and minimum checked by
-the router) and each order ends in one result in `rtrs` (closed, modified, cancelled,
-rejected or failed), which the page shows as it arrives. The ticket must be an open position
-(close, SL/TP) or a pending order (cancel) of the instance's last snapshot, and a partial
-close at most its volume there (422 otherwise); a group must have members (one result per
-member). Each request is recorded in `security` with its actor and signal id.
+`sltp`, `modify` or `cancel` signal for that ticket and instance, or a `close_all` for a
+group or for every instance of the registry (named one by one), on `rtss`, under the
+admin's source name, so the router and the executor handle it like any other (volume step
+and minimum, price tick checked by the router) and each order ends in one result in `rtrs`
+(closed, modified, cancelled, rejected or failed), which the page shows as it arrives. The
+ticket must be an open position (close, SL/TP) or a pending order (modify, cancel) of the
+instance's last snapshot, and a partial close at most its volume there (422 otherwise); a
+group must have members (one result per member). Each request is recorded in `security`
+with its actor and signal id.
 """
 
 from __future__ import annotations
@@ -53,6 +54,15 @@ class Stops(Trade):
 
     stop_loss: NonNegative
     take_profit: NonNegative
+
+
+class Move(Trade):
+    """A pending order's new price and, when given, its new stops (prices, 0 for none); a
+    stop not given is kept."""
+
+    price: Positive
+    stop_loss: NonNegative | None = None
+    take_profit: NonNegative | None = None
 
 
 async def held(gw: Gateway, trade: Trade, pending: bool) -> PositionState | PendingOrderState:
@@ -114,6 +124,16 @@ async def sltp(body: Stops, gw: Gw, actor: Actor) -> dict[str, Any]:
     position = await held(gw, body, pending=False)
     stops = {"stop_loss": body.stop_loss, "take_profit": body.take_profit}
     return await publish(gw, actor, Action.SLTP, body, position.symbol, **stops)
+
+
+@router.post(
+    "/modify", summary="Move one pending order (price, SL/TP) with a modify signal (admins)"
+)
+async def modify(body: Move, gw: Gw, actor: Actor) -> dict[str, Any]:
+    order = await held(gw, body, pending=True)
+    given = {"stop_loss": body.stop_loss, "take_profit": body.take_profit}
+    stops = {name: value for name, value in given.items() if value is not None}
+    return await publish(gw, actor, Action.MODIFY, body, order.symbol, price=body.price, **stops)
 
 
 @router.post("/cancel", summary="Cancel one pending order with a cancel signal (admins)")

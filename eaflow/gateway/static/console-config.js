@@ -1,7 +1,9 @@
 // The console's configuration panel: one instance's configuration in force, each field with
 // its value and its source (instance, global, default), and the changes of its scope and of
-// the global scope (GET /console/api/config/{instance}); an admin sets a field or makes it
-// inherit again (PATCH, validated by the configuration service), after confirming.
+// the global scope (GET /console/api/config/{instance}); or the global scope's (source global
+// or default) and its changes (GET /console/api/config). An admin sets a field or unsets it
+// (the global value or the default applies again), PATCH validated by the configuration
+// service, after confirming. The panel's scope: an instance id, or null for the global one.
 // Loaded before console.js, whose helpers ($, call, ask, say, showAdmin, state) it uses once
 // the page is loaded; `window.eaflowConsole.config` holds what the panel shows.
 "use strict";
@@ -41,15 +43,25 @@ function configCells(tr, values, classes = []) {
   }
 }
 
+function configUrl(instance) {
+  return instance === null ? "/console/api/config"
+    : `/console/api/config/${encodeURIComponent(instance)}`;
+}
+
+function configLabel(instance) {
+  return instance ?? "the global configuration";
+}
+
 async function configLoad(instance) {
   let shown;
   try {
-    shown = await call("GET", `/console/api/config/${encodeURIComponent(instance)}`);
+    shown = await call("GET", configUrl(instance));
   } catch (error) {
-    say([`configuration of ${instance}: ${error.message}`]);
+    say([`${configLabel(instance)}: ${error.message}`]);
     return;
   }
-  state.config = shown;
+  state.config = { ...shown, instance };
+  const own = instance === null ? "global" : "instance"; // what Inherit unsets
   const fields = document.createDocumentFragment();
   for (const field of shown.fields) {
     const tr = fields.appendChild(document.createElement("tr"));
@@ -62,11 +74,12 @@ async function configLoad(instance) {
     edit.className = "admin config-edit";
     const actions = tr.insertCell();
     actions.append(edit);
-    if (field.source === "instance") {
+    if (field.source === own) {
       const inherit = document.createElement("button");
-      inherit.textContent = "Inherit";
+      inherit.textContent = instance === null ? "Default" : "Inherit";
       inherit.className = "admin config-unset";
-      inherit.title = "unset in this instance's scope: the global value or the default applies";
+      inherit.title = instance === null ? "unset in the global scope: the default applies"
+        : "unset in this instance's scope: the global value or the default applies";
       actions.append(" ", inherit);
     }
   }
@@ -79,10 +92,12 @@ async function configLoad(instance) {
       "text change", "text"]);
   }
   $("config-history").tBodies[0].replaceChildren(history);
-  $("config-name").textContent = instance;
-  for (const span of document.querySelectorAll("#config .config-of")) span.textContent = instance;
-  $("config-version").textContent = `version ${shown.version}` + (shown.applied === null
-    ? " (the instance has not reported applying one)" : ` (the instance applies ${shown.applied})`);
+  $("config-name").textContent = instance ?? "global";
+  $("config-changes").textContent = instance === null ? "Changes of the global scope"
+    : `Changes of ${instance} and global`;
+  $("config-version").textContent = `version ${shown.version}` + (instance === null ? ""
+    : shown.applied === null ? " (the instance has not reported applying one)"
+      : ` (the instance applies ${shown.applied})`);
   $("config").hidden = false;
   showAdmin();
 }
@@ -90,8 +105,8 @@ async function configLoad(instance) {
 function configChange(instance, body, what) {
   return async () => {
     try {
-      const done = await call("PATCH", `/console/api/config/${encodeURIComponent(instance)}`, body);
-      say([`${instance}: ${what} (configuration version ${done.version}${
+      const done = await call("PATCH", configUrl(instance), body);
+      say([`${instance ?? "global"}: ${what} (configuration version ${done.version}${
         done.published ? "" : `, stored but not published: ${done.error}`})`]);
     } catch (error) {
       say([`refused: ${error.message}`]);
@@ -111,7 +126,7 @@ function configSet(event) {
   const form = $("config-form");
   const instance = state.config?.instance;
   const field = form.elements.field.value.trim();
-  if (!instance || !field || form.querySelector("button.config-set").disabled) return;
+  if (!state.config || !field || form.querySelector("button.config-set").disabled) return;
   let value;
   try {
     value = configValue(field, form.elements.value.value);
@@ -120,7 +135,7 @@ function configSet(event) {
     return;
   }
   const text = configText(value);
-  ask(`Set ${field} of ${instance} to ${text}?`,
+  ask(`Set ${field} of ${configLabel(instance)} to ${text}?`,
     configChange(instance, { set: { [field]: value } }, `${field} set to ${text}`));
 }
 
@@ -130,8 +145,13 @@ function configRow(event) {
   const field = made.closest("tr").dataset.field;
   const instance = state.config.instance;
   if (made.classList.contains("config-unset")) {
-    ask(`Make ${field} of ${instance} inherit (unset it in the instance's scope)?`,
-      configChange(instance, { unset: [field] }, `${field} inherited`));
+    if (instance === null) {
+      ask(`Make ${field} of the global configuration its default (unset it in the global scope)?`,
+        configChange(null, { unset: [field] }, `${field} back to its default`));
+    } else {
+      ask(`Make ${field} of ${instance} inherit (unset it in the instance's scope)?`,
+        configChange(instance, { unset: [field] }, `${field} inherited`));
+    }
     return;
   }
   const form = $("config-form");
@@ -142,6 +162,8 @@ function configRow(event) {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("accounts").addEventListener("click", configOpen);
+  $("config-global").addEventListener("click",
+    () => configLoad(null).then(() => $("config").scrollIntoView()));
   $("config-fields").addEventListener("click", configRow);
   $("config-form").addEventListener("submit", configSet);
   $("config-close").addEventListener("click", () => {

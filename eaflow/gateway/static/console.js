@@ -1,8 +1,8 @@
 // The eaflow operator console: every instance's row, live from /console/api/live (one
 // shared reader in the gateway); admins halt, reduce or resume an instance or a group (all
-// instances: console-all.js), close a position (or part of it), set its SL/TP, cancel a
-// pending order, close all of a group, and retry or purge dead letters; anyone reads the
-// result log and the realised P&L (filtered, CSV).
+// instances: console-all.js), close a position (or part of it), set its SL/TP, move a
+// pending order (price, SL/TP) or cancel it, close all of a group, and retry or purge dead
+// letters; anyone reads the result log and the realised P&L (filtered, CSV).
 // `window.eaflowConsole` holds the page state (read by the browser test).
 "use strict";
 
@@ -264,8 +264,19 @@ function stopInput(kind, value) {
   input.min = "0";
   input.step = "any";
   input.value = value || 0;
-  input.setAttribute("aria-label", kind.toUpperCase());
+  input.setAttribute("aria-label", kind === "price" ? "price" : kind.toUpperCase());
   return input;
+}
+
+// The broker's new values into a row's fields (price, sl, tp), unless one is being typed over.
+function keepInputs(tr, values) {
+  for (const [kind, value] of Object.entries(values)) {
+    const input = tr.querySelector(`input.${kind}`);
+    if (tr.dataset[kind] !== String(value) && document.activeElement !== input) {
+      input.value = value || 0;
+    }
+    tr.dataset[kind] = String(value);
+  }
 }
 
 function volumeInput() {
@@ -300,20 +311,19 @@ async function loadPositions() {
   }, (tr, p) => {
     setCells(tr, [p.ticket, p.symbol, TYPES[p.type] ?? p.type, p.volume, p.price_open, null,
       null, p.price_current, shown(p.profit)]);
-    for (const [kind, value] of [["sl", p.sl], ["tp", p.tp]]) {
-      const input = tr.querySelector(`input.${kind}`);
-      if (tr.dataset[kind] !== String(value) && document.activeElement !== input) {
-        input.value = value || 0; // the broker's new value, unless it is being typed over
-      }
-      tr.dataset[kind] = String(value);
-    }
+    keepInputs(tr, { sl: p.sl, tp: p.tp });
   });
   keepRows($("orders"), account.orders, (o) => {
     const tr = tradeRow(o.ticket, 7);
-    tr.insertCell().append(adminButton("Cancel", "cancel"));
+    tr.cells[4].append(stopInput("price", o.price_open));
+    tr.cells[5].append(stopInput("sl", o.sl));
+    tr.cells[6].append(stopInput("tp", o.tp));
+    tr.insertCell().append(adminButton("Modify", "modify"), " ", adminButton("Cancel", "cancel"));
     return tr;
-  }, (tr, o) => setCells(tr, [o.ticket, o.symbol, ORDER_TYPES[o.type] ?? o.type, o.volume,
-    o.price_open, o.sl || "", o.tp || ""]));
+  }, (tr, o) => {
+    setCells(tr, [o.ticket, o.symbol, ORDER_TYPES[o.type] ?? o.type, o.volume]);
+    keepInputs(tr, { price: o.price_open, sl: o.sl, tp: o.tp });
+  });
   $("account-name").textContent = instance;
   $("account").hidden = false;
   showAdmin();
@@ -397,7 +407,7 @@ async function closeAll(body) {
 }
 
 function onTrade(event) {
-  const made = event.target.closest("button.close, button.sltp, button.cancel");
+  const made = event.target.closest("button.close, button.sltp, button.modify, button.cancel");
   if (!made || made.disabled) return;
   const row = made.closest("tr");
   const body = { instance: state.account, ticket: Number(row.dataset.ticket) };
@@ -408,6 +418,15 @@ function onTrade(event) {
       trade("close", body, "close"));
   } else if (made.classList.contains("cancel")) {
     ask(`Cancel order ${body.ticket} of ${body.instance}?`, trade("cancel", body, "cancel"));
+  } else if (made.classList.contains("modify")) {
+    const move = {
+      ...body,
+      price: row.querySelector("input.price").value || "0",
+      stop_loss: row.querySelector("input.sl").value || "0",
+      take_profit: row.querySelector("input.tp").value || "0",
+    };
+    ask(`Move order ${body.ticket} of ${body.instance} to ${move.price} (SL ${move.stop_loss}, ` +
+      `TP ${move.take_profit})?`, trade("modify", move, "modify"));
   } else {
     const stops = {
       ...body,

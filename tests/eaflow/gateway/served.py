@@ -24,6 +24,7 @@ from eaflow.gateway.sources import Source
 from model.topics import Topics
 from processors.registry import InstanceRegistry
 from streams import App, AppSettings
+from streams.durable import Durability
 
 PREFIX = "ea:"
 SECRET = "test-secret-0123456789abcdef"
@@ -74,12 +75,16 @@ class Served:
 
 @contextmanager
 def serving(
-    redis_url: str, config: GatewayConfig | None = None, config_db: Path | None = None
+    redis_url: str,
+    config: GatewayConfig | None = None,
+    config_db: Path | None = None,
+    durability: Durability | None = None,
 ) -> Iterator[Served]:
     """Serve the gateway until the block ends; the source `tradingview` has SECRET, the
     viewer token is VIEWER (unless `config` names one); with `config_db`, the configuration
-    API on that DuckDB file too. The default `config` records every refusal (a module's
-    tests share one gateway and its count of refusals per minute)."""
+    API on that DuckDB file too; with `durability`, signals wait for replicas. The default
+    `config` records every refusal (a module's tests share one gateway and its count of
+    refusals per minute)."""
     config = config or GatewayConfig(port=0, symbols_ttl=0, **UNCAPPED)
     if config.viewer_token is None:
         config = config.model_copy(update={"viewer_token": VIEWER})
@@ -93,7 +98,7 @@ def serving(
         service = None
         if config_db is not None:
             service = ConfigService(ConfigStore(config_db), InstanceRegistry(client, PREFIX))
-        app = create_app(client, Topics(streams), config, settings=service)
+        app = create_app(client, Topics(streams), config, settings=service, durability=durability)
         server = GatewayServer(app, "127.0.0.1", config.port)
         holder.append(server)
         task = asyncio.ensure_future(server.run())

@@ -9,7 +9,7 @@ import pytest
 
 from brokers.mt5.records import SymbolInfo
 from model import InstanceSpec, Order, Signal, TradingState
-from processors.router.plan import Market, plan_order
+from processors.router.plan import Market, plan_orders
 from processors.rules import Refusal
 from tests.stubs import EURUSD_TICK
 
@@ -23,7 +23,10 @@ def spec(**config: object) -> InstanceSpec:
 
 def plan(info: SymbolInfo, instance: InstanceSpec, now: float = NOON, **signal: object) -> Order:
     market = Market(info, EURUSD_TICK, Decimal(10_000), TradingState.ACTIVE)
-    return plan_order(Signal.model_validate({"symbol": "EURUSD", **signal}), instance, market, now)
+    [order] = plan_orders(
+        Signal.model_validate({"symbol": "EURUSD", **signal}), instance, market, now
+    )
+    return order
 
 
 def refusal(

@@ -12,7 +12,7 @@ import pytest
 from brokers.mt5.records import SymbolInfo
 from brokers.sim.symbols import default_symbols
 from model import InstanceSpec, Order, OrderTime, Signal, TradingState, TrailingStop
-from processors.router.plan import Market, plan_order, plan_orders
+from processors.router.plan import Market, plan_orders
 from processors.rules import Refusal
 from tests.stubs import EURUSD_TICK
 
@@ -189,4 +189,5 @@ def test_slippage_in_pips_becomes_deviation_points_per_symbol() -> None:
         update={"config": SPEC.config.model_copy(update={"slippage": Decimal("1.5")})}
     )
     signal = Signal.model_validate({"symbol": "EURUSD", "order_type": "buy", "volume": "0.1"})
-    assert plan_order(signal, spec, market(EURUSD), NOW).deviation == 15
+    [order] = plan_orders(signal, spec, market(EURUSD), NOW)
+    assert order.deviation == 15

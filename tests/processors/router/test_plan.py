@@ -10,7 +10,7 @@ from brokers.mt5.records import SymbolInfo
 from model import InstanceSpec, Signal, TradingConfig, TradingState
 from model.config import AlertSwitch
 from processors.registry import UNREADABLE_SWITCH
-from processors.router.plan import Market, order_id_of, plan_order, plan_switch
+from processors.router.plan import Market, order_id_of, plan_orders, plan_switch
 from processors.rules import Refusal
 from tests.stubs import EURUSD_TICK
 
@@ -22,9 +22,10 @@ def market(info: SymbolInfo, balance: str | None = "10000") -> Market:
 
 
 def plan(info: SymbolInfo, spec: InstanceSpec = SPEC, **signal: object) -> object:
-    return plan_order(
+    [order] = plan_orders(
         Signal.model_validate({"symbol": "EURUSD", **signal}), spec, market(info), 1.0
     )
+    return order
 
 
 def refusal(info: SymbolInfo, spec: InstanceSpec = SPEC, **signal: object) -> Refusal:
@@ -176,7 +177,7 @@ def test_orders_within_the_caps_go_and_other_symbols_keep_the_instances_cap(
     within = plan(eurusd, caps, order_type="buy", volume="0.5", stop_loss=20, stops_unit="pips")
     assert within.volume == Decimal("0.5")  # type: ignore[attr-defined]  # 100 USD: 1%
     gbp = eurusd._replace(name="GBPUSD")
-    order = plan_order(
+    [order] = plan_orders(
         Signal.model_validate({"symbol": "GBPUSD", "order_type": "buy", "volume": "1.5",
                                "stop_loss": 5, "stops_unit": "pips"}),
         caps, market(gbp), 1.0,
@@ -189,7 +190,7 @@ def test_a_risk_cap_needs_a_known_balance(eurusd: SymbolInfo) -> None:
         {"symbol": "EURUSD", "order_type": "buy", "volume": "0.1", "stop_loss": "1.38"}
     )
     with pytest.raises(Refusal) as caught:
-        plan_order(signal, capped(max_risk_percent=1), market(eurusd, balance=None), 1.0)
+        plan_orders(signal, capped(max_risk_percent=1), market(eurusd, balance=None), 1.0)
     assert caught.value.field == "max_risk_percent"
 
 
@@ -205,12 +206,13 @@ def test_an_alerts_eaoff_halts_apart_from_the_operators_state(eurusd: SymbolInfo
     ):
         halted = Market(eurusd, EURUSD_TICK, Decimal(10000), TradingState.ACTIVE, off)
         with pytest.raises(Refusal) as caught:
-            plan_order(signal, SPEC, halted, 1.0)
+            plan_orders(signal, SPEC, halted, 1.0)
         assert caught.value.field == "trading_state" and words in caught.value.rule
     resumed = Market(
         eurusd, EURUSD_TICK, Decimal(10000), TradingState.ACTIVE, switch(TradingState.ACTIVE)
     )
-    assert plan_order(signal, SPEC, resumed, 1.0).volume == 1
+    [order] = plan_orders(signal, SPEC, resumed, 1.0)
+    assert order.volume == 1
 
 
 def test_an_eaon_never_lifts_an_operators_halt() -> None:

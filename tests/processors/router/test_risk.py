@@ -5,6 +5,7 @@ broker's next day; trades per day; the live loss of one lot in risk sizing and c
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -42,13 +43,26 @@ MONDAY_EVENING = datetime(2026, 12, 7, 17, 0, tzinfo=NEW_YORK).timestamp()  # da
 BUY = {"symbol": "EURUSD", "order_type": "buy", "volume": "0.1", "instances": ["a"]}
 
 
+@asynccontextmanager
+async def serving(redis_url: str) -> AsyncIterator[Router]:
+    """A router whose agent runs on `rtss` (holding the lease if it is free), as a worker
+    process has it; its timer is left to the test (`router.refresh()`)."""
+    app = App(AppSettings(redis_url=redis_url, prefix=PREFIX, name="test", block_ms=50))
+    client = aioredis.Redis.from_url(redis_url)
+    router = Router(Topics(app), InstanceRegistry(client, PREFIX), client)
+    router.serve(app)
+    await app.start()
+    try:
+        yield router
+    finally:
+        await app.stop()
+        await client.aclose()
+
+
 @pytest.fixture
 async def router(redis_url: str) -> AsyncIterator[Router]:
-    app = App(AppSettings(redis_url=redis_url, prefix=PREFIX, name="test"))
-    client = aioredis.Redis.from_url(redis_url)
-    yield Router(Topics(app), InstanceRegistry(client, PREFIX), client)
-    await client.aclose()
-    await app.redis.aclose()
+    async with serving(redis_url) as router:  # the rtss lease holder: it sends close_all
+        yield router
 
 
 async def account(router: Router, eurusd: SymbolInfo, rules: RiskRules, positions: int) -> None:
@@ -263,6 +277,36 @@ async def test_the_end_of_a_breach_is_reported_once_by_the_router_that_ends_it(
         (ReportKind.RISK_LIMIT, reports[1].error),
     ]
     assert "risk.daily_loss: a lost 100.00 in 2026-12-07" in str(reports[1].error)
+
+
+async def test_only_the_lease_holder_sends_a_breachs_close_all_once(
+    router: Router, redis_url: str, eurusd: SymbolInfo
+) -> None:
+    """Every router judges the limits on its timer, but only the one holding the `rtss`
+    lease sends the close_all, whichever of them found and wrote the breach."""
+    rules = RiskRules(daily_loss=Decimal(100), close_all=True)
+    await account(router, eurusd, rules, positions=1)
+    async with serving(redis_url) as standby:
+        holder = router.topics.app.agents[0].consumer
+        assert await router.redis.get(f"{PREFIX}lease:rtss:router") == holder.encode()
+        for guard in (router.risk, standby.risk):
+            guard.clock = lambda: MONDAY_NOON
+        await standby.refresh()
+        await router.refresh()  # the day's start
+        await tick(router, 1.38642)  # -113 USD: 100 from the day's start
+        await standby.refresh()  # the standby finds the breach first: written and reported
+        assert await router.redis.xlen(f"{PREFIX}ris") == 1
+        assert await router.redis.xlen(f"{PREFIX}orders:a") == 0  # but no close_all
+        for _ in range(2):
+            await router.refresh()  # the holder reads the breach: it sends the close_all
+            await standby.refresh()
+        [raw] = await last(router, "orders:a", 9)
+        close = Order.model_validate_json(raw)
+        assert (close.action, close.order_id) == (
+            Action.CLOSE_ALL,
+            "risk/2026-12-07/risk.daily_loss",
+        )
+        assert await router.redis.xlen(f"{PREFIX}ris") == 1
 
 
 async def test_a_breach_closes_pending_orders_when_no_position_is_left(

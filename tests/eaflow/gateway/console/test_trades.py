@@ -189,14 +189,18 @@ def test_an_admin_closes_a_symbol_on_every_instance_naming_each(
     )
 
 
-def held_in_snapshot(client: redis.Redis, instance: str, ticket: int) -> None:
+def held_in_snapshot(
+    client: redis.Redis, instance: str, ticket: int, pending: bool = False
+) -> None:
     """Wait until the instance's snapshot (what the console checks a ticket against) holds
-    the position."""
+    the position (or the pending order)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         raw = client.get(KEYS.state(instance))
-        if raw and any(p.ticket == ticket for p in AccountState.model_validate_json(raw).positions):
-            return
+        if raw:
+            state = AccountState.model_validate_json(raw)
+            if any(t.ticket == ticket for t in (state.orders if pending else state.positions)):
+                return
         time.sleep(0.1)
     raise AssertionError(f"{ticket} not in {instance}'s snapshot within 30 s")
 
