@@ -156,11 +156,12 @@ GRANTS: dict[Role, tuple[Grant, ...]] = {
         Grant(("+hgetall", "+hdel"), (K.alert_trailing(ANY),)),
     ),
     Role.SINKS: (
-        *consume((K.rtrs, K.trades), "*"),
+        *consume((K.rtrs, K.trades, K.rts), "*"),
         *consume((K.ris,), "notify"),  # `eaflow worker notify`: instance events too
         # Loss-limit transitions into the configuration history (eaflow/config/risk.py).
         *consume((K.ris,), "config-history"),
         Grant(("+xtrim", *READ), (K.rtrs,)),
+        Grant(READ, (K.trades, K.rts), "R"),  # their sinks' lag (XREVRANGE, XRANGE)
     ),
     # The CLI: everything under the prefix, and the sandboxes of `eaflow replay`.
     Role.ADMIN: (Grant(("+@all", "allchannels", f"~{REPLAY_SANDBOXES}"), ("*",)),),

@@ -38,6 +38,7 @@ class Settings(Message):
     processes: Annotated[int, Field(ge=1, le=64)] = 1  # orders worker processes sharing the rest
     sync_interval: Annotated[float, Field(gt=0)] = 0.5  # config pull and state sync, seconds
     state_snapshot_interval: Annotated[float, Field(gt=0)] = 60.0  # state → DuckDB, seconds
+    state_record_interval: Annotated[float, Field(ge=0)] = 10.0  # rts → account_states, seconds
     notify_urls: str | None = None  # Apprise URLs, space- or comma-separated: docs/operations.md
     notify_results: str = "failures"  # failures, all or none (sinks/notify/config.py)
     notify_instances: str = ""  # comma-separated; empty: every instance

@@ -1,5 +1,5 @@
 """`ResultSink`: the batch agent that writes results from `rtrs` (or trade states from
-`trades`) into one store.
+`trades`, account states from `rts`) into one store.
 
 The runtime acks a batch only when the handler returns, and retries it with backoff when it
 raises: a store that cannot write keeps its results pending and catches up, in order, once
@@ -27,6 +27,8 @@ V = TypeVar("V")
 
 Rows = Callable[[list[tuple[str, V]]], pa.Table]
 """A batch of (entry id, value) pairs as the store's Arrow table, e.g. `results_table`."""
+Written = Callable[[pa.Table], None]
+"""Told each batch the store took, e.g. `StateRows.written` (its sampling moves on)."""
 
 
 class ResultSink(Generic[V]):
@@ -34,10 +36,17 @@ class ResultSink(Generic[V]):
     not), and closes the store after `idle_close` seconds without batches so other
     processes can open the database file in between."""
 
-    def __init__(self, store: ResultStore, rows: Rows[V], idle_close: float = 2.0) -> None:
+    def __init__(
+        self,
+        store: ResultStore,
+        rows: Rows[V],
+        idle_close: float = 2.0,
+        written: Written | None = None,
+    ) -> None:
         self.store = store
         self.rows = rows
         self.idle_close = idle_close
+        self.written = written
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sink-{store.name}")
         self._lock = asyncio.Lock()
         self._last_write = time.monotonic()
@@ -72,10 +81,13 @@ class ResultSink(Generic[V]):
         """In the sink's thread: build the Arrow batch and write it (rows, inserted)."""
         batch = self.rows(entries)
         try:
-            return batch.num_rows, self.store.write(batch)
+            inserted = self.store.write(batch)
         except Exception:
             self.store.close()  # reconnect from scratch on the next attempt
             raise
+        if self.written is not None:
+            self.written(batch)
+        return batch.num_rows, inserted
 
     async def close_if_idle(self) -> None:
         """Timer: release the database after `idle_close` seconds without a batch."""

@@ -1,4 +1,5 @@
-"""`SinkConfig`: where results are written and how `rtrs` is kept, every knob documented."""
+"""`SinkConfig`: where results are written, how `rtrs` is kept and how often account states
+are recorded, every knob documented."""
 
 from __future__ import annotations
 
@@ -25,3 +26,9 @@ class SinkConfig(BaseModel):
         3600.0, ge=0, description="Acked results younger than this stay in rtrs, seconds."
     )
     lag_interval: float = Field(5.0, gt=0, description="Seconds between sink lag readings.")
+    state_interval: float = Field(
+        10.0,
+        ge=0,
+        description="Seconds between two recorded account states of an instance (a balance "
+        "change is always recorded); 0: every snapshot.",
+    )

@@ -1,4 +1,5 @@
-"""Sink lag: how many results in `rtrs` each sink has not written yet."""
+"""Sink lag: how many entries of its stream (`rtrs`, `trades`, `rts`) each sink has not
+written yet."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from streams.reader import stream_id, text
 
 
 async def sink_lag(redis: Redis, key: str, sinks: Iterable[str]) -> dict[str, int]:
-    """Undelivered (lag) plus unacked (pending) results of every group of `key` (each is a
+    """Undelivered (lag) plus unacked (pending) entries of every group of `key` (each is a
     sink, plugins' included); sets the gauge. A named sink whose group does not exist yet
     lags by the whole stream."""
     try:

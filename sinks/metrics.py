@@ -12,7 +12,9 @@ SINK_FAILURES = Counter(
     "eaflow_sink_failures_total", "Batch writes that failed and will be retried", ["sink"]
 )
 SINK_LAG = Gauge(
-    "eaflow_sink_lag", "Results in rtrs a sink has not written yet (lag + pending)", ["sink"]
+    "eaflow_sink_lag",
+    "Entries of its stream (rtrs, trades, rts) a sink has not written yet (lag + pending)",
+    ["sink"],
 )
 SINK_BATCH_SECONDS = Histogram(
     "eaflow_sink_batch_seconds",

@@ -1,5 +1,6 @@
-"""The `rtrs` worker: the DuckDB and ClickHouse sinks of results and of trade states, the
-trim of `rtrs`, the lag gauge, and the loss-limit transitions of `ris` recorded in the
+"""The `rtrs` worker: the DuckDB and ClickHouse sinks of results, of trade states and of
+account states (`rts`, sampled every `EAFLOW_STATE_RECORD_INTERVAL`), the trim of `rtrs`, the
+lag gauge, and the loss-limit transitions of `ris` recorded in the
 configuration history (the DuckDB file it writes: the router runs without DuckDB)."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sinks.clickhouse import CHDB_HINT, chdb_url
 from sinks.config import SinkConfig
 from sinks.database import database_path
 from sinks.install import install_result_sinks
+from sinks.states import STATES
 from sinks.trades import TRADES
 
 log = structlog.get_logger(__name__)
@@ -28,15 +30,26 @@ def sink_config(settings: Settings) -> SinkConfig:
     url = settings.clickhouse_url
     if url is None and importlib.util.find_spec("chdb") is not None:
         url = chdb_url(settings.data_dir)
-    return SinkConfig(duckdb_path=database_path(settings.data_dir), clickhouse_url=url)
+    return SinkConfig(
+        duckdb_path=database_path(settings.data_dir),
+        clickhouse_url=url,
+        state_interval=settings.state_record_interval,
+    )
 
 
 async def install_sinks(p: Pipeline) -> None:
     config = sink_config(p.settings)
-    sinks = install_result_sinks(p.app, p.topics.rtrs, config, trades=p.topics.trades)
+    topics = p.topics
+    sinks = install_result_sinks(
+        p.app, topics.rtrs, config, trades=topics.trades, states=topics.rts
+    )
     for sink in sinks:
         where = getattr(sink.store, "path", None) or getattr(sink.store, "url", "")
-        topic = "trades" if sink.name.endswith(TRADES.tag) else "rtrs"
+        topic = "rtrs"
+        if sink.name.endswith(TRADES.tag):
+            topic = "trades"
+        elif sink.name.endswith(STATES.tag):
+            topic = f"rts (every {config.state_interval:g} s, and balance changes)"
         p.running.append(f"sink {sink.name}: {topic} → {where} (group {sink.name})")
     install_risk_history(p)
     if config.clickhouse_url is None:

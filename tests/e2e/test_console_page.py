@@ -22,6 +22,7 @@ import redis
 
 from sinks.batch import results_table
 from sinks.duckdb import DuckDbStore
+from sinks.states import STATES, StateRows
 from sinks.trades import TRADES, trades_table
 from tests.e2e.browser import wait_for
 from tests.e2e.conftest import (
@@ -44,7 +45,15 @@ from tests.eaflow.gateway.console.accounts import (
     trading_state,
 )
 from tests.eaflow.gateway.served import PREFIX, VIEWER, Served, serving
-from tests.sinks.conftest import T0, fill, rejection, trade, trade_session
+from tests.sinks.conftest import (
+    SAMPLED,
+    T0,
+    fill,
+    rejection,
+    state_session,
+    trade,
+    trade_session,
+)
 from tests.tools import needs
 
 pytestmark = needs("chromium", "chromedriver")
@@ -625,6 +634,45 @@ def test_an_admin_closes_part_of_a_position_then_a_symbol_on_every_instance(
             ("demo-2", "rejected", None),
         ]
         assert chromium.execute_script("return window.eaflowConsole.error") is None
+
+
+def test_an_accounts_recorded_equity_and_balance_are_charted_then_sampled_live(
+    console: Served, chromium: Any, tmp_path: Path
+) -> None:
+    """The account's equity and balance as the state sink recorded them (state_session()
+    sampled every 10 s, moved to the last two minutes), then its snapshots' samples after
+    the stored points."""
+    base = int(time.time()) - 120
+    states = [s.model_copy(update={"ts": s.ts - T0 + base}) for s in state_session()]
+    batch = StateRows(10.0)((f"{n + 1}-0", s.model_dump(mode="json")) for n, s in enumerate(states))
+    store = DuckDbStore(tmp_path / "eaflow.duckdb", STATES)
+    store.write(batch)
+    store.close()
+    stored = [r for r in batch.to_pylist() if r["instance"] == "demo-1"]
+    assert [r["ts"] - base for r in stored] == SAMPLED["demo-1"]
+
+    chromium.get(f"{console.url}/console?token={VIEWER}")
+    wait_for(chromium, "return window.eaflowConsole && window.eaflowConsole.ready")
+    click(chromium, "#accounts tr[data-instance='demo-1'] button.positions")
+    wait_for(chromium, "return window.eaflowCharts.equity.length")
+    points = "return window.eaflowCharts.{}Series.data().map(p => [p.time, p.value])"
+    equity = wait_for(chromium, points.format("equity"))
+    balance = chromium.execute_script(points.format("balance"))
+    recorded = [[int(r["ts"]), r["equity"]] for r in stored]
+    assert equity[: len(stored)] == recorded
+    assert balance[: len(stored)] == [[int(r["ts"]), r["balance"]] for r in stored]
+    assert [b for _, b in balance[: len(stored)]] == [10_000.0] * 2 + [10_012.5] * 3 + [
+        10_008.5
+    ] * 3
+    seeded = snapshot("demo-1", 1)  # the account's snapshot when the chart opened
+    assert equity[len(stored) :] == [[int(equity[-1][0]), seeded.equity]]
+
+    later = seeded.model_copy(update={"equity": 10_123.0, "balance": 10_050.0, "ts": time.time()})
+    console.client.set(KEYS.state("demo-1"), later.model_dump_json())
+    wait_for(chromium, points.format("equity") + ".at(-1)[1] === 10123")
+    assert chromium.execute_script(points.format("balance"))[-1][1] == 10_050.0
+    assert chromium.execute_script(points.format("equity"))[: len(stored)] == recorded
+    assert chromium.execute_script("return window.eaflowCharts.error") is None
 
 
 def test_an_admin_moves_a_pending_orders_price_from_the_page(

@@ -120,6 +120,8 @@ ALLOWED = [
     (S, xreadgroup("duckdb", "ea:rtrs")),
     (S, xreadgroup("clickhouse", "ea:rtrs")),
     (S, xreadgroup("duckdb-trades", "ea:trades")),
+    (S, xreadgroup("clickhouse-states", "ea:rts")),  # account states into the databases
+    (S, ("XREVRANGE", "ea:rts", "+", "-", "COUNT", "1")),  # the states sinks' lag
     (S, xreadgroup("notify", "ea:ris")),  # `eaflow worker notify` runs as the sinks user
     (S, xreadgroup("config-history", "ea:ris")),  # loss limits into config_history
     (S, ("XTRIM", "ea:rtrs", "MINID", "0-1")),
@@ -192,6 +194,8 @@ REFUSED = [
     (S, ("XTRIM", "ea:ris", "MINID", "0-1")),
     (S, ("XADD", "ea:rtss", *ENTRY)),
     (S, ("XADD", "ea:rtrs", *ENTRY)),
+    (S, ("XADD", "ea:rts", *ENTRY)),  # it reads account states, never writes or trims them
+    (S, ("XTRIM", "ea:rts", "MAXLEN", "0")),
     (S, ("XADD", "ea:orders:demo-1", *ENTRY)),
     (S, ("HGETALL", "ea:sim:acct:1001")),
     (S, ("GET", "ea:state:demo-1")),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from model import Action, OrderStatus, Result
+from model import AccountState, Action, OrderStatus, Result
 from model.trade import TradeEvent, TradeState, TradeStatus
 from sinks.clickhouse import ClickHouseStore, chdb_url
 
@@ -166,3 +166,44 @@ def trade_session() -> list[TradeState]:
         kept = {10: 3, 11: 1}.get(n, 4)  # trade 10 is half closed, trade 11 only opened
         entries += trade(n, f"demo-{n % 3 + 1}", ("trend", "scalp", None)[n % 4 % 3])[:kept]
     return entries
+
+
+def account(instance: str, k: int, balance: float) -> AccountState:
+    """`instance`'s snapshot `k`, taken k / 2 seconds after T0: its equity moves with every
+    snapshot, as the state sync sees an account with a position open."""
+    return AccountState(
+        instance=instance,
+        login=7_000 + int(instance[-1]),
+        currency="USD",
+        balance=balance,
+        equity=balance + 10.0 + (k % 9) * 1.5 - 6.0,
+        margin=50.0,
+        margin_free=balance - 40.0,
+        margin_level=200.0,
+        profit=(k % 9) * 1.5 - 6.0,
+        ts=T0 + k / 2,
+    )
+
+
+DEALS = {"demo-1": {25: 12.5, 66: -4.0}, "demo-2": {81: 30.0}}
+"""instance → {snapshot k: the profit a deal adds to its balance from that snapshot on}."""
+
+
+def state_session() -> list[AccountState]:
+    """A minute of two instances' snapshots, every 0.5 s, in time order: demo-1's balance
+    changes at 12.5 s and 33 s, demo-2's at 40.5 s."""
+    states = []
+    balances = {"demo-1": 10_000.0, "demo-2": 5_000.0}
+    for k in range(120):
+        for instance, deals in DEALS.items():
+            balances[instance] += deals.get(k, 0.0)
+            states.append(account(instance, k, balances[instance]))
+    return states
+
+
+SAMPLED = {
+    "demo-1": [0, 10, 12.5, 22.5, 32.5, 33, 43, 53],
+    "demo-2": [0, 10, 20, 30, 40, 40.5, 50.5],
+}
+"""The seconds after T0 of state_session()'s rows kept every 10 s: the balance changes
+(12.5, 33; 40.5) and, from each row, the first snapshot 10 s later."""

@@ -1,5 +1,5 @@
-"""Every query in docs/analytics.md runs on DuckDB and on chDB over the same results and
-trades, and gives the same answers there (so the documentation cannot rot)."""
+"""Every query in docs/analytics.md runs on DuckDB and on chDB over the same results, trades
+and account states, and gives the same answers there (so the documentation cannot rot)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,16 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from model import Result
 from sinks.batch import results_table
 from sinks.clickhouse import ClickHouseStore, chdb_url, connect
 from sinks.duckdb import DuckDbStore
+from sinks.states import STATES, StateRows
 from sinks.trades import TRADES, trades_table
-from tests.sinks.conftest import T0, fill, rejection, trade_session
+from tests.sinks.conftest import SAMPLED, T0, fill, rejection, state_session, trade_session
 
 DOC = Path(__file__).parents[2] / "docs" / "analytics.md"
 BLOCK = re.compile(r"```sql\n(.*?)```", re.DOTALL)
@@ -62,6 +64,13 @@ def session() -> list[Result]:
     return results
 
 
+def recorded_states() -> pa.Table:
+    """state_session() as the state sinks record it, every 10 s and each balance change."""
+    return StateRows(10.0)(
+        (f"{n + 1}-0", s.model_dump(mode="json")) for n, s in enumerate(state_session())
+    )
+
+
 def normal(value: object) -> object:
     if isinstance(value, (Decimal, float, np.floating)):
         return round(float(value), 9)
@@ -83,6 +92,12 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         ClickHouseStore(chdb_url(where), table=TRADES),
     ):
         store.write(trades)
+        store.close()
+    for store in (
+        DuckDbStore(where / "eaflow.duckdb", STATES),
+        ClickHouseStore(chdb_url(where), table=STATES),
+    ):
+        store.write(recorded_states())
         store.close()
     return where / "eaflow.duckdb", chdb_url(where)
 
@@ -180,3 +195,29 @@ def test_realised_profit_and_loss(databases: tuple[Path, str]) -> None:
         tagged = run(databases, engine, per_strategy)
         assert [(i, tag) for i, tag, _, _ in tagged] == sorted(by_tag)
         assert [n for *_, n in tagged] == pytest.approx([by_tag[k] for k in sorted(by_tag)])
+
+
+def test_the_equity_curve_and_the_drawdown(databases: tuple[Path, str]) -> None:
+    """The curve is the recorded rows of the instance; the drawdown is the largest fall of
+    equity from the highest recorded before it."""
+    queries = [sql for _, sql in documented() if "FROM account_states" in sql]
+    curve = next(sql for sql in queries if "ORDER BY ts" in sql)
+    drawdown = next(sql for sql in queries if "max_drawdown" in sql)
+    rows = recorded_states().to_pylist()
+    expected: dict[str, tuple[float, float]] = {}
+    for instance in SAMPLED:
+        equity = [r["equity"] for r in rows if r["instance"] == instance]
+        peaks = np.maximum.accumulate(equity)
+        expected[instance] = (max(peaks - equity), max((peaks - equity) / peaks))
+    for engine in ("duckdb", "clickhouse"):
+        got = run(databases, engine, curve)
+        offsets = [round(float(ts) - T0, 3) for ts, *_ in got]  # type: ignore[arg-type]
+        assert offsets == SAMPLED["demo-1"]
+        assert [b for _, b, *_ in got][:3] == [10_000.0, 10_000.0, 10_012.5]
+        found = run(databases, engine, drawdown)
+        assert [i for i, *_ in found] == sorted(expected)
+        for name, worst, ratio in found:
+            assert (worst, ratio) == pytest.approx(expected[str(name)])
+    # demo-1's equity fell from 10,027 (12.5 s) to 10,016.5 (22.5 s); demo-2's only rose
+    assert expected["demo-1"] == pytest.approx((10.5, 10.5 / 10_027))
+    assert expected["demo-2"] == (0.0, 0.0)

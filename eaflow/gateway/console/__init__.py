@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from eaflow.config.service import ConfigService
-from eaflow.gateway.console import results, trades
+from eaflow.gateway.console import equity, results, trades
 from eaflow.gateway.console.actions import actions_router
 from eaflow.gateway.console.bodies import ConsoleBodies
 from eaflow.gateway.console.config import config_router
@@ -20,9 +20,9 @@ from eaflow.gateway.context import Gateway
 
 def install(app: FastAPI, gw: Gateway, settings: ConfigService | None) -> None:
     """Add the console's routes, its shared overview reader (`app.state.console`), the
-    DuckDB file its result log reads (the configuration's, `app.state.console_database`;
-    none without `settings`) and its body limit (call before the guard is added, so the
-    guard runs first)."""
+    DuckDB file its result log and equity curve read (the configuration's,
+    `app.state.console_database`; none without `settings`) and its body limit (call before
+    the guard is added, so the guard runs first)."""
     app.state.console = OverviewHub(
         gw.registry,
         gw.keys,
@@ -35,4 +35,5 @@ def install(app: FastAPI, gw: Gateway, settings: ConfigService | None) -> None:
     app.include_router(trades.router)
     app.state.console_database = settings.store.path if settings is not None else None
     app.include_router(results.router)
+    app.include_router(equity.router)
     app.add_middleware(ConsoleBodies, gateway=gw)

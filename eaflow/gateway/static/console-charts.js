@@ -3,8 +3,9 @@
 //   fills as markers and its open positions' entry, SL and TP as price lines, live from the
 //   chart page's /api/live stream (ticks, results, snapshots);
 // - its equity curve: the running net realised P&L of its closed trades
-//   (/console/api/pnl/curve, read again every 30 s), and its equity as the snapshots give
-//   it while the account is shown (no history of snapshots is kept: docs/console.md);
+//   (/console/api/pnl/curve, read again every 30 s), and its equity and balance as the
+//   sinks recorded them (/console/api/equity), then as its snapshots give them while the
+//   account is shown;
 // - the realised P&L by day as a histogram of the P&L table's rows (as filtered).
 // console.js owns the tables; this file only watches them. `window.eaflowCharts` holds the
 // charts' state (read by the browser test).
@@ -16,7 +17,7 @@
   const charts = (window.eaflowCharts = {
     instance: null, symbol: "", resolution: "1", bars: [], markers: [], positions: [],
     lines: [], candles: null, events: null, curve: [], curveChart: null, curveSeries: null,
-    equitySeries: null,
+    equitySeries: null, balanceSeries: null, equity: [],
     days: [], pnlChart: null, pnlSeries: null, error: null,
   });
 
@@ -79,11 +80,29 @@
     EaflowCandles.showMarkers(charts.candles.markerApi, charts.markers, charts.resolution);
   }
 
-  // One equity sample a second, from the account's snapshots.
+  // One equity and balance sample a second, from the account's snapshots.
   function addEquity(state) {
     const time = Math.floor(state.ts);
-    const last = charts.equitySeries.data().at(-1);
-    if (!last || time >= last.time) charts.equitySeries.update({ time, value: state.equity });
+    for (const [series, value] of [[charts.equitySeries, state.equity],
+                                   [charts.balanceSeries, state.balance]]) {
+      const last = series.data().at(-1);
+      if (!last || time >= last.time) series.update({ time, value });
+    }
+  }
+
+  // The recorded states (one point a second, the last wins), then the samples taken since.
+  async function loadEquity() {
+    const instance = charts.instance;
+    const rows = await getJSON(`/console/api/equity?${new URLSearchParams({ instance })}`);
+    if (instance !== charts.instance) return;
+    charts.equity = rows;
+    const end = rows.length ? Math.floor(rows[rows.length - 1].ts) : -Infinity;
+    for (const [series, key] of [[charts.equitySeries, "equity"],
+                                 [charts.balanceSeries, "balance"]]) {
+      const points = new Map(rows.map((row) => [Math.floor(row.ts), row[key]]));
+      const live = series.data().filter((p) => p.time > end);
+      series.setData([...[...points].map(([time, value]) => ({ time, value })), ...live]);
+    }
   }
 
   // The live stream is closed while another account or symbol loads: none of its events
@@ -162,6 +181,10 @@
       charts.equitySeries = charts.curveChart.addSeries(LightweightCharts.LineSeries, {
         color: "#787b86", lineWidth: 1, title: "equity", priceScaleId: "left",
       });
+      charts.balanceSeries = charts.curveChart.addSeries(LightweightCharts.LineSeries, {
+        color: "#ff9800", lineWidth: 1, title: "balance", priceScaleId: "left",
+        lineType: LightweightCharts.LineType.WithSteps,
+      });
     }
     charts.instance = instance;
     quiet();
@@ -174,11 +197,12 @@
     if (instance !== charts.instance) return;
     charts.positions = state.positions;
     charts.equitySeries.setData([]);
+    charts.balanceSeries.setData([]);
     if (state.ts) addEquity(state);
     const held = [...new Set(state.positions.map((p) => p.symbol))];
     const choices = [...held, ...symbols.filter((s) => !held.includes(s))];
     $("chart-symbol").replaceChildren(...choices.map((s) => new Option(s, s)));
-    await Promise.all([showSymbol(), loadCurve()]);
+    await Promise.all([showSymbol(), loadCurve(), loadEquity()]);
   }
 
   // The P&L table's rows (console.js's `pnl`, as filtered), summed by day.
