@@ -15,7 +15,7 @@ from brokers.sim.terminal import SERVER, SimTerminal
 from eaflow.install.pipeline import Pipeline
 from model import InstanceSpec
 from processors.ticks.accounts import TickAccount
-from processors.ticks.agent import TickAgent
+from processors.ticks.agent import GROUP, TickAgent
 from processors.ticks.replay import TickReplay
 from streams.clients import sync_client
 from streams.table import TableConfig
@@ -95,7 +95,7 @@ async def install_ticks(p: Pipeline) -> None:
 
     await agent.refresh()
     p.app.agent(
-        [p.topics.ticks(s) for s in symbols], group="ticks", batch="columns", batch_size=BATCH_SIZE
+        [p.topics.ticks(s) for s in symbols], group=GROUP, batch="columns", batch_size=BATCH_SIZE
     )(agent.handle)
     p.app.timer(REFRESH_INTERVAL, name="ticks.refresh")(refresh)
     p.app.timer(REPORT_INTERVAL, name="ticks.report")(agent.report)

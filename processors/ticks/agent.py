@@ -25,11 +25,19 @@ from model.tick import Tick
 from model.topics import Topics
 from processors.ticks.accounts import Holdings, TickAccount
 from streams import Columns, Outbox
+from streams.dlq import dead_letter, dlq_key
 from streams.reader import text
 from streams.ring import Ticks, tick_array
 from streams.table import Row, TickFieldError, TickTable, row_of, ticks_of
+from streams.types import Command
 
 log = structlog.get_logger(__name__)
+
+GROUP = "ticks"
+"""The agent's consumer group on every `ticks:{symbol}` stream."""
+
+Dead = tuple[str, bytes, str]
+"""A payload to dead-letter: its entry id, its bytes and why."""
 
 FORGET_AFTER = 86_400.0
 """Seconds an alert's trailing stop is kept without a position or order carrying its
@@ -87,7 +95,10 @@ class TickAgent:
             if not self.accounts and symbol not in self.table:
                 self.seen[symbol] += len(found)
                 continue
-            ids, ticks = self.decode(stream, found)
+            ids, ticks, dead = self.decode(stream, found)
+            for entry_id, raw, error in dead:  # with the batch's acks, in its commit
+                command, *args = self.dead_letter(stream, entry_id, raw, error)
+                out.call(str(command), *args)
             batches[symbol] = (ids, ticks)
             self.seen[symbol] += len(ticks)
         for symbol, (ids, ticks) in batches.items():
@@ -101,22 +112,36 @@ class TickAgent:
                 out.send(self.topics.rtrs, result)
 
     @staticmethod
-    def decode(stream: str, found: Columns) -> tuple[Sequence[str | bytes], Ticks]:
+    def decode(stream: str, found: Columns) -> tuple[Sequence[str | bytes], Ticks, list[Dead]]:
         """A stream's payloads as ring records, with their ids: all at once, or, when any
-        is not a tick as `TickWriter` writes it, one by one, a bad one logged and skipped."""
+        is not a tick as `TickWriter` writes it, one by one: a tick with a bad field is
+        logged and skipped (ticks purge themselves), a payload that is not JSON returned
+        with its error, to be dead-lettered as the runtime's decoding would."""
         ticks = ticks_of(found.data)
         if ticks is not None:
-            return found.ids, ticks
+            return found.ids, ticks, []
         ids: list[str | bytes] = []
         rows: list[Row] = []
+        dead: list[Dead] = []
         for entry_id, data in zip(found.ids, found.data, strict=True):
             try:
                 rows.append(row_of(orjson.loads(data)))
-            except (orjson.JSONDecodeError, TickFieldError, AttributeError) as error:
+            except orjson.JSONDecodeError as error:
+                dead.append((text(entry_id), data, f"d: is not valid JSON ({error})"))
+                continue
+            except (TickFieldError, AttributeError) as error:
                 log.warning("ticks.bad_tick", stream=stream, id=text(entry_id), error=str(error))
                 continue
             ids.append(entry_id)
-        return ids, tick_array(rows)
+        return ids, tick_array(rows), dead
+
+    def dead_letter(self, stream: str, entry_id: str, raw: bytes, error: str) -> Command:
+        """The dead letter of a payload that is not JSON, as the runtime writes one."""
+        topic = stream[len(self.topics.prefix) :]
+        dlq = dlq_key(self.topics.prefix, topic)
+        return dead_letter(
+            dlq, stream=stream, group=GROUP, entry_id=entry_id, raw=raw, error=error, deliveries=1
+        )
 
     @staticmethod
     def _run(account: TickAccount, ticks: Mapping[str, list[Tick]]) -> list[Result]:

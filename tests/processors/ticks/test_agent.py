@@ -139,7 +139,7 @@ async def test_a_restarted_worker_rebuilds_its_table_from_the_stream(
     assert np.array_equal(second.table.bars("EURUSD", "5m"), tumbling_bars(held, "5m"))
 
 
-async def test_bad_ticks_are_skipped_and_the_good_ones_buffered(
+async def test_bad_ticks_are_skipped_one_not_json_dead_lettered_and_the_good_ones_buffered(
     redis_url: str, redis_async: aioredis.Redis
 ) -> None:
     ticks = list(islice(recorded("NZDUSD"), 4))
@@ -163,6 +163,10 @@ async def test_bad_ticks_are_skipped_and_the_good_ones_buffered(
         await worker.app.stop()
     assert prices(worker.table.ring("NZDUSD").ticks()) == recorded_prices(ticks)
     assert worker.agent.seen["NZDUSD"] == 4
+    letters: Any = await redis_async.xrange(Keys(PREFIX).prefix + "dlq:ticks:NZDUSD")
+    [(_, letter)] = letters
+    assert (letter[b"d"], letter[b"group"], letter[b"deliveries"]) == (b"not json", b"ticks", b"1")
+    assert letter[b"error"].startswith(b"d: is not valid JSON")  # the one not JSON, recorded
 
 
 async def test_a_simulated_account_trades_on_the_replayed_ticks(
