@@ -194,7 +194,9 @@ class Router:
                         self.switches.get(instance),
                         self.figures.get(instance),
                     )
-                    copied = reversed_signal(signal) if spec.config.reverse else signal
+                    # one ticket of this account: its own prices, nothing to mirror
+                    mirrored = spec.config.reverse and signal.ticket is None
+                    copied = reversed_signal(signal) if mirrored else signal
                     planned = plan_orders(copied, spec, market, now)
                     if name != signal.symbol:
                         update = {"symbol": name, "signal_symbol": signal.symbol}

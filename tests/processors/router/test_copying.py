@@ -157,6 +157,23 @@ async def test_reverse_copy_sells_what_the_alert_buys_with_stop_and_target_swapp
     assert routes["mirror"].error == "reverse: a ladder of take profits cannot be copied in reverse"
 
 
+async def test_a_reverse_copying_accounts_own_ticket_keeps_its_stops_as_given(
+    router: Router, eurusd: SymbolInfo
+) -> None:
+    """An SL/TP change or a close for one ticket of the account (the console's) names that
+    account's own prices: nothing to mirror."""
+    await accounts(router, eurusd, mirror=("EURUSD", TradingConfig(reverse=True)))
+    sltp = {"action": "sltp", "symbol": "EURUSD", "ticket": 7, "instances": ["mirror"],
+            "stop_loss": "1.38", "take_profit": "1.4", "order_id": "own-1"}  # fmt: skip
+    [order] = await routed(router, sltp)
+    assert isinstance(order, Order)
+    assert (order.ticket, order.stop_loss, order.take_profit) == (
+        7,
+        Decimal("1.38"),
+        Decimal("1.4"),
+    )
+
+
 async def test_risk_sizing_is_multiplied_and_capped_by_each_accounts_risk(
     router: Router, eurusd: SymbolInfo
 ) -> None:
