@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 from fastapi import Depends, HTTPException, Request, Response
 
@@ -66,13 +66,28 @@ async def admin_of(request: Request, gw: Gateway) -> str | None:
     return actor_of(name)
 
 
+SAME_SITE = frozenset({"same-origin", "none"})
+"""`Sec-Fetch-Site` values of a request the console's own page (or a person) made."""
+
+
 async def require_session(request: Request, gw: Annotated[Gateway, Depends(gateway)]) -> str:
     """FastAPI dependency of the console's actions: the admin's actor, or 403 (recorded in
-    `security`) for a viewer."""
+    `security`) for a viewer, and for a request another site's page made with the admin's
+    cookie (`Sec-Fetch-Site`, which browsers set and pages cannot: SameSite=Strict keeps
+    the cookie from other sites, not from another port or subdomain of the same one)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in SAME_SITE:
+        refusal = Refused(
+            403,
+            "cross_site",
+            "origin",
+            f"is another site's page (Sec-Fetch-Site: {site[:32]}): the console acts only "
+            "from its own pages",
+        )
+        await _refuse(request, gw, refusal)
     actor = await admin_of(request, gw)
     if actor is not None:
         return actor
-    client = client_of(request.scope)
     refusal = Refused(
         403,
         "admin",
@@ -80,6 +95,12 @@ async def require_session(request: Request, gw: Annotated[Gateway, Depends(gatew
         "is not an admin's: viewers see the console, admins act (sign in with the secret "
         "of an admin source)",
     )
+    await _refuse(request, gw, refusal)
+
+
+async def _refuse(request: Request, gw: Gateway, refusal: Refused) -> NoReturn:
+    """Record `refusal` in `security` and answer it."""
+    client = client_of(request.scope)
     seen = Recorded(
         ip=client.shown, path=request.url.path, user_agent=request.headers.get("user-agent", "")
     )

@@ -26,9 +26,12 @@ from eaflow.gateway.chart import state_of
 from eaflow.gateway.console.actions import Actor, Gw, Name, refused
 from eaflow.gateway.console.audit import record_action
 from eaflow.gateway.context import Gateway
+from eaflow.gateway.publish import publish
 from model import PendingOrderState, PositionState, Signal
 from model.enums import Action
 from model.signal import NonNegative, Positive
+from processors.router.copying import broker_symbol, signal_symbol
+from processors.rules import Refusal
 
 router = APIRouter(prefix="/console/api", tags=["console"])
 Ticket = Annotated[int, Field(gt=0, lt=2**64)]
@@ -79,19 +82,49 @@ async def held(gw: Gateway, trade: Trade, pending: bool) -> PositionState | Pend
     raise refused(422, "ticket", f"{trade.ticket} is no {what} of {trade.instance}'s last snapshot")
 
 
-async def publish(
+async def sent(gw: Gateway, signal: Signal) -> dict[str, bool]:
+    """Publish `signal` to `rtss` as the webhook does: held by the replicas the deployment
+    asks for before the answer (decision 0019); `{"replicated": false}` when they were not
+    in time, nothing to say without replicas."""
+    replicated = await publish(
+        gw.redis, gw.topics.rtss, [signal.model_dump(mode="json", exclude_none=True)], gw.durability
+    )
+    return {} if replicated is None else {"replicated": replicated}
+
+
+async def signal_name(gw: Gateway, instance: str, broker_name: str) -> str:
+    """The signal's name of `instance`'s broker symbol `broker_name` (EURUSD for EURUSD.m,
+    XAUUSD for GOLD), so the router maps it back as it maps an alert's and the instance's
+    `allowed_symbols` and per-symbol settings apply; the broker's name itself when no
+    other name maps back to exactly it."""
+    spec = await gw.registry.get(instance)
+    known = await gw.registry.symbols(instance)
+    info = known.get(broker_name)
+    if spec is None or info is None:
+        return broker_name
+    name = signal_symbol(info, spec.config)
+    if name is None:
+        return broker_name
+    try:
+        mapped = broker_symbol(name, spec.config, known)
+    except Refusal:
+        return broker_name
+    return name if mapped == broker_name else broker_name
+
+
+async def send_trade(
     gw: Gateway, actor: str, action: Action, trade: Trade, symbol: str, **fields: Any
 ) -> dict[str, Any]:
     signal = Signal(
         action=action,
-        symbol=symbol,
+        symbol=await signal_name(gw, trade.instance, symbol),
         ticket=trade.ticket,
         instances=(trade.instance,),
         source=actor.removeprefix("source:"),
         comment=f"console {action.value}",
         **fields,
     )
-    await gw.topics.rtss.send(signal.model_dump(mode="json", exclude_none=True))
+    replicated = await sent(gw, signal)
     await record_action(
         gw,
         actor,
@@ -101,14 +134,15 @@ async def publish(
         signal_id=signal.signal_id,
         **{k: str(v) for k, v in fields.items()},
     )
-    return {"signal_id": signal.signal_id, "instance": trade.instance, "ticket": trade.ticket}
+    answer = {"signal_id": signal.signal_id, "instance": trade.instance, "ticket": trade.ticket}
+    return answer | replicated
 
 
 @router.post("/close", summary="Close one position, or `volume` lots of it (admins)")
 async def close(body: Close, gw: Gw, actor: Actor) -> dict[str, Any]:
     position = await held(gw, body, pending=False)
     if body.volume is None:
-        return await publish(gw, actor, Action.CLOSE, body, position.symbol)
+        return await send_trade(gw, actor, Action.CLOSE, body, position.symbol)
     if body.volume > Decimal(repr(position.volume)):
         raise refused(
             422,
@@ -116,14 +150,14 @@ async def close(body: Close, gw: Gw, actor: Actor) -> dict[str, Any]:
             f"{body.volume} lots is more than position {body.ticket} holds "
             f"({position.volume} lots in {body.instance}'s last snapshot)",
         )
-    return await publish(gw, actor, Action.CLOSE, body, position.symbol, volume=body.volume)
+    return await send_trade(gw, actor, Action.CLOSE, body, position.symbol, volume=body.volume)
 
 
 @router.post("/sltp", summary="Set one position's SL/TP with an sltp signal (admins)")
 async def sltp(body: Stops, gw: Gw, actor: Actor) -> dict[str, Any]:
     position = await held(gw, body, pending=False)
     stops = {"stop_loss": body.stop_loss, "take_profit": body.take_profit}
-    return await publish(gw, actor, Action.SLTP, body, position.symbol, **stops)
+    return await send_trade(gw, actor, Action.SLTP, body, position.symbol, **stops)
 
 
 @router.post(
@@ -133,13 +167,13 @@ async def modify(body: Move, gw: Gw, actor: Actor) -> dict[str, Any]:
     order = await held(gw, body, pending=True)
     given = {"stop_loss": body.stop_loss, "take_profit": body.take_profit}
     stops = {name: value for name, value in given.items() if value is not None}
-    return await publish(gw, actor, Action.MODIFY, body, order.symbol, price=body.price, **stops)
+    return await send_trade(gw, actor, Action.MODIFY, body, order.symbol, price=body.price, **stops)
 
 
 @router.post("/cancel", summary="Cancel one pending order with a cancel signal (admins)")
 async def cancel(body: Trade, gw: Gw, actor: Actor) -> dict[str, Any]:
     order = await held(gw, body, pending=True)
-    return await publish(gw, actor, Action.CANCEL, body, order.symbol)
+    return await send_trade(gw, actor, Action.CANCEL, body, order.symbol)
 
 
 class CloseAll(BaseModel):
@@ -180,7 +214,7 @@ async def close_all(body: CloseAll, gw: Gw, actor: Actor) -> dict[str, Any]:
         source=actor.removeprefix("source:"),
         comment="console close_all",
     )
-    await gw.topics.rtss.send(signal.model_dump(mode="json", exclude_none=True))
+    replicated = await sent(gw, signal)
     target = {"all": True} if body.all else {"group": body.group}
     await record_action(
         gw,
@@ -191,4 +225,4 @@ async def close_all(body: CloseAll, gw: Gw, actor: Actor) -> dict[str, Any]:
         instances=members,
         signal_id=signal.signal_id,
     )
-    return {"signal_id": signal.signal_id, **target, "instances": members}
+    return {"signal_id": signal.signal_id, **target, "instances": members} | replicated

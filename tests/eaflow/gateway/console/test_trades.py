@@ -12,9 +12,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import orjson
 import redis
 
-from model import AccountState, PendingOrderState, Result, Signal
+from brokers.sim.symbols import default_symbols
+from model import AccountState, InstanceSpec, PendingOrderState, Result, Signal, TradingConfig
 from tests.e2e.conftest import positions, results, seed, send_raw, wait_for_results, write_market
 from tests.e2e.conftest import workers as workers  # the e2e worker processes fixture
 from tests.e2e.workers import Worker
@@ -285,3 +287,46 @@ def test_closing_a_symbol_on_every_instance_gives_one_result_per_instance(
     ]
     assert [positions(redis_url, n) for n in (1, 2, 3)] == [(), (), ()]
     assert len(results(redis_client)) == 5
+
+
+def test_a_trade_names_the_signals_symbol_so_the_router_maps_it_as_an_alerts(
+    console: Served, admin: httpx.Client
+) -> None:
+    """demo-2's broker names EURUSD `EURUSD.m` (`symbol_suffix`): the console's close says
+    EURUSD, as an alert would, so the router's mapping and `allowed_symbols` apply once; a
+    broker name nothing maps back to exactly goes as it is."""
+    config = TradingConfig(symbol_suffix=".m", allowed_symbols=("EURUSD",))
+    spec = InstanceSpec(instance_id="demo-2", login=5_000_002, groups=("eu",), config=config)
+    console.client.hset(KEYS.instances, "demo-2", spec.model_dump_json())
+    eurusd = default_symbols().get("EURUSD")
+    assert eurusd is not None
+    suffixed = eurusd._replace(name="EURUSD.m")
+    console.client.hset(KEYS.symbols("demo-2"), "EURUSD.m", orjson.dumps(suffixed._asdict()))
+    held = snapshot("demo-2", 2)
+    moved = [p.model_copy(update={"symbol": "EURUSD.m"}) for p in held.positions]
+    console.client.set(
+        KEYS.state("demo-2"), held.model_copy(update={"positions": tuple(moved)}).model_dump_json()
+    )
+    assert admin.post("/console/api/close", json={"instance": "demo-2", "ticket": 1001}).is_success
+    console.client.hdel(KEYS.symbols("demo-2"), "EURUSD.m")  # its broker's list unknown
+    assert admin.post("/console/api/close", json={"instance": "demo-2", "ticket": 1000}).is_success
+    sent = [Signal.model_validate(s) for s in console.signals()]
+    assert [(s.ticket, s.symbol) for s in sent] == [(1001, "EURUSD"), (1000, "EURUSD.m")]
+
+
+def test_an_action_another_sites_page_makes_with_the_admins_cookie_is_refused(
+    console: Served, admin: httpx.Client
+) -> None:
+    """SameSite=Strict keeps the cookie from other sites, not from another port or
+    subdomain of this one: the browser's Sec-Fetch-Site tells, and pages cannot set it."""
+    body = {"instance": "demo-2", "ticket": 1001}
+    for site in ("cross-site", "same-site"):
+        answer = admin.post("/console/api/close", json=body, headers={"Sec-Fetch-Site": site})
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["detail"]["field"] == "origin"
+        assert site in answer.json()["detail"]["error"]
+    assert console.signals() == []
+    assert console.security_events()[-1]["field"] == "origin"
+    mine = admin.post("/console/api/close", json=body, headers={"Sec-Fetch-Site": "same-origin"})
+    assert mine.status_code == 200, mine.text
+    assert len(console.signals()) == 1
