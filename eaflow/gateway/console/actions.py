@@ -13,6 +13,7 @@ admin session (403 otherwise). A retry or a purge is recorded in `security` with
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -25,6 +26,7 @@ from eaflow.dlq import DeadLetters, UnknownDeadLetter
 from eaflow.gateway.console.audit import record_action
 from eaflow.gateway.console.session import require_session
 from eaflow.gateway.context import Gateway, gateway
+from model import InstanceSpec
 from model.config import TradingState
 
 Gw = Annotated[Gateway, Depends(gateway)]
@@ -66,6 +68,19 @@ def refused(status: int, field: str, rule: str, reason: str = "invalid") -> HTTP
     return HTTPException(status, detail)
 
 
+def members(specs: Mapping[str, InstanceSpec], group: str | None) -> list[str]:
+    """The instances of `group`, or every instance (None), sorted; 422 naming the field
+    when there are none."""
+    if group is None:
+        if not specs:
+            raise refused(422, "all", "no instance is registered")
+        return sorted(specs)
+    found = sorted(i for i, s in specs.items() if group in s.groups)
+    if not found:
+        raise refused(422, "group", f"no instance is in group '{group}'")
+    return found
+
+
 def actions_router(service: ConfigService | None) -> APIRouter:
     """`/console/api/trading_state` (needs `service`: without it, 503) and the DLQ routes."""
     router = APIRouter(prefix="/console/api", tags=["console"])
@@ -81,15 +96,9 @@ def actions_router(service: ConfigService | None) -> APIRouter:
             if body.instance not in specs:
                 raise refused(422, "instance", f"no instance '{body.instance}'")
             targets, scope = [body.instance], ""
-        elif body.all:
-            targets, scope = sorted(specs), " (all instances)"
-            if not targets:
-                raise refused(422, "all", "no instance is registered")
         else:
-            targets = sorted(i for i, s in specs.items() if body.group in s.groups)
-            if not targets:
-                raise refused(422, "group", f"no instance is in group '{body.group}'")
-            scope = f" (group {body.group})"
+            targets = members(specs, body.group)
+            scope = f" (group {body.group})" if body.group else " (all instances)"
         note = f"console: {body.state.value}{scope}"
         outcomes: list[dict[str, Any]] = []
         for instance in targets:

@@ -23,7 +23,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from eaflow.gateway.chart import state_of
-from eaflow.gateway.console.actions import Actor, Gw, Name, refused
+from eaflow.gateway.console.actions import Actor, Gw, Name, members, refused
 from eaflow.gateway.console.audit import record_action
 from eaflow.gateway.context import Gateway
 from eaflow.gateway.publish import publish
@@ -197,20 +197,12 @@ class CloseAll(BaseModel):
     "/close_all", summary="Close all of a group or of every instance, or of a symbol (admins)"
 )
 async def close_all(body: CloseAll, gw: Gw, actor: Actor) -> dict[str, Any]:
-    specs = await gw.registry.all()
-    if body.all:
-        members = sorted(specs)
-        if not members:
-            raise refused(422, "all", "no instance is registered")
-    else:
-        members = sorted(i for i, s in specs.items() if body.group in s.groups)
-        if not members:
-            raise refused(422, "group", f"no instance is in group '{body.group}'")
+    named = members(await gw.registry.all(), body.group)
     signal = Signal(  # every instance named: a broadcast would skip the halted ones
         action=Action.CLOSE_ALL,
         symbol=body.symbol,
         group=body.group,
-        instances=tuple(members) if body.all else (),
+        instances=tuple(named) if body.all else (),
         source=actor.removeprefix("source:"),
         comment="console close_all",
     )
@@ -222,7 +214,7 @@ async def close_all(body: CloseAll, gw: Gw, actor: Actor) -> dict[str, Any]:
         "close_all",
         **target,
         symbol=body.symbol,
-        instances=members,
+        instances=named,
         signal_id=signal.signal_id,
     )
-    return {"signal_id": signal.signal_id, **target, "instances": members} | replicated
+    return {"signal_id": signal.signal_id, **target, "instances": named} | replicated
