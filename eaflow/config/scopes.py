@@ -34,6 +34,21 @@ class ConfigRefused(ValueError):
         self.scope = scope
 
 
+WHOLE_NUMBERS = range(-(2**63), 2**64)
+"""Whole numbers a scope's JSON can hold (orjson writes 64 bits at most)."""
+
+
+def storable(value: Any) -> bool:
+    """Whether `value` (and all it holds) can be stored: no whole number beyond 64 bits."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value in WHOLE_NUMBERS
+    if isinstance(value, Mapping):
+        return all(storable(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return all(storable(v) for v in value)
+    return True
+
+
 def scope_name(scope: str) -> str:
     return "global" if scope == GLOBAL else scope
 

@@ -24,6 +24,7 @@ from eaflow.config.scopes import (
     canonical,
     effective,
     remove,
+    storable,
     validate,
 )
 from eaflow.config.store import Change, ConfigSnapshot, ConfigStore, VersionConflict
@@ -111,6 +112,9 @@ class ConfigService:
         """Set `values` and unset `paths` of one scope as one new version."""
         if not values and not paths:
             raise ConfigRefused("set", "give at least one field to set or unset", scope)
+        for path, value in values.items():
+            if not storable(value):
+                raise ConfigRefused(path, "a whole number must fit in 64 bits", scope)
 
         def edit(document: Document) -> Document:
             for path, value in values.items():

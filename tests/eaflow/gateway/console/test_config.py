@@ -174,6 +174,7 @@ def test_invalid_changes_are_refused_naming_the_field_and_the_rule(
         ("demo-1", {"set": {"symbols.EURUSD.lot_size": "0"}}, "symbols.EURUSD.lot_size", "greater"),
         ("demo-1", {"set": {"risk.timezone": "Mars/Base"}}, "risk.timezone", "IANA"),
         ("demo-1", {"set": {"leverage": 5}}, "leverage", "is not a configuration field"),
+        ("demo-1", {"set": {"max_open_orders": 2**64}}, "max_open_orders", "fit in 64 bits"),
         ("demo-1", {"unset": ["a..b"]}, "a..b", "is not a field path"),
         ("demo-1", {}, "set", "at least one field"),
         ("demo-9", {"set": {"max_open_orders": 5}}, "instance", "unknown instance demo-9"),
