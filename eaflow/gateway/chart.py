@@ -4,13 +4,14 @@ markers."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse
 from pydantic import ValidationError
 
 from eaflow.gateway.context import Gateway, gateway
+from eaflow.gateway.entries import Shown, decoded
 from eaflow.gateway.markers import marker, position_types
 from eaflow.gateway.symbols import ChartSymbols, chart_symbols
 from model import AccountState, Result
@@ -19,7 +20,6 @@ from model.trade import TradeState
 STATIC = Path(__file__).parent / "static"
 router = APIRouter(tags=["chart"])
 Gw = Annotated[Gateway, Depends(gateway)]
-Shown = TypeVar("Shown", Result, TradeState)  # what the page lists from a stream
 
 
 @router.get("/", include_in_schema=False)
@@ -91,11 +91,7 @@ async def _recent(
     for `instance` and `symbol` ("" for any); an entry that does not decode is passed over."""
     entries: Any = await gw.redis.xrevrange(key, count=gw.config.results_shown)
     found: list[Shown] = []
-    for _, fields in entries:
-        try:
-            message = model.model_validate_json(fields.get(b"d", b""))
-        except ValidationError:
-            continue
+    for message in decoded(entries, model):
         if instance not in ("", message.instance) or symbol not in ("", message.symbol):
             continue
         found.append(message)

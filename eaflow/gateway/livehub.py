@@ -35,6 +35,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from eaflow.gateway.entries import decoded
 from eaflow.gateway.markers import marker, position_types
 from model import AccountState, Result
 from model.keys import Keys
@@ -69,26 +70,6 @@ def tick_event(entries: list[Any]) -> bytes | None:
             continue
         return event("tick", {"time_msc": tick.time_msc, "bid": tick.bid, "ask": tick.ask})
     return None
-
-
-def decode_results(entries: list[Any]) -> list[Result]:
-    found = []
-    for _, fields in entries:
-        try:
-            found.append(Result.model_validate_json(fields.get(b"d", b"")))
-        except ValidationError:
-            continue
-    return found
-
-
-def decode_trades(entries: list[Any]) -> list[TradeState]:
-    found = []
-    for _, fields in entries:
-        try:
-            found.append(TradeState.model_validate_json(fields.get(b"d", b"")))
-        except ValidationError:
-            continue
-    return found
 
 
 def trade_events(trades: list[TradeState], instance: str) -> list[bytes]:
@@ -339,9 +320,9 @@ class LiveHub:
                 continue
             self.last[key] = entries[-1][0]
             if key == self.keys.rtrs:
-                results += decode_results(entries)
+                results += decoded(entries, Result)
             elif key == self.keys.trades:
-                trades += decode_trades(entries)
+                trades += decoded(entries, TradeState)
             else:
                 newest = tick_event(entries)
                 if newest is not None and key in symbols:
