@@ -71,12 +71,12 @@ class Accounts:
         self,
         names: Mapping[str, Name],
         symbols: Mapping[str, Mapping[str, SymbolInfo]],
-        signal_symbol: str | None = None,
+        base: str | None = None,
     ) -> dict[str, Tick]:
         """The newest tick of each instance's symbol, and of the symbols converting its
         profit into the account currency, by the brokers' names. A broker's name without a
-        stream of its own is quoted by the signal's symbol (EURUSD.m by ticks:EURUSD: the
-        feed names symbols as signals do)."""
+        stream of its own is quoted by `base`, the signal's symbol (EURUSD.m by ticks:EURUSD:
+        the feed names symbols as signals do)."""
         wanted: set[str] = set()
         fallback: dict[str, str] = {}  # a broker's name of the signal's symbol → that symbol
         for instance, name in names.items():
@@ -84,8 +84,8 @@ class Accounts:
                 currency = self.currencies.get(instance)
                 table = self.table(instance, symbols)
                 wanted |= {name} if currency is None else set(table.quote_symbols(name, currency))
-                if signal_symbol is not None and name != signal_symbol:
-                    fallback[name] = signal_symbol
+                if base is not None and name != base:
+                    fallback[name] = base
         found = {n: await self.prices.get(n) for n in wanted}
         for name, symbol in fallback.items():
             if found.get(name) is None:

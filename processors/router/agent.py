@@ -39,6 +39,7 @@ from model import (
     refusal_of,
 )
 from model.config import AlertSwitch
+from model.money import dec
 from model.topics import Topics
 from processors.metrics import SIGNALS_RECEIVED, SIGNALS_REJECTED
 from processors.registry import InstanceRegistry
@@ -317,7 +318,7 @@ def _figures(snapshot: Any) -> dict[str, Decimal]:
     if not isinstance(snapshot, dict):
         return {}
     return {
-        name: Decimal(repr(value))
+        name: dec(value)
         for name in FIGURES
         if isinstance(value := snapshot.get(name), int | float) and not isinstance(value, bool)
     }

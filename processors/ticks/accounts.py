@@ -10,7 +10,6 @@ Calls block (terminal IPC, or the simulator's Redis), so `apply` runs on a worke
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
 from typing import NamedTuple
 
 import structlog
@@ -20,6 +19,7 @@ from brokers.mt5.api import MT5Api
 from brokers.mt5.records import TradeDeal, TradePosition
 from brokers.mt5.retcodes import retcode
 from model import Action, OrderStatus, Result, TradingConfig
+from model.money import dec
 from model.tick import Tick
 from processors.trailing import SlMove, Trailer, sl_result
 
@@ -51,8 +51,8 @@ def deal_result(instance: str, deal: TradeDeal) -> Result:
         order_ticket=deal.order,
         deal_ticket=deal.ticket,
         position_ticket=deal.position_id,
-        price=Decimal(repr(deal.price)),
-        volume=Decimal(repr(deal.volume)),
+        price=dec(deal.price),
+        volume=dec(deal.volume),
         source=reason,
     )
 

@@ -16,7 +16,6 @@ with its actor and signal id.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter
@@ -29,6 +28,7 @@ from eaflow.gateway.context import Gateway
 from eaflow.gateway.publish import publish
 from model import PendingOrderState, PositionState, Signal
 from model.enums import Action
+from model.money import dec
 from model.signal import NonNegative, Positive
 from processors.router.copying import broker_symbol, signal_symbol
 from processors.rules import Refusal
@@ -143,7 +143,7 @@ async def close(body: Close, gw: Gw, actor: Actor) -> dict[str, Any]:
     position = await held(gw, body, pending=False)
     if body.volume is None:
         return await send_trade(gw, actor, Action.CLOSE, body, position.symbol)
-    if body.volume > Decimal(repr(position.volume)):
+    if body.volume > dec(position.volume):
         raise refused(
             422,
             "volume",
