@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import pyarrow as pa
 
@@ -59,9 +60,6 @@ COLUMNS: tuple[Column, ...] = (
     Column("signal_symbol", pa.string()),
     Column("sizing", pa.string()),
 )
-
-ARROW_SCHEMA = pa.schema([pa.field(c.name, c.arrow, nullable=c.nullable) for c in COLUMNS])
-COLUMN_NAMES = ", ".join(c.name for c in COLUMNS)
 
 # Migrations are frozen history: never edit a released step, append a new one.
 DUCKDB_MIGRATIONS: tuple[Migration, ...] = (
@@ -180,11 +178,11 @@ class Table:
     clickhouse_table: str
     tag: str = ""  # appended to a store's name, its consumer group: "duckdb" + "-trades"
 
-    @property
+    @cached_property  # built once: every batch of the table is shaped by it
     def arrow_schema(self) -> pa.Schema:
         return pa.schema([pa.field(c.name, c.arrow, nullable=c.nullable) for c in self.columns])
 
-    @property
+    @cached_property
     def column_names(self) -> str:
         return ", ".join(c.name for c in self.columns)
 
@@ -192,3 +190,5 @@ class Table:
 RESULTS = Table(
     TABLE, "result_id", COLUMNS, DUCKDB_MIGRATIONS, CLICKHOUSE_MIGRATIONS, CLICKHOUSE_TABLE
 )
+ARROW_SCHEMA = RESULTS.arrow_schema
+COLUMN_NAMES = RESULTS.column_names
