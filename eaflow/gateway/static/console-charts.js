@@ -12,7 +12,6 @@
 (() => {
   "use strict";
 
-  const $ = (id) => document.getElementById(id);
   const UP = "#26a69a", DOWN = "#ef5350", ENTRY = "#2962ff";
   const charts = (window.eaflowCharts = {
     instance: null, symbol: "", resolution: "1", bars: [], markers: [], positions: [],
@@ -21,11 +20,7 @@
     days: [], pnlChart: null, pnlSeries: null, error: null,
   });
 
-  async function getJSON(url) {
-    const response = await fetch(url, { credentials: "same-origin" });
-    if (!response.ok) throw new Error(`${url}: ${response.status}`);
-    return response.json();
-  }
+  const getJSON = (url) => call("GET", url); // console.js's, loaded first: its $ too
 
   function failed(error) {
     charts.error = String(error);
