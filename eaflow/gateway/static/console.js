@@ -329,16 +329,6 @@ async function loadPositions() {
   showAdmin();
 }
 
-async function awaitResult(signalId, instance) {
-  for (let n = 0; n < 60; n++) {
-    const results = await call("GET", `/api/results?instance=${encodeURIComponent(instance)}`);
-    const found = results.find((r) => r.signal_id === signalId);
-    if (found) return found;
-    await new Promise((done) => setTimeout(done, 500));
-  }
-  return null;
-}
-
 async function onPositions(event) {
   const made = event.target.closest("button.positions");
   if (!made) return;
@@ -361,7 +351,7 @@ function trade(path, body, what) {
       return;
     }
     say([`${body.instance}: ${what} sent (signal ${sent.signal_id}), waiting for its result…`]);
-    const result = await awaitResult(sent.signal_id, body.instance);
+    const [result] = await awaitResults(sent.signal_id, 1, { instance: body.instance });
     const part = body.volume ? `${body.volume} lots of ` : "";
     say([result
       ? `${body.instance}: ${part}${body.ticket} ${result.status}${result.error ? `: ${result.error}` : ""}`
@@ -370,17 +360,19 @@ function trade(path, body, what) {
   };
 }
 
-async function awaitResults(signalId, count) {
+// The results of `signalId` (of `instance`, or of any), read every 500 ms until `count`
+// arrived or 30 s passed; `each` sees those arrived so far after every read.
+async function awaitResults(signalId, count, { instance = "", each = () => {} } = {}) {
   const found = new Map();
+  const query = instance ? `instance=${encodeURIComponent(instance)}` : "limit=1000";
   for (let n = 0; n < 60 && found.size < count; n++) {
-    for (const r of await call("GET", "/api/results?limit=1000")) {
+    for (const r of await call("GET", `/api/results?${query}`)) {
       if (r.signal_id === signalId) found.set(r.result_id, r);
     }
-    const lines = [...found.values()].map((r) =>
-      `${r.instance}: ${r.status}${r.error ? `: ${r.error}` : ""}`);
-    say([`close all: ${found.size} of ${count} results`, ...lines.sort()]);
+    each([...found.values()]);
     if (found.size < count) await new Promise((done) => setTimeout(done, 500));
   }
+  return [...found.values()];
 }
 
 function onCloseAll(event) {
@@ -402,7 +394,13 @@ async function closeAll(body) {
     say([`refused: ${error.message}`]);
     return;
   }
-  await awaitResults(sent.signal_id, sent.instances.length);
+  const count = sent.instances.length;
+  await awaitResults(sent.signal_id, count, {
+    each: (results) => say([
+      `close all: ${results.length} of ${count} results`,
+      ...results.map((r) => `${r.instance}: ${r.status}${r.error ? `: ${r.error}` : ""}`).sort(),
+    ]),
+  });
   if (state.account) await loadPositions();
 }
 
