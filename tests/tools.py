@@ -26,6 +26,7 @@ INSTALL = {
     "prometheus": "apt-get install prometheus",
     "promtool": "apt-get install prometheus",
     "openssl": "apt-get install openssl",
+    "unshare": "apt-get install util-linux",
 }
 
 

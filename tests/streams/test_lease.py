@@ -4,7 +4,6 @@ in stream order, commits of a consumer without the lease or ahead of older entri
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 
@@ -16,6 +15,7 @@ from streams.commit import Committer, Unit
 from streams.lease import HOST, NAMESPACE, Holder, consumer_name, known_dead, lease_key
 from tests.streams.conftest import add, settings, until, values
 from tests.streams.test_commit import pending_ids
+from tests.tools import needs
 
 
 def dead_pid() -> int:
@@ -53,7 +53,7 @@ def test_a_name_of_another_namespace_or_without_one_is_never_known_dead() -> Non
     assert not known_dead(f"{HOST}-{free}-abcdef")  # an old name, or a host without /proc
 
 
-@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux's unshare")
+@needs("unshare")
 def test_a_process_in_another_pid_namespace_names_another_namespace() -> None:
     """What a container does: a new pid namespace (its first process has pid 1) on this host,
     under this host name."""
